@@ -1,0 +1,75 @@
+"""zyntro_async: the asyncio SDK for the Zyntro CRM API, built for bulk imports.
+
+Quick start::
+
+    from zyntro_async import Contact, ZyntroClient
+
+    async with ZyntroClient() as zy:  # credentials from ZYNTRO_* environment variables
+        result = await zy.contacts.upsert(Contact(first_name="Jane", primary_email="j@acme.com"))
+        await zy.notes.add(result.contact_id, "Met at the fair")
+"""
+
+from __future__ import annotations
+
+from zyntro_async._client import ZyntroClient
+from zyntro_async._errors import (
+    AmbiguousOutcomeError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    CircuitOpenError,
+    ClientClosedError,
+    ConfigurationError,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestValidationError,
+    ServerError,
+    StorageError,
+    ZyntroError,
+)
+from zyntro_async._retry import RetryBudget, RetryPolicy
+from zyntro_async._version import __version__
+from zyntro_async.models import (
+    AttachmentResult,
+    CommsResult,
+    Contact,
+    ContactRecord,
+    ContactResult,
+    Entity,
+    Note,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AmbiguousOutcomeError",
+    "AttachmentResult",
+    "AuthenticationError",
+    "CircuitOpenError",
+    "ClientClosedError",
+    "CommsResult",
+    "ConfigurationError",
+    "Contact",
+    "ContactRecord",
+    "ContactResult",
+    "Entity",
+    "InvalidRequestError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "Note",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "RetryBudget",
+    "RetryPolicy",
+    "ServerError",
+    "StorageError",
+    "ZyntroClient",
+    "ZyntroError",
+    "__version__",
+]

@@ -1,0 +1,250 @@
+"""``ZyntroClient``: configuration, the connection pool's lifetime, and the resources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import anyio
+
+from zyntro_async._config import ClientConfig
+from zyntro_async._errors import ClientClosedError, ConfigurationError, RequestValidationError
+from zyntro_async._retry import RetryPolicy
+from zyntro_async._transport import Transport
+from zyntro_async._version import __version__
+from zyntro_async.resources.attachments import Attachments
+from zyntro_async.resources.comms import Comms
+from zyntro_async.resources.contacts import Contacts
+from zyntro_async.resources.notes import Notes
+
+if TYPE_CHECKING:
+    from zyntro_async.bulk import Bulk
+
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ZyntroClient"]
+
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
+_STATE_UNOPENED, _STATE_OPEN, _STATE_CLOSED = "unopened", "open", "closed"
+
+
+class ZyntroClient:
+    """An asyncio client for the Zyntro public API.
+
+    One client holds one aiohttp connection pool; share it between tasks (it is safe to
+    call from many at once) and close it when done, best with ``async with``::
+
+        async with ZyntroClient() as zy:  # credentials from ZYNTRO_* variables
+            result = await zy.contacts.upsert(Contact(first_name="Jane", primary_email=...))
+
+    Args:
+        api_key: falls back to ``ZYNTRO_API_KEY``; required.
+        developer_secret: falls back to ``ZYNTRO_DEVELOPER_SECRET``; required.
+        org_id: falls back to ``ZYNTRO_ORG_ID``; required.
+        member_id: falls back to ``ZYNTRO_MEMBER_ID``; every CRM write needs one, here or
+            per call (``member_id=`` on each method).
+        brand_id: falls back to ``ZYNTRO_BRAND_ID``; needed by ``contacts.fetch``.
+        base_url: falls back to ``ZYNTRO_BASE_URL``, then ``https://app.zyntrohq.com``.
+            Plain ``http://`` is refused except to loopback, unless ``allow_insecure_http``.
+        timeout: seconds per attempt (connect, send and answer); uploads get one more
+            second per MiB of body.
+        max_connections: size of the connection pool.
+        max_retries: retries after the first attempt, used when ``retry_policy`` is None.
+        session: an aiohttp session to use instead of our own; it stays yours to close.
+        deadline: seconds a whole call may take, retries and waits included (None: no
+            limit beyond the attempts' timeouts).
+        retry_policy: full control of retrying (backoff, budget, injectable sleep/clock).
+        max_response_bytes: larger responses are refused, not buffered.
+        allow_insecure_http: permit ``http://`` to a non-loopback host.
+
+    Raises:
+        ConfigurationError: a required credential is missing (naming its variable) or a
+            setting is unusable.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        developer_secret: str | None = None,
+        org_id: str | None = None,
+        member_id: str | None = None,
+        brand_id: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_connections: int = 100,
+        max_retries: int = 3,
+        session: aiohttp.ClientSession | None = None,
+        deadline: float | None = None,
+        retry_policy: RetryPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self._config = ClientConfig.resolve(
+            api_key=api_key,
+            developer_secret=developer_secret,
+            org_id=org_id,
+            member_id=member_id,
+            brand_id=brand_id,
+            base_url=base_url,
+            timeout=timeout,
+            deadline=deadline,
+            max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            allow_insecure_http=allow_insecure_http,
+        )
+        if retry_policy is None:
+            try:
+                retry_policy = RetryPolicy(max_retries=max_retries)
+            except (TypeError, ValueError) as exc:
+                raise ConfigurationError(str(exc)) from exc
+        if session is not None:
+            _refuse_unverified_tls(session)
+        self._retry = retry_policy
+        self._session = session
+        self._owns_session = session is None
+        self._state = _STATE_UNOPENED
+        self._transport = Transport(self._config, retry_policy, self._get_session)
+        self.contacts = Contacts(self._transport)
+        self.notes = Notes(self._transport)
+        self.attachments = Attachments(self._transport)
+        self.comms = Comms(self._transport)
+        self._bulk: Bulk | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._state == _STATE_CLOSED:
+            raise ClientClosedError("this ZyntroClient is closed; create a new one")
+        if self._session is None:
+            # Created lazily so it binds to the running loop, never at import or __init__.
+            connector = aiohttp.TCPConnector(limit=self._config.max_connections)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": f"zyntro_async/{__version__}"},
+                # Credentials live in the body; never follow redirects with them.
+                auto_decompress=True,
+            )
+        self._state = _STATE_OPEN
+        return self._session
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` has been called."""
+        return self._state == _STATE_CLOSED
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The aiohttp session in use (``None`` until the first request)."""
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not an injected session). Safe to call twice."""
+        if self._state == _STATE_CLOSED:
+            return
+        self._state = _STATE_CLOSED
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            with anyio.CancelScope(shield=True):
+                await session.close()
+
+    async def __aenter__(self) -> ZyntroClient:
+        if self._state == _STATE_CLOSED:
+            raise ClientClosedError("this ZyntroClient is closed; create a new one")
+        self._get_session()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"<ZyntroClient base_url={self._config.base_url!r} org_id={self._config.org_id!r} "
+            f"member_id={self._config.member_id!r} state={self._state}>"
+        )
+
+    # ---- extras -----------------------------------------------------------------------
+
+    @property
+    def config(self) -> ClientConfig:
+        """The resolved configuration (secrets redacted in its repr)."""
+        return self._config
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._retry
+
+    @property
+    def bulk(self) -> Bulk:
+        """Bulk imports over this client: ``await zy.bulk.run(items)``."""
+        if self._bulk is None:
+            from zyntro_async.bulk import Bulk
+
+            self._bulk = Bulk(self)
+        return self._bulk
+
+    async def call(
+        self,
+        module: str,
+        action: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool = False,
+        member_id: str | None = None,
+        brand: bool = True,
+    ) -> Any:
+        """Call an endpoint this SDK has no method for.
+
+        The credentials and base identifiers are added (``brand_id`` too when configured,
+        as the base request format shows), the envelope is unwrapped, errors are raised as
+        for every other call.
+
+        Args:
+            module: e.g. ``"crm"``, ``"calendar"``.
+            action: e.g. ``"scoreContact"``.
+            body: the endpoint's own fields; they may override ``org_id``, ``member_id``
+                and ``brand_id`` but not the credentials.
+            idempotent: set when repeating the call cannot change the result, so failures
+                are retried like ``contacts.upsert``; otherwise it is retried only when it
+                provably was not applied.
+            member_id: overrides the client's member for this call.
+            brand: include the configured ``brand_id``.
+
+        Returns:
+            The envelope's ``data``, as parsed JSON.
+        """
+        for field, value in (("module", module), ("action", action)):
+            if not isinstance(value, str) or not _NAME.match(value):
+                raise RequestValidationError(field, f"must be a plain name, got {value!r:.60}")
+        extra = dict(body or {})
+        if not all(isinstance(key, str) for key in extra):
+            raise RequestValidationError("body", "keys must be strings")
+        for secret_key in ("api_key", "developer_secret"):
+            if secret_key in extra:
+                raise RequestValidationError(
+                    f"body.{secret_key}", "credentials come from the client, not the body"
+                )
+        fields = self._transport.base_fields(member_id=member_id)
+        if brand and self._config.brand_id:
+            fields["brand_id"] = self._config.brand_id
+        fields.update(extra)
+        return await self._transport.request(f"{module}/{action}", fields, idempotent=idempotent)
+
+
+def _refuse_unverified_tls(session: aiohttp.ClientSession) -> None:
+    # TLS verification must not be switched off behind our back by an injected session.
+    connector = session.connector
+    ssl_setting = getattr(connector, "_ssl", None)
+    if ssl_setting is False:
+        raise ConfigurationError(
+            "the injected session's connector disables TLS certificate verification "
+            "(ssl=False); zyntro_async refuses to send credentials that way"
+        )

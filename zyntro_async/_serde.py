@@ -1,0 +1,246 @@
+"""The one place that knows the wire format.
+
+- Models -> request bodies: camelCase for contact and entity fields, ``None`` omitted,
+  ``custom_fields`` and ``extra`` passed through untouched, booleans as the 0/1 integers
+  the notes endpoint documents.
+- ``data`` -> result models: unknown keys tolerated, wrong types rejected as
+  :class:`~zyntro_async.MalformedResponseError` (never ``KeyError`` or ``TypeError``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from zyntro_async._errors import MalformedResponseError
+from zyntro_async.models._contact import (
+    CONTACT_WIRE_NAMES,
+    ENTITY_WIRE_NAMES,
+    Contact,
+    Entity,
+)
+from zyntro_async.models._requests import (
+    AttachmentDelete,
+    AttachmentUpdate,
+    CommsEntry,
+    ContactWrite,
+    FileInsert,
+    LinkInsert,
+    NoteWrite,
+)
+from zyntro_async.models._results import (
+    AttachmentResult,
+    CommsResult,
+    ContactRecord,
+    ContactResult,
+    Note,
+)
+
+__all__ = ["converter", "request_body", "structure_result", "unstructure_contact"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter()
+
+
+def _without_none(fn: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    # cattrs' omit_if_default drops values equal to the default, which is not "drop None"
+    # for fields whose default is something else, so None is dropped here explicitly.
+    def unstructure(obj: Any) -> dict[str, Any]:
+        body = {key: value for key, value in fn(obj).items() if value is not None}
+        extra = body.pop("extra", None)
+        if extra:
+            body.update(extra)
+        return body
+
+    return unstructure
+
+
+def _register_camel_case(cls: type[Any], names: Mapping[str, str]) -> None:
+    renames = {attr: override(rename=wire) for attr, wire in names.items() if attr != wire}
+    fn = make_dict_unstructure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+    converter.register_unstructure_hook(cls, _without_none(fn))
+
+
+_register_camel_case(Contact, CONTACT_WIRE_NAMES)
+_register_camel_case(Entity, ENTITY_WIRE_NAMES)
+converter.register_unstructure_hook(tuple, list)
+
+
+def unstructure_contact(contact: Contact) -> dict[str, Any]:
+    """The contact object as ``addContactsFull`` takes it (camelCase, no ``None``)."""
+    result: dict[str, Any] = converter.unstructure(contact, Contact)
+    return result
+
+
+def _contact_write(req: ContactWrite) -> dict[str, Any]:
+    body: dict[str, Any] = {"mode": req.mode}
+    if req.mode != "insert":
+        body["lookup_by"] = req.lookup_by
+    if req.contact_id is not None:
+        body["contact_id"] = req.contact_id
+    if req.skip_entity:
+        body["skip_entity"] = True
+    body["contact"] = unstructure_contact(req.contact)
+    if req.entity is not None:
+        body["entity"] = converter.unstructure(req.entity, Entity)
+    if req.debug:
+        body["debug"] = True
+    return body
+
+
+def _note_write(req: NoteWrite) -> dict[str, Any]:
+    body: dict[str, Any] = {"contact_id": req.contact_id, "note": req.note}
+    if req.note_id is not None:
+        body["note_id"] = req.note_id
+    body["note_visibility"] = int(req.visible)
+    body["note_editable"] = int(req.editable)
+    return body
+
+
+def _link_insert(req: LinkInsert) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "action": "insert",
+        "contact_id": req.contact_id,
+        "att_type": "link",
+        "att_name": req.name,
+        "att_content": {"link_url": req.url},
+    }
+    if req.context is not None:
+        body["att_context"] = req.context
+    return body
+
+
+def _file_insert(req: FileInsert) -> dict[str, Any]:
+    # ``file_data`` is not here: it is streamed by the transport between these keys.
+    body: dict[str, Any] = {
+        "action": "insert",
+        "contact_id": req.contact_id,
+        "att_type": "file",
+        "att_name": req.name,
+        "file_type": req.file_type,
+    }
+    if req.context is not None:
+        body["att_context"] = req.context
+    return body
+
+
+def _attachment_update(req: AttachmentUpdate) -> dict[str, Any]:
+    body: dict[str, Any] = {"action": "update", "att_id": req.att_id}
+    if req.name is not None:
+        body["att_name"] = req.name
+    if req.url is not None:
+        body["att_content"] = {"link_url": req.url}
+    if req.context is not None:
+        body["att_context"] = req.context
+    return body
+
+
+def _attachment_delete(req: AttachmentDelete) -> dict[str, Any]:
+    return {"action": "delete", "att_id": req.att_id}
+
+
+def _comms_entry(req: CommsEntry) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "contact_id": req.contact_id,
+        "comms_type": req.comms_type,
+        "comms_data": req.data if isinstance(req.data, str) else dict(req.data),
+    }
+    optional = {
+        "comms_source": req.source,
+        "comms_sentiment": req.sentiment,
+        "comms_next": req.next_step,
+        "comms_status": req.status,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return body
+
+
+_BODY_BUILDERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
+    ContactWrite: _contact_write,
+    NoteWrite: _note_write,
+    LinkInsert: _link_insert,
+    FileInsert: _file_insert,
+    AttachmentUpdate: _attachment_update,
+    AttachmentDelete: _attachment_delete,
+    CommsEntry: _comms_entry,
+}
+
+
+def request_body(request: object) -> dict[str, Any]:
+    """The endpoint-specific part of a request body (credentials are added by the transport).
+
+    Args:
+        request: one of the request models in :mod:`zyntro_async.models._requests`.
+    """
+    return _BODY_BUILDERS[type(request)](request)
+
+
+# ---- responses -------------------------------------------------------------------------
+
+
+def _structure_str(value: object, _: type[Any]) -> str:
+    # IDs and labels: strings, or integers some servers send for IDs. Never bools or objects.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _structure_int(value: object, _: type[Any]) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _structure_flag(value: object, _: type[Any]) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value in ("0", "1"):
+        return value == "1"
+    raise TypeError(f"expected 0 or 1, got {value!r:.40}")
+
+
+_result_converter = cattrs.Converter(detailed_validation=False)
+_result_converter.register_structure_hook(str, _structure_str)
+_result_converter.register_structure_hook(int, _structure_int)
+_result_converter.register_structure_hook(bool, _structure_flag)
+
+RESULT_TYPES = (ContactResult, ContactRecord, Note, AttachmentResult, CommsResult)
+
+
+def structure_result(data: object, cls: type[T], *, endpoint: str, status: int = 200) -> T:
+    """Build a result model from an envelope's ``data``.
+
+    Raises:
+        MalformedResponseError: ``data`` is not an object, lacks a required key, or a value
+            has the wrong type.
+    """
+    if not isinstance(data, Mapping):
+        raise MalformedResponseError(
+            f"expected an object in 'data', got {type(data).__name__}",
+            endpoint=endpoint,
+            status=status,
+        )
+    try:
+        return _result_converter.structure(dict(data), cls)
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
+        raise MalformedResponseError(
+            f"'data' does not match {cls.__name__}: {_describe_structure_error(exc)}",
+            endpoint=endpoint,
+            status=status,
+        ) from exc
+
+
+def _describe_structure_error(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing key {exc.args[0]!r}" if exc.args else "missing key"
+    return str(exc)[:200] or type(exc).__name__

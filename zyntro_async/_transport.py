@@ -1,0 +1,413 @@
+"""Sending requests: the one retry loop, the one response parser.
+
+Every endpoint coroutine ends in :meth:`Transport.request`: it adds the credentials and base
+identifiers, sends the body over the client's aiohttp session, classifies what came back,
+retries what :mod:`zyntro_async._retry` allows, and returns the envelope's ``data`` or raises
+the typed error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import attrs
+
+from zyntro_async._config import ClientConfig
+from zyntro_async._errors import (
+    AmbiguousOutcomeError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ConfigurationError,
+    MalformedResponseError,
+    ZyntroError,
+    api_error_for,
+)
+from zyntro_async._files import Base64JsonPayload, FileSource
+from zyntro_async._retry import FailureKind, RetryPolicy, current_pacer
+
+__all__ = ["Transport"]
+
+logger = logging.getLogger("zyntro_async")
+
+API_PREFIX = "/apis/v2/public"
+_UPLOAD_SECONDS_PER_MIB = 1.0  # attempt timeout grows by this for each MiB of request body
+_SNIPPET = 200
+
+
+@attrs.define
+class _Failure(Exception):
+    """One failed attempt: the error to raise if we stop, and how to classify it."""
+
+    error: ZyntroError
+    kind: FailureKind
+    retry_after: float | None = None
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
+        if parsed is None or parsed.tzinfo is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    if math.isnan(seconds) or seconds < 0:  # NaN or in the past
+        return 0.0
+    return seconds
+
+
+class Transport:
+    """Owns the request pipeline of one client (not the session's lifetime)."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        retry: RetryPolicy,
+        get_session: Callable[[], aiohttp.ClientSession],
+    ) -> None:
+        self._config = config
+        self._retry = retry
+        self._get_session = get_session
+        self._secrets = tuple(s for s in config.secrets() if s)
+
+    # ---- building -------------------------------------------------------------------
+
+    def base_fields(self, *, member_id: str | None, brand: bool = False) -> dict[str, Any]:
+        """Credentials and identifiers that open every body, in the documented order."""
+        fields: dict[str, Any] = {
+            "api_key": self._config.api_key.reveal(),
+            "developer_secret": self._config.developer_secret.reveal(),
+            "org_id": self._config.org_id,
+        }
+        if brand:
+            if not self._config.brand_id:
+                raise ConfigurationError(
+                    "missing brand_id: this endpoint needs one; pass brand_id=... to "
+                    "ZyntroClient or set the ZYNTRO_BRAND_ID environment variable"
+                )
+            fields["brand_id"] = self._config.brand_id
+        member = member_id if member_id is not None else self._config.member_id
+        if member is not None:
+            fields["member_id"] = member
+        return fields
+
+    def scrub(self, text: str) -> str:
+        """Remove the credentials from text that came from elsewhere (server bodies)."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+    # ---- sending --------------------------------------------------------------------
+
+    async def request(
+        self,
+        endpoint: str,
+        body: dict[str, Any],
+        *,
+        idempotent: bool,
+        file: FileSource | None = None,
+        absorb: Callable[[ZyntroError], Any] | None = None,
+    ) -> Any:
+        """Send ``body`` to ``endpoint`` (``"crm/addContactsFull"``), retrying as allowed.
+
+        Args:
+            endpoint: ``module/action``.
+            body: the full body, credentials included (see :meth:`base_fields`).
+            idempotent: whether repeating the call cannot change the outcome.
+            file: a file to stream as ``file_data`` after the other keys.
+            absorb: for a retried call whose earlier attempt may have been applied: maps the
+                error of a later attempt to the data to return instead (``None`` to raise).
+                ``attachments.delete`` uses it: "not found" after an unanswered delete
+                means our first attempt deleted it.
+
+        Returns:
+            The envelope's ``data`` (any JSON value; the caller structures it).
+        """
+        policy = self._retry
+        start = policy.clock()
+        deadline = None if self._config.deadline is None else start + self._config.deadline
+        body_bytes = None if file is not None else json.dumps(body, separators=(",", ":")).encode()
+        body_size = len(body_bytes) if body_bytes is not None else file.size if file else 0
+        attempt_timeout = self._config.timeout + _UPLOAD_SECONDS_PER_MIB * body_size / 2**20
+        if policy.budget is not None:
+            policy.budget.record_request()
+        pacer = current_pacer.get()
+        attempt = 0
+        maybe_applied = False
+        while True:
+            attempt += 1
+            timeout = attempt_timeout
+            if deadline is not None:
+                timeout = min(timeout, deadline - policy.clock())
+                if timeout <= 0:
+                    raise APITimeoutError(
+                        f"deadline of {self._config.deadline}s exceeded before attempt {attempt}",
+                        endpoint=endpoint,
+                    )
+            if pacer is not None:
+                await pacer.before_attempt()
+            data_arg: Any = body_bytes if file is None else Base64JsonPayload(body, file)
+            try:
+                data = await self._attempt(
+                    endpoint, data_arg, timeout=timeout, idempotent=idempotent, attempt=attempt
+                )
+            except _Failure as failure:
+                if pacer is not None:
+                    pacer.after_attempt(failure.kind, failure.retry_after)
+                if maybe_applied and absorb is not None and failure.kind is FailureKind.FATAL:
+                    absorbed = absorb(failure.error)
+                    if absorbed is not None:
+                        return absorbed
+                maybe_applied = maybe_applied or failure.kind in (
+                    FailureKind.AMBIGUOUS,
+                    FailureKind.SERVER_ERROR,
+                )
+                delay = self._next_delay(failure, attempt, idempotent=idempotent)
+                if delay is None or (deadline is not None and policy.clock() + delay >= deadline):
+                    failure.error.__cause__ = failure.__cause__
+                    final = self._final_error(failure, idempotent=idempotent)
+                    raise final from final.__cause__
+                logger.debug(
+                    "%s attempt %d failed (%s); retrying in %.3fs",
+                    endpoint,
+                    attempt,
+                    failure.kind.value,
+                    delay,
+                )
+                await policy.sleep(delay)
+                continue
+            if pacer is not None:
+                pacer.after_attempt(None, None)
+            return data
+
+    def _next_delay(self, failure: _Failure, attempt: int, *, idempotent: bool) -> float | None:
+        policy = self._retry
+        if attempt > policy.max_retries:
+            return None
+        if not policy.should_retry(failure.kind, idempotent=idempotent):
+            return None
+        if policy.budget is not None and not policy.budget.try_spend():
+            logger.debug("retry budget exhausted; not retrying")
+            return None
+        return policy.backoff(attempt, failure.retry_after)
+
+    @staticmethod
+    def _final_error(failure: _Failure, *, idempotent: bool) -> ZyntroError:
+        if not idempotent and failure.kind in (FailureKind.AMBIGUOUS, FailureKind.SERVER_ERROR):
+            error = failure.error
+            detail = str(error)
+            if isinstance(error, APIError | APIConnectionError):
+                detail = detail.removeprefix(f"{error.endpoint}: ")
+                endpoint = error.endpoint
+            else:  # pragma: no cover - only API and connection errors are ambiguous
+                endpoint = "?"
+            ambiguous = AmbiguousOutcomeError(
+                f"the request may or may not have been applied ({detail}); not retried "
+                "because retrying could create a duplicate",
+                endpoint=endpoint,
+            )
+            ambiguous.__cause__ = error
+            return ambiguous
+        return failure.error
+
+    async def _attempt(
+        self, endpoint: str, data: Any, *, timeout: float, idempotent: bool, attempt: int
+    ) -> Any:
+        session = self._get_session()
+        url = f"{self._config.base_url}{API_PREFIX}/{endpoint}"
+        client_timeout = aiohttp.ClientTimeout(
+            total=timeout, connect=min(timeout, self._config.timeout)
+        )
+        started = time.perf_counter()
+        logger.debug("POST %s attempt %d", endpoint, attempt)
+        try:
+            async with session.post(
+                url,
+                data=data,
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                timeout=client_timeout,
+                allow_redirects=False,
+            ) as response:
+                raw = await self._read_capped(endpoint, response)
+                status = response.status
+                content_type = response.headers.get("Content-Type", "")
+                retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        except (
+            aiohttp.ClientConnectorCertificateError,
+            aiohttp.ClientSSLError,
+        ) as exc:
+            # Not transient: a bad certificate stays bad. Never retried, never bypassed.
+            raise _Failure(
+                APIConnectionError(f"TLS failure: {self.scrub(str(exc))}", endpoint=endpoint),
+                FailureKind.FATAL,
+            ) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise _Failure(
+                APITimeoutError(f"connect timed out after {timeout:.1f}s", endpoint=endpoint),
+                FailureKind.NOT_SENT,
+            ) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _Failure(
+                APIConnectionError(f"cannot connect: {exc.os_error}", endpoint=endpoint),
+                FailureKind.NOT_SENT,
+            ) from exc
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise _Failure(
+                APITimeoutError(f"no complete answer within {timeout:.1f}s", endpoint=endpoint),
+                FailureKind.AMBIGUOUS,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise _Failure(
+                APIConnectionError(
+                    f"connection failed: {type(exc).__name__}: {self.scrub(str(exc))[:_SNIPPET]}",
+                    endpoint=endpoint,
+                ),
+                FailureKind.AMBIGUOUS,
+            ) from exc
+        except OSError as exc:
+            # Reading the attachment failed mid-request: the body was cut short, so the
+            # server cannot have applied it; the file itself is the problem, not the network.
+            raise _Failure(
+                APIConnectionError(f"reading the file failed: {exc}", endpoint=endpoint),
+                FailureKind.FATAL,
+            ) from exc
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.debug("%s -> HTTP %d in %.1f ms (%d bytes)", endpoint, status, elapsed_ms, len(raw))
+        return self._parse(endpoint, status, content_type, raw, retry_after)
+
+    async def _read_capped(self, endpoint: str, response: aiohttp.ClientResponse) -> bytes:
+        cap = self._config.max_response_bytes
+        declared = response.content_length
+        if declared is not None and declared > cap:
+            raise _Failure(
+                MalformedResponseError(
+                    f"response of {declared} bytes exceeds max_response_bytes={cap}",
+                    endpoint=endpoint,
+                    status=response.status,
+                ),
+                FailureKind.FATAL,
+            )
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = await response.content.read(65536)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > cap:
+                raise _Failure(
+                    MalformedResponseError(
+                        f"response exceeds max_response_bytes={cap}; refused",
+                        endpoint=endpoint,
+                        status=response.status,
+                    ),
+                    FailureKind.FATAL,
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # ---- parsing --------------------------------------------------------------------
+
+    def _snippet(self, raw: bytes) -> str:
+        text = raw[:_SNIPPET].decode("utf-8", errors="replace")
+        return self.scrub(" ".join(text.split()))
+
+    def _parse(
+        self,
+        endpoint: str,
+        status: int,
+        content_type: str,
+        raw: bytes,
+        retry_after: float | None,
+    ) -> Any:
+        envelope = self._decode_envelope(raw, content_type)
+        if status != 200:
+            messages = self._error_messages(envelope)
+            if messages is None:
+                snippet = self._snippet(raw)
+                messages = (f"HTTP {status}: {snippet}",) if snippet else ()
+            error = api_error_for(messages, endpoint, status=status, retry_after=retry_after)
+            if status == 429:
+                raise _Failure(error, FailureKind.RATE_LIMITED, retry_after)
+            if status == 503:
+                raise _Failure(error, FailureKind.UNAVAILABLE, retry_after)
+            if status >= 500:
+                raise _Failure(error, FailureKind.SERVER_ERROR, retry_after)
+            raise _Failure(error, FailureKind.FATAL)
+        if envelope is None:
+            kind = (
+                "not JSON"
+                if content_type.startswith("application/json")
+                else (f"Content-Type {content_type or 'missing'!r}, not JSON")
+            )
+            raise _Failure(
+                MalformedResponseError(
+                    f"expected the JSON envelope, got {kind}: {self._snippet(raw)!r}",
+                    endpoint=endpoint,
+                    status=status,
+                ),
+                FailureKind.FATAL,
+            )
+        result_status = envelope.get("status")
+        if result_status == "success":
+            if "data" not in envelope:
+                raise _Failure(
+                    MalformedResponseError(
+                        "success envelope without 'data'", endpoint=endpoint, status=status
+                    ),
+                    FailureKind.FATAL,
+                )
+            return envelope["data"]
+        if result_status == "error":
+            messages = self._error_messages(envelope)
+            if messages is None:
+                raise _Failure(
+                    MalformedResponseError(
+                        "error envelope whose 'data' is not a list of messages",
+                        endpoint=endpoint,
+                        status=status,
+                    ),
+                    FailureKind.FATAL,
+                )
+            raise _Failure(api_error_for(messages, endpoint, status=status), FailureKind.FATAL)
+        raise _Failure(
+            MalformedResponseError(
+                f"envelope 'status' must be 'success' or 'error', got {result_status!r:.40}",
+                endpoint=endpoint,
+                status=status,
+            ),
+            FailureKind.FATAL,
+        )
+
+    @staticmethod
+    def _decode_envelope(raw: bytes, content_type: str) -> dict[str, Any] | None:
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            return None
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def _error_messages(self, envelope: dict[str, Any] | None) -> tuple[str, ...] | None:
+        if envelope is None or envelope.get("status") != "error":
+            return None
+        data = envelope.get("data")
+        if isinstance(data, str):
+            return (self.scrub(data),)
+        if isinstance(data, list) and data and all(isinstance(m, str) for m in data):
+            return tuple(self.scrub(m) for m in data)
+        return None

@@ -1,0 +1,143 @@
+"""``zy.contacts``: ``crm/addContactsFull`` and ``crm/fetchContact``."""
+
+from __future__ import annotations
+
+from zyntro_async._serde import request_body, structure_result
+from zyntro_async.models._contact import Contact, Entity
+from zyntro_async.models._requests import ContactWrite
+from zyntro_async.models._results import ContactRecord, ContactResult
+from zyntro_async.models._validators import check_id
+from zyntro_async.resources._base import Resource
+
+__all__ = ["Contacts"]
+
+ADD_CONTACTS = "crm/addContactsFull"
+FETCH_CONTACT = "crm/fetchContact"
+
+
+class Contacts(Resource):
+    """Create, update, upsert and fetch contacts."""
+
+    async def _write(self, request: ContactWrite, member_id: str | None) -> ContactResult:
+        body = self._fields(member_id)
+        body.update(request_body(request))
+        # insert creates; update and upsert converge on the same state when repeated.
+        data = await self._transport.request(
+            ADD_CONTACTS, body, idempotent=request.mode != "insert"
+        )
+        return structure_result(data, ContactResult, endpoint=ADD_CONTACTS)
+
+    async def upsert(
+        self,
+        contact: Contact,
+        *,
+        entity: Entity | None = None,
+        lookup_by: str = "email",
+        skip_entity: bool = False,
+        member_id: str | None = None,
+        contact_id: str | None = None,
+        debug: bool = False,
+    ) -> ContactResult:
+        """Create the contact, or update the one found by ``lookup_by`` (``mode=upsert``).
+
+        Custom fields are merged on update: new keys are added, existing ones overwritten.
+        Retried on transient failures (repeating an upsert converges on the same contact).
+
+        Args:
+            contact: the contact's fields.
+            entity: the company, in B2B mode (derived from the contact when omitted).
+            lookup_by: ``"email"``, ``"phone"`` or ``"contact_id"``.
+            skip_entity: do not create an entity even in B2B mode.
+            member_id: act as this member instead of the client's.
+            contact_id: the contact to update when ``lookup_by="contact_id"``.
+            debug: ask the API for debug information.
+
+        Returns:
+            What happened: ``action`` is ``"created"`` or ``"updated"``.
+
+        Raises:
+            RequestValidationError: before any I/O, for a bad argument.
+            APIError: the API refused (see its ``code``).
+            APIConnectionError: the API could not be reached after retries.
+        """
+        request = ContactWrite(
+            contact=contact,
+            mode="upsert",
+            lookup_by=lookup_by,
+            entity=entity,
+            skip_entity=skip_entity,
+            contact_id=contact_id,
+            debug=debug,
+        )
+        return await self._write(request, member_id)
+
+    async def create(
+        self,
+        contact: Contact,
+        *,
+        entity: Entity | None = None,
+        skip_entity: bool = False,
+        member_id: str | None = None,
+        debug: bool = False,
+    ) -> ContactResult:
+        """Create a new contact (``mode=insert``); fails if it already exists.
+
+        Needs ``first_name`` and ``primary_email``. Not retried once the request may have
+        reached the server: an unanswered attempt raises
+        :class:`~zyntro_async.AmbiguousOutcomeError` (use :meth:`upsert` to be safe).
+
+        Raises:
+            RequestValidationError: missing ``first_name``/``primary_email`` or bad input.
+            AmbiguousOutcomeError: the contact may or may not have been created.
+            APIError: the API refused.
+        """
+        request = ContactWrite(
+            contact=contact,
+            mode="insert",
+            lookup_by=None,
+            entity=entity,
+            skip_entity=skip_entity,
+            debug=debug,
+        )
+        return await self._write(request, member_id)
+
+    async def update(
+        self,
+        contact: Contact,
+        *,
+        entity: Entity | None = None,
+        lookup_by: str = "email",
+        skip_entity: bool = False,
+        member_id: str | None = None,
+        contact_id: str | None = None,
+        debug: bool = False,
+    ) -> ContactResult:
+        """Update an existing contact found by ``lookup_by`` (``mode=update``).
+
+        Raises:
+            NotFoundError: ``NOT_FOUND_UPDATE`` when no contact matches.
+            RequestValidationError: before any I/O, for a bad argument.
+        """
+        request = ContactWrite(
+            contact=contact,
+            mode="update",
+            lookup_by=lookup_by,
+            entity=entity,
+            skip_entity=skip_entity,
+            contact_id=contact_id,
+            debug=debug,
+        )
+        return await self._write(request, member_id)
+
+    async def fetch(self, contact_id: str, *, member_id: str | None = None) -> ContactRecord:
+        """Fetch one contact (``crm/fetchContact``, which also sends ``brand_id``).
+
+        Raises:
+            ConfigurationError: no ``brand_id`` configured.
+            NotFoundError: the contact does not exist.
+        """
+        check_id("contact_id", contact_id)
+        body = self._transport.base_fields(member_id=member_id, brand=True)
+        body["contact_id"] = contact_id
+        data = await self._transport.request(FETCH_CONTACT, body, idempotent=True)
+        return structure_result(data, ContactRecord, endpoint=FETCH_CONTACT)
