@@ -14,7 +14,7 @@ import io
 import json
 import mimetypes
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +25,15 @@ from aiohttp.abc import AbstractStreamWriter
 from zyntro_async._errors import RequestValidationError
 from zyntro_async.models._validators import EXTENSION_MIME_TYPES
 
-__all__ = ["Base64JsonPayload", "FileSource", "file_source", "guess_file_type"]
+__all__ = [
+    "Base64JsonPayload",
+    "FileSource",
+    "HookedBytesPayload",
+    "file_source",
+    "guess_file_type",
+]
+
+SendHook = Callable[[], Awaitable[None]]
 
 # A multiple of 3, so each chunk's base64 has no padding and chunks concatenate.
 CHUNK_BYTES = 3 * 256 * 1024
@@ -166,16 +174,21 @@ class Base64JsonPayload(payload.Payload):
     Args:
         fields: the other keys of the body (credentials included).
         source: the file.
+        before_last: awaited before the closing bytes are written (see
+            :data:`zyntro_async._retry.current_send_hook`).
     """
 
     _autoclose = True
 
-    def __init__(self, fields: dict[str, Any], source: FileSource) -> None:
+    def __init__(
+        self, fields: dict[str, Any], source: FileSource, before_last: SendHook | None = None
+    ) -> None:
         super().__init__(source, content_type="application/json")
         head = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
         self._prefix = (head[:-1] + ("," if fields else "") + '"file_data":"').encode()
         self._suffix = b'"}'
         self._source = source
+        self._before_last = before_last
         self._size = len(self._prefix) + base64_length(source.size) + len(self._suffix)
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
@@ -192,10 +205,33 @@ class Base64JsonPayload(payload.Payload):
             else:
                 encoded = await anyio.to_thread.run_sync(_encode, chunk)
             await writer.write(encoded)
+        if self._before_last is not None:
+            await self._before_last()
         await writer.write(self._suffix)
 
     async def write_with_length(
         self, writer: AbstractStreamWriter, content_length: int | None
     ) -> None:
         """aiohttp >= 3.12 calls this; the length is ours, so write everything."""
+        await self.write(writer)
+
+
+class HookedBytesPayload(payload.BytesPayload):
+    """A JSON body whose last byte waits for ``before_last`` (the journal's "sent" mark)."""
+
+    def __init__(self, body: bytes, before_last: SendHook) -> None:
+        super().__init__(body, content_type="application/json")
+        self._body = body
+        self._before_last = before_last
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        """Write all but the last byte, await the hook, write the last byte."""
+        await writer.write(self._body[:-1])
+        await self._before_last()
+        await writer.write(self._body[-1:])
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        """aiohttp >= 3.12 calls this; the length is the body's own."""
         await self.write(writer)

@@ -39,6 +39,7 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "current_pacer",
+    "current_send_hook",
 ]
 
 
@@ -191,3 +192,9 @@ class Pacer(Protocol):
 # Set by the bulk runner for the tasks it starts, so every attempt made by an endpoint call
 # inside a run is paced by the run's shared limiter without threading it through each call.
 current_pacer: ContextVar[Pacer | None] = ContextVar("zyntro_async_pacer", default=None)
+
+# Set by the bulk runner (with a journal) around a creating call: awaited just before the
+# last byte of each attempt's body is written, so the journal can commit "sent" first.
+current_send_hook: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "zyntro_async_send_hook", default=None
+)

@@ -31,8 +31,8 @@ from zyntro_async._errors import (
     ZyntroError,
     api_error_for,
 )
-from zyntro_async._files import Base64JsonPayload, FileSource
-from zyntro_async._retry import FailureKind, RetryPolicy, current_pacer
+from zyntro_async._files import Base64JsonPayload, FileSource, HookedBytesPayload
+from zyntro_async._retry import FailureKind, RetryPolicy, current_pacer, current_send_hook
 
 __all__ = ["Transport"]
 
@@ -144,6 +144,8 @@ class Transport:
         if policy.budget is not None:
             policy.budget.record_request()
         pacer = current_pacer.get()
+        # Only creating calls need the write-ahead mark: repeating the others is harmless.
+        send_hook = None if idempotent else current_send_hook.get()
         attempt = 0
         maybe_applied = False
         while True:
@@ -158,7 +160,13 @@ class Transport:
                     )
             if pacer is not None:
                 await pacer.before_attempt()
-            data_arg: Any = body_bytes if file is None else Base64JsonPayload(body, file)
+            data_arg: Any
+            if file is not None:
+                data_arg = Base64JsonPayload(body, file, send_hook)
+            elif send_hook is not None and body_bytes:
+                data_arg = HookedBytesPayload(body_bytes, send_hook)
+            else:
+                data_arg = body_bytes
             try:
                 data = await self._attempt(
                     endpoint, data_arg, timeout=timeout, idempotent=idempotent, attempt=attempt

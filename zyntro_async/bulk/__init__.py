@@ -1,0 +1,48 @@
+"""Bulk imports: many operations, bounded concurrency, one outcome per item, resumable.
+
+::
+
+    from zyntro_async.bulk import AddNote, ContactBundle
+
+    items = (
+        ContactBundle(Contact(first_name=r.first, primary_email=r.email),
+                      notes=[AddNote(contact_id=None, note=r.note)])
+        for r in rows  # any iterable or async iterable, pulled lazily
+    )
+    report = await zy.bulk.run(items, concurrency=32, journal="import.journal")
+    report.export("needs-attention.jsonl")
+"""
+
+from __future__ import annotations
+
+from zyntro_async.bulk._ops import (
+    AddFile,
+    AddLink,
+    AddNote,
+    ContactBundle,
+    InvalidItem,
+    LogComms,
+    Operation,
+    UpsertContact,
+    op_from_import_dict,
+)
+from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
+from zyntro_async.bulk._runner import Bulk, BulkAbortedError
+
+__all__ = [
+    "AddFile",
+    "AddLink",
+    "AddNote",
+    "Bulk",
+    "BulkAbortedError",
+    "BulkReport",
+    "ContactBundle",
+    "InvalidItem",
+    "ItemResult",
+    "LogComms",
+    "Operation",
+    "Progress",
+    "Status",
+    "UpsertContact",
+    "op_from_import_dict",
+]

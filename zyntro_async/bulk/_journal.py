@@ -1,0 +1,260 @@
+"""The resume journal: an SQLite file recording every item's outcome as it happens.
+
+Writes go through one writer thread that commits in batches (WAL mode), so the event loop
+never waits on the disk for ordinary outcomes. One write is different: before the last byte
+of a *creating* request leaves (a note, an attachment, a comms entry), the item is marked
+``sent`` and that mark is committed first. If the process dies after that, the rerun knows
+the request may have been applied and does not send it again (status ``unknown``, unless
+``retry_unknown=True``); if it dies before, the request cannot have been applied, and the
+rerun sends it. That is what makes a killed import resumable without duplicates.
+
+Credentials never reach the journal: it stores keys, statuses, result values (IDs) and
+error codes/messages, which the SDK already scrubs of secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+import attrs
+
+from zyntro_async._serde import converter
+from zyntro_async.bulk._report import Status, error_code
+from zyntro_async.models._results import (
+    AttachmentResult,
+    CommsResult,
+    ContactRecord,
+    ContactResult,
+    Note,
+)
+
+__all__ = ["Journal", "JournalEntry"]
+
+SENT = "sent"  # write-ahead mark of a creating request whose body is about to complete
+_RESULT_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (ContactResult, ContactRecord, Note, AttachmentResult, CommsResult)
+}
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outcomes (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    value_type TEXT,
+    value TEXT,
+    code TEXT,
+    message TEXT,
+    updated REAL NOT NULL
+);
+"""
+_UPSERT = (
+    "INSERT INTO outcomes (key, status, value_type, value, code, message, updated) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET status=excluded.status, "
+    "value_type=excluded.value_type, value=excluded.value, code=excluded.code, "
+    "message=excluded.message, updated=excluded.updated"
+)
+_BATCH = 512
+
+
+@attrs.frozen
+class JournalEntry:
+    """What an earlier run recorded for a key."""
+
+    status: str
+    value: Any = None
+    code: str | None = None
+    message: str | None = None
+
+    @property
+    def maybe_applied(self) -> bool:
+        """``unknown`` or a ``sent`` mark with no outcome after it."""
+        return self.status in (Status.UNKNOWN.value, SENT)
+
+
+def _encode_value(value: Any) -> tuple[str | None, str | None]:
+    if value is None:
+        return None, None
+    name = type(value).__name__
+    if name in _RESULT_TYPES:
+        return name, json.dumps(converter.unstructure(value))
+    return None, None
+
+
+def _decode_value(value_type: str | None, text: str | None) -> Any:
+    if value_type is None or text is None or value_type not in _RESULT_TYPES:
+        return None
+    try:
+        return converter.structure(json.loads(text), _RESULT_TYPES[value_type])
+    except Exception:  # a journal from another version: the value is only informative
+        return None
+
+
+class Journal:
+    """An open journal file. Use :meth:`open` inside a running loop, :meth:`aclose` after.
+
+    Args:
+        path: the SQLite file (created if missing).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._error: BaseException | None = None
+        self.had_entries = False
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a commit survives the process being killed (not power loss).
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    async def open(self) -> None:
+        """Create the file and schema, start the writer thread."""
+
+        def setup() -> bool:
+            conn = self._connect()
+            with conn:
+                conn.executescript(_SCHEMA)
+            had = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is not None
+            conn.close()
+            self._reader = self._connect()
+            return had
+
+        self.had_entries = await anyio.to_thread.run_sync(setup)
+        self._thread = threading.Thread(
+            target=self._writer, name="zyntro-journal-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _writer(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                rows: list[tuple[Any, ...]] = []
+                waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+                stop = False
+                while item is not None:
+                    row, waiter = item
+                    rows.append(row)
+                    if waiter is not None:
+                        waiters.append(waiter)
+                    if len(rows) >= _BATCH:
+                        break
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stop = True
+                try:
+                    with conn:
+                        conn.executemany(_UPSERT, rows)
+                except BaseException as exc:
+                    self._error = exc
+                    for loop, future in waiters:
+                        loop.call_soon_threadsafe(_fail, future, exc)
+                    continue
+                for loop, future in waiters:
+                    loop.call_soon_threadsafe(_resolve, future)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise OSError(f"journal {self.path} cannot be written: {self._error}")
+
+    def record(self, key: str, status: Status, value: Any, error: BaseException | None) -> None:
+        """Queue an item's outcome (never blocks the loop)."""
+        self._check()
+        value_type, value_text = (
+            _encode_value(value)
+            if status is Status.SUCCEEDED
+            else (
+                None,
+                None,
+            )
+        )
+        message = None
+        if error is not None:
+            message = getattr(error, "message", None) or str(error)
+        row = (key, status.value, value_type, value_text, error_code(error), message, time.time())
+        self._queue.put((row, None))
+
+    async def mark_sent(self, key: str) -> None:
+        """Commit a ``sent`` mark for ``key`` and wait until it is on disk."""
+        self._check()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        row = (key, SENT, None, None, None, None, time.time())
+        self._queue.put((row, (loop, future)))
+        await future
+
+    async def lookup(self, key: str) -> JournalEntry | None:
+        """What an earlier run recorded for ``key`` (``None`` when nothing)."""
+        if not self.had_entries or self._reader is None:
+            return None
+        reader = self._reader
+
+        def query() -> tuple[Any, ...] | None:
+            with self._read_lock:
+                row: tuple[Any, ...] | None = reader.execute(
+                    "SELECT status, value_type, value, code, message FROM outcomes WHERE key=?",
+                    (key,),
+                ).fetchone()
+                return row
+
+        row = await anyio.to_thread.run_sync(query)
+        if row is None:
+            return None
+        status, value_type, value, code, message = row
+        return JournalEntry(status, _decode_value(value_type, value), code, message)
+
+    async def aclose(self) -> None:
+        """Flush everything queued, stop the writer, close the files."""
+        with anyio.CancelScope(shield=True):
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(None)
+                await anyio.to_thread.run_sync(thread.join)
+                self._thread = None
+            if self._reader is not None:
+                reader, self._reader = self._reader, None
+                await anyio.to_thread.run_sync(reader.close)
+        self._check()
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Every ``(key, status)`` recorded (for inspection and tests; reads the whole file)."""
+        conn = self._connect()
+        try:
+            rows: list[tuple[str, str]] = conn.execute(
+                "SELECT key, status FROM outcomes ORDER BY key"
+            ).fetchall()
+            return rows
+        finally:
+            conn.close()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(OSError(f"journal write failed: {exc}"))

@@ -1,0 +1,176 @@
+"""The shared pace of a bulk run: rate limit, adaptive 429 backoff, circuit breaker, bytes.
+
+One :class:`RunPacer` serves every attempt of every item in a run (the transport calls it
+through :data:`zyntro_async._retry.current_pacer`):
+
+- ``max_per_second`` spaces attempts evenly;
+- a 429 halves the rate (starting from the rate actually observed when no limit was set)
+  and pauses everyone for ``Retry-After``; each success then raises the rate a little,
+  until the configured limit (or no limit) is back;
+- ``breaker_threshold`` consecutive transport failures or 5xx answers, with no success in
+  between, open the circuit: every later attempt raises :class:`CircuitOpenError`, and the
+  run stops instead of retrying every remaining item against a dead server.
+
+:class:`ByteBudget` bounds the attachment bytes in flight at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from zyntro_async._errors import CircuitOpenError
+from zyntro_async._retry import FailureKind, Pacer
+
+__all__ = ["ByteBudget", "ItemPacer", "RunPacer"]
+
+_TRANSPORT_FAILURES = frozenset(
+    {
+        FailureKind.NOT_SENT,
+        FailureKind.SERVER_ERROR,
+        FailureKind.UNAVAILABLE,
+        FailureKind.AMBIGUOUS,
+    }
+)
+_MIN_RATE = 0.5
+
+
+class RunPacer:
+    """Rate, adaptive backoff and circuit breaker shared by one bulk run.
+
+    Args:
+        max_per_second: ceiling on attempts per second (``None``: no ceiling).
+        breaker_threshold: consecutive failed attempts that open the circuit
+            (``None`` disables the breaker).
+        clock: monotonic clock; sleep: async sleep (both injectable for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_per_second: float | None = None,
+        breaker_threshold: int | None = 25,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        if max_per_second is not None and not max_per_second > 0:
+            raise ValueError(f"max_per_second must be > 0, got {max_per_second!r}")
+        self.ceiling = max_per_second
+        self.rate: float | None = max_per_second
+        self._breaker_threshold = breaker_threshold
+        self._clock = clock
+        self._sleep = sleep
+        self._next_slot = 0.0
+        self._pause_until = 0.0
+        self._consecutive_failures = 0
+        self._window_start = clock()
+        self._window_count = 0
+        self._observed_rate = 0.0
+        self.open_error: CircuitOpenError | None = None
+        self.throttle_events = 0
+
+    def _observe(self, now: float) -> None:
+        self._window_count += 1
+        span = now - self._window_start
+        if span >= 1.0:
+            self._observed_rate = self._window_count / span
+            self._window_start, self._window_count = now, 0
+
+    async def before_attempt(self) -> None:
+        """Wait for this attempt's turn; raise :class:`CircuitOpenError` when open."""
+        if self.open_error is not None:
+            raise self.open_error
+        now = self._clock()
+        wait = max(0.0, self._pause_until - now)
+        if self.rate is not None:
+            slot = max(now + wait, self._next_slot)
+            self._next_slot = slot + 1.0 / self.rate
+            wait = slot - now
+        if wait > 0:
+            await self._sleep(wait)
+            if self.open_error is not None:
+                raise self.open_error
+        self._observe(self._clock())
+
+    def after_attempt(self, kind: FailureKind | None, retry_after: float | None) -> None:
+        """Adapt to how the attempt went (``None``: an answer came back)."""
+        if kind is None or kind is FailureKind.FATAL:
+            # An answer, even an error envelope, means the server is alive.
+            self._consecutive_failures = 0
+            if kind is None:
+                self._recover()
+            return
+        if kind is FailureKind.RATE_LIMITED:
+            self.throttle_events += 1
+            current = self.rate or max(self._observed_rate, 2 * _MIN_RATE)
+            self.rate = max(_MIN_RATE, current / 2)
+            if retry_after:
+                self._pause_until = max(self._pause_until, self._clock() + retry_after)
+            return
+        if kind in _TRANSPORT_FAILURES:
+            self._consecutive_failures += 1
+            threshold = self._breaker_threshold
+            if threshold is not None and self._consecutive_failures >= threshold:
+                self.open_error = CircuitOpenError(
+                    f"the server failed {self._consecutive_failures} attempts in a row with no "
+                    "success in between; stopping the run instead of retrying every item"
+                )
+
+    def _recover(self) -> None:
+        if self.rate is None:
+            return
+        step = max(0.5, self.rate * 0.02)
+        target = self.ceiling if self.ceiling is not None else self.rate * 4 + 10
+        self.rate = min(target, self.rate + step)
+        if self.ceiling is None and self.rate >= self._observed_rate * 2 + 10:
+            self.rate = None  # fully recovered: no limit was asked for
+
+
+class ItemPacer:
+    """The run's pacer seen from one item: also counts the item's attempts."""
+
+    def __init__(self, run: Pacer) -> None:
+        self._run = run
+        self.attempts = 0
+
+    async def before_attempt(self) -> None:
+        """Count the attempt, then defer to the run."""
+        await self._run.before_attempt()
+        self.attempts += 1
+
+    def after_attempt(self, kind: FailureKind | None, retry_after: float | None) -> None:
+        """Defer to the run."""
+        self._run.after_attempt(kind, retry_after)
+
+
+class ByteBudget:
+    """At most ``capacity`` attachment bytes in flight; a larger file waits for all of it."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"max_inflight_bytes must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self._available = capacity
+        self._changed = anyio.Condition()
+
+    async def acquire(self, size: int) -> int:
+        """Take ``size`` bytes (capped at the capacity); returns what to release."""
+        need = min(size, self.capacity)
+        if need <= 0:
+            return 0
+        async with self._changed:
+            while self._available < need:
+                await self._changed.wait()
+            self._available -= need
+        return need
+
+    async def release(self, amount: int) -> None:
+        """Give back what :meth:`acquire` returned."""
+        if amount <= 0:
+            return
+        with anyio.CancelScope(shield=True):
+            async with self._changed:
+                self._available += amount
+                self._changed.notify_all()

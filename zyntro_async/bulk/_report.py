@@ -1,0 +1,212 @@
+"""What a bulk run tells you: one :class:`ItemResult` per input, and the :class:`BulkReport`."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from zyntro_async._errors import APIError, RequestValidationError, ZyntroError
+
+__all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code"]
+
+
+class Status(str, enum.Enum):
+    """The outcome of one item."""
+
+    SUCCEEDED = "succeeded"  # applied; ``value`` holds the typed result
+    FAILED = "failed"  # not applied; retrying the same input would not help
+    UNKNOWN = "unknown"  # a creating call that may or may not have been applied
+    SKIPPED = "skipped"  # not attempted (its bundle's contact failed, or the run stopped)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def error_code(error: BaseException | None) -> str | None:
+    """The code to report for an error: the API's code, or the exception's kind."""
+    if error is None:
+        return None
+    if isinstance(error, APIError):
+        return error.code
+    if isinstance(error, RequestValidationError):
+        return "REQUEST_VALIDATION"
+    if isinstance(error, ZyntroError):
+        return type(error).__name__
+    return type(error).__name__
+
+
+@attrs.frozen
+class ItemResult:
+    """The outcome of one input item (a bundle's result carries its children's).
+
+    Attributes:
+        index: position in the input (0-based); children carry their bundle's index.
+        key: the item's journal key.
+        op: the operation.
+        status: :class:`Status`.
+        value: the typed result when succeeded (``ContactResult``, ``Note``, ...).
+        error: the typed error when failed, unknown or skipped for a reason.
+        attempts: HTTP attempts made (0 when restored from the journal or skipped).
+        elapsed: seconds spent on it.
+        children: a bundle's children's results, in the bundle's order.
+        from_journal: the outcome was restored from the journal, not sent again.
+    """
+
+    index: int
+    key: str
+    op: Any
+    status: Status
+    value: Any = None
+    error: BaseException | None = None
+    attempts: int = 0
+    elapsed: float = 0.0
+    children: tuple[ItemResult, ...] = ()
+    from_journal: bool = False
+
+    @property
+    def code(self) -> str | None:
+        """The error's code (``"NOT_OWNER"``, ``"REQUEST_VALIDATION"``, ...), if any."""
+        return error_code(self.error)
+
+    @property
+    def ok(self) -> bool:
+        """Succeeded, with every child succeeded too."""
+        return self.status is Status.SUCCEEDED and all(c.ok for c in self.children)
+
+
+@attrs.frozen
+class Progress:
+    """Counts so far, for ``on_progress`` callbacks and progress bars.
+
+    Attributes:
+        done: items finished (all statuses).
+        pulled: items taken from the input so far (``done`` + in flight).
+        total: items in the input when known (``len(items)``), else ``None``.
+        counts: items per status.
+        elapsed: seconds since the run started.
+        rate: finished items per second.
+    """
+
+    done: int
+    pulled: int
+    total: int | None
+    counts: dict[Status, int]
+    elapsed: float
+    rate: float
+
+
+@attrs.define
+class BulkReport:
+    """The outcome of a bulk run.
+
+    ``results`` keeps only the items that did not fully succeed (those you need to act on),
+    so a report over millions of items stays small; bundles whose contact succeeded but a
+    child did not are kept too.
+    """
+
+    counts: dict[Status, int] = attrs.field(factory=lambda: dict.fromkeys(Status, 0))
+    child_counts: dict[Status, int] = attrs.field(factory=lambda: dict.fromkeys(Status, 0))
+    results: list[ItemResult] = attrs.field(factory=list)
+    elapsed: float = 0.0
+    stopped: ZyntroError | None = None
+
+    def add(self, result: ItemResult) -> None:
+        """Count a finished item (the runner calls this)."""
+        self.counts[result.status] += 1
+        for child in result.children:
+            self.child_counts[child.status] += 1
+        if not result.ok:
+            self.results.append(result)
+
+    @property
+    def total(self) -> int:
+        """Items accounted for."""
+        return sum(self.counts.values())
+
+    @property
+    def succeeded(self) -> int:
+        """Items that succeeded (bundles: the contact; see ``child_counts``)."""
+        return self.counts[Status.SUCCEEDED]
+
+    @property
+    def failed(self) -> int:
+        """Items that failed."""
+        return self.counts[Status.FAILED]
+
+    @property
+    def unknown(self) -> int:
+        """Items whose outcome is unknown."""
+        return self.counts[Status.UNKNOWN]
+
+    @property
+    def skipped(self) -> int:
+        """Items not attempted."""
+        return self.counts[Status.SKIPPED]
+
+    @property
+    def items_per_second(self) -> float:
+        """Throughput over the whole run."""
+        return self.total / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def all_succeeded(self) -> bool:
+        """Every item and every child succeeded."""
+        return not self.results and self.counts[Status.SUCCEEDED] == self.total
+
+    def export(self, path: str | os.PathLike[str]) -> int:
+        """Write the items that need attention as JSONL in the import format.
+
+        Each line is the item as it would be imported (for a bundle whose contact
+        succeeded, only the children that did not), plus ``"error": {"code", "message"}``
+        and ``"status"``. Fix the lines and import the file again.
+
+        Returns:
+            The number of lines written.
+        """
+        lines = 0
+        target = Path(path)
+        with target.open("w", encoding="utf-8") as out:
+            for result in self.results:
+                line = export_line(result)
+                if line is None:
+                    continue
+                out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+                lines += 1
+        return lines
+
+    def summary(self) -> str:
+        """One line: counts per status, elapsed, rate."""
+        parts = ", ".join(f"{count} {status.value}" for status, count in self.counts.items())
+        return f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
+
+
+def _error_dict(result: ItemResult) -> dict[str, Any]:
+    error = result.error
+    message = str(error) if error is not None else ""
+    if isinstance(error, APIError):
+        message = error.message
+    return {"code": result.code or result.status.value.upper(), "message": message}
+
+
+def export_line(result: ItemResult) -> dict[str, Any] | None:
+    """One item needing attention, in the import format (``None`` if nothing to redo)."""
+    op = result.op
+    if result.children and result.status is Status.SUCCEEDED:
+        redo: Sequence[int] = [i for i, c in enumerate(result.children) if not c.ok]
+        if not redo:
+            return None
+        line: dict[str, Any] = op.import_dict(only_children=redo)
+        first = next(c for c in result.children if not c.ok)
+        line["status"] = first.status.value
+        line["error"] = _error_dict(first)
+        return line
+    line = dict(op.import_dict())
+    line["status"] = result.status.value
+    line["error"] = _error_dict(result)
+    return line

@@ -1,0 +1,658 @@
+"""The bulk runner: pulls items lazily, runs them under shared limits, accounts for each.
+
+Shape of a run (all in one anyio task group)::
+
+    items ──pull──> [item slots: concurrency + buffer] ──> item task
+                                                            ├─ journal lookup (resume)
+                                                            ├─ request limiter (concurrency)
+                                                            │    └─ op.execute(client)
+                                                            └─ bundle: children in a nested group
+    item task ──ItemResult──> report / stream consumer / journal / on_progress
+
+Every input item yields exactly one :class:`ItemResult`, whatever happens: errors become
+``failed``, ambiguous creating calls ``unknown``, children of a failed contact ``skipped``;
+when the run stops early (``fail_fast``, ``max_failures``, circuit breaker, cancellation),
+in-flight items become ``unknown`` and pulled-but-unstarted ones ``skipped``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.abc
+
+if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
+    from exceptiongroup import BaseExceptionGroup
+
+from zyntro_async._errors import (
+    AmbiguousOutcomeError,
+    CircuitOpenError,
+    RequestValidationError,
+    ZyntroError,
+)
+from zyntro_async._retry import current_pacer, current_send_hook
+from zyntro_async.bulk._journal import Journal
+from zyntro_async.bulk._limiter import ByteBudget, ItemPacer, RunPacer
+from zyntro_async.bulk._ops import (
+    AddFile,
+    ContactBundle,
+    InvalidItem,
+    Operation,
+)
+from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
+
+if TYPE_CHECKING:
+    from zyntro_async._client import ZyntroClient
+
+__all__ = ["Bulk", "BulkAbortedError"]
+
+DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024
+
+
+class BulkAbortedError(ZyntroError):
+    """A bulk run stopped before the end of its input.
+
+    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures`` and
+    the circuit breaker; every item pulled so far is still accounted for in ``report``.
+
+    Attributes:
+        report: the run's report up to the stop.
+        reason: the error that stopped it (a :class:`~zyntro_async.CircuitOpenError` when
+            the server kept failing).
+    """
+
+    def __init__(self, message: str, *, report: BulkReport, reason: BaseException | None) -> None:
+        super().__init__(message)
+        self.report = report
+        self.reason = reason
+
+
+class _Stop(Exception):
+    """Internal: the run must stop (reason attached)."""
+
+
+async def _iterate(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+class _Run:
+    """One run's state: limits, journal, counters, and how results leave."""
+
+    def __init__(
+        self,
+        client: ZyntroClient,
+        *,
+        concurrency: int,
+        max_per_second: float | None,
+        max_inflight_bytes: int,
+        journal: Journal | None,
+        retry_unknown: bool,
+        fail_fast: bool,
+        max_failures: int | None,
+        on_progress: Callable[[Progress], object] | None,
+        progress_interval: float,
+        breaker_threshold: int | None,
+        total: int | None,
+        deliver: Callable[[ItemResult], Awaitable[None]],
+    ) -> None:
+        self.client = client
+        self.requests = anyio.CapacityLimiter(concurrency)
+        self.slots = anyio.Semaphore(concurrency + max(2, concurrency // 4))
+        self.pacer = RunPacer(max_per_second=max_per_second, breaker_threshold=breaker_threshold)
+        self.bytes = ByteBudget(max_inflight_bytes)
+        self.journal = journal
+        self.retry_unknown = retry_unknown
+        self.fail_fast = fail_fast
+        self.max_failures = max_failures
+        self.on_progress = on_progress
+        self.progress_interval = progress_interval
+        self.total = total
+        self.deliver = deliver
+        self.report = BulkReport()
+        self.started = time.monotonic()
+        self.pulled = 0
+        self.failures = 0
+        self.stop_reason: BaseException | None = None
+        self.scope: anyio.CancelScope | None = None
+        self._last_progress = 0.0
+
+    # ---- accounting -------------------------------------------------------------------
+
+    def account(self, result: ItemResult) -> None:
+        """Count a finished item; decide whether the run must stop."""
+        self.report.add(result)
+        bad = [result, *result.children]
+        self.failures += sum(r.status in (Status.FAILED, Status.UNKNOWN) for r in bad)
+        if self.stop_reason is None:
+            if isinstance(result.error, CircuitOpenError) or self.pacer.open_error is not None:
+                self.stop(self.pacer.open_error or result.error)
+            elif (self.fail_fast and self.failures) or (
+                self.max_failures is not None and self.failures > self.max_failures
+            ):
+                self.stop(result.error or _first_error(result))
+        self.progress(force=False)
+
+    def _over_failure_limit(self) -> bool:
+        if self.fail_fast:
+            return self.failures > 0
+        return self.max_failures is not None and self.failures > self.max_failures
+
+    def stop(self, reason: BaseException | None) -> None:
+        """Stop pulling and cancel what is in flight."""
+        if self.stop_reason is None:
+            self.stop_reason = reason or _Stop("stopped")
+        if self.scope is not None:
+            self.scope.cancel()
+
+    def progress(self, *, force: bool) -> None:
+        """Call ``on_progress`` at most every ``progress_interval`` seconds (or now)."""
+        if self.on_progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_progress < self.progress_interval:
+            return
+        self._last_progress = now
+        elapsed = now - self.started
+        done = self.report.total
+        self.on_progress(
+            Progress(
+                done=done,
+                pulled=self.pulled,
+                total=self.total,
+                counts=dict(self.report.counts),
+                elapsed=elapsed,
+                rate=done / elapsed if elapsed > 0 else 0.0,
+            )
+        )
+
+    # ---- pulling ----------------------------------------------------------------------
+
+    async def pull(self, items: Iterable[Any] | AsyncIterable[Any]) -> None:
+        """Take items one at a time and start each when a slot is free."""
+        with anyio.CancelScope() as scope:
+            self.scope = scope
+            async with anyio.create_task_group() as tg:
+                index = 0
+                async for item in _iterate(items):
+                    self.pulled += 1
+                    try:
+                        await self.slots.acquire()
+                    except anyio.get_cancelled_exc_class():
+                        # Pulled but never started: still accounted for.
+                        await self._finish_shielded(self._not_started(index, item), journal=True)
+                        raise
+                    tg.start_soon(self._item_task, index, item)
+                    index += 1
+
+    async def _finish_shielded(self, result: ItemResult, *, journal: bool) -> None:
+        self.account(result)
+        if journal and self.journal is not None:
+            self.journal.record(result.key, result.status, result.value, result.error)
+        with anyio.CancelScope(shield=True):
+            await self.deliver(result)
+
+    def _not_started(self, index: int, item: Any) -> ItemResult:
+        key = _safe_key(item)
+        return ItemResult(
+            index=index,
+            key=key,
+            op=item,
+            status=Status.SKIPPED,
+            error=self.stop_reason if isinstance(self.stop_reason, ZyntroError) else None,
+        )
+
+    async def _item_task(self, index: int, item: Any) -> None:
+        holder: list[ItemResult] = []
+        try:
+            result = await self._process(index, item, holder)
+        except anyio.get_cancelled_exc_class():
+            # The run stopped mid-item: account for it as far as it got, then unwind.
+            result = holder[0] if holder else self._not_started(index, item)
+            self.slots.release()
+            await self._finish_shielded(result, journal=False)
+            raise
+        self.slots.release()
+        self.account(result)
+        with anyio.CancelScope(shield=self.stop_reason is not None):
+            await self.deliver(result)
+
+    # ---- processing -------------------------------------------------------------------
+
+    async def _process(self, index: int, item: Any, holder: list[ItemResult]) -> ItemResult:
+        if isinstance(item, InvalidItem):
+            return ItemResult(
+                index=index, key=item.stable_key(), op=item, status=Status.FAILED, error=item.error
+            )
+        if not hasattr(item, "execute") and not isinstance(item, ContactBundle):
+            error = RequestValidationError("item", f"not a bulk operation: {type(item).__name__}")
+            return ItemResult(
+                index=index, key=f"invalid:{index}", op=item, status=Status.FAILED, error=error
+            )
+        key = item.stable_key()
+        if isinstance(item, ContactBundle):
+            return await self._bundle(index, key, item, holder)
+        return await self._op(index, key, item, None, holder)
+
+    async def _bundle(
+        self, index: int, key: str, bundle: ContactBundle, holder: list[ItemResult]
+    ) -> ItemResult:
+        started = time.monotonic()
+        parent_holder: list[ItemResult] = []
+        try:
+            parent = await self._op(index, key, bundle.parent, None, parent_holder)
+        except anyio.get_cancelled_exc_class():
+            if parent_holder:
+                skipped = tuple(
+                    ItemResult(
+                        index=index,
+                        key=f"{key}/{bundle.child_label(i)}",
+                        op=child,
+                        status=Status.SKIPPED,
+                    )
+                    for i, child in enumerate(bundle.children)
+                )
+                holder.append(_replace(parent_holder[0], op=bundle, children=skipped))
+            raise
+        children = bundle.children
+        if parent.status is not Status.SUCCEEDED:
+            reason = parent.error
+            skipped = tuple(
+                ItemResult(
+                    index=index,
+                    key=f"{key}/{bundle.child_label(i)}",
+                    op=child,
+                    status=Status.SKIPPED,
+                    error=reason,
+                )
+                for i, child in enumerate(children)
+            )
+            return _replace(parent, op=bundle, children=skipped)
+        contact_id = parent.value.contact_id
+        results: list[ItemResult | None] = [None] * len(children)
+
+        async def run_child(position: int) -> None:
+            child_key = f"{key}/{bundle.child_label(position)}"
+            child_holder: list[ItemResult] = []
+            try:
+                results[position] = await self._op(
+                    index, child_key, children[position], contact_id, child_holder
+                )
+            except anyio.get_cancelled_exc_class():
+                if child_holder:
+                    results[position] = child_holder[0]
+                raise
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for position in range(len(children)):
+                    tg.start_soon(run_child, position)
+        except anyio.get_cancelled_exc_class():
+            # Children the cancellation caught before they started are skipped.
+            holder.append(
+                _replace(parent, op=bundle, children=self._fill(index, key, bundle, results))
+            )
+            raise
+        done = self._fill(index, key, bundle, results)
+        return _replace(parent, op=bundle, children=done, elapsed=time.monotonic() - started)
+
+    def _fill(
+        self, index: int, key: str, bundle: ContactBundle, results: list[ItemResult | None]
+    ) -> tuple[ItemResult, ...]:
+        return tuple(
+            result
+            if result is not None
+            else ItemResult(
+                index=index,
+                key=f"{key}/{bundle.child_label(position)}",
+                op=bundle.children[position],
+                status=Status.SKIPPED,
+            )
+            for position, result in enumerate(results)
+        )
+
+    async def _op(
+        self,
+        index: int,
+        key: str,
+        op: Operation,
+        contact_id: str | None,
+        holder: list[ItemResult],
+    ) -> ItemResult:
+        journal = self.journal
+        if journal is not None:
+            prior = await journal.lookup(key)
+            if prior is not None:
+                if prior.status == Status.SUCCEEDED.value and prior.value is not None:
+                    return ItemResult(
+                        index=index,
+                        key=key,
+                        op=op,
+                        status=Status.SUCCEEDED,
+                        value=prior.value,
+                        from_journal=True,
+                    )
+                if prior.maybe_applied and not op.idempotent and not self.retry_unknown:
+                    earlier = AmbiguousOutcomeError(
+                        "an earlier run may have applied this; not sent again "
+                        "(use retry_unknown=True to send it anyway)",
+                        endpoint=op.kind,
+                    )
+                    return ItemResult(
+                        index=index,
+                        key=key,
+                        op=op,
+                        status=Status.UNKNOWN,
+                        error=earlier,
+                        from_journal=True,
+                    )
+        started = time.monotonic()
+        size = op.size if isinstance(op, AddFile) else 0
+        pacer = ItemPacer(self.pacer)
+        status: Status = Status.FAILED
+        value: Any = None
+        error: BaseException | None = None
+        held_bytes = 0
+        try:
+            held_bytes = await self.bytes.acquire(size)
+            async with self.requests:
+                pacer_token = current_pacer.set(pacer)
+                hook_token = current_send_hook.set(
+                    _sent_hook(journal, key) if journal is not None and not op.idempotent else None
+                )
+                try:
+                    if contact_id is None:
+                        value = await op.execute(self.client)  # type: ignore[union-attr]
+                    else:
+                        value = await op.execute(self.client, contact_id)  # type: ignore[union-attr,call-arg]
+                    status = Status.SUCCEEDED
+                finally:
+                    current_send_hook.reset(hook_token)
+                    current_pacer.reset(pacer_token)
+        except anyio.get_cancelled_exc_class():
+            status = Status.SKIPPED if pacer.attempts == 0 else Status.UNKNOWN
+            result = ItemResult(
+                index=index,
+                key=key,
+                op=op,
+                status=status,
+                attempts=pacer.attempts,
+                elapsed=time.monotonic() - started,
+            )
+            if journal is not None and status is Status.UNKNOWN:
+                journal.record(key, status, None, None)
+            holder.append(result)
+            raise
+        except AmbiguousOutcomeError as exc:
+            status, error = Status.UNKNOWN, exc
+        except CircuitOpenError as exc:
+            status = Status.SKIPPED if pacer.attempts == 0 else Status.FAILED
+            error = exc
+        except ZyntroError as exc:
+            status, error = Status.FAILED, exc
+        except (OSError, ValueError) as exc:
+            # A file that vanished or a value the SDK could not send: this item only.
+            status, error = Status.FAILED, exc
+        finally:
+            await self.bytes.release(held_bytes)
+        result = ItemResult(
+            index=index,
+            key=key,
+            op=op,
+            status=status,
+            value=value,
+            error=error,
+            attempts=pacer.attempts,
+            elapsed=time.monotonic() - started,
+        )
+        if journal is not None and status is not Status.SKIPPED:
+            journal.record(key, status, value, error)
+        return result
+
+
+def _sent_hook(journal: Journal, key: str) -> Callable[[], Awaitable[None]]:
+    async def hook() -> None:
+        await journal.mark_sent(key)
+
+    return hook
+
+
+def _safe_key(item: Any) -> str:
+    try:
+        return str(item.stable_key())
+    except Exception:
+        return f"unkeyed:{id(item)}"
+
+
+def _first_error(result: ItemResult) -> BaseException | None:
+    for child in result.children:
+        if child.error is not None:
+            return child.error
+    return None
+
+
+def _replace(result: ItemResult, **changes: Any) -> ItemResult:
+    import attrs
+
+    return attrs.evolve(result, **changes)
+
+
+class Bulk:
+    """``zy.bulk``: run many operations with bounded concurrency (see the module docs)."""
+
+    def __init__(self, client: ZyntroClient) -> None:
+        self._client = client
+
+    async def run(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 16,
+        max_per_second: float | None = None,
+        max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
+        journal: str | Any | None = None,
+        retry_unknown: bool = False,
+        fail_fast: bool = False,
+        max_failures: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+        on_result: Callable[[ItemResult], object] | None = None,
+        progress_interval: float = 0.5,
+        breaker_threshold: int | None = 25,
+    ) -> BulkReport:
+        """Run every item and return the report.
+
+        Args:
+            items: operations (``ContactBundle``, ``UpsertContact``, ``AddNote``, ...), any
+                iterable or async iterable; pulled lazily, at most about ``concurrency``
+                (plus a small buffer) held at once.
+            concurrency: requests in flight at once (children of bundles included).
+            max_per_second: ceiling on requests per second for the whole run.
+            max_inflight_bytes: attachment bytes being uploaded at once.
+            journal: path of an SQLite journal; re-running with it skips what succeeded and
+                does not re-send creating calls that may have been applied.
+            retry_unknown: with a journal, send again creating calls whose outcome was
+                unknown (they may be duplicated).
+            fail_fast: stop at the first failed or unknown item.
+            max_failures: stop once more than this many items failed or are unknown.
+            on_progress: called with a :class:`Progress` every ``progress_interval`` s.
+            on_result: called with each :class:`ItemResult` as it completes.
+            breaker_threshold: consecutive failed attempts that stop the run (None: never).
+
+        Returns:
+            The :class:`BulkReport`.
+
+        Raises:
+            BulkAbortedError: the run stopped early (``fail_fast``, ``max_failures``, or the
+                circuit breaker: ``reason`` is a ``CircuitOpenError``); ``.report`` holds
+                every item pulled so far.
+            ValueError: a bad setting (``concurrency < 1``, ...).
+        """
+
+        async def deliver(result: ItemResult) -> None:
+            if on_result is not None:
+                on_result(result)
+
+        run = await self._start(
+            items,
+            concurrency=concurrency,
+            max_per_second=max_per_second,
+            max_inflight_bytes=max_inflight_bytes,
+            retry_unknown=retry_unknown,
+            fail_fast=fail_fast,
+            max_failures=max_failures,
+            on_progress=on_progress,
+            progress_interval=progress_interval,
+            breaker_threshold=breaker_threshold,
+            deliver=deliver,
+        )
+        async with AsyncExitStack() as stack:
+            if journal is not None:
+                run.journal = await _open_journal(stack, journal)
+            await self._drive(run, items)
+        return self._finish(run)
+
+    async def stream(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int = 16,
+        max_per_second: float | None = None,
+        max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
+        journal: str | Any | None = None,
+        retry_unknown: bool = False,
+        fail_fast: bool = False,
+        max_failures: int | None = None,
+        on_progress: Callable[[Progress], object] | None = None,
+        progress_interval: float = 0.5,
+        breaker_threshold: int | None = 25,
+    ) -> AsyncIterator[ItemResult]:
+        """Run every item, yielding each :class:`ItemResult` as it completes.
+
+        Same arguments as :meth:`run`. A slow consumer slows the run (results are handed
+        over through a small buffer, and items wait for it). To stop early, close the
+        iterator: ``async with contextlib.aclosing(zy.bulk.stream(items)) as results``.
+
+        Raises:
+            BulkAbortedError: after the last result, when the run stopped early.
+        """
+        send, receive = anyio.create_memory_object_stream[ItemResult](max(1, concurrency))
+
+        async def deliver(result: ItemResult) -> None:
+            # A consumer that closed the stream early no longer wants results.
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await send.send(result)
+
+        run = await self._start(
+            items,
+            concurrency=concurrency,
+            max_per_second=max_per_second,
+            max_inflight_bytes=max_inflight_bytes,
+            retry_unknown=retry_unknown,
+            fail_fast=fail_fast,
+            max_failures=max_failures,
+            on_progress=on_progress,
+            progress_interval=progress_interval,
+            breaker_threshold=breaker_threshold,
+            deliver=deliver,
+        )
+
+        async def produce() -> None:
+            async with send, AsyncExitStack() as stack:
+                if journal is not None:
+                    run.journal = await _open_journal(stack, journal)
+                await self._drive(run, items)
+
+        async with anyio.create_task_group() as tg, receive:
+            tg.start_soon(produce)
+            async for result in receive:
+                yield result
+        self._finish(run)
+
+    async def _start(
+        self,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        concurrency: int,
+        max_per_second: float | None,
+        max_inflight_bytes: int,
+        retry_unknown: bool,
+        fail_fast: bool,
+        max_failures: int | None,
+        on_progress: Callable[[Progress], object] | None,
+        progress_interval: float,
+        breaker_threshold: int | None,
+        deliver: Callable[[ItemResult], Awaitable[None]],
+    ) -> _Run:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+        if max_failures is not None and max_failures < 0:
+            raise ValueError(f"max_failures must be >= 0, got {max_failures!r}")
+        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        return _Run(
+            self._client,
+            concurrency=concurrency,
+            max_per_second=max_per_second,
+            max_inflight_bytes=max_inflight_bytes,
+            journal=None,
+            retry_unknown=retry_unknown,
+            fail_fast=fail_fast,
+            max_failures=max_failures,
+            on_progress=on_progress,
+            progress_interval=progress_interval,
+            breaker_threshold=breaker_threshold,
+            total=total,
+            deliver=deliver,
+        )
+
+    async def _drive(self, run: _Run, items: Iterable[Any] | AsyncIterable[Any]) -> None:
+        try:
+            await run.pull(items)
+        except BaseExceptionGroup as group:
+            # An error of the caller's own (their iterator or callback) surfaces as itself.
+            errors = [
+                exc
+                for exc in group.exceptions
+                if not isinstance(exc, anyio.get_cancelled_exc_class())
+            ]
+            if len(errors) == 1:
+                raise errors[0] from group
+            raise
+
+    def _finish(self, run: _Run) -> BulkReport:
+        run.report.elapsed = time.monotonic() - run.started
+        run.progress(force=True)
+        if run.stop_reason is not None:
+            reason = run.stop_reason
+            run.report.stopped = reason if isinstance(reason, ZyntroError) else None
+            what = (
+                "the circuit breaker opened"
+                if isinstance(reason, CircuitOpenError)
+                else "fail_fast"
+                if run.fail_fast
+                else f"more than {run.max_failures} failures"
+            )
+            raise BulkAbortedError(
+                f"bulk run stopped early ({what}) after {run.report.total} items: {reason}",
+                report=run.report,
+                reason=reason,
+            )
+        return run.report
+
+
+async def _open_journal(stack: AsyncExitStack, journal: Any) -> Journal:
+    if isinstance(journal, Journal):
+        return journal
+    opened = Journal(journal)
+    await opened.open()
+    stack.push_async_callback(opened.aclose)
+    return opened
