@@ -4,9 +4,9 @@ One :class:`RunPacer` serves every attempt of every item in a run (the transport
 through :data:`zyntro_async._retry.current_pacer`):
 
 - ``max_per_second`` spaces attempts evenly;
-- a 429 halves the rate (starting from the rate actually observed when no limit was set)
-  and pauses everyone for ``Retry-After``; each success then raises the rate a little,
-  until the configured limit (or no limit) is back;
+- a 429 cuts the rate by 30% (starting from the rate actually observed when no limit was set),
+  at most once a second, and pauses everyone for ``Retry-After``; each success then raises
+  the rate by 2%, until the configured limit (or no limit) is back;
 - ``breaker_threshold`` consecutive transport failures or 5xx answers, with no success in
   between, open the circuit: every later attempt raises :class:`CircuitOpenError`, and the
   run stops instead of retrying every remaining item against a dead server.
@@ -35,6 +35,8 @@ _TRANSPORT_FAILURES = frozenset(
     }
 )
 _MIN_RATE = 0.5
+_DECREASE = 0.7  # multiplicative decrease per 429 window
+_INCREASE = 0.02  # multiplicative increase per success
 
 
 class RunPacer:
@@ -64,6 +66,7 @@ class RunPacer:
         self._sleep = sleep
         self._next_slot = 0.0
         self._pause_until = 0.0
+        self._next_decrease = 0.0
         self._consecutive_failures = 0
         self._window_start = clock()
         self._window_count = 0
@@ -77,6 +80,12 @@ class RunPacer:
         if span >= 1.0:
             self._observed_rate = self._window_count / span
             self._window_start, self._window_count = now, 0
+
+    def _measured_rate(self, now: float) -> float:
+        span = now - self._window_start
+        if span >= 0.25 or self._observed_rate == 0.0:
+            return self._window_count / max(span, 0.25)
+        return self._observed_rate
 
     async def before_attempt(self) -> None:
         """Wait for this attempt's turn; raise :class:`CircuitOpenError` when open."""
@@ -104,8 +113,13 @@ class RunPacer:
             return
         if kind is FailureKind.RATE_LIMITED:
             self.throttle_events += 1
-            current = self.rate or max(self._observed_rate, 2 * _MIN_RATE)
-            self.rate = max(_MIN_RATE, current / 2)
+            now = self._clock()
+            # Many in-flight requests see the same overload: slow down once per window,
+            # not once per 429, or the rate would collapse to nothing.
+            if now >= self._next_decrease:
+                current = self.rate or max(self._measured_rate(now), 2 * _MIN_RATE)
+                self.rate = max(_MIN_RATE, current * _DECREASE)
+                self._next_decrease = now + max(1.0, retry_after or 0.0)
             if retry_after:
                 self._pause_until = max(self._pause_until, self._clock() + retry_after)
             return
@@ -121,10 +135,10 @@ class RunPacer:
     def _recover(self) -> None:
         if self.rate is None:
             return
-        step = max(0.5, self.rate * 0.02)
+        step = max(0.5, self.rate * _INCREASE)
         target = self.ceiling if self.ceiling is not None else self.rate * 4 + 10
         self.rate = min(target, self.rate + step)
-        if self.ceiling is None and self.rate >= self._observed_rate * 2 + 10:
+        if self.ceiling is None and self.rate >= self._measured_rate(self._clock()) * 2 + 10:
             self.rate = None  # fully recovered: no limit was asked for
 
 
@@ -134,6 +148,12 @@ class ItemPacer:
     def __init__(self, run: Pacer) -> None:
         self._run = run
         self.attempts = 0
+
+    def _measured_rate(self, now: float) -> float:
+        span = now - self._window_start
+        if span >= 0.25 or self._observed_rate == 0.0:
+            return self._window_count / max(span, 0.25)
+        return self._observed_rate
 
     async def before_attempt(self) -> None:
         """Count the attempt, then defer to the run."""
