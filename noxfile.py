@@ -65,7 +65,7 @@ def bench(session: nox.Session) -> None:
 def soak(session: nox.Session) -> None:
     """The 50k-operation soak test against the emulator (loopback, a few minutes)."""
     session.install("-e", ".[tests]")
-    session.run("pytest", "tests/soak", "-m", "soak", env={"ZYNTRO_SOAK": "1"}, *session.posargs)
+    session.run("pytest", "tests/soak", "-m", "soak", *session.posargs, env={"ZYNTRO_SOAK": "1"})
 
 
 @nox.session(python="3.11")
