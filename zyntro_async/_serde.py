@@ -206,7 +206,10 @@ def _structure_flag(value: object, _: type[Any]) -> bool:
         return bool(value)
     if isinstance(value, str) and value in ("0", "1"):
         return value == "1"
-    raise TypeError(f"expected 0 or 1, got {value!r:.40}")
+    # Name the type, never echo a string: a misbehaving server may send anything back,
+    # the request's credentials included, and this text ends up in exception messages.
+    shown = str(value) if isinstance(value, int) else type(value).__name__
+    raise TypeError(f"expected 0 or 1, got {shown}")
 
 
 _result_converter = cattrs.Converter(detailed_validation=False)

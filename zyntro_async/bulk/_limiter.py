@@ -149,12 +149,6 @@ class ItemPacer:
         self._run = run
         self.attempts = 0
 
-    def _measured_rate(self, now: float) -> float:
-        span = now - self._window_start
-        if span >= 0.25 or self._observed_rate == 0.0:
-            return self._window_count / max(span, 0.25)
-        return self._observed_rate
-
     async def before_attempt(self) -> None:
         """Count the attempt, then defer to the run."""
         await self._run.before_attempt()

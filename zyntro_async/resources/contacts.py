@@ -134,9 +134,14 @@ class Contacts(Resource):
 
         Raises:
             ConfigurationError: no ``brand_id`` configured.
+            RequestValidationError: ``contact_id`` or a ``member_id`` override is not a
+                non-empty string.
             NotFoundError: the contact does not exist.
         """
         check_id("contact_id", contact_id)
+        if member_id is not None:
+            # Read-only, so no member is required; an override must still be a real ID.
+            check_id("member_id", member_id)
         body = self._transport.base_fields(member_id=member_id, brand=True)
         body["contact_id"] = contact_id
         data = await self._transport.request(FETCH_CONTACT, body, idempotent=True)

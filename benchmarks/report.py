@@ -1,0 +1,247 @@
+"""Presenting results: the console table, the JSON file, the chart and a Markdown table.
+
+Every function here takes the dict returned by :func:`benchmarks.suite.run_suite` (or the
+same dict read back from ``latest.json``), so a chart or table can be redrawn from a saved
+run without measuring again: ``python -m benchmarks --from-json PATH``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["draw_chart", "format_value", "markdown_table", "print_table", "write_json"]
+
+Result = dict[str, Any]
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """Format one figure for display (``x`` ratios, rates, sizes, durations)."""
+    if value is None:
+        return "-"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if unit == "/s":
+        return f"{value:,.0f}/s"
+    if unit == "us":
+        return f"{value:,.0f} us"
+    if unit in ("MB", "ms"):
+        return f"{value:,.1f} {unit}"
+    if unit == "MB/s":
+        return f"{value:,.0f} MB/s"
+    return f"{value:,.3g} {unit}".strip()
+
+
+def _sections(results: Result) -> Iterator[tuple[str, list[Result]]]:
+    current: str | None = None
+    rows: list[Result] = []
+    for row in results["rows"]:
+        if row["section"] != current:
+            if current is not None:
+                yield current, rows
+            current, rows = row["section"], []
+        rows.append(row)
+    if current is not None:
+        yield current, rows
+
+
+def _machine_line(results: Result) -> str:
+    m = results["machine"]
+    return (
+        f"{m['processor']}, {m['cpu_count']} CPUs, {m.get('memory_gb', '?')} GB RAM, "
+        f"{m['platform']}, {m['implementation']} {m['python']}, aiohttp {m['aiohttp_version']}, "
+        f"httpx {m['httpx_version']}; {m['timestamp']}"
+    )
+
+
+def _summary_line(results: Result) -> str:
+    s = results["summary"]
+    plan = results["plan"]["name"]
+    return (
+        f"{s['passed']} targets passed, {s['failed']} failed, {s['errors']} not measured "
+        f"({plan} run, {results['elapsed_s']:.0f} s)"
+    )
+
+
+def print_table(results: Result) -> None:
+    """Print every figure with its target and verdict (rich if installed, plain otherwise)."""
+    # rich and matplotlib are optional at run time: plain text and no chart without them.
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        _print_plain(results)
+        return
+    console = Console()
+    style = {"PASS": "bold green", "FAIL": "bold red", "ERROR": "bold red", "n/a": "yellow"}
+    table = Table(title="zyntro_async benchmarks", show_lines=False, expand=False)
+    for name, justify in (
+        ("Metric", "left"),
+        ("Value", "right"),
+        ("Target", "left"),
+        ("Result", "center"),
+        ("Note", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for section, rows in _sections(results):
+        table.add_section()
+        table.add_row(f"[bold cyan]{section}[/]", "", "", "", "")
+        for row in rows:
+            status = row["status"]
+            table.add_row(
+                "  " + row["metric"],
+                format_value(row["value"], row["unit"]),
+                row["target"],
+                f"[{style.get(status, '')}]{status}[/]" if status else "",
+                row["note"],
+            )
+    console.print(table)
+    console.print(_machine_line(results), style="dim")
+    console.print(_summary_line(results), style="bold")
+
+
+def _print_plain(results: Result) -> None:
+    lines = []
+    for section, rows in _sections(results):
+        lines.append("")
+        lines.append(section)
+        for row in rows:
+            value = format_value(row["value"], row["unit"])
+            line = f"  {row['metric']:<62} {value:>14}  {row['target']:<28} {row['status']:<5}"
+            lines.append(f"{line} {row['note']}".rstrip())
+    lines.append("")
+    lines.append(_machine_line(results))
+    lines.append(_summary_line(results))
+    print("\n".join(lines))
+
+
+def markdown_table(results: Result) -> str:
+    """Return the table as GitHub Markdown (the README's Performance section)."""
+    out = ["| Metric | Value | Target | Result |", "|---|---:|---|:---:|"]
+    for section, rows in _sections(results):
+        out.append(f"| **{section}** | | | |")
+        for row in rows:
+            out.append(
+                f"| {row['metric']} | {format_value(row['value'], row['unit'])} "
+                f"| {row['target'].replace('>=', '≥').replace('<=', '≤')} | {row['status']} |"
+            )
+    out.append("")
+    out.append(f"Measured on: {_machine_line(results)}.")
+    return "\n".join(out)
+
+
+def write_json(results: Result, path: Path) -> None:
+    """Write the results (machine info, plan, raw runs, rows) as indented JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+
+
+def _median(results: list[Result] | Result, key: str) -> float | None:
+    items = results if isinstance(results, list) else [results]
+    values = [r[key] for r in items if "error" not in r and key in r]
+    return statistics.median(values) if values else None
+
+
+def draw_chart(results: Result, path: Path) -> bool:
+    """Draw throughput vs concurrency, memory vs items and upload memory/stalls to a PNG.
+
+    Returns:
+        False (and draws nothing) if matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+
+    runs, plan = results["runs"], results["plan"]
+    fig, (ax_rate, ax_mem, ax_att) = plt.subplots(1, 3, figsize=(18, 5.6))
+    colours = {"sdk": "tab:blue", "aiohttp": "tab:orange", "httpx": "tab:green"}
+    labels = {"sdk": "SDK bulk.run", "aiohttp": "raw aiohttp", "httpx": "httpx"}
+
+    # Throughput vs concurrency at the configured latency.
+    concurrency = sorted(int(c) for c in runs["latency"])
+    latency_s = plan["latency_ms"] / 1000
+    ax_rate.plot(
+        concurrency,
+        [c / latency_s for c in concurrency],
+        "k--",
+        label=f"Little's law (c / {plan['latency_ms']} ms)",
+    )
+    for client in ("aiohttp", "httpx", "sdk"):
+        points = [(c, _median(runs["latency"][str(c)][client], "per_second")) for c in concurrency]
+        xs = [c for c, v in points if v is not None]
+        ys = [v for _, v in points if v is not None]
+        ax_rate.plot(xs, ys, "o-", color=colours[client], label=labels[client])
+    ax_rate.set_xscale("log", base=2)
+    ax_rate.set_yscale("log")
+    ax_rate.set_xticks(concurrency, [str(c) for c in concurrency])
+    ax_rate.set_xlabel("concurrency (requests in flight)")
+    ax_rate.set_ylabel("upserts per second")
+    ax_rate.set_title(f"Throughput vs concurrency ({plan['latency_ms']} ms server latency)")
+    ax_rate.grid(True, which="both", alpha=0.3)
+    ax_rate.legend()
+
+    # Peak RSS vs number of items.
+    counts = sorted(int(n) for n in runs["bulk"])
+    for client, colour, label in (
+        ("bulk", "tab:blue", "SDK bulk.run (lazy generator)"),
+        ("naive", "tab:red", "naive asyncio.gather + semaphore"),
+    ):
+        points = [
+            (n, _median(runs["bulk"][str(n)][client], "rss_above_baseline_mb")) for n in counts
+        ]
+        xs = [n for n, v in points if v is not None]
+        ys = [v for _, v in points if v is not None]
+        ax_mem.plot(xs, ys, "o-", color=colour, label=label)
+    ax_mem.set_xscale("log")
+    ax_mem.set_xlabel("items")
+    ax_mem.set_ylabel("peak RSS above baseline (MB)")
+    ax_mem.set_title("Memory vs items (contact upserts, 0 ms)")
+    ax_mem.grid(True, which="both", alpha=0.3)
+    ax_mem.legend()
+
+    # Attachments: peak RSS (bars) and longest loop stall (annotations).
+    att = runs["attachments"]
+    groups = [
+        (f"1 x {plan['big_file_mb']} MB", "single"),
+        (f"{plan['many_files']} x {plan['many_file_mb']} MB", "many"),
+    ]
+    width = 0.38
+    for offset, (impl, colour, label) in enumerate(
+        (("sdk", "tab:blue", "SDK (streamed)"), ("naive", "tab:red", "naive (in memory)"))
+    ):
+        xs = [i + (offset - 0.5) * width for i in range(len(groups))]
+        ys = [_median(att[f"{g}_{impl}"], "rss_above_baseline_mb") or 0.0 for _, g in groups]
+        bars = ax_att.bar(xs, ys, width, color=colour, label=label)
+        for bar, (_, g) in zip(bars, groups, strict=True):
+            stall = _median(att[f"{g}_{impl}"], "max_stall_ms")
+            if stall is not None:
+                ax_att.annotate(
+                    f"stall {stall:.0f} ms",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                )
+    ax_att.set_xticks(range(len(groups)), [name for name, _ in groups])
+    ax_att.set_ylabel("peak RSS above baseline (MB)")
+    ax_att.set_title("Attachment upload: memory and longest event-loop stall")
+    ax_att.grid(True, axis="y", alpha=0.3)
+    ax_att.legend()
+
+    m = results["machine"]
+    fig.suptitle(
+        f"zyntro_async benchmarks ({plan['name']} run) - {m['cpu_count']} CPUs, "
+        f"Python {m['python']}, {m['timestamp']}"
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

@@ -1,0 +1,416 @@
+"""What ``zyntro-async import`` shows while it runs and when it is done.
+
+Two renderings of the same information:
+
+- **terminal**: a live rich progress bar on standard error (done/total, rate, counts per
+  status), then summary tables on standard output;
+- **plain** (CI logs, pipes): a ``progress:`` line every few seconds on standard error and a
+  plain-text summary, with no escape sequences.
+
+rich is imported only when a terminal rendering is asked for, so ``zyntro-async --help``
+and plain runs do not pay for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from zyntro_async._errors import APIError
+from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "Attention",
+    "PlainDisplay",
+    "ProgressDisplay",
+    "RichDisplay",
+    "SilentDisplay",
+    "attention_rows",
+    "describe_error",
+    "render_summary",
+]
+
+PLAIN_INTERVAL = 2.0
+"""Seconds between ``progress:`` lines without a terminal."""
+
+SHOWN_ATTENTION_ROWS = 20
+"""Failed or unknown items listed in the summary; the rest are counted."""
+
+_MESSAGE_LIMIT = 300
+
+
+class ProgressDisplay(Protocol):
+    """Receives the run's progress; one of the classes below."""
+
+    def start(self, description: str) -> None:
+        """The run begins."""
+
+    def set_total(self, total: int) -> None:
+        """The number of items became known."""
+
+    def update(self, progress: Progress) -> None:
+        """Counts so far (the runner calls this every ``progress_interval``)."""
+
+    def stop(self) -> None:
+        """The run is over (also after an error)."""
+
+
+class SilentDisplay:
+    """``--quiet``: shows nothing while running."""
+
+    def start(self, description: str) -> None:
+        """Ignored."""
+
+    def set_total(self, total: int) -> None:
+        """Ignored."""
+
+    def update(self, progress: Progress) -> None:
+        """Ignored."""
+
+    def stop(self) -> None:
+        """Ignored."""
+
+
+class PlainDisplay:
+    """A ``progress:`` line every ``interval`` seconds, for logs and pipes.
+
+    Args:
+        stream: Where to write (standard error).
+        interval: Seconds between lines.
+        clock: Monotonic clock (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        stream: IO[str],
+        *,
+        interval: float = PLAIN_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._interval = interval
+        self._clock = clock
+        self._total: int | None = None
+        self._last_line = clock()
+        self._latest: Progress | None = None
+
+    def start(self, description: str) -> None:
+        """Say what is being imported."""
+        self._print(description)
+
+    def set_total(self, total: int) -> None:
+        """Remember the total for the following lines."""
+        self._total = total
+
+    def update(self, progress: Progress) -> None:
+        """Print a line if ``interval`` has passed since the last one."""
+        self._latest = progress
+        now = self._clock()
+        if now - self._last_line >= self._interval:
+            self._last_line = now
+            self._print(plain_progress_line(progress, self._total))
+
+    def stop(self) -> None:
+        """Print the last counts."""
+        if self._latest is not None:
+            self._print(plain_progress_line(self._latest, self._total))
+
+    def _print(self, text: str) -> None:
+        print(text, file=self._stream, flush=True)
+
+
+def plain_progress_line(progress: Progress, total: int | None) -> str:
+    """``progress: 120/300 done, 3 failed, 45.1 items/s`` (``120 done`` without a total).
+
+    Args:
+        progress: The runner's counts.
+        total: Items in the input, when known.
+
+    Returns:
+        The line.
+    """
+    total = progress.total if progress.total is not None else total
+    done = f"{progress.done}/{total}" if total is not None else str(progress.done)
+    parts = [f"{done} done", f"{progress.counts.get(Status.FAILED, 0)} failed"]
+    for status in (Status.UNKNOWN, Status.SKIPPED):
+        if progress.counts.get(status, 0):
+            parts.append(f"{progress.counts[status]} {status.value}")
+    return f"progress: {', '.join(parts)}, {progress.rate:.1f} items/s"
+
+
+class RichDisplay:
+    """A live rich progress bar (for a terminal).
+
+    Args:
+        console: A rich console writing to standard error.
+    """
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        self._bar = RichProgress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>7.1f} items/s"),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=console,
+            refresh_per_second=8,
+        )
+        self._task: Any = None
+
+    def start(self, description: str) -> None:
+        """Say what is being imported, then show the bar (total unknown until known)."""
+        self._bar.console.print(description, highlight=False)
+        self._task = self._bar.add_task("importing", total=None, rate=0.0, counts="")
+        self._bar.start()
+
+    def set_total(self, total: int) -> None:
+        """Give the bar its length."""
+        if self._task is not None:
+            self._bar.update(self._task, total=total)
+
+    def update(self, progress: Progress) -> None:
+        """Move the bar and refresh the counts."""
+        if self._task is None:
+            return
+        changes: dict[str, Any] = {}
+        if progress.total is not None:
+            changes["total"] = progress.total
+        self._bar.update(
+            self._task,
+            completed=progress.done,
+            rate=progress.rate,
+            counts=_rich_counts(progress.counts),
+            **changes,
+        )
+
+    def stop(self) -> None:
+        """Leave the final state of the bar on screen."""
+        self._bar.stop()
+
+
+def _rich_counts(counts: dict[Status, int]) -> str:
+    styles = {
+        Status.SUCCEEDED: "green",
+        Status.FAILED: "red",
+        Status.UNKNOWN: "yellow",
+        Status.SKIPPED: "dim",
+    }
+    return " ".join(
+        f"[{styles[status]}]{counts.get(status, 0)} {status.value}[/]"
+        for status in Status
+        if counts.get(status, 0) or status in (Status.SUCCEEDED, Status.FAILED)
+    )
+
+
+# --------------------------------------------------------------------------- summary
+
+
+@attrs.frozen
+class Attention:
+    """One row of "needs attention": an item (or a bundle's child) that did not succeed.
+
+    Attributes:
+        index: The item's position in the input.
+        source: Where it came from (``contacts.jsonl:17``).
+        part: Which part failed: ``contact``, ``notes/0``, ``attachments/1``, ...
+        status: ``failed``, ``unknown`` or ``skipped``.
+        code: The error code (``CUSTOM_FIELD_ERROR``, ``REQUEST_VALIDATION``, ...).
+        message: What went wrong.
+    """
+
+    index: int
+    source: str
+    part: str
+    status: str
+    code: str
+    message: str
+
+
+def describe_error(error: BaseException | None) -> str:
+    """A one-line message for an item's error (never a traceback).
+
+    Args:
+        error: The error, if any.
+
+    Returns:
+        The API's messages, or the exception's text.
+    """
+    if error is None:
+        return ""
+    text = error.message if isinstance(error, APIError) else str(error)
+    text = " ".join(text.split()) or type(error).__name__
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def _part(result: ItemResult) -> str:
+    kind = getattr(result.op, "kind", "")
+    if kind == "bundle":
+        return "contact"
+    return "-" if kind == "invalid" else str(kind)
+
+
+def attention_rows(
+    report: BulkReport, source_of: Callable[[ItemResult], str]
+) -> Iterator[Attention]:
+    """The items needing attention, in input order.
+
+    A bundle whose contact failed is one row (its children were skipped because of it);
+    a bundle whose contact succeeded contributes one row per child that did not.
+
+    Args:
+        report: The run's report.
+        source_of: Where an item came from.
+
+    Yields:
+        :class:`Attention` rows.
+    """
+    for result in sorted(report.results, key=lambda r: r.index):
+        source = source_of(result)
+        if result.status is not Status.SUCCEEDED:
+            yield Attention(
+                index=result.index,
+                source=source,
+                part=_part(result),
+                status=result.status.value,
+                code=result.code or result.status.value.upper(),
+                message=describe_error(result.error),
+            )
+            continue
+        for position, child in enumerate(result.children):
+            if child.ok:
+                continue
+            label = getattr(result.op, "child_label", None)
+            yield Attention(
+                index=result.index,
+                source=source,
+                part=label(position) if callable(label) else str(position),
+                status=child.status.value,
+                code=child.code or child.status.value.upper(),
+                message=describe_error(child.error),
+            )
+
+
+def _counts_line(counts: dict[Status, int]) -> str:
+    total = sum(counts.values())
+    parts = ", ".join(f"{counts.get(status, 0)} {status.value}" for status in Status)
+    return f"{parts} ({total} total)"
+
+
+def render_summary(
+    report: BulkReport,
+    *,
+    title: str,
+    rows: list[Attention],
+    console: Console | None,
+    stream: IO[str],
+    export_path: str | None,
+    limit: int = SHOWN_ATTENTION_ROWS,
+) -> None:
+    """Print the end-of-run summary: counts, rate, and the items needing attention.
+
+    Args:
+        report: The run's report.
+        title: First line, e.g. ``"Imported contacts.jsonl"``.
+        rows: From :func:`attention_rows`.
+        console: A rich console for tables, or ``None`` for plain text.
+        stream: Where plain text goes.
+        export_path: ``--export`` target, mentioned when rows are left out.
+        limit: Rows to list before "... and N more".
+    """
+    hidden = max(0, len(rows) - limit)
+    more = ""
+    if hidden:
+        where = f"see {export_path}" if export_path else "use --export PATH to get them all"
+        more = f"... and {hidden} more ({where})"
+    rate = f"{report.elapsed:.1f}s, {report.items_per_second:.1f} items/s"
+    if console is None:
+        _plain_summary(report, title=title, rows=rows[:limit], more=more, rate=rate, out=stream)
+    else:
+        _rich_summary(report, title=title, rows=rows[:limit], more=more, rate=rate, console=console)
+
+
+def _plain_summary(
+    report: BulkReport, *, title: str, rows: list[Attention], more: str, rate: str, out: IO[str]
+) -> None:
+    lines = [
+        f"{title} in {rate}",
+        f"items:    {_counts_line(report.counts)}",
+        f"children: {_counts_line(report.child_counts)}",
+    ]
+    if rows:
+        lines.append("needs attention:")
+        lines.extend(
+            f"  {row.source}  {row.part}  {row.status}  {row.code}  {row.message}" for row in rows
+        )
+        if more:
+            lines.append(f"  {more}")
+    print("\n".join(lines), file=out, flush=True)
+
+
+def _rich_summary(
+    report: BulkReport,
+    *,
+    title: str,
+    rows: list[Attention],
+    more: str,
+    rate: str,
+    console: Console,
+) -> None:
+    from rich.table import Table
+
+    styles = {
+        Status.SUCCEEDED: "green",
+        Status.FAILED: "red",
+        Status.UNKNOWN: "yellow",
+        Status.SKIPPED: "dim",
+    }
+    counts = Table(title=f"{title} in {rate}", title_justify="left")
+    counts.add_column("")
+    for status in Status:
+        counts.add_column(status.value, justify="right", style=styles[status])
+    counts.add_column("total", justify="right", style="bold")
+    for label, numbers in (("items", report.counts), ("children", report.child_counts)):
+        counts.add_row(
+            label,
+            *(str(numbers.get(status, 0)) for status in Status),
+            str(sum(numbers.values())),
+        )
+    console.print(counts)
+    if not rows:
+        return
+    attention = Table(title="Needs attention", title_justify="left", show_lines=False)
+    attention.add_column("source", no_wrap=True)
+    attention.add_column("part", no_wrap=True)
+    attention.add_column("status", no_wrap=True)
+    attention.add_column("code", no_wrap=True, style="bold")
+    attention.add_column("message", overflow="fold")
+    for row in rows:
+        style = "yellow" if row.status == Status.UNKNOWN.value else "red"
+        attention.add_row(
+            row.source, row.part, f"[{style}]{row.status}[/]", row.code, _escape(row.message)
+        )
+    if more:
+        attention.caption = more
+        attention.caption_justify = "left"
+    console.print(attention)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
