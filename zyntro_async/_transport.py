@@ -58,8 +58,11 @@ def _parse_retry_after(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-        if parsed is None or parsed.tzinfo is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None  # neither seconds nor an HTTP date: ignore it, back off as usual
+        if parsed.tzinfo is None:
             return None
         seconds = parsed.timestamp() - time.time()
     if math.isnan(seconds) or seconds < 0:  # NaN or in the past
@@ -329,8 +332,10 @@ class Transport:
     # ---- parsing --------------------------------------------------------------------
 
     def _snippet(self, raw: bytes) -> str:
-        text = raw[:_SNIPPET].decode("utf-8", errors="replace")
-        return self.scrub(" ".join(text.split()))
+        # Scrub before cutting: a credential straddling the cut must not leave a prefix.
+        window = _SNIPPET + max((len(s) for s in self._secrets), default=0)
+        text = self.scrub(raw[:window].decode("utf-8", errors="replace"))
+        return " ".join(text.split())[:_SNIPPET]
 
     def _parse(
         self,
@@ -392,7 +397,8 @@ class Transport:
             raise _Failure(api_error_for(messages, endpoint, status=status), FailureKind.FATAL)
         raise _Failure(
             MalformedResponseError(
-                f"envelope 'status' must be 'success' or 'error', got {result_status!r:.40}",
+                "envelope 'status' must be 'success' or 'error', got "
+                f"{self.scrub(repr(result_status))[:40]}",
                 endpoint=endpoint,
                 status=status,
             ),
