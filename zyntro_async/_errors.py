@@ -70,8 +70,8 @@ class RequestValidationError(ZyntroError, ValueError):
     """Input the SDK rejects before sending anything.
 
     Attributes:
-        field: the offending field as the caller knows it (``"comms_source"``,
-            ``"contact.primary_email"``, ``"file_type"``, ...).
+        field: the offending field as the caller knows it, by its argument name
+            (``"source"`` of ``comms.log``, ``"contact.primary_email"``, ``"file_type"``, ...).
     """
 
     def __init__(self, field: str, message: str) -> None:
@@ -312,7 +312,7 @@ _PREFIX_MESSAGES: tuple[tuple[str, str], ...] = (
 
 # "Missing org ID", "Missing brand ID", "Missing note", ... and "org_id is required",
 # "comms_data is required", ...: a required field is absent.
-_MISSING_FIELD = re.compile(r"^(missing \w[\w ]*|\w+ is required)$")
+_MISSING_FIELD = re.compile(r"^(missing \w[\w .]*|[\w.]+ is required)$")
 
 
 def code_for_message(message: str) -> str:

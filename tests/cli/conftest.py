@@ -52,10 +52,15 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Outcome:
+def run_cli(
+    *args: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Outcome:
     """Run the command synchronously (for ``--emulator`` and usage errors)."""
     done = subprocess.run(
         cli_command(*args),
+        cwd=cwd,
         capture_output=True,
         text=True,
         env=clean_env(env),

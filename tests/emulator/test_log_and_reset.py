@@ -45,7 +45,7 @@ async def test_long_strings_are_cut_in_the_log(
     logged = zyntro_emulator.requests[-1].body["note"]
     assert len(logged) < 200
     assert "10000 chars" in logged
-    assert zyntro_emulator.notes[0].content == "n" * 10_000
+    assert zyntro_emulator.notes[0].note_content == "n" * 10_000
 
 
 async def test_on_request_callback_sees_each_record(api: RawApi, doc_contact: str) -> None:

@@ -120,3 +120,18 @@ async def test_empty_note_id_creates(
 async def test_unknown_note_id(api: RawApi, doc_contact: str) -> None:
     body = note_body(api, note_id="c3d4e5f6-a7b8-9012-cdef-345678901234")
     assert await api.error(ENDPOINT, body) == "Note not found"
+
+
+async def test_stored_note_mirrors_the_answer(
+    api: RawApi, doc_contact: str, zyntro_emulator: Emulator
+) -> None:
+    data = await api.ok(ENDPOINT, doc_body(NOTES_EXAMPLE, api.creds))
+    (stored,) = zyntro_emulator.notes
+    assert (stored.note_id, stored.note_content, stored.note_visibility, stored.note_editable) == (
+        data["note_id"],
+        data["note_content"],
+        1,
+        0,
+    )
+    assert stored.content == stored.note_content
+    assert stored.member_id == api.creds.member_id

@@ -60,7 +60,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.serve, [sock])
             with anyio.fail_after(10):
-                while not server.started:
+                while not server.started:  # noqa: ASYNC110 - uvicorn only offers a flag
                     await anyio.sleep(0.01)
             try:
                 yield f"http://127.0.0.1:{port}"
@@ -156,9 +156,7 @@ async def test_hundreds_of_concurrent_requests_share_one_client_and_one_pool(
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
-async def test_sdk_errors_become_sensible_http_errors(
-    app: Any, zyntro_emulator: Emulator
-) -> None:
+async def test_sdk_errors_become_sensible_http_errors(app: Any, zyntro_emulator: Emulator) -> None:
     async with serve(app) as base_url, aiohttp.ClientSession(timeout=TIMEOUT) as http:
 
         async def status_of(method: str, path: str, body: Any = None) -> tuple[int, Any]:

@@ -123,7 +123,9 @@ def test_the_default_base_url_is_the_documented_one() -> None:
 
 
 def test_a_trailing_slash_on_the_base_url_is_dropped() -> None:
-    assert ZyntroClient(**ARGS, base_url="https://x.example/").config.base_url == "https://x.example"
+    assert (
+        ZyntroClient(**ARGS, base_url="https://x.example/").config.base_url == "https://x.example"
+    )
 
 
 def test_configuration_error_is_a_value_error() -> None:

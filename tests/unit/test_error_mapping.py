@@ -56,9 +56,7 @@ PAGES: dict[str, tuple[str, Invoke]] = {
     "crm-addCommsHistory": (ADD_COMMS, lambda zy: zy.comms.log(CONTACT_ID, "call", "Intro")),
 }
 
-NOT_OWNER_MESSAGE = (
-    "The API only supports notes being added by the member that owns the contact."
-)
+NOT_OWNER_MESSAGE = "The API only supports notes being added by the member that owns the contact."
 WRONG_ORG_MESSAGE = (
     "You are trying to add a note to a contact that does not belong to your organization"
 )

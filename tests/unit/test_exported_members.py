@@ -6,8 +6,8 @@ package but not names it exports, so they are left out of the comparison.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import types
 
 import zyntro_async

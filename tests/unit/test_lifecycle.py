@@ -64,10 +64,16 @@ async def test_async_with_opens_the_client_and_closes_its_session() -> None:
 
 
 async def test_async_with_closes_the_session_when_the_body_raises() -> None:
-    with pytest.raises(RuntimeError, match="boom"):
+    sessions = []
+
+    async def use_then_fail() -> None:
         async with new_client() as zy:
-            session = zy.session
+            sessions.append(zy.session)
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await use_then_fail()
+    (session,) = sessions
     assert session is not None
     assert session.closed
 

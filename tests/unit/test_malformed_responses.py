@@ -97,7 +97,12 @@ async def test_a_bare_http_status_gets_an_http_code(
 @pytest.mark.parametrize(
     ("status", "message", "cls", "code"),
     [
-        (400, "Missing required contact fields: firstName, primaryEmail", InvalidRequestError, "MISSING_FIELDS"),
+        (
+            400,
+            "Missing required contact fields: firstName, primaryEmail",
+            InvalidRequestError,
+            "MISSING_FIELDS",
+        ),
         (401, "Invalid API key", AuthenticationError, "INVALID_API_KEY"),
         (403, "IP address not whitelisted", PermissionDeniedError, "IP_NOT_WHITELISTED"),
         (404, "Contact not found for update", NotFoundError, "NOT_FOUND_UPDATE"),
@@ -154,18 +159,38 @@ MALFORMED_BODIES: list[tuple[str, bytes, str]] = [
     ("plain text", b"Internal error, try later", "text/plain"),
     ("empty body", b"", "application/json"),
     ("empty body without a type", b"", ""),
-    ("envelope under the wrong content type", json.dumps(success(CONTACT_RESULT_DATA)).encode(), "text/html"),
+    (
+        "envelope under the wrong content type",
+        json.dumps(success(CONTACT_RESULT_DATA)).encode(),
+        "text/html",
+    ),
     ("not utf-8", b'{"status": "success", "data": {"contact_id": "\xff\xfe"}}', "application/json"),
     ("a json array", b'["success"]', "application/json"),
     ("a json string", b'"success"', "application/json"),
     ("json null", b"null", "application/json"),
     ("missing status", json.dumps({"data": CONTACT_RESULT_DATA}).encode(), "application/json"),
-    ("unknown status", json.dumps({"status": "ok", "data": CONTACT_RESULT_DATA}).encode(), "application/json"),
-    ("status not a string", json.dumps({"status": 1, "data": CONTACT_RESULT_DATA}).encode(), "application/json"),
+    (
+        "unknown status",
+        json.dumps({"status": "ok", "data": CONTACT_RESULT_DATA}).encode(),
+        "application/json",
+    ),
+    (
+        "status not a string",
+        json.dumps({"status": 1, "data": CONTACT_RESULT_DATA}).encode(),
+        "application/json",
+    ),
     ("success without data", json.dumps({"status": "success"}).encode(), "application/json"),
-    ("error with a list of non-strings", json.dumps({"status": "error", "data": [1, {"m": 2}]}).encode(), "application/json"),
+    (
+        "error with a list of non-strings",
+        json.dumps({"status": "error", "data": [1, {"m": 2}]}).encode(),
+        "application/json",
+    ),
     ("error with an empty list", json.dumps(error()).encode(), "application/json"),
-    ("error with an object", json.dumps({"status": "error", "data": {"msg": "x"}}).encode(), "application/json"),
+    (
+        "error with an object",
+        json.dumps({"status": "error", "data": {"msg": "x"}}).encode(),
+        "application/json",
+    ),
     ("error without data", json.dumps({"status": "error"}).encode(), "application/json"),
     ("deeply nested json", b"[" * 100_000 + b"]" * 100_000, "application/json"),
 ]

@@ -57,7 +57,11 @@ NOTE_UPDATE: Invoke = lambda zy: zy.notes.update(NOTE_ID, CONTACT_ID, "Hi")  # n
 SCENARIOS: dict[str, tuple[str, dict[str, Any], Invoke]] = {
     "error envelope echoing the credentials": (
         ADD_CONTACTS,
-        {"payload": error(f"Invalid API key: {API_KEY}", f"Invalid developer_secret {DEVELOPER_SECRET}")},
+        {
+            "payload": error(
+                f"Invalid API key: {API_KEY}", f"Invalid developer_secret {DEVELOPER_SECRET}"
+            )
+        },
         UPSERT,
     ),
     "error envelope data as one string": (
@@ -82,7 +86,12 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any], Invoke]] = {
     ),
     "429 echoing the credentials": (
         ADD_CONTACTS,
-        {"status": 429, "body": ECHO, "content_type": "text/plain", "headers": {"Retry-After": "1"}},
+        {
+            "status": 429,
+            "body": ECHO,
+            "content_type": "text/plain",
+            "headers": {"Retry-After": "1"},
+        },
         UPSERT,
     ),
     "connection refused": (ADD_CONTACTS, {"exception": connection_refused()}, UPSERT),
@@ -221,3 +230,19 @@ async def test_request_logging_never_shows_the_body(
         await zy.contacts.upsert(CONTACT)
     assert "crm/addContactsFull" in caplog.text
     assert leaks(caplog.text) == []
+
+
+@pytest.mark.parametrize("offset", [150, 185, 190, 199, 205])
+async def test_no_prefix_of_a_credential_survives_where_server_text_is_cut(
+    mocked: aioresponses, fake_time: FakeTime, offset: int
+) -> None:
+    # Server text is quoted in errors only up to a length; the cut must not fall inside
+    # a credential and leave its first characters behind.
+    page = "x" * offset + API_KEY + " " + DEVELOPER_SECRET
+    mocked.post(url(ADD_CONTACTS), body=page, content_type="text/html")
+    async with secret_client(fake_time) as zy:
+        with pytest.raises(ZyntroError) as excinfo:
+            await zy.contacts.upsert(CONTACT)
+    text = "".join(traceback.format_exception(excinfo.value))
+    assert API_KEY[:6] not in text
+    assert DEVELOPER_SECRET[:8] not in text

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from aioresponses import aioresponses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from zyntro_async import Contact, Entity, RequestValidationError, ZyntroClient
 
@@ -24,6 +26,7 @@ from ._helpers import (
     CONTACT_ID,
     CONTACT_RECORD_DATA,
     CONTACT_RESULT_DATA,
+    DOC_CREDENTIALS,
     FETCH_CONTACT,
     MANAGE_ATTACHMENTS,
     NOTE_DATA,
@@ -64,7 +67,9 @@ async def test_upsert_sends_the_documented_json_example(
             tags=["prospect", "enterprise"],
             custom_fields={"industry": "Technology", "company_size": "50-200"},
         ),
-        entity=Entity(name="Acme Corp", label="Company", status="Active", website="https://acme.com"),
+        entity=Entity(
+            name="Acme Corp", label="Company", status="Active", website="https://acme.com"
+        ),
         lookup_by="email",
     )
     assert await sent_json(mocked, ADD_CONTACTS) == {
@@ -687,3 +692,35 @@ async def test_unknown_response_keys_are_ignored(zy: ZyntroClient, mocked: aiore
     answer(mocked, ADD_COMMS, {**COMMS_DATA, "debug": {"ms": 3}, "new_field": [1]})
     result = await zy.comms.log(CONTACT_ID, "call", "Hi")
     assert result.ch_id == 891
+
+
+# ---- any custom fields -----------------------------------------------------------------
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(custom=st.dictionaries(st.text(min_size=1, max_size=20), JSON_VALUES, max_size=6))
+async def test_custom_fields_of_any_json_shape_arrive_untouched(custom: dict[str, Any]) -> None:
+    with aioresponses() as m:
+        answer(m, ADD_CONTACTS)
+        async with ZyntroClient(**DOC_CREDENTIALS) as zy:
+            await zy.contacts.upsert(Contact(primary_email=EMAIL, custom_fields=custom))
+        body = await sent_json(m, ADD_CONTACTS)
+    if custom:
+        assert body["contact"]["customFields"] == custom
+    else:
+        assert body["contact"].get("customFields", {}) == {}

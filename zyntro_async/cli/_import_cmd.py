@@ -311,6 +311,8 @@ async def _import(
     if stopped is not None:
         print(f"stopped early: {stopped}", flush=True)
     if args.export is not None:
+        # Completion order is arbitrary; input order is what a person fixing the file wants.
+        report.results.sort(key=lambda result: result.index)
         written = report.export(args.export)
         print(f"wrote {written} line(s) needing attention to {args.export}", flush=True)
     if emulator is not None:

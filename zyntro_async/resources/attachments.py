@@ -15,6 +15,7 @@ from zyntro_async.models._requests import (
     LinkInsert,
 )
 from zyntro_async.models._results import AttachmentResult
+from zyntro_async.models._validators import check_str
 from zyntro_async.resources._base import Resource
 
 __all__ = ["Attachments", "FileInput", "prepare_file"]
@@ -40,6 +41,9 @@ def prepare_file(
     Raises:
         RequestValidationError: no usable name, unknown or unsupported type, bad source.
     """
+    if name is not None:
+        # Checked before it is used to guess the type, which needs a string.
+        check_str("name", name)
     source = file_source(file, name=name)
     att_name = name if name is not None else source.name
     if att_name is None:

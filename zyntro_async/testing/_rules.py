@@ -558,11 +558,11 @@ class CrmRules:
             stored = self.notes.get(note_id)
             if stored is None or stored.contact_id != contact.contact_id:
                 raise Rejected("Note not found")
-            stored.content = note
+            stored.note_content = note
             if visibility is not None:
-                stored.visibility = visibility
+                stored.note_visibility = visibility
             if editable is not None:
-                stored.editable = editable
+                stored.note_editable = editable
             self._applied(ADD_NOTES, "updated")
         else:
             stored = StoredNote(
@@ -570,18 +570,18 @@ class CrmRules:
                 org_id=org.org_id,
                 contact_id=contact.contact_id,
                 member_id=member_id,
-                content=note,
-                visibility=visibility or 0,
-                editable=editable or 0,
+                note_content=note,
+                note_visibility=visibility or 0,
+                note_editable=editable or 0,
             )
             self.notes[stored.note_id] = stored
             self._applied(ADD_NOTES, "created")
         return {
             "note_id": stored.note_id,
             "contact_id": stored.contact_id,
-            "note_content": stored.content,
-            "note_editable": stored.editable,
-            "note_visibility": stored.visibility,
+            "note_content": stored.note_content,
+            "note_editable": stored.note_editable,
+            "note_visibility": stored.note_visibility,
         }
 
     # ------------------------------------------------------------ attachments

@@ -225,23 +225,30 @@ class StoredEntity:
 class StoredNote:
     """A note on a contact.
 
+    Named like the API's answer (and the SDK's ``Note``).
+
     Attributes:
         note_id: Opaque id.
         org_id: Organization of the contact.
         contact_id: The contact.
         member_id: Member that wrote it (always the contact's owner).
-        content: The note text.
-        visibility: 0 private, 1 visible.
-        editable: 0 read-only, 1 editable.
+        note_content: The note text.
+        note_visibility: 0 private, 1 visible.
+        note_editable: 0 read-only, 1 editable.
     """
 
     note_id: str
     org_id: str
     contact_id: str
     member_id: str
-    content: str
-    visibility: int = 0
-    editable: int = 0
+    note_content: str
+    note_visibility: int = 0
+    note_editable: int = 0
+
+    @property
+    def content(self) -> str:
+        """The note text; same as :attr:`note_content`."""
+        return self.note_content
 
 
 @attrs.define

@@ -1,0 +1,327 @@
+"""JSONL import lines -> operations (``zyntro_async.bulk._convert.op_from_line``)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zyntro_async import Contact, Entity, RequestValidationError
+from zyntro_async.bulk import (
+    AddFile,
+    AddLink,
+    AddNote,
+    ContactBundle,
+    LogComms,
+    UpsertContact,
+    op_from_import_dict,
+)
+from zyntro_async.bulk._convert import op_from_line
+from zyntro_async.bulk._report import ItemResult, Status, export_line
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "deck.pdf").write_bytes(b"%PDF-1.4\n")
+    (tmp_path / "files" / "setup.exe").write_bytes(b"MZ")
+    return tmp_path
+
+
+def full_line() -> dict[str, Any]:
+    return {
+        "key": "crm-1",
+        "contact": {
+            "firstName": "Jane",
+            "lastName": "Smith",
+            "primaryEmail": "jane@acme.example",
+            "primaryPhone": "+1-555-0123",
+            "source": "API Import",
+            "status": "Active",
+            "roleLabel": "Decision Maker",
+            "tags": ["vip"],
+            "customFields": {"industry": "Software", "lead_score": 7},
+            "linkedinUrl": "https://linkedin.example/jane",
+        },
+        "entity": {"name": "Acme", "website": "https://acme.example", "vat": "X1"},
+        "notes": [{"note": "Met at the fair", "visible": True}, {"note": "Second"}],
+        "attachments": [
+            {"name": "Deck", "url": "https://acme.example/deck", "context": "shared"},
+            {"path": "files/deck.pdf", "name": "deck.pdf", "context": "signed"},
+            {"data_base64": base64.b64encode(b"hi").decode(), "name": "hi.txt"},
+        ],
+        "comms": [
+            {
+                "comms_type": "email",
+                "data": {"subject": "Hi"},
+                "source": "Gmail",
+                "sentiment": "positive",
+                "next_step": "Call",
+                "status": "pending",
+            }
+        ],
+    }
+
+
+def test_a_bundle_line_becomes_a_contact_bundle(files: Path) -> None:
+    op = op_from_line(full_line(), base_dir=files)
+
+    assert isinstance(op, ContactBundle)
+    assert op.key == "crm-1"
+    assert op.contact == Contact(
+        first_name="Jane",
+        last_name="Smith",
+        primary_email="jane@acme.example",
+        primary_phone="+1-555-0123",
+        source="API Import",
+        status="Active",
+        role_label="Decision Maker",
+        tags=["vip"],
+        custom_fields={"industry": "Software", "lead_score": 7},
+        extra={"linkedinUrl": "https://linkedin.example/jane"},  # unknown keys pass through
+    )
+    assert op.entity == Entity(name="Acme", website="https://acme.example", extra={"vat": "X1"})
+    assert op.notes == (
+        AddNote(contact_id=None, note="Met at the fair", visible=True),
+        AddNote(contact_id=None, note="Second"),
+    )
+    link, file, inline = op.attachments
+    assert link == AddLink(
+        contact_id=None, name="Deck", url="https://acme.example/deck", context="shared"
+    )
+    assert isinstance(file, AddFile)
+    assert file.file == files / "files" / "deck.pdf"  # relative to base_dir
+    assert (file.name, file.context) == ("deck.pdf", "signed")
+    assert isinstance(inline, AddFile)
+    assert inline.file == b"hi"
+    assert op.comms == (
+        LogComms(
+            contact_id=None,
+            comms_type="email",
+            data={"subject": "Hi"},
+            source="Gmail",
+            sentiment="positive",
+            next_step="Call",
+            status="pending",
+        ),
+    )
+
+
+def test_what_import_dict_writes_reads_back_as_the_same_operation(files: Path) -> None:
+    bundle = op_from_line(full_line(), base_dir=files)
+
+    again = op_from_line(bundle.import_dict(), base_dir=None)
+
+    assert again == bundle
+    assert again.import_dict() == bundle.import_dict()
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        UpsertContact(Contact(first_name="A", primary_email="a@b.example"), lookup_by="email"),
+        UpsertContact(
+            Contact(primary_phone="+1 555 0100"),
+            entity=Entity(name="Co"),
+            lookup_by="phone",
+            skip_entity=True,
+            member_id="m-2",
+        ),
+        AddNote(contact_id="c-1", note="hello", visible=True, editable=True, key="n-1"),
+        AddLink(contact_id="c-1", name="Site", url="https://x.example", context="home"),
+        AddFile(contact_id="c-1", file=b"bytes", name="a.txt", file_type="text/plain"),
+        LogComms(contact_id="c-1", comms_type="sms", data={"text": "hi"}, source="Twilio"),
+        pytest.param(
+            UpsertContact(Contact(first_name="A", primary_email="a@b.example"), key="c-1"),
+            marks=pytest.mark.xfail(
+                reason="UpsertContact.import_dict omits key; reported to the _ops owner"
+            ),
+        ),
+        pytest.param(
+            LogComms(contact_id="c-1", comms_type="sms", data="hi", status="processed"),
+            marks=pytest.mark.xfail(
+                reason="export_line's item 'status' overwrites a lone LogComms's own "
+                "(comms) status; reported to the _report owner",
+            ),
+        ),
+    ],
+    ids=[
+        "contact",
+        "contact-phone",
+        "note",
+        "link",
+        "file",
+        "comms",
+        "contact-key",
+        "comms-status",
+    ],
+)
+def test_single_operations_round_trip_through_export(op: Any) -> None:
+    # What report.export writes for a failed item: the import line, plus status and error.
+    error = RequestValidationError("x", "y")
+    line = export_line(ItemResult(index=0, key="k", op=op, status=Status.FAILED, error=error))
+    assert line is not None
+    assert line["status"] == "failed"
+
+    assert op_from_import_dict(line) == op
+
+
+def test_a_lone_comms_line_keeps_its_own_status() -> None:
+    line = {"op": "comms", "contact_id": "c", "comms_type": "call", "data": "x"}
+
+    assert op_from_line({**line, "status": "pending"}).status == "pending"  # type: ignore[union-attr]
+    assert op_from_line({**line, "status": "failed"}).status is None  # type: ignore[union-attr]
+
+
+def test_bundle_children_act_as_the_bundle_member_unless_they_say_otherwise() -> None:
+    line = {
+        "contact": {"firstName": "A", "primaryEmail": "a@b.example"},
+        "member_id": "m-1",
+        "notes": [{"note": "x"}, {"note": "y", "member_id": "m-2"}],
+    }
+
+    op = op_from_line(line)
+
+    assert isinstance(op, ContactBundle)
+    assert [note.member_id for note in op.notes] == ["m-1", "m-2"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"contact": {"firstName": "A", "primaryEmail": "nope"}}, "contact.primaryEmail", "e-mail"),
+        ({"contact": {"firstName": "A"}}, "contact.primaryEmail", "is required"),
+        ({"contact": {"first_name": "A"}}, "contact.first_name", "firstName"),
+        ({"contact": {"primaryEmail": "a@b.example", "tags": "vip"}}, "contact.tags", "list"),
+        (
+            {"contact": {"primaryEmail": "a@b.example", "customFields": [1]}},
+            "contact.customFields",
+            "mapping",
+        ),
+        ({"contact": "Jane"}, "contact", "JSON object"),
+        ({"entity": "Acme"}, "entity", "JSON object"),
+        ({"notes": "x"}, "notes", "list"),
+        ({"notes": [5]}, "notes[0]", "JSON object"),
+        ({"notes": [{}]}, "notes[0].note", "is required"),
+        ({"notes": [{"note": "x", "visibel": True}]}, "notes[0].visibel", "not a known key"),
+        ({"notes": [{"note": "x", "visible": "yes"}]}, "notes[0].visible", "bool"),
+        ({"notes": [{"note": "x", "contact_id": "c"}]}, "notes[0].contact_id", "bundle"),
+        ({"attachments": [{"name": "x"}]}, "attachments[0]", "url"),
+        ({"attachments": [{"url": "https://x.example"}]}, "attachments[0].name", "required"),
+        ({"attachments": [{"name": "x", "url": "ftp://x"}]}, "attachments[0].url", "http"),
+        ({"attachments": [{"path": "files/missing.pdf"}]}, "attachments[0].path", "cannot read"),
+        ({"attachments": [{"path": "files/setup.exe"}]}, "attachments[0].file_type", "unsupported"),
+        ({"attachments": [{"path": 3}]}, "attachments[0].path", "string"),
+        (
+            {"attachments": [{"url": "https://x.example", "path": "files/deck.pdf"}]},
+            "attachments[0].path",
+            "only one",
+        ),
+        (
+            {"attachments": [{"data_base64": "!!", "name": "a.txt"}]},
+            "attachments[0].data_base64",
+            "base64",
+        ),
+        ({"attachments": [{"data_base64": "aGk="}]}, "attachments[0].name", "name"),
+        ({"comms": [{"comms_type": "fax", "data": "x"}]}, "comms[0].comms_type", "one of"),
+        ({"comms": [{"comms_type": "call"}]}, "comms[0].data", "is required"),
+        (
+            {"comms": [{"comms_type": "call", "data": "x", "source": "s" * 56}]},
+            "comms[0].source",
+            "55",
+        ),
+        (
+            {"comms": [{"comms_type": "call", "data": "x", "status": "done"}]},
+            "comms[0].status",
+            "pending",
+        ),
+        ({"lookup_by": "fax"}, "lookup_by", "one of"),
+        ({"skip_entity": "no"}, "skip_entity", "bool"),
+        ({"key": 12}, "key", "string"),
+        ({"colour": "red"}, "colour", "not a known key"),
+    ],
+)
+def test_problems_name_the_field_path_in_the_line(
+    files: Path, change: dict[str, Any], field: str, words: str
+) -> None:
+    line: dict[str, Any] = {"contact": {"firstName": "A", "primaryEmail": "a@b.example"}}
+    line.update(change)
+
+    with pytest.raises(RequestValidationError) as caught:
+        op_from_line(line, base_dir=files)
+
+    assert caught.value.field == field
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ([1, 2], "line"),
+        ({}, "contact"),
+        ({"op": "nope"}, "op"),
+        ({"op": "note", "note": "x"}, "contact_id"),
+        ({"op": "link", "contact_id": "c", "url": "https://x.example"}, "name"),
+        ({"raw": "{oops", "source": "a.jsonl:3", "status": "failed"}, "raw"),
+    ],
+)
+def test_lines_that_are_not_operations_are_rejected(line: Any, field: str) -> None:
+    with pytest.raises(RequestValidationError) as caught:
+        op_from_line(line)
+
+    assert caught.value.field == field
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+child_keys = st.sampled_from(
+    ["note", "visible", "editable", "url", "path", "data_base64", "name", "file_type",
+     "context", "comms_type", "data", "source", "status", "member_id", "key", "contact_id"]
+)  # fmt: skip
+children = st.lists(st.dictionaries(child_keys, json_values, max_size=4) | json_values, max_size=2)
+top_keys = st.sampled_from(
+    ["key", "contact", "entity", "op", "lookup_by", "skip_entity", "member_id", "note", "url",
+     "path", "comms_type", "data", "contact_id", "status", "error", "raw", "source"]
+)  # fmt: skip
+
+
+def rejection(line: object) -> RequestValidationError | None:
+    try:
+        op_from_line(line, base_dir=Path("/nonexistent"))  # type: ignore[arg-type]
+    except RequestValidationError as exc:
+        return exc
+    return None
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(line=st.dictionaries(top_keys, json_values, max_size=6))
+def test_any_json_object_gives_an_operation_or_a_validation_error(line: dict[str, Any]) -> None:
+    error = rejection(line)
+
+    assert error is None or error.field
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(notes=children, attachments=children, comms=children)
+def test_any_children_give_a_bundle_or_a_validation_error_naming_them(
+    notes: Any, attachments: Any, comms: Any
+) -> None:
+    line = {
+        "contact": {"firstName": "A", "primaryEmail": "a@b.example"},
+        "notes": notes,
+        "attachments": attachments,
+        "comms": comms,
+    }
+
+    error = rejection(line)
+
+    assert error is None or error.field.startswith(("notes", "attachments", "comms"))
