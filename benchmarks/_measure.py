@@ -131,12 +131,15 @@ class Heartbeat:
     """An asyncio task that sleeps 1 ms in a loop and records the longest gap it sees.
 
     A gap much longer than the sleep means something held the event loop: that is the
-    stall every other request and timer on the loop would have suffered.
+    stall every other request and timer on the loop would have suffered. ``long_gaps``
+    counts the gaps over ``long_gap_s``.
     """
 
-    def __init__(self, period_s: float = 0.001) -> None:
+    def __init__(self, period_s: float = 0.001, long_gap_s: float = 0.020) -> None:
         self.period_s = period_s
+        self.long_gap_s = long_gap_s
         self.max_gap = 0.0
+        self.long_gaps = 0
         self.beats = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -145,7 +148,9 @@ class Heartbeat:
         while True:
             await asyncio.sleep(self.period_s)
             now = time.perf_counter()
-            self.max_gap = max(self.max_gap, now - last)
+            gap = now - last
+            self.max_gap = max(self.max_gap, gap)
+            self.long_gaps += gap > self.long_gap_s
             self.beats += 1
             last = now
 
@@ -172,6 +177,7 @@ def machine_info() -> dict[str, object]:
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     info["memory_gb"] = round(psutil.virtual_memory().total / 1024**3, 1)
     for name in ("aiohttp", "httpx", "zyntro_async"):

@@ -76,6 +76,9 @@ def print_table(results: Result) -> None:
         _print_plain(results)
         return
     console = Console()
+    if not console.is_terminal:
+        # Piped or captured (nox, CI): do not squeeze the table into 80 columns.
+        console = Console(width=200)
     style = {"PASS": "bold green", "FAIL": "bold red", "ERROR": "bold red", "n/a": "yellow"}
     table = Table(title="zyntro_async benchmarks", show_lines=False, expand=False)
     for name, justify in (

@@ -88,7 +88,7 @@ QUICK = Plan(
     name="quick",
     overhead_count=3_000,
     overhead_rounds=3,
-    overhead_max_seconds=4.0,
+    overhead_max_seconds=3.0,
     latency_seconds=0.75,
     latency_rounds=1,
     bulk_counts=(2_000, 20_000),
@@ -331,6 +331,7 @@ def run_suite(plan: Plan, progress: Progress) -> Result:
     }
 
 
+_REQUESTS_PER_BUNDLE = 4  # the contact, two notes, one file
 _SDK_SCENARIOS = {"probe_sdk", "upsert_sdk", "bulk_upserts", "naive_gather_upserts"} | {
     "upload_sdk",
     "bundles_sdk",
@@ -415,18 +416,26 @@ def _attachments(
 ) -> Result:
     big = (files["big"],)
     many = files["many"]
+    small = files["small"]
     size = f"{plan.big_file_mb} MB"
     batch = f"{plan.many_files} x {plan.many_file_mb} MB, c={plan.many_concurrency}"
     c = plan.many_concurrency
     return {
         "base64_limit": run(Spec("base64_limit", url, paths=big), f"base64.b64encode of {size}"),
-        "single_sdk": run(Spec("upload_sdk", url, paths=big), f"upload {size}: SDK"),
-        "single_naive": run(
-            Spec("upload_naive", url, paths=big, template=template), f"upload {size}: naive"
+        "single_sdk": run(
+            Spec("upload_sdk", url, paths=big, small_file=small), f"upload {size}: SDK"
         ),
-        "many_sdk": run(Spec("upload_sdk", url, paths=many, concurrency=c), f"{batch}: SDK"),
+        "single_naive": run(
+            Spec("upload_naive", url, paths=big, template=template, small_file=small),
+            f"upload {size}: naive",
+        ),
+        "many_sdk": run(
+            Spec("upload_sdk", url, paths=many, concurrency=c, small_file=small), f"{batch}: SDK"
+        ),
         "many_naive": run(
-            Spec("upload_naive", url, paths=many, concurrency=c, template=template),
+            Spec(
+                "upload_naive", url, paths=many, concurrency=c, template=template, small_file=small
+            ),
             f"{batch}: naive",
         ),
     }
@@ -565,20 +574,31 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
         rows.append(Row(section, f"c={conc}: Little's law bound", bound, "/s"))
         rows.append(Row(section, f"c={conc}: raw aiohttp / bound", _ratio(raw, bound), "x"))
         rows.append(Row(section, f"c={conc}: httpx / bound", _ratio(httpx_rps, bound), "x"))
-        raw_reaches = raw is not None and raw >= 0.9 * bound
-        sdk_ratio = _ratio(sdk, bound)
-        if raw_reaches or raw is None:
-            passed, note = _at_least(sdk_ratio, 0.9), ""
-        else:
-            passed = None
+        # Where raw aiohttp reaches the bound, the SDK must reach 0.9 of it; where even raw
+        # aiohttp falls short (client and server share two cores), the bound that applies
+        # is what raw aiohttp achieved.
+        raw_reaches = raw is None or raw >= 0.9 * bound
+        reference = bound if raw_reaches else raw
+        sdk_ratio = _ratio(sdk, reference)
+        note = _error_note(by_client["sdk"])
+        if not note:
             note = (
-                f"raw aiohttp itself reaches only {raw / bound:.2f} of the bound here; "
-                f"SDK / raw = {_ratio(sdk, raw) or 0:.2f}x"
+                f"SDK = {_ratio(sdk, bound) or 0:.2f} of the bound"
+                if raw_reaches
+                else f"raw aiohttp reaches only {_ratio(raw, bound):.2f} of the bound; "
+                f"SDK = {_ratio(sdk, bound) or 0:.2f} of the bound"
             )
         rows.append(
-            Row(section, f"c={conc}: SDK bulk.run / bound", sdk_ratio, "x", ">= 0.90x "
-                "(where raw reaches it)", passed, note or _error_note(by_client["sdk"]))
-        )  # fmt: skip
+            Row(
+                section,
+                f"c={conc}: SDK bulk.run / min(bound, raw aiohttp)",
+                sdk_ratio,
+                "x",
+                ">= 0.90x",
+                _at_least(sdk_ratio, 0.9),
+                note,
+            )
+        )
 
     # Bulk overhead and memory -----------------------------------------------------------
     counts = sorted(int(n) for n in runs["bulk"])
@@ -645,11 +665,22 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
         else:
             rows.append(Row(section, f"{what}: peak RSS above baseline", rss, "MB"))
         stall = _get(result, "max_stall_ms")
+        note = ""
+        if stall is not None:
+            note = (
+                f"idle-loop control {_get(result, 'idle_max_stall_ms') or 0:.1f} ms; "
+                f"{int(_get(result, 'stalls_over_20ms') or 0)} gaps > 20 ms"
+            )
         if is_sdk:
             rows.append(Row(section, f"{what}: longest event-loop stall", stall, "ms", "< 20 ms",
-                            None if stall is None else stall < 20))  # fmt: skip
+                            None if stall is None else stall < 20, note))  # fmt: skip
+            rows.append(
+                Row(section, f"{what}: stall during the process's first (small) upload",
+                    _get(result, "warmup_max_stall_ms"), "ms",
+                    note="one-time costs: lazy imports, worker thread start")
+            )  # fmt: skip
         else:
-            rows.append(Row(section, f"{what}: longest event-loop stall", stall, "ms"))
+            rows.append(Row(section, f"{what}: longest event-loop stall", stall, "ms", note=note))
 
     # Bundles ----------------------------------------------------------------------------
     bundles = runs["bundles"]
@@ -659,14 +690,14 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
     )
     sdk_bps = _get(bundles["sdk"], "per_second")
     raw_bps = _get(bundles["aiohttp"], "per_second")
-    ideal = plan.bundle_concurrency / (2 * plan.latency_ms / 1000)
+    ideal = plan.bundle_concurrency / (_REQUESTS_PER_BUNDLE * plan.latency_ms / 1000)
     rows.append(Row(section, "SDK bulk.run: bundles/s", sdk_bps, "/s",
                     note=_error_note(bundles["sdk"])))  # fmt: skip
     rows.append(Row(section, "hand-written raw aiohttp: bundles/s", raw_bps, "/s",
                     note=_error_note(bundles["aiohttp"])))  # fmt: skip
     rows.append(Row(section, "SDK / raw aiohttp", _ratio(sdk_bps, raw_bps), "x"))
     rows.append(
-        Row(section, "ideal: c / (2 round trips x latency)", ideal, "/s",
-            note="contact first, then its 3 children in parallel")
+        Row(section, "ideal: c requests in flight / (4 requests x latency)", ideal, "/s",
+            note="concurrency counts requests, children included (bulk.run's definition)")
     )  # fmt: skip
     return rows

@@ -180,6 +180,22 @@ async def test_imports_into_the_service_named_by_zyntro_variables(
     assert zyntro_emulator.credentials.api_key not in result.output
 
 
+async def test_rejected_credentials_stop_the_import_early_with_exit_2(
+    zyntro_emulator: Emulator, tmp_path: Path
+) -> None:
+    data = write_jsonl(tmp_path / "many.jsonl", [bundle(i) for i in range(200)])
+    env = {**emulator_env(zyntro_emulator), "ZYNTRO_API_KEY": "UYUJH-NOT-A-REAL-KEY"}
+
+    result = await run_cli_async("import", data, "--concurrency", "4", env=env)
+
+    assert result.returncode == 2, result.output
+    assert "stopped early: Zyntro refused the credentials" in result.stdout
+    assert "INVALID_API_KEY" in result.stdout
+    attempted = int(re.search(r"items: .*\((\d+) total\)", result.stdout).group(1))  # type: ignore[union-attr]
+    assert attempted < 50  # not 200 requests doomed to fail the same way
+    assert "UYUJH-NOT-A-REAL-KEY" not in result.output
+
+
 async def test_exported_rows_can_be_fixed_and_imported_again(
     zyntro_emulator: Emulator, mixed_jsonl: Path, tmp_path: Path
 ) -> None:

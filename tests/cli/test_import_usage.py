@@ -58,6 +58,9 @@ def exit_status(args: list[str]) -> int:
         (["import", "{jsonl}", "--concurrency", "many", "--emulator"], "expected a whole number"),
         (["import", "{jsonl}", "--max-per-second", "-1", "--emulator"], "must be a positive"),
         (["import", "{jsonl}", "--retry-unknown", "--emulator"], "only makes sense with --journal"),
+        (["import", "{jsonl}", "--export", "{jsonl}", "--emulator"], "the file being imported"),
+        (["import", "{jsonl}", "--journal", "{dir}", "--emulator"], "is a directory"),
+        (["import", "{jsonl}", "--export", "no/such/dir/x.jsonl", "--emulator"], "does not exist"),
         (["import"], "the following arguments are required: FILE"),
         (["import", "{jsonl}", "--bogus"], "unrecognized arguments: --bogus"),
     ],
@@ -173,3 +176,15 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
         "--quiet",
     ):
         assert flag in help_text
+
+
+def test_a_journal_that_is_not_a_journal_is_a_usage_error(
+    tmp_path: Path, jsonl: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_journal = tmp_path / "notes.txt"
+    not_a_journal.write_text("this is not an SQLite file, but long enough to be read as one\n" * 4)
+
+    status = exit_status(["import", str(jsonl), "--emulator", "--journal", str(not_a_journal)])
+
+    assert status == 2
+    assert f"cannot use the journal {not_a_journal}" in capsys.readouterr().err

@@ -227,3 +227,12 @@ async def test_the_per_attempt_timeout_is_passed_to_aiohttp(
     (key,) = mocked.requests
     assert mocked.requests[key][0].kwargs["timeout"].total == pytest.approx(4.5, abs=0.01)
     assert (await sent_json(mocked, ADD_NOTES))["org_id"] == "o"
+
+
+async def test_a_base_url_with_a_path_prefix_keeps_it(mocked: aioresponses) -> None:
+    base_url = "https://gateway.example/zyntro"
+    mocked.post(url(ADD_NOTES, base_url=base_url), payload=success(NOTE_DATA))
+    async with ZyntroClient(**ARGS, member_id="m", base_url=base_url + "/") as zy:
+        await zy.notes.add(CONTACT_ID, "Hi")
+    (key,) = mocked.requests
+    assert str(key[1]) == "https://gateway.example/zyntro/apis/v2/public/crm/addNotestoContact"

@@ -246,6 +246,16 @@ async def test_bytes_without_a_name_are_refused(zy: ZyntroClient, mocked: aiores
     assert no_request_was_made(mocked)
 
 
+@pytest.mark.parametrize("name", [5, b"a.pdf", "", "   "])
+async def test_a_name_that_is_not_a_real_string_is_refused(
+    zy: ZyntroClient, mocked: aioresponses, name: Any
+) -> None:
+    with pytest.raises(RequestValidationError) as excinfo:
+        await zy.attachments.add_file(CONTACT_ID, CONTENT, name=name)
+    assert excinfo.value.field == "name"
+    assert no_request_was_made(mocked)
+
+
 async def test_a_missing_path_is_refused(
     zy: ZyntroClient, mocked: aioresponses, tmp_path: Path
 ) -> None:

@@ -7,6 +7,7 @@ The aiohttp session is created lazily inside the running loop, closed by ``aclos
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import warnings
 from typing import Any
@@ -42,6 +43,18 @@ def test_a_client_can_be_built_outside_any_event_loop() -> None:
     zy = new_client()
     assert zy.session is None
     assert not zy.closed
+
+
+def test_a_client_built_before_the_loop_runs_works_inside_it() -> None:
+    zy = new_client()  # e.g. at import time, as a module global
+
+    async def main() -> str:
+        with aioresponses() as m:
+            m.post(url(ADD_NOTES), payload=success(NOTE_DATA))
+            async with zy:
+                return (await zy.notes.add(CONTACT_ID, "Hi")).note_id
+
+    assert asyncio.run(main()) == NOTE_DATA["note_id"]
 
 
 async def test_the_session_is_created_by_the_first_request(mocked: aioresponses) -> None:

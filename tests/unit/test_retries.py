@@ -41,7 +41,6 @@ from ._helpers import (
     ADD_CONTACTS,
     ADD_NOTES,
     ATT_ID,
-    ATTACHMENT_DATA,
     CONTACT_ID,
     FETCH_CONTACT,
     MANAGE_ATTACHMENTS,
@@ -588,9 +587,44 @@ async def test_a_delete_retry_that_fails_otherwise_raises_that_error(
             await zy.attachments.delete(ATT_ID)
 
 
-async def test_the_default_policy_is_built_from_max_retries(mocked: aioresponses) -> None:
-    mocked.post(url(ADD_CONTACTS), payload=success(ATTACHMENT_DATA))
+def test_the_default_policy_is_built_from_max_retries() -> None:
     zy = ZyntroClient(api_key="k", developer_secret="s", org_id="o", max_retries=5)
-    async with zy:
-        assert zy.retry_policy.max_retries == 5
-        assert zy.retry_policy.budget is not None
+    assert zy.retry_policy.max_retries == 5
+    assert zy.retry_policy.budget is not None
+
+
+# ---- cancellation ----------------------------------------------------------------------
+
+
+async def test_cancelling_a_call_during_its_backoff_stops_it(
+    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
+) -> None:
+    async def cancelled_sleep(seconds: float) -> None:
+        fake_time.sleeps.append(seconds)
+        raise asyncio.CancelledError
+
+    fail(mocked, ADD_CONTACTS, "503")
+    async with make_client(retry_policy=policy(fake_time, sleep=cancelled_sleep)) as zy:
+        with pytest.raises(asyncio.CancelledError):
+            await zy.contacts.upsert(CONTACT)
+    assert attempts(mocked, ADD_CONTACTS) == 1
+
+
+async def test_cancelling_a_call_in_flight_is_not_turned_into_an_error(
+    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
+) -> None:
+    started = asyncio.Event()
+
+    async def hang(*_: Any, **__: Any) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    mocked.post(url(ADD_CONTACTS), callback=hang)
+    async with make_client(retry_policy=policy(fake_time)) as zy:
+        task = asyncio.ensure_future(zy.contacts.upsert(CONTACT))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert attempts(mocked, ADD_CONTACTS) == 1
+    assert fake_time.sleeps == []

@@ -7,6 +7,7 @@ asserts that no request was sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -358,7 +359,11 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         lambda zy: zy.comms.log(CONTACT_ID, "call", "Hi", next_step=1),
         "next_step",
     ),
-    ("call body as a list", lambda zy: zy.call("crm", "x", {1: "a"}), "body"),
+    ("call body with a non-string key", lambda zy: zy.call("crm", "x", {1: "a"}), "body"),
+    ("call body as a list", lambda zy: zy.call("crm", "x", ["contact_id"]), "body"),
+    ("call body as a str", lambda zy: zy.call("crm", "x", "contact_id=1"), "body"),
+    ("call body value not JSON", lambda zy: zy.call("crm", "x", {"at": object()}), "body.at"),
+    ("call member_id as an int", lambda zy: zy.call("crm", "x", {}, member_id=5), "member_id"),
 ]
 
 
@@ -447,3 +452,100 @@ def test_a_validation_error_names_its_field_in_the_message() -> None:
         "must be one of: email, sms, call, message",
     )
     assert isinstance(error, ValueError)
+
+
+# ---- nothing escapes as a builtin error ------------------------------------------------
+
+ODD_VALUES: list[Any] = [5, 1.5, b"x", object(), ["a"], {"a": object()}, ""]
+BASE = Contact(first_name="Jane", primary_email=EMAIL)
+
+# method -> (call taking keyword overrides, the arguments to try odd values in)
+SIGNATURES: dict[str, tuple[Callable[..., Awaitable[Any]], list[str]]] = {
+    "contacts.upsert": (
+        lambda zy, **kw: zy.contacts.upsert(**{"contact": BASE, **kw}),
+        ["contact", "entity", "lookup_by", "skip_entity", "member_id", "contact_id", "debug"],
+    ),
+    "contacts.create": (
+        lambda zy, **kw: zy.contacts.create(**{"contact": BASE, **kw}),
+        ["contact", "entity", "skip_entity", "member_id", "debug"],
+    ),
+    "contacts.update": (
+        lambda zy, **kw: zy.contacts.update(**{"contact": BASE, **kw}),
+        ["contact", "entity", "lookup_by", "skip_entity", "member_id", "contact_id", "debug"],
+    ),
+    "contacts.fetch": (
+        lambda zy, **kw: zy.contacts.fetch(**{"contact_id": CONTACT_ID, **kw}),
+        ["contact_id", "member_id"],
+    ),
+    "notes.add": (
+        lambda zy, **kw: zy.notes.add(**{"contact_id": CONTACT_ID, "note": "Hi", **kw}),
+        ["contact_id", "note", "visible", "editable", "member_id"],
+    ),
+    "notes.update": (
+        lambda zy, **kw: zy.notes.update(
+            **{"note_id": NOTE_ID, "contact_id": CONTACT_ID, "note": "Hi", **kw}
+        ),
+        ["note_id", "contact_id", "note", "visible", "editable", "member_id"],
+    ),
+    "attachments.add_link": (
+        lambda zy, **kw: zy.attachments.add_link(
+            **{"contact_id": CONTACT_ID, "name": "Deck", "url": "https://acme.com", **kw}
+        ),
+        ["contact_id", "name", "url", "context", "member_id"],
+    ),
+    "attachments.add_file": (
+        lambda zy, **kw: zy.attachments.add_file(
+            **{"contact_id": CONTACT_ID, "file": b"%PDF", "name": "a.pdf", **kw}
+        ),
+        ["contact_id", "file", "name", "file_type", "context", "member_id"],
+    ),
+    "attachments.update": (
+        lambda zy, **kw: zy.attachments.update(**{"att_id": ATT_ID, "name": "N", **kw}),
+        ["att_id", "name", "url", "context", "member_id"],
+    ),
+    "attachments.delete": (
+        lambda zy, **kw: zy.attachments.delete(**{"att_id": ATT_ID, **kw}),
+        ["att_id", "member_id"],
+    ),
+    "comms.log": (
+        lambda zy, **kw: zy.comms.log(
+            **{"contact_id": CONTACT_ID, "comms_type": "call", "data": "Hi", **kw}
+        ),
+        [
+            "contact_id",
+            "comms_type",
+            "data",
+            "source",
+            "sentiment",
+            "next_step",
+            "status",
+            "member_id",
+        ],
+    ),
+    "call": (
+        lambda zy, **kw: zy.call(**{"module": "crm", "action": "scoreContact", **kw}),
+        ["module", "action", "body", "member_id"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("invoke", "arguments"), SIGNATURES.values(), ids=list(SIGNATURES))
+async def test_an_odd_argument_is_accepted_or_refused_never_a_builtin_error(
+    make_client: ClientFactory,
+    mocked: aioresponses,
+    invoke: Callable[..., Awaitable[Any]],
+    arguments: list[str],
+) -> None:
+    ok = {"contact_id": CONTACT_ID, "note_id": NOTE_ID, "att_id": ATT_ID, "ch_id": 1}
+    mocked.post(re.compile(".*"), payload=success(ok), repeat=True)
+    escaped = []
+    async with make_client(brand_id="1") as zy:
+        for argument in arguments:
+            for value in ODD_VALUES:
+                try:
+                    await invoke(zy, **{argument: value})
+                except RequestValidationError:
+                    pass
+                except Exception as exc:  # collect what escaped, to report all at once
+                    escaped.append(f"{argument}={value!r:.20}: {type(exc).__name__}: {exc}")
+    assert escaped == []

@@ -115,6 +115,8 @@ class UpsertContact:
             line["skip_entity"] = True
         if self.member_id is not None:
             line["member_id"] = self.member_id
+        if self.key is not None:
+            line["key"] = self.key
         return line
 
     def stable_key(self) -> str:

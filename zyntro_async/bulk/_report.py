@@ -163,8 +163,8 @@ class BulkReport:
         """Write the items that need attention as JSONL in the import format.
 
         Each line is the item as it would be imported (for a bundle whose contact
-        succeeded, only the children that did not), plus ``"error": {"code", "message"}``
-        and ``"status"``. Fix the lines and import the file again.
+        succeeded, only the children that did not), plus ``"error": {"code", "message",
+        "status"}``. Fix the lines and import the file again.
 
         Returns:
             The number of lines written.
@@ -191,7 +191,11 @@ def _error_dict(result: ItemResult) -> dict[str, Any]:
     message = str(error) if error is not None else ""
     if isinstance(error, APIError):
         message = error.message
-    return {"code": result.code or result.status.value.upper(), "message": message}
+    return {
+        "code": result.code or result.status.value.upper(),
+        "message": message,
+        "status": result.status.value,
+    }
 
 
 def export_line(result: ItemResult) -> dict[str, Any] | None:
@@ -203,10 +207,8 @@ def export_line(result: ItemResult) -> dict[str, Any] | None:
             return None
         line: dict[str, Any] = op.import_dict(only_children=redo)
         first = next(c for c in result.children if not c.ok)
-        line["status"] = first.status.value
         line["error"] = _error_dict(first)
         return line
     line = dict(op.import_dict())
-    line["status"] = result.status.value
     line["error"] = _error_dict(result)
     return line

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import re
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,12 +190,17 @@ def run(args: argparse.Namespace) -> int:
         reader.check()
         if args.retry_unknown and args.journal is None:
             raise _UsageError("--retry-unknown only makes sense with --journal")
+        _check_output_path("--journal", args.journal, path)
+        _check_output_path("--export", args.export, path)
         client = None if args.emulator else _client_from_environment(args.member_id)
     except (ImportUsageError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return asyncio.run(_main(args, reader, client))
+    except sqlite3.Error as exc:
+        print(f"{_PROG}: error: cannot use the journal {args.journal}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         # The file became unreadable mid-run (what was sent is in the journal, if any).
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
@@ -203,6 +209,18 @@ def run(args: argparse.Namespace) -> int:
         hint = f" re-run with --journal {args.journal} to resume." if args.journal else ""
         print(f"{_PROG}: interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _check_output_path(flag: str, target: Path | None, source: Path) -> None:
+    """A file the command writes must be creatable, and must not be the input."""
+    if target is None:
+        return
+    if target.is_dir():
+        raise _UsageError(f"{flag} {target}: is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise _UsageError(f"{flag} {target}: the directory {target.parent} does not exist")
+    if target.exists() and target.resolve() == source.resolve():
+        raise _UsageError(f"{flag} {target}: that is the file being imported")
 
 
 def _client_from_environment(member_id: str | None) -> ZyntroClient:
@@ -270,7 +288,8 @@ async def _import(
             return
         display.set_total(total)
 
-    items = iter(reader)
+    guard = _AccountGuard(iter(reader))
+    items = guard.items
     try:
         with _single_errors():
             async with anyio.create_task_group() as tg:
@@ -283,6 +302,7 @@ async def _import(
                         journal=args.journal,
                         retry_unknown=args.retry_unknown,
                         on_progress=display.update,
+                        on_result=guard.check,
                         progress_interval=0.25,
                     )
                 except BulkAbortedError as exc:
@@ -291,7 +311,7 @@ async def _import(
                 finally:
                     tg.cancel_scope.cancel()
     finally:
-        items.close()
+        guard.close()
         display.stop()
 
     def source_of(result: ItemResult) -> str:
@@ -299,16 +319,27 @@ async def _import(
         return source if isinstance(source, str) else reader.source(result.index)
 
     rows = list(_progress.attention_rows(report, source_of))
+    if stopped is not None or guard.reason is not None:
+        title = f"Import of {reader.path.name} stopped early"
+    else:
+        title = f"Imported {reader.path.name}"
     export = str(args.export) if args.export is not None else None
     _progress.render_summary(
         report,
-        title=f"Imported {reader.path.name}",
+        title=title,
         rows=rows,
         console=summary_console,
         stream=sys.stdout,
         export_path=export,
     )
-    if stopped is not None:
+    if guard.reason is not None:
+        print(
+            f"stopped early: Zyntro refused the credentials or the account "
+            f"({_progress.describe_error(guard.reason)}); every other item would fail the "
+            "same way. Check the ZYNTRO_* variables (and --member-id), then run it again.",
+            flush=True,
+        )
+    elif stopped is not None:
         print(f"stopped early: {stopped}", flush=True)
     if args.export is not None:
         # Completion order is arbitrary; input order is what a person fixing the file wants.
@@ -317,8 +348,62 @@ async def _import(
         print(f"wrote {written} line(s) needing attention to {args.export}", flush=True)
     if emulator is not None:
         print(_emulator_contents(emulator), flush=True)
+    if guard.reason is not None:
+        return EXIT_USAGE
     ok = report.all_succeeded and stopped is None
     return EXIT_OK if ok else EXIT_ITEMS_FAILED
+
+
+# Errors about the account rather than the item: every later item would fail the same way.
+_ACCOUNT_CODES = frozenset(
+    {
+        "MISSING_API_KEY",
+        "INVALID_API_KEY",
+        "USER_INACTIVE",
+        "MISSING_DEVELOPER_SECRET",
+        "INVALID_DEVELOPER_SECRET",
+        "IP_NOT_WHITELISTED",
+        "WRONG_ORG",
+    }
+)
+
+
+class _AccountGuard:
+    """Stops pulling items once Zyntro rejects the account itself (bad key, IP, org).
+
+    Items already in flight finish; the rest are never read, so with a journal a re-run
+    after fixing the credentials picks up where this one stopped.
+    """
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._source = items
+        self.reason: BaseException | None = None
+        self.items = self._pull()
+
+    def _pull(self) -> Iterator[Any]:
+        for item in self._source:
+            if self.reason is not None:
+                return
+            yield item
+
+    def check(self, result: ItemResult) -> None:
+        """``on_result``: remember the first account-level error."""
+        for outcome in (result, *result.children):
+            if self.reason is not None:
+                return
+            # An unknown member is the account's problem when it is the default member
+            # (ZYNTRO_MEMBER_ID / --member-id), and that line's problem when it names one.
+            default_member = getattr(outcome.op, "member_id", None) is None
+            if outcome.code in _ACCOUNT_CODES or (
+                outcome.code == "MEMBER_NOT_FOUND" and default_member
+            ):
+                self.reason = outcome.error
+
+    def close(self) -> None:
+        """Close the file behind the items."""
+        close = getattr(self._source, "close", None)
+        if callable(close):
+            close()
 
 
 @contextlib.contextmanager

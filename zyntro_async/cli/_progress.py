@@ -257,6 +257,16 @@ def describe_error(error: BaseException | None) -> str:
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
 
 
+def _message(result: ItemResult) -> str:
+    if result.error is not None:
+        return describe_error(result.error)
+    if result.status is Status.UNKNOWN:
+        return "cut off in flight when the run stopped: it may or may not have been applied"
+    if result.status is Status.SKIPPED:
+        return "not attempted: the run stopped first"
+    return ""
+
+
 def _part(result: ItemResult) -> str:
     kind = getattr(result.op, "kind", "")
     if kind == "bundle":
@@ -288,7 +298,7 @@ def attention_rows(
                 part=_part(result),
                 status=result.status.value,
                 code=result.code or result.status.value.upper(),
-                message=describe_error(result.error),
+                message=_message(result),
             )
             continue
         for position, child in enumerate(result.children):
@@ -301,7 +311,7 @@ def attention_rows(
                 part=label(position) if callable(label) else str(position),
                 status=child.status.value,
                 code=child.code or child.status.value.upper(),
-                message=describe_error(child.error),
+                message=_message(child),
             )
 
 
