@@ -15,6 +15,7 @@ from zyntro_async._errors import ClientClosedError, ConfigurationError, RequestV
 from zyntro_async._retry import RetryPolicy
 from zyntro_async._transport import Transport
 from zyntro_async._version import __version__
+from zyntro_async.models._validators import check_id, check_json_value
 from zyntro_async.resources.attachments import Attachments
 from zyntro_async.resources.comms import Comms
 from zyntro_async.resources.contacts import Contacts
@@ -224,9 +225,14 @@ class ZyntroClient:
         for field, value in (("module", module), ("action", action)):
             if not isinstance(value, str) or not _NAME.match(value):
                 raise RequestValidationError(field, f"must be a plain name, got {value!r:.60}")
-        extra = dict(body or {})
-        if not all(isinstance(key, str) for key in extra):
-            raise RequestValidationError("body", "keys must be strings")
+        if body is None:
+            body = {}
+        if not isinstance(body, Mapping):
+            raise RequestValidationError("body", f"must be a mapping, got {type(body).__name__}")
+        check_json_value("body", body)
+        if member_id is not None:
+            check_id("member_id", member_id)
+        extra = dict(body)
         for secret_key in ("api_key", "developer_secret"):
             if secret_key in extra:
                 raise RequestValidationError(

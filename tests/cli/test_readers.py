@@ -261,3 +261,12 @@ def test_an_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
             ImportReader(path, "jsonl").check()
     finally:
         path.chmod(0o644)
+
+
+def test_counting_stops_when_cancelled(tmp_path: Path) -> None:
+    path = write(tmp_path / "in.jsonl", (json.dumps(GOOD) + "\n") * 10)
+    cancelled = threading.Event()
+
+    assert count_items(path, "jsonl", cancelled=cancelled) == 10
+    cancelled.set()
+    assert count_items(path, "jsonl", cancelled=cancelled) is None

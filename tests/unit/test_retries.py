@@ -28,12 +28,14 @@ from zyntro_async import (
     AttachmentResult,
     AuthenticationError,
     Contact,
+    MalformedResponseError,
     NotFoundError,
     RateLimitError,
     RetryBudget,
     RetryPolicy,
     ServerError,
     ZyntroClient,
+    ZyntroError,
 )
 
 from ._helpers import (
@@ -181,7 +183,7 @@ async def test_an_idempotent_call_retries_every_transient_failure(
 ) -> None:
     fail(mocked, endpoint, failure)
     async with make_client(brand_id="1", retry_policy=policy(fake_time, max_retries=2)) as zy:
-        with pytest.raises(Exception) as excinfo:
+        with pytest.raises(ZyntroError) as excinfo:
             await invoke(zy)
     assert type(excinfo.value) is IDEMPOTENT_FINAL[failure]
     assert attempts(mocked, endpoint) == 3
@@ -205,7 +207,7 @@ async def test_a_creating_call_retries_only_what_provably_was_not_applied(
     retried, final, cause = CREATING_OUTCOME[failure]
     fail(mocked, endpoint, failure)
     async with make_client(retry_policy=policy(fake_time, max_retries=2)) as zy:
-        with pytest.raises(Exception) as excinfo:
+        with pytest.raises(ZyntroError) as excinfo:
             await invoke(zy)
     assert type(excinfo.value) is final
     if retried:
@@ -333,7 +335,7 @@ async def test_a_malformed_answer_is_never_retried(
 ) -> None:
     mocked.post(url(ADD_CONTACTS), body="<html>", content_type="text/html", repeat=True)
     async with make_client(retry_policy=policy(fake_time, max_retries=5)) as zy:
-        with pytest.raises(Exception, match="expected the JSON envelope"):
+        with pytest.raises(MalformedResponseError, match="expected the JSON envelope"):
             await zy.contacts.upsert(CONTACT)
     assert attempts(mocked, ADD_CONTACTS) == 1
 

@@ -9,9 +9,9 @@ One line of the import format (see DESIGN.md, "Command line") becomes one operat
   operation's fields (``contact_id`` is required for all but ``contact``).
 
 This is exactly what the operations' ``import_dict()`` methods write, so a file written by
-``report.export()`` can be fixed and imported again. The ``"status"`` and ``"error"`` keys
-export adds are ignored. A line exported for a lone child operation (which carries no
-``"op"``) is recognised by its fields.
+``report.export()`` can be fixed and imported again. The ``"error"`` key export adds (and
+the top-level ``"status"`` older exports added) is ignored. A line exported for a lone
+child operation (which carries no ``"op"``) is recognised by its fields.
 
 Every problem is a :class:`~zyntro_async.RequestValidationError` whose ``field`` is the path
 in the line (``attachments[1].path``, ``contact.primaryEmail``), never ``TypeError`` or
@@ -51,10 +51,11 @@ T = TypeVar("T")
 OP_KINDS = ("contact", "note", "link", "file", "comms")
 """Values of ``"op"`` for single-operation lines."""
 
-# Keys ``report.export`` adds to a line; never part of the operation.
+# Keys ``report.export`` adds to a line (``error``; earlier versions also wrote the item's
+# outcome as a top-level ``status``); never part of the operation.
 _EXPORT_KEYS = frozenset({"status", "error"})
-# Statuses export writes; ``"op": "comms"`` lines also have a (comms) ``status`` of their
-# own, whose values (pending, processed) never collide with these.
+# Item outcomes. A comms line's own ``status`` (pending, processed) never takes these
+# values, so a top-level one on a comms line is an outcome from an older export.
 _RESULT_STATUSES = frozenset({"succeeded", "failed", "unknown", "skipped"})
 
 _COMMON_CHILD_KEYS = frozenset({"member_id", "key"})
@@ -235,8 +236,6 @@ def _single(kind: str, line: Mapping[str, Any], base_dir: Path | None) -> Operat
         name: value for name, value in line.items() if name not in ("op", "error", "contact_id")
     }
     if kind == "comms":
-        # Export's "status" (the item's outcome) overwrites nothing a comms line needs:
-        # comms statuses are pending/processed, outcomes are succeeded/failed/...
         if fields.get("status") in _RESULT_STATUSES:
             del fields["status"]
     else:

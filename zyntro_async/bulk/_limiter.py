@@ -34,6 +34,7 @@ _TRANSPORT_FAILURES = frozenset(
         FailureKind.AMBIGUOUS,
     }
 )
+_MAYBE_APPLIED = frozenset({FailureKind.SERVER_ERROR, FailureKind.AMBIGUOUS})
 _MIN_RATE = 0.5
 _DECREASE = 0.7  # multiplicative decrease per 429 window
 _INCREASE = 0.02  # multiplicative increase per success
@@ -143,11 +144,19 @@ class RunPacer:
 
 
 class ItemPacer:
-    """The run's pacer seen from one item: also counts the item's attempts."""
+    """The run's pacer seen from one item: also counts the item's attempts.
+
+    Attributes:
+        attempts: attempts made so far.
+        maybe_applied: an attempt failed in a way that may have applied it (a reset or
+            timeout after sending, a 500/502/504), so a later failure does not prove the
+            item was not applied.
+    """
 
     def __init__(self, run: Pacer) -> None:
         self._run = run
         self.attempts = 0
+        self.maybe_applied = False
 
     async def before_attempt(self) -> None:
         """Count the attempt, then defer to the run."""
@@ -155,7 +164,9 @@ class ItemPacer:
         self.attempts += 1
 
     def after_attempt(self, kind: FailureKind | None, retry_after: float | None) -> None:
-        """Defer to the run."""
+        """Note whether the attempt may have been applied, then defer to the run."""
+        if kind in _MAYBE_APPLIED:
+            self.maybe_applied = True
         self._run.after_attempt(kind, retry_after)
 
 

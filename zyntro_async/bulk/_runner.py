@@ -33,6 +33,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
 from zyntro_async._errors import (
     AmbiguousOutcomeError,
     CircuitOpenError,
+    MalformedResponseError,
     RequestValidationError,
     ZyntroError,
 )
@@ -197,7 +198,9 @@ class _Run:
 
     async def _finish_shielded(self, result: ItemResult, *, journal: bool) -> None:
         self.account(result)
-        if journal and self.journal is not None:
+        # Never journal "skipped": it would overwrite an earlier run's "sent" or "unknown"
+        # mark, and the run after this one would then send a maybe-applied item again.
+        if journal and self.journal is not None and result.status is not Status.SKIPPED:
             self.journal.record(result.key, result.status, result.value, result.error)
         with anyio.CancelScope(shield=True):
             await self.deliver(result)
@@ -214,18 +217,21 @@ class _Run:
 
     async def _item_task(self, index: int, item: Any) -> None:
         holder: list[ItemResult] = []
+        # The slot is held until the result has been handed over, so a slow ``stream``
+        # consumer holds back the pulling instead of piling up finished results.
         try:
-            result = await self._process(index, item, holder)
-        except anyio.get_cancelled_exc_class():
-            # The run stopped mid-item: account for it as far as it got, then unwind.
-            result = holder[0] if holder else self._not_started(index, item)
+            try:
+                result = await self._process(index, item, holder)
+            except anyio.get_cancelled_exc_class():
+                # The run stopped mid-item: account for it as far as it got, then unwind.
+                result = holder[0] if holder else self._not_started(index, item)
+                await self._finish_shielded(result, journal=False)
+                raise
+            self.account(result)
+            with anyio.CancelScope(shield=self.stop_reason is not None):
+                await self.deliver(result)
+        finally:
             self.slots.release()
-            await self._finish_shielded(result, journal=False)
-            raise
-        self.slots.release()
-        self.account(result)
-        with anyio.CancelScope(shield=self.stop_reason is not None):
-            await self.deliver(result)
 
     # ---- processing -------------------------------------------------------------------
 
@@ -396,10 +402,24 @@ class _Run:
         except AmbiguousOutcomeError as exc:
             status, error = Status.UNKNOWN, exc
         except CircuitOpenError as exc:
-            status = Status.SKIPPED if pacer.attempts == 0 else Status.FAILED
-            error = exc
+            status = (
+                Status.SKIPPED
+                if pacer.attempts == 0
+                else Status.UNKNOWN
+                if pacer.maybe_applied
+                else Status.FAILED
+            )
+            error = _ambiguous(op, exc) if status is Status.UNKNOWN else exc
+        except MalformedResponseError as exc:
+            # An answer came back but could not be read: it may well report a success.
+            status, error = Status.UNKNOWN, _ambiguous(op, exc)
         except ZyntroError as exc:
-            status, error = Status.FAILED, exc
+            # ``failed`` means "not applied": an idempotent call whose earlier attempt was
+            # reset or answered 5xx may have been applied even if its last attempt failed.
+            if pacer.maybe_applied:
+                status, error = Status.UNKNOWN, _ambiguous(op, exc)
+            else:
+                status, error = Status.FAILED, exc
         except (OSError, ValueError) as exc:
             # A file that vanished or a value the SDK could not send: this item only.
             status, error = Status.FAILED, exc
@@ -418,6 +438,16 @@ class _Run:
         if journal is not None and status is not Status.SKIPPED:
             journal.record(key, status, value, error)
         return result
+
+
+def _ambiguous(op: Operation, cause: ZyntroError) -> AmbiguousOutcomeError:
+    endpoint = getattr(cause, "endpoint", None) or op.kind
+    detail = str(cause).removeprefix(f"{endpoint}: ")
+    error = AmbiguousOutcomeError(
+        f"the request may or may not have been applied ({detail})", endpoint=endpoint
+    )
+    error.__cause__ = cause
+    return error
 
 
 def _sent_hook(journal: Journal, key: str) -> Callable[[], Awaitable[None]]:
@@ -574,8 +604,14 @@ class Bulk:
 
         async with anyio.create_task_group() as tg, receive:
             tg.start_soon(produce)
-            async for result in receive:
-                yield result
+            try:
+                async for result in receive:
+                    yield result
+            except GeneratorExit:
+                # Closed early (``aclosing`` + ``break``): stop the run and end quietly;
+                # letting GeneratorExit through the task group would wrap it in a group.
+                tg.cancel_scope.cancel()
+                return
         self._finish(run)
 
     async def _start(

@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -281,12 +283,18 @@ async def _import(
     report: BulkReport
     stopped: str | None = None
 
+    stop_counting = threading.Event()
+
     async def count_items() -> None:
+        # In a worker thread, while the import runs: the bar gets its total when known.
         try:
-            total = await anyio.to_thread.run_sync(reader.count, abandon_on_cancel=True)
+            total = await anyio.to_thread.run_sync(
+                functools.partial(reader.count, cancelled=stop_counting), abandon_on_cancel=True
+            )
         except OSError:
             return
-        display.set_total(total)
+        if total is not None:
+            display.set_total(total)
 
     guard = _AccountGuard(iter(reader))
     items = guard.items
@@ -311,6 +319,7 @@ async def _import(
                 finally:
                     tg.cancel_scope.cancel()
     finally:
+        stop_counting.set()
         guard.close()
         display.stop()
 

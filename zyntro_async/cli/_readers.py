@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import threading
 from array import array
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -328,35 +329,46 @@ def _decoded_lines(handle: Iterable[bytes], bad_lines: set[int]) -> Iterator[str
 # ------------------------------------------------------------------------------ both
 
 
-def count_items(path: Path, fmt: Format) -> int:
+def count_items(path: Path, fmt: Format, *, cancelled: threading.Event | None = None) -> int | None:
     """Count the items :class:`ImportReader` will yield, streaming (for a progress total).
 
     Args:
         path: The input file.
         fmt: Its format.
+        cancelled: When set (from another thread), counting stops and returns ``None``.
 
     Returns:
-        Non-blank lines (JSONL) or non-empty rows after the header (CSV).
+        Non-blank lines (JSONL) or non-empty rows after the header (CSV); ``None`` when
+        cancelled.
 
     Raises:
         OSError: The file cannot be read.
     """
+    count = 0
     with path.open("rb") as handle:
         if fmt == "jsonl":
-            return sum(1 for data in handle if data.strip())
-        rows = csv.reader(_decoded_lines(handle, set()))
-        next(rows, None)
-        count = 0
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return count
-            except csv.Error:
-                count += 1
-                continue
-            if any(cell.strip() for cell in row):
-                count += 1
+            records: Iterator[bool] = (bool(data.strip()) for data in handle)
+        else:
+            records = _csv_records(csv.reader(_decoded_lines(handle, set())))
+        for position, counts in enumerate(records):
+            if cancelled is not None and position % 4096 == 0 and cancelled.is_set():
+                return None
+            count += counts
+    return count
+
+
+def _csv_records(rows: Iterator[list[str]]) -> Iterator[bool]:
+    """For each CSV record after the header: whether the reader yields an item for it."""
+    next(rows, None)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield True  # an InvalidItem
+            continue
+        yield any(cell.strip() for cell in row)
 
 
 class ImportReader:
@@ -406,13 +418,16 @@ class ImportReader:
             )
         return read_jsonl(self.path, line_numbers=self._line_numbers)
 
-    def count(self) -> int:
+    def count(self, *, cancelled: threading.Event | None = None) -> int | None:
         """The number of items, counted by streaming through the file.
+
+        Args:
+            cancelled: Stops the count when set (it runs in a worker thread).
 
         Returns:
             See :func:`count_items`.
         """
-        return count_items(self.path, self.format)
+        return count_items(self.path, self.format, cancelled=cancelled)
 
     def source(self, index: int) -> str:
         """Where the item at ``index`` (0-based, in the order yielded) came from.
