@@ -177,7 +177,7 @@ def machine_info() -> dict[str, object]:
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     info["memory_gb"] = round(psutil.virtual_memory().total / 1024**3, 1)
     for name in ("aiohttp", "httpx", "zyntro_async"):

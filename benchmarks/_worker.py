@@ -1,29 +1,49 @@
-"""Run one scenario in this (fresh) process and write its figures as JSON.
+"""A worker process that runs scenarios on request and answers with their figures.
 
-Usage: ``python -m benchmarks._worker SPEC_JSON OUT_PATH``. The harness starts one of
-these per measurement so that peak RSS, CPU time and allocator state are the scenario's
-own; the result goes to a file rather than stdout so nothing the code under test prints
-can corrupt it.
+Usage: ``python -m benchmarks._worker``. The harness writes one JSON :class:`Spec` per line
+to standard input and reads one JSON result per line back; each scenario runs on a fresh
+event loop. Scenarios that measure memory get a worker of their own, started for that one
+scenario, so peak RSS and allocator state are theirs alone; request-level comparisons
+reuse one worker per client, so interpreter start-up and imports are paid once.
+
+The answers travel on a private copy of the original standard output; ``sys.stdout`` and
+file descriptor 1 are pointed at standard error, so nothing the code under test prints can
+corrupt the protocol.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import traceback
+from typing import Any
 
 from benchmarks._spec import Spec
 from benchmarks.scenarios import run_scenario
 
 
-def main(argv: list[str]) -> int:
-    """Run the scenario described by ``argv[0]`` and write the result to ``argv[1]``."""
-    raw = json.loads(argv[0])
-    raw["paths"] = tuple(raw.get("paths", ()))
-    result = run_scenario(Spec(**raw))
-    with open(argv[1], "w") as out:
-        json.dump(result, out)
+def _answer(spec_line: str) -> dict[str, Any]:
+    try:
+        raw = json.loads(spec_line)
+        raw["paths"] = tuple(raw.get("paths", ()))
+        return run_scenario(Spec(**raw))
+    except Exception as exc:  # every failure is reported, the worker keeps serving
+        traceback.print_exc()
+        return {"error": f"{type(exc).__name__}: {exc}"[:300], "traceback": traceback.format_exc()}
+
+
+def main() -> int:
+    """Serve specs from standard input until it closes."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        answers.write(json.dumps(_answer(line)) + "\n")
+        answers.flush()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -71,6 +71,7 @@ def print_table(results: Result) -> None:
     # rich and matplotlib are optional at run time: plain text and no chart without them.
     try:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
     except ImportError:
         _print_plain(results)
@@ -91,19 +92,19 @@ def print_table(results: Result) -> None:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for section, rows in _sections(results):
         table.add_section()
-        table.add_row(f"[bold cyan]{section}[/]", "", "", "", "")
+        table.add_row(f"[bold cyan]{escape(section)}[/]", "", "", "", "")
         for row in rows:
             status = row["status"]
             table.add_row(
-                "  " + row["metric"],
+                "  " + escape(row["metric"]),
                 format_value(row["value"], row["unit"]),
-                row["target"],
+                escape(row["target"]),
                 f"[{style.get(status, '')}]{status}[/]" if status else "",
-                row["note"],
+                escape(row["note"]),
             )
     console.print(table)
-    console.print(_machine_line(results), style="dim")
-    console.print(_summary_line(results), style="bold")
+    console.print(escape(_machine_line(results)), style="dim")
+    console.print(escape(_summary_line(results)), style="bold")
 
 
 def _print_plain(results: Result) -> None:
@@ -146,6 +147,10 @@ def _median(results: list[Result] | Result, key: str) -> float | None:
     items = results if isinstance(results, list) else [results]
     values = [r[key] for r in items if "error" not in r and key in r]
     return statistics.median(values) if values else None
+
+
+def _short_count(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
 def draw_chart(results: Result, path: Path) -> bool:
@@ -203,7 +208,9 @@ def draw_chart(results: Result, path: Path) -> bool:
         ys = [v for _, v in points if v is not None]
         ax_mem.plot(xs, ys, "o-", color=colour, label=label)
     ax_mem.set_xscale("log")
-    ax_mem.set_xlabel("items")
+    ax_mem.set_xticks(counts, [_short_count(n) for n in counts])
+    ax_mem.minorticks_off()
+    ax_mem.set_xlabel("items (lazily generated UpsertContact)")
     ax_mem.set_ylabel("peak RSS above baseline (MB)")
     ax_mem.set_title("Memory vs items (contact upserts, 0 ms)")
     ax_mem.grid(True, which="both", alpha=0.3)
@@ -219,19 +226,20 @@ def draw_chart(results: Result, path: Path) -> bool:
     for offset, (impl, colour, label) in enumerate(
         (("sdk", "tab:blue", "SDK (streamed)"), ("naive", "tab:red", "naive (in memory)"))
     ):
-        xs = [i + (offset - 0.5) * width for i in range(len(groups))]
-        ys = [_median(att[f"{g}_{impl}"], "rss_above_baseline_mb") or 0.0 for _, g in groups]
-        bars = ax_att.bar(xs, ys, width, color=colour, label=label)
+        positions = [i + (offset - 0.5) * width for i in range(len(groups))]
+        heights = [_median(att[f"{g}_{impl}"], "rss_above_baseline_mb") or 0.0 for _, g in groups]
+        bars = ax_att.bar(positions, heights, width, color=colour, label=label)
         for bar, (_, g) in zip(bars, groups, strict=True):
             stall = _median(att[f"{g}_{impl}"], "max_stall_ms")
             if stall is not None:
                 ax_att.annotate(
-                    f"stall {stall:.0f} ms",
+                    f"{bar.get_height():,.0f} MB\nstall {stall:,.0f} ms",
                     (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center",
                     va="bottom",
                     fontsize=8,
                 )
+    ax_att.margins(y=0.15)  # room for the labels above the tallest bar
     ax_att.set_xticks(range(len(groups)), [name for name, _ in groups])
     ax_att.set_ylabel("peak RSS above baseline (MB)")
     ax_att.set_title("Attachment upload: memory and longest event-loop stall")

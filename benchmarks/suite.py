@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,8 @@ class Plan:
     many_file_mb: int = 8
     many_concurrency: int = 8
     small_file_kb: int = 8
+    # httpx's pool costs O(connections) per request: above this it only slows the run.
+    httpx_max_concurrency: int = 256
     bundle_concurrency: int = 64
     worker_timeout_s: float = 600.0
 
@@ -77,7 +80,7 @@ FULL = Plan(
     name="full",
     overhead_count=8_000,
     overhead_rounds=6,
-    overhead_max_seconds=8.0,
+    overhead_max_seconds=5.0,
     latency_seconds=2.0,
     latency_rounds=2,
     bulk_counts=(2_000, 20_000, 200_000),
@@ -86,14 +89,16 @@ FULL = Plan(
 )
 QUICK = Plan(
     name="quick",
-    overhead_count=3_000,
-    overhead_rounds=3,
-    overhead_max_seconds=3.0,
-    latency_seconds=0.75,
+    overhead_count=2_000,
+    overhead_rounds=2,
+    overhead_max_seconds=1.5,
+    latency_seconds=0.5,
     latency_rounds=1,
-    bulk_counts=(2_000, 20_000),
+    bulk_counts=(2_000, 10_000),
     big_file_mb=64,
-    bundle_count=500,
+    bundle_count=300,
+    many_files=16,
+    httpx_max_concurrency=64,
 )
 
 
@@ -197,35 +202,142 @@ class BenchServer:
             return None
 
 
-def _run_worker(spec: Spec, server: BenchServer, timeout_s: float) -> Result:
-    """Run ``spec`` in a fresh worker process; errors become ``{"error": ...}``."""
-    server.reset()
-    with tempfile.TemporaryDirectory(prefix="zyntro-bench-") as tmp:
-        out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "benchmarks._worker", json.dumps(attrs.asdict(spec))]
+class Worker:
+    """One worker process (:mod:`benchmarks._worker`): send it specs, read back results."""
+
+    def __init__(self) -> None:
+        # Closed in close(): the worker outlives any single with-block.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._worker"],
+            cwd=_ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
+        self._buffer = b""
+        self.alive = True
+
+    def run(self, spec: Spec, timeout_s: float) -> Result:
+        """Run one scenario; a crash or a timeout becomes ``{"error": ...}``."""
+        process = self._process
+        assert process.stdin is not None
         try:
-            completed = subprocess.run(
-                [*command, str(out)],
-                cwd=_ROOT,
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                check=False,
+            process.stdin.write((json.dumps(attrs.asdict(spec)) + "\n").encode())
+            process.stdin.flush()
+        except BrokenPipeError:
+            return self._dead("the worker process died")
+        line = self._readline(timeout_s)
+        if line is None:
+            return self._dead(
+                f"timed out after {timeout_s:.0f} s"
+                if process.poll() is None
+                else f"the worker process died (exit status {process.returncode})"
             )
+        result: Result = json.loads(line)
+        return result
+
+    def _readline(self, timeout_s: float) -> bytes | None:
+        assert self._process.stdout is not None
+        fd = self._process.stdout.fileno()
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _dead(self, reason: str) -> Result:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        stderr = self.stderr_tail()
+        self.close()
+        return {"error": reason, "stderr": stderr}
+
+    def stderr_tail(self, limit: int = 4000) -> str:
+        """The end of what the worker wrote to standard error."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-limit:]
+
+    def close(self) -> None:
+        """Stop the worker (closing its standard input ends it)."""
+        if not self.alive:
+            return
+        self.alive = False
+        process = self._process
+        assert process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            process.stdin.close()
+        try:
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout_s:.0f} s"}
-        if completed.returncode != 0 or not out.exists():
-            tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
-            return {"error": tail[0][:300], "stderr": completed.stderr[-4000:]}
-        result: Result = json.loads(out.read_text())
-    server_stats = server.stats()
-    requests = server_stats["requests"] or 1
-    result["server"] = {
-        **server_stats,
-        "body_bytes_per_request": server_stats["body_bytes"] / requests,
-        "cpu_utilisation": server_stats["cpu_s"] / max(server_stats["wall_s"], 1e-9),
-    }
-    return result
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        self._stderr.close()
+
+
+class Runner:
+    """Runs specs in workers and attaches the server's view of each run.
+
+    Scenarios given a ``worker`` name share that long-lived worker (request-level
+    comparisons: start-up paid once); the others get a fresh process each (anything
+    measuring memory).
+    """
+
+    def __init__(
+        self, server: BenchServer, plan: Plan, progress: Progress, sdk_missing: str | None
+    ):
+        self.server = server
+        self.plan = plan
+        self.progress = progress
+        self.sdk_missing = sdk_missing
+        self._workers: dict[str, Worker] = {}
+
+    def __call__(self, spec: Spec, label: str, *, worker: str | None = None) -> Result:
+        """Run ``spec`` (in the named shared worker, or a fresh one) and return its figures."""
+        if self.sdk_missing and spec.scenario in _SDK_SCENARIOS:
+            return {"error": f"SDK not importable ({self.sdk_missing})"}
+        self.progress(label)
+        if worker is None:
+            process = Worker()
+        else:
+            process = self._workers.get(worker) or Worker()
+            if not process.alive:
+                process = Worker()
+            self._workers[worker] = process
+        self.server.reset()
+        try:
+            result = process.run(spec, self.plan.worker_timeout_s)
+        finally:
+            if worker is None:
+                process.close()
+        if "error" in result:
+            self.progress(f"  ! {label}: {result['error']}")
+            return result
+        stats = self.server.stats()
+        requests = stats["requests"] or 1
+        result["server"] = {
+            **stats,
+            "body_bytes_per_request": stats["body_bytes"] / requests,
+            "cpu_utilisation": stats["cpu_s"] / max(stats["wall_s"], 1e-9),
+        }
+        return result
+
+    def close(self) -> None:
+        """Stop the shared workers."""
+        for process in self._workers.values():
+            process.close()
+        self._workers.clear()
 
 
 def sdk_available() -> str | None:
@@ -283,41 +395,39 @@ def run_suite(plan: Plan, progress: Progress) -> Result:
         A JSON-ready dict: ``machine``, ``plan``, ``sdk``, ``runs``, ``rows``, ``summary``.
     """
     started = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     sdk_missing = sdk_available()
     runs: Result = {}
     with BenchServer((0, plan.latency_ms)) as server:
         fast, slow = server.url(0), server.url(plan.latency_ms)
+        run = Runner(server, plan, progress, sdk_missing)
+        try:
+            # The exact body the SDK sends, so the baselines post the same bytes.
+            runs["probe"] = run(Spec("probe_sdk", fast), "probe: capture the SDK's upsert body")
+            template = fallback_upsert_template()
+            captured = server.last_body("addContactsFull")
+            if "error" not in runs["probe"] and captured:
+                template = json.loads(captured)
+            runs["probe"]["template_from_sdk"] = captured is not None
+            runs["probe"]["template_keys"] = sorted(template)
 
-        def run(spec: Spec, label: str) -> Result:
-            if sdk_missing and spec.scenario in _SDK_SCENARIOS:
-                return {"error": f"SDK not importable ({sdk_missing})"}
-            progress(label)
-            result = _run_worker(spec, server, plan.worker_timeout_s)
-            if "error" in result:
-                progress(f"  ! {label}: {result['error']}")
-            return result
-
-        # The exact body the SDK sends, so the baselines post the same bytes.
-        runs["probe"] = run(Spec("probe_sdk", fast), "probe: capture the SDK's upsert body")
-        template = fallback_upsert_template()
-        captured = server.last_body("addContactsFull")
-        if "error" not in runs["probe"] and captured:
-            template = json.loads(captured)
-        runs["probe"]["template_from_sdk"] = captured is not None
-        runs["probe"]["template_keys"] = sorted(template)
-
-        runs["overhead"] = _overhead(plan, fast, template, run)
-        runs["latency"] = _latency(plan, slow, template, run)
-        runs["bulk"] = _bulk(plan, fast, run)
-        progress("writing upload files (random bytes)")
-        with _attachment_files(plan) as files:
-            runs["attachments"] = _attachments(plan, fast, template, files, run)
-            runs["bundles"] = _bundles(plan, slow, template, files["small"], run)
+            runs["overhead"] = _overhead(plan, fast, template, run)
+            runs["latency"] = _latency(plan, slow, template, run)
+            run.close()
+            runs["bulk"] = _bulk(plan, fast, run)
+            progress("writing upload files (random bytes)")
+            with _attachment_files(plan) as files:
+                runs["attachments"] = _attachments(plan, fast, template, files, run)
+                runs["bundles"] = _bundles(plan, slow, template, files["small"], run)
+        finally:
+            run.close()
 
     rows = build_rows(plan, runs)
     verdicts = [row.passed for row in rows if row.target and row.value is not None]
+    machine = machine_info()
+    machine["load_average_before"] = load_before
     return {
-        "machine": machine_info(),
+        "machine": machine,
         "plan": attrs.asdict(plan),
         "sdk": {"importable": sdk_missing is None, "reason": sdk_missing},
         "elapsed_s": time.perf_counter() - started,
@@ -346,9 +456,7 @@ def _rotations(rounds: int) -> Iterator[tuple[int, tuple[str, ...]]]:
         yield r, _CLIENTS[shift:] + _CLIENTS[:shift]
 
 
-def _overhead(
-    plan: Plan, url: str, template: dict[str, Any], run: Callable[[Spec, str], Result]
-) -> Result:
+def _overhead(plan: Plan, url: str, template: dict[str, Any], run: Runner) -> Result:
     scenario = {"aiohttp": "upsert_aiohttp", "sdk": "upsert_sdk", "httpx": "upsert_httpx"}
     out: dict[str, list[Result]] = {client: [] for client in _CLIENTS}
     c = plan.overhead_concurrency
@@ -364,13 +472,11 @@ def _overhead(
                 max_seconds=plan.overhead_max_seconds,
             )
             label = f"per-request overhead, 0 ms, c={c}: {client} (round {r + 1})"
-            out[client].append(run(spec, label))
+            out[client].append(run(spec, label, worker=client))
     return out
 
 
-def _latency(
-    plan: Plan, url: str, template: dict[str, Any], run: Callable[[Spec, str], Result]
-) -> Result:
+def _latency(plan: Plan, url: str, template: dict[str, Any], run: Runner) -> Result:
     scenario = {"aiohttp": "upsert_aiohttp", "sdk": "bulk_upserts", "httpx": "upsert_httpx"}
     out: Result = {}
     for c in plan.latency_concurrency:
@@ -379,21 +485,23 @@ def _latency(
         out[str(c)] = {client: [] for client in _CLIENTS}
         for r, order in _rotations(plan.latency_rounds):
             for client in order:
+                if client == "httpx" and c > plan.httpx_max_concurrency:
+                    continue
                 spec = Spec(
                     scenario[client],
                     url,
                     count=count,
                     concurrency=c,
-                    warmup=c * 2,
+                    warmup=c,
                     template=template,
-                    max_seconds=plan.latency_seconds * 3,
+                    max_seconds=plan.latency_seconds * 2,
                 )
                 label = f"latency-bound, {plan.latency_ms} ms, c={c}: {client} (round {r + 1})"
-                out[str(c)][client].append(run(spec, label))
+                out[str(c)][client].append(run(spec, label, worker=client))
     return out
 
 
-def _bulk(plan: Plan, url: str, run: Callable[[Spec, str], Result]) -> Result:
+def _bulk(plan: Plan, url: str, run: Runner) -> Result:
     out: Result = {}
     c = plan.bulk_concurrency
     for count in plan.bulk_counts:
@@ -412,7 +520,7 @@ def _attachments(
     url: str,
     template: dict[str, Any],
     files: dict[str, Any],
-    run: Callable[[Spec, str], Result],
+    run: Runner,
 ) -> Result:
     big = (files["big"],)
     many = files["many"]
@@ -446,19 +554,20 @@ def _bundles(
     url: str,
     template: dict[str, Any],
     small_file: str,
-    run: Callable[[Spec, str], Result],
+    run: Runner,
 ) -> Result:
     c = plan.bundle_concurrency
-    common = {
-        "count": plan.bundle_count,
-        "concurrency": c,
-        "warmup": c,
-        "small_file": small_file,
-        "template": template,
-    }
     return {
         client: run(
-            Spec(scenario, url, **common),
+            Spec(
+                scenario,
+                url,
+                count=plan.bundle_count,
+                concurrency=c,
+                warmup=c,
+                small_file=small_file,
+                template=template,
+            ),
             f"bundles (contact + 2 notes + 1 file), {plan.latency_ms} ms, c={c}: {client}",
         )
         for client, scenario in (("sdk", "bundles_sdk"), ("aiohttp", "bundles_aiohttp"))
@@ -573,7 +682,10 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
         httpx_rps = _median(by_client["httpx"], "per_second")
         rows.append(Row(section, f"c={conc}: Little's law bound", bound, "/s"))
         rows.append(Row(section, f"c={conc}: raw aiohttp / bound", _ratio(raw, bound), "x"))
-        rows.append(Row(section, f"c={conc}: httpx / bound", _ratio(httpx_rps, bound), "x"))
+        skipped = "" if by_client["httpx"] else "not run at this concurrency in a --quick run"
+        rows.append(
+            Row(section, f"c={conc}: httpx / bound", _ratio(httpx_rps, bound), "x", note=skipped)
+        )
         # Where raw aiohttp reaches the bound, the SDK must reach 0.9 of it; where even raw
         # aiohttp falls short (client and server share two cores), the bound that applies
         # is what raw aiohttp achieved.
@@ -643,7 +755,10 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
     att = runs["attachments"]
     section = f"Attachments: base64 streamed in the JSON body, 0 ms{quick}"
     if plan.quick:
-        section += f" ({plan.big_file_mb} MB file instead of 256 MB)"
+        section += (
+            f" ({plan.big_file_mb} MB file instead of 256 MB, "
+            f"{plan.many_files} files instead of 32)"
+        )
     limit = _get(att["base64_limit"], "mb_per_second")
     single = f"one {plan.big_file_mb} MB file"
     batch = f"{plan.many_files} x {plan.many_file_mb} MB, c={plan.many_concurrency}"
