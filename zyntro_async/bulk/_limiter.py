@@ -149,14 +149,20 @@ class ItemPacer:
     Attributes:
         attempts: attempts made so far.
         maybe_applied: an attempt failed in a way that may have applied it (a reset or
-            timeout after sending, a 500/502/504), so a later failure does not prove the
-            item was not applied.
+            timeout after sending, a 500/502/504) and no later attempt got a definitive
+            answer, so the item's final failure does not prove it was not applied.
     """
 
     def __init__(self, run: Pacer) -> None:
         self._run = run
         self.attempts = 0
         self.maybe_applied = False
+        self._finished = 0
+
+    @property
+    def in_flight(self) -> bool:
+        """An attempt has started and has not come back (it may be applied as we speak)."""
+        return self.attempts > self._finished
 
     async def before_attempt(self) -> None:
         """Count the attempt, then defer to the run."""
@@ -165,8 +171,12 @@ class ItemPacer:
 
     def after_attempt(self, kind: FailureKind | None, retry_after: float | None) -> None:
         """Note whether the attempt may have been applied, then defer to the run."""
+        self._finished += 1
         if kind in _MAYBE_APPLIED:
             self.maybe_applied = True
+        elif kind is FailureKind.FATAL:
+            # The server judged the very same request: that answer settles the outcome.
+            self.maybe_applied = False
         self._run.after_attempt(kind, retry_after)
 
 

@@ -12,7 +12,8 @@ Shape of a run (all in one anyio task group)::
 Every input item yields exactly one :class:`ItemResult`, whatever happens: errors become
 ``failed``, ambiguous creating calls ``unknown``, children of a failed contact ``skipped``;
 when the run stops early (``fail_fast``, ``max_failures``, circuit breaker, cancellation),
-in-flight items become ``unknown`` and pulled-but-unstarted ones ``skipped``.
+items with a request out (or one that may have been applied) become ``unknown``, and the
+other pulled items ``skipped``.
 """
 
 from __future__ import annotations
@@ -336,9 +337,13 @@ class _Run:
         holder: list[ItemResult],
     ) -> ItemResult:
         journal = self.journal
+        # An earlier run may have applied this creating call (and retry_unknown sends it
+        # again): whatever this run's attempts prove, the journal keeps saying "unknown".
+        earlier_unknown = False
         if journal is not None:
             prior = await journal.lookup(key)
             if prior is not None:
+                earlier_unknown = prior.maybe_applied and not op.idempotent
                 if prior.status == Status.SUCCEEDED.value and prior.value is not None:
                     return ItemResult(
                         index=index,
@@ -386,7 +391,11 @@ class _Run:
                     current_send_hook.reset(hook_token)
                     current_pacer.reset(pacer_token)
         except anyio.get_cancelled_exc_class():
-            status = Status.SKIPPED if pacer.attempts == 0 else Status.UNKNOWN
+            # A request still out, or one that may have been applied, leaves the item
+            # unknown; an item that never started, or was waiting to retry after attempts
+            # that provably applied nothing (refused, 429, 503), was skipped: a rerun sends it.
+            maybe = pacer.in_flight or pacer.maybe_applied
+            status = Status.UNKNOWN if maybe else Status.SKIPPED
             result = ItemResult(
                 index=index,
                 key=key,
@@ -395,8 +404,10 @@ class _Run:
                 attempts=pacer.attempts,
                 elapsed=time.monotonic() - started,
             )
-            if journal is not None and status is Status.UNKNOWN:
-                journal.record(key, status, None, None)
+            if journal is not None and pacer.attempts:
+                # Also when skipped: that replaces the "sent" marks of attempts that proved
+                # nothing was applied (a 429 or 503), so the next run sends it.
+                journal.record(key, _kept(status, earlier_unknown), None, None)
             holder.append(result)
             raise
         except AmbiguousOutcomeError as exc:
@@ -436,8 +447,13 @@ class _Run:
             elapsed=time.monotonic() - started,
         )
         if journal is not None and status is not Status.SKIPPED:
-            journal.record(key, status, value, error)
+            journal.record(key, _kept(status, earlier_unknown), value, error)
         return result
+
+
+def _kept(status: Status, earlier_unknown: bool) -> Status:
+    """The status to journal: an earlier "may have been applied" stays until a success."""
+    return Status.UNKNOWN if earlier_unknown and status is not Status.SUCCEEDED else status
 
 
 def _ambiguous(op: Operation, cause: ZyntroError) -> AmbiguousOutcomeError:

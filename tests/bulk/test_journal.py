@@ -1,0 +1,176 @@
+"""The resume journal: what a rerun skips, what it sends again, and what it will not."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import anyio
+import pytest
+
+from zyntro_async import AmbiguousOutcomeError, Contact, ZyntroClient
+from zyntro_async.bulk import AddNote, ContactBundle, ItemResult, Status, UpsertContact
+from zyntro_async.bulk._journal import Journal
+from zyntro_async.testing import Emulator, Latency, RateLimited, ResetAfterApply
+
+from ._helpers import ADD_CONTACTS, ADD_NOTES, ClientFactory, bundles, email, fast_retry, upsert
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Path:
+    return tmp_path / "import.journal"
+
+
+@pytest.fixture
+def contact_id(emulator: Emulator) -> str:
+    return emulator.add_contact(fields={"primaryEmail": "j@x.example"}).contact_id
+
+
+def notes(emu: Emulator) -> Counter[str]:
+    return Counter(note.content for note in emu.notes)
+
+
+async def test_rerun_skips_what_succeeded_without_a_single_request(
+    emulator: Emulator, zy: ZyntroClient, journal: Path
+) -> None:
+    first = await zy.bulk.run(bundles(10), journal=journal)
+    assert first.all_succeeded
+    requests = sum(emulator.request_counts.values())
+
+    results: list[ItemResult] = []
+    again = await zy.bulk.run(bundles(10), journal=journal, on_result=results.append)
+
+    assert again.all_succeeded
+    assert sum(emulator.request_counts.values()) == requests
+    assert all(r.from_journal and r.attempts == 0 for r in results)
+    assert all(c.from_journal and c.value is not None for r in results for c in r.children)
+    # The restored values are the typed results of the first run.
+    assert {r.value.contact_id for r in results} == {c.contact_id for c in emulator.contacts}
+
+
+async def test_rerun_sends_again_what_failed_and_idempotent_items_left_unknown(
+    emulator: Emulator, make_client: ClientFactory, journal: Path, contact_id: str
+) -> None:
+    emulator.faults.add(ResetAfterApply(), endpoint=ADD_CONTACTS, times=1)
+    emulator.faults.add(RateLimited(retry_after=0), endpoint=ADD_NOTES, times=1)
+    items = [upsert(0), AddNote(contact_id, "refused once")]
+    async with make_client(retry_policy=fast_retry(max_retries=0)) as zy:
+        first = await zy.bulk.run(items, journal=journal)
+        first_results = sorted(first.results, key=lambda r: r.index)
+        assert [r.status for r in first_results] == [Status.UNKNOWN, Status.FAILED]
+
+        results: list[ItemResult] = []
+        again = await zy.bulk.run(items, journal=journal, on_result=results.append)
+
+    assert again.all_succeeded
+    assert not any(r.from_journal for r in results)
+    assert emulator.request_counts[ADD_CONTACTS] == 2
+    assert emulator.request_counts[ADD_NOTES] == 2
+    assert emulator.find_contact(email=email(0)) is not None
+    assert len(emulator.contacts) == 2  # the note's contact, and the upserted one once
+    assert notes(emulator) == Counter(["refused once"])
+
+
+async def test_rerun_does_not_send_a_creating_item_left_unknown_unless_asked(
+    emulator: Emulator, zy: ZyntroClient, journal: Path, contact_id: str
+) -> None:
+    emulator.faults.add(ResetAfterApply(), endpoint=ADD_NOTES, times=1)
+    items = [AddNote(contact_id, "maybe sent")]
+    first = await zy.bulk.run(items, journal=journal)
+    assert first.unknown == 1
+    assert notes(emulator) == Counter(["maybe sent"])  # it was, in fact, applied
+
+    second = await zy.bulk.run(items, journal=journal)
+    (result,) = second.results
+    assert result.status is Status.UNKNOWN
+    assert result.from_journal
+    assert isinstance(result.error, AmbiguousOutcomeError)
+    assert "retry_unknown=True" in str(result.error)
+    assert emulator.request_counts[ADD_NOTES] == 1
+
+    third = await zy.bulk.run(items, journal=journal, retry_unknown=True)
+    assert third.all_succeeded
+    assert emulator.request_counts[ADD_NOTES] == 2
+    assert notes(emulator) == Counter({"maybe sent": 2})  # what retry_unknown risks
+
+
+async def test_stopped_run_keeps_an_earlier_unknown_mark(
+    emulator: Emulator, zy: ZyntroClient, journal: Path, contact_id: str
+) -> None:
+    note = AddNote(contact_id, "maybe sent")
+    emulator.faults.add(ResetAfterApply(), endpoint=ADD_NOTES, times=1)
+    assert (await zy.bulk.run([note], journal=journal)).unknown == 1
+
+    # A later run pulls the note but stops before starting it: that must not erase the
+    # "unknown" mark, or the run after would send it a second time.
+    emulator.faults.add(Latency(500), endpoint=ADD_CONTACTS)
+    results: list[ItemResult] = []
+    with anyio.move_on_after(0.2):
+        await zy.bulk.run(
+            [upsert(0), upsert(1), upsert(2), note],
+            concurrency=1,
+            journal=journal,
+            on_result=results.append,
+        )
+    assert [r.status for r in results if r.op is note] == [Status.SKIPPED]
+    assert dict(Journal(journal).entries())[note.stable_key()] == "unknown"
+
+    emulator.faults.clear()
+    final = await zy.bulk.run([note], journal=journal)
+    assert final.unknown == 1
+    assert notes(emulator) == Counter(["maybe sent"])
+
+
+async def test_creating_item_stopped_while_waiting_to_retry_is_sent_by_the_rerun(
+    emulator: Emulator, zy: ZyntroClient, journal: Path, contact_id: str
+) -> None:
+    # A 429 proves nothing was applied; the run is stopped during the Retry-After wait.
+    emulator.faults.add(RateLimited(retry_after=1), endpoint=ADD_NOTES)
+    note = AddNote(contact_id, "throttled")
+    results: list[ItemResult] = []
+    with anyio.move_on_after(0.3):
+        await zy.bulk.run([note], journal=journal, on_result=results.append)
+    (stopped,) = results
+    assert stopped.status is Status.SKIPPED
+    assert stopped.attempts == 1
+
+    emulator.faults.clear()
+    rerun = await zy.bulk.run([note], journal=journal)
+    assert rerun.all_succeeded
+    assert notes(emulator) == Counter(["throttled"])
+
+
+async def test_custom_keys_identify_items_in_the_journal(
+    emulator: Emulator, zy: ZyntroClient, journal: Path
+) -> None:
+    contact = Contact(first_name="Ada", primary_email="ada@x.example")
+    items = [
+        UpsertContact(contact, key="crm-row-17"),
+        ContactBundle(
+            Contact(first_name="Bob", primary_email="bob@x.example"),
+            notes=[AddNote(None, "hello")],
+            key="account-9",
+        ),
+        upsert(3),
+    ]
+    assert (await zy.bulk.run(items, journal=journal)).all_succeeded
+    keys = {key for key, _ in Journal(journal).entries()}
+    assert {"crm-row-17", "account-9", "account-9/notes/0", upsert(3).stable_key()} <= keys
+
+    # Same keys, different content: the key is the identity, so nothing is sent again.
+    requests = sum(emulator.request_counts.values())
+    edited = [
+        UpsertContact(
+            Contact(first_name="Ada L.", primary_email="ada@x.example"), key="crm-row-17"
+        ),
+        ContactBundle(
+            Contact(first_name="Bob", primary_email="bob@x.example"),
+            notes=[AddNote(None, "hello, edited")],
+            key="account-9",
+        ),
+    ]
+    results: list[ItemResult] = []
+    await zy.bulk.run(edited, journal=journal, on_result=results.append)
+    assert all(r.from_journal for r in results)
+    assert sum(emulator.request_counts.values()) == requests
+    assert [r.key for r in results[1].children] == ["account-9/notes/0"]
