@@ -41,6 +41,7 @@ logger = logging.getLogger("zyntro_async")
 API_PREFIX = "/apis/v2/public"
 _UPLOAD_SECONDS_PER_MIB = 1.0  # attempt timeout grows by this for each MiB of request body
 _SNIPPET = 200
+_PARTIAL_SECRET = 8  # this many first characters of a credential are redacted, too
 
 
 @attrs.define
@@ -68,6 +69,23 @@ def _parse_retry_after(value: str | None) -> float | None:
     if math.isnan(seconds) or seconds < 0:  # NaN or in the past
         return 0.0
     return seconds
+
+
+def _redact_cut_echoes(text: str, secret: str) -> str:
+    """Redact each run of ``text`` that is the start of ``secret`` (an echo cut short)."""
+    head = secret[:_PARTIAL_SECRET]
+    if len(head) < _PARTIAL_SECRET or head not in text:
+        return text
+    pieces: list[str] = []
+    position = 0
+    while (start := text.find(head, position)) != -1:
+        end = start + len(head)
+        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+            end += 1
+        pieces += (text[position:start], "[redacted]")
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 class Transport:
@@ -106,11 +124,39 @@ class Transport:
         return fields
 
     def scrub(self, text: str) -> str:
-        """Remove the credentials from text that came from elsewhere (server bodies)."""
+        """Make text that came from elsewhere (server bodies, headers) safe to keep.
+
+        The credentials are removed, also their first characters wherever they appear (an
+        echo of our body cut short, by the server or by our own snippet window), and lone
+        surrogates (a JSON ``"\\ud800"`` escape, a header that was not UTF-8) are replaced:
+        the text may be written to the journal or an export file, which need valid Unicode.
+        """
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, "[redacted]")
+            text = _redact_cut_echoes(text, secret)
+        if not text.isascii():
+            text = text.encode("utf-8", errors="replace").decode("utf-8")
         return text
+
+    def _safe_cause(self, exc: BaseException) -> BaseException | None:
+        """``exc``, unless it (or an exception behind it) quotes a credential.
+
+        aiohttp quotes what it could not parse (a status line, a header, a certificate's
+        name), and a hostile server can put our credentials there: such an exception is not
+        chained (its scrubbed text is in our message), so no traceback prints it.
+        """
+        pending: list[BaseException | None] = [exc]
+        seen: set[int] = set()
+        while pending:
+            current = pending.pop()
+            if current is None or id(current) in seen:
+                continue
+            seen.add(id(current))
+            if any(self.scrub(part) != part for part in (str(current), repr(current))):
+                return None
+            pending += (current.__cause__, current.__context__)
+        return exc
 
     # ---- sending --------------------------------------------------------------------
 
@@ -176,7 +222,12 @@ class Transport:
                 )
             except _Failure as failure:
                 if pacer is not None:
-                    pacer.after_attempt(failure.kind, failure.retry_after)
+                    # The pacer pauses the whole run for Retry-After: the server's word is
+                    # capped here as for our own wait, or "Retry-After: 99999999" stalls it.
+                    retry_after = failure.retry_after
+                    if retry_after is not None:
+                        retry_after = min(retry_after, policy.retry_after_cap)
+                    pacer.after_attempt(failure.kind, retry_after)
                 if maybe_applied and absorb is not None and failure.kind is FailureKind.FATAL:
                     absorbed = absorb(failure.error)
                     if absorbed is not None:
@@ -263,7 +314,7 @@ class Transport:
             raise _Failure(
                 APIConnectionError(f"TLS failure: {self.scrub(str(exc))}", endpoint=endpoint),
                 FailureKind.FATAL,
-            ) from exc
+            ) from self._safe_cause(exc)
         except aiohttp.ConnectionTimeoutError as exc:
             raise _Failure(
                 APITimeoutError(f"connect timed out after {timeout:.1f}s", endpoint=endpoint),
@@ -286,7 +337,7 @@ class Transport:
                     endpoint=endpoint,
                 ),
                 FailureKind.AMBIGUOUS,
-            ) from exc
+            ) from self._safe_cause(exc)
         except OSError as exc:
             # Reading the attachment failed mid-request: the body was cut short, so the
             # server cannot have applied it; the file itself is the problem, not the network.
@@ -332,9 +383,11 @@ class Transport:
     # ---- parsing --------------------------------------------------------------------
 
     def _snippet(self, raw: bytes) -> str:
-        # Scrub before cutting: a credential straddling the cut must not leave a prefix.
-        window = _SNIPPET + max((len(s) for s in self._secrets), default=0)
-        text = self.scrub(raw[:window].decode("utf-8", errors="replace"))
+        # Scrub before cutting: the window's end may cut a credential, whose start scrub()
+        # removes; the cut to _SNIPPET comes after, on text that holds none.
+        longest = max((len(s.encode()) for s in self._secrets), default=0)
+        window = raw[: 2 * _SNIPPET + longest]
+        text = self.scrub(window.decode("utf-8", errors="replace"))
         return " ".join(text.split())[:_SNIPPET]
 
     def _parse(
@@ -363,7 +416,8 @@ class Transport:
             kind = (
                 "not JSON"
                 if content_type.startswith("application/json")
-                else (f"Content-Type {content_type or 'missing'!r}, not JSON")
+                # The header is the server's text too: scrubbed like the body.
+                else f"Content-Type {self.scrub(content_type or 'missing')[:80]!r}, not JSON"
             )
             raise _Failure(
                 MalformedResponseError(

@@ -6,9 +6,11 @@ import asyncio
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,15 +122,23 @@ def test_a_terminal_gets_a_live_progress_bar_and_summary_tables(good_jsonl: Path
     ) as proc:
         os.close(terminal)
         chunks = []
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # EIO: the process closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        proc.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([controller], [], [], 1.0)
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # EIO: the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     os.close(controller)
     screen = b"".join(chunks).decode(errors="replace")
 
@@ -271,9 +281,14 @@ async def test_an_interrupted_import_resumes_from_its_journal_without_duplicates
                 stderr=asyncio.subprocess.PIPE,
                 env=clean_env(env),
             )
-            await asyncio.wait_for(some_notes_added.wait(), timeout=30)
-            proc.send_signal(signal.SIGINT)
-            _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+            try:
+                await asyncio.wait_for(some_notes_added.wait(), timeout=30)
+                proc.send_signal(signal.SIGINT)
+                _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
             assert proc.returncode == 130, stderr.decode()
             assert f"re-run with --journal {journal} to resume" in stderr.decode()
             assert len(emulator.contacts) < 60

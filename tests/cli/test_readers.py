@@ -160,7 +160,7 @@ def test_csv_rows_become_bundles_with_tags_company_note_link_and_file(tmp_path: 
     assert Path(file.file) == (tmp_path / "files" / "a.pdf").resolve()
     assert bob.contact.custom_fields is None
     assert isinstance(cy, ContactBundle)
-    assert cy.attachments[0].name == "acme.example"  # type: ignore[union-attr]
+    assert cy.attachments[0].name == "acme.example"
 
 
 def test_csv_bad_rows_are_invalid_items_with_their_line_and_an_importable_raw(

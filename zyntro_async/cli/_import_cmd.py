@@ -198,6 +198,12 @@ def run(args: argparse.Namespace) -> int:
     except (ImportUsageError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.emulator and args.journal is not None and args.journal.exists():
+        print(
+            f"{_PROG}: note: --emulator starts empty on every run, but {args.journal} "
+            "remembers the previous run: what succeeded then is skipped now",
+            file=sys.stderr,
+        )
     try:
         return asyncio.run(_main(args, reader, client))
     except sqlite3.Error as exc:
@@ -250,17 +256,18 @@ def _client_from_environment(member_id: str | None) -> ZyntroClient:
 
 async def _main(args: argparse.Namespace, reader: ImportReader, client: ZyntroClient | None) -> int:
     emulator: Emulator | None = None
-    if client is None:
-        from zyntro_async.testing import DEFAULT_CUSTOM_FIELDS, Emulator
-
-        extra_fields = {
-            name: None for name in args.custom_fields if name not in DEFAULT_CUSTOM_FIELDS
-        }
-        emulator = Emulator.demo(custom_fields=extra_fields)
-        await emulator.start(host="127.0.0.1", port=0)
-        overrides = {"member_id": args.member_id} if args.member_id else {}
-        client = emulator.client(**overrides)
     try:
+        if client is None:
+            from zyntro_async.testing import DEFAULT_CUSTOM_FIELDS, Emulator
+
+            # The demo organization's custom fields, plus any the CSV declares.
+            extra_fields = {
+                name: None for name in args.custom_fields if name not in DEFAULT_CUSTOM_FIELDS
+            }
+            emulator = Emulator.demo(custom_fields=extra_fields)
+            await emulator.start(host="127.0.0.1", port=0)
+            overrides = {"member_id": args.member_id} if args.member_id else {}
+            client = emulator.client(**overrides)
         async with client:
             return await _import(args, reader, client, emulator)
     finally:

@@ -27,6 +27,7 @@ from zyntro_async.models._validators import (
     check_json_value,
     check_optional_str,
     check_str,
+    shown,
 )
 
 __all__ = [
@@ -169,7 +170,7 @@ class FileInsert:
         if self.file_type.lower() not in ALLOWED_MIME_TYPES:
             raise RequestValidationError(
                 "file_type",
-                f"unsupported file type {self.file_type!r:.80}; the API accepts png, jpg, gif, "
+                f"unsupported file type {shown(self.file_type)}; the API accepts png, jpg, gif, "
                 "svg, webp, pdf, doc, docx, xls, xlsx, ppt, pptx, txt, csv, mp3, wav, mp4, "
                 "webm, mov and zip",
             )
@@ -244,5 +245,5 @@ class CommsEntry:
             raise RequestValidationError(
                 "status",
                 f"comms_status must be one of: {', '.join(COMMS_STATUSES)}; "
-                f"got {self.status!r:.80}",
+                f"got {shown(self.status)}",
             )

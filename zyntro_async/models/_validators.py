@@ -31,6 +31,7 @@ __all__ = [
     "check_optional_str",
     "check_phone",
     "check_str",
+    "shown",
 ]
 
 MODES = ("insert", "update", "upsert")
@@ -79,12 +80,40 @@ def _describe(value: object) -> str:
     return type(value).__name__
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages; never raises.
+
+    Some values cannot be shown: the repr of an integer over the interpreter's digit limit
+    raises ``ValueError``, and an object's own ``__repr__`` may raise anything.
+    """
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{_describe(value)}>"
+    return text[:limit]
+
+
+def _check_unicode(field: str, value: str) -> None:
+    # A lone surrogate ("\ud800", from a bad decode or a JSON escape) is not text: it cannot
+    # be written as UTF-8, so it would fail later, far from here (the journal, the export,
+    # a file upload's body). Rejected where the value comes in.
+    if value.isascii():
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RequestValidationError(
+            field, f"is not valid Unicode text (a lone surrogate at position {exc.start})"
+        ) from None
+
+
 def check_str(field: str, value: object, *, max_length: int | None = None) -> str:
     """Require a non-empty string (whitespace alone counts as empty)."""
     if not isinstance(value, str):
         raise RequestValidationError(field, f"must be a string, got {_describe(value)}")
     if not value.strip():
         raise RequestValidationError(field, "must not be empty")
+    _check_unicode(field, value)
     if max_length is not None and len(value) > max_length:
         raise RequestValidationError(
             field, f"must be at most {max_length} characters, got {len(value)}"
@@ -102,6 +131,7 @@ def check_optional_str(field: str, value: object, *, max_length: int | None = No
         raise RequestValidationError(
             field, f"must be at most {max_length} characters, got {len(value)}"
         )
+    _check_unicode(field, value)
 
 
 def check_id(field: str, value: object) -> str:
@@ -113,7 +143,7 @@ def check_choice(field: str, value: object, allowed: tuple[str, ...]) -> str:
     """Require one of the documented enum values."""
     if not isinstance(value, str) or value not in allowed:
         raise RequestValidationError(
-            field, f"must be one of: {', '.join(allowed)}; got {value!r:.80}"
+            field, f"must be one of: {', '.join(allowed)}; got {shown(value)}"
         )
     return value
 
@@ -122,14 +152,14 @@ def check_email(field: str, value: object) -> None:
     """Allow ``None``; otherwise require something shaped like an e-mail address."""
     check_optional_str(field, value, max_length=MAX_FIELD_LENGTH)
     if isinstance(value, str) and not _EMAIL.match(value):
-        raise RequestValidationError(field, f"is not a valid e-mail address: {value!r:.80}")
+        raise RequestValidationError(field, f"is not a valid e-mail address: {shown(value)}")
 
 
 def check_phone(field: str, value: object) -> None:
     """Allow ``None``; otherwise require digits with the usual separators."""
     check_optional_str(field, value, max_length=MAX_FIELD_LENGTH)
     if isinstance(value, str) and not _PHONE.match(value):
-        raise RequestValidationError(field, f"is not a valid phone number: {value!r:.80}")
+        raise RequestValidationError(field, f"is not a valid phone number: {shown(value)}")
 
 
 def check_http_url(field: str, value: object) -> str:
@@ -149,7 +179,7 @@ def check_http_url(field: str, value: object) -> str:
         or any(ch.isspace() for ch in value)
     ):
         raise RequestValidationError(
-            field, f"must be an http(s) URL with a host, got {value!r:.80}"
+            field, f"must be an http(s) URL with a host, got {shown(value)}"
         )
     return value
 
@@ -158,7 +188,19 @@ def check_json_value(field: str, value: object, *, depth: int = 0) -> None:
     """Require a value JSON can carry: str, int, finite float, bool, None, lists, str-keyed maps."""
     if depth > _MAX_JSON_DEPTH:
         raise RequestValidationError(field, f"is nested deeper than {_MAX_JSON_DEPTH} levels")
-    if value is None or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        _check_unicode(field, value)
+        return
+    if isinstance(value, int):
+        try:
+            int.__repr__(value)  # what json.dumps writes
+        except ValueError:
+            # Over the interpreter's int-to-text limit: JSON could not carry it anyway.
+            raise RequestValidationError(
+                field, f"is an integer too large to send ({value.bit_length()} bits)"
+            ) from None
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -168,6 +210,7 @@ def check_json_value(field: str, value: object, *, depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise RequestValidationError(field, f"keys must be strings, got {_describe(key)}")
+            _check_unicode(f"{field} key", key)
             check_json_value(f"{field}.{key}", item, depth=depth + 1)
         return
     if isinstance(value, list | tuple):
