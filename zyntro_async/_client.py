@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -253,4 +254,12 @@ def _refuse_unverified_tls(session: aiohttp.ClientSession) -> None:
         raise ConfigurationError(
             "the injected session's connector disables TLS certificate verification "
             "(ssl=False); zyntro_async refuses to send credentials that way"
+        )
+    if isinstance(ssl_setting, ssl.SSLContext) and (
+        ssl_setting.verify_mode == ssl.CERT_NONE or not ssl_setting.check_hostname
+    ):
+        raise ConfigurationError(
+            "the injected session's connector uses an SSLContext that does not verify the "
+            "server (verify_mode=CERT_NONE or check_hostname=False); zyntro_async refuses "
+            "to send credentials that way"
         )

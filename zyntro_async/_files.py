@@ -16,6 +16,7 @@ import mimetypes
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from stat import S_ISREG
 from typing import IO, Any
 
 import anyio.to_thread
@@ -92,7 +93,9 @@ class PathSource(FileSource):
             stat = path.stat()
         except OSError as exc:
             raise RequestValidationError("file", f"cannot read {path}: {exc.strerror}") from exc
-        if not path.is_file():
+        except ValueError as exc:  # a NUL byte, or a path the OS cannot represent
+            raise RequestValidationError("file", f"not a usable path: {exc}") from exc
+        if not S_ISREG(stat.st_mode):
             raise RequestValidationError("file", f"{path} is not a regular file")
         self.size = stat.st_size
 
@@ -116,9 +119,12 @@ class SeekableFileSource(FileSource):
     def __init__(self, handle: IO[bytes], name: str | None) -> None:
         self._handle = handle
         self.name = name
-        self._start = handle.tell()
-        end = handle.seek(0, io.SEEK_END)
-        handle.seek(self._start)
+        try:
+            self._start = handle.tell()
+            end = handle.seek(0, io.SEEK_END)
+            handle.seek(self._start)
+        except (OSError, ValueError) as exc:  # closed, or not really seekable
+            raise RequestValidationError("file", f"cannot read the file object: {exc}") from exc
         self.size = end - self._start
 
     async def open_chunks(self) -> AsyncIterator[bytes]:
@@ -151,16 +157,47 @@ def file_source(file: object, *, name: str | None = None) -> FileSource:
             raise RequestValidationError("file", "open the file in binary mode ('rb')")
         handle_name = getattr(file, "name", None)
         base = Path(handle_name).name if isinstance(handle_name, str) else None
+        if getattr(file, "closed", False) is True:
+            raise RequestValidationError("file", "the file object is closed")
         seekable = getattr(file, "seekable", None)
-        if callable(seekable) and seekable():
-            return SeekableFileSource(file, base)  # type: ignore[arg-type]
-        data = read()
+        try:
+            if callable(seekable) and seekable():
+                return SeekableFileSource(file, base)  # type: ignore[arg-type]
+            data = read()
+        except RequestValidationError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise RequestValidationError("file", f"cannot read the file object: {exc}") from exc
         if not isinstance(data, bytes | bytearray):
             raise RequestValidationError("file", "file object must return bytes")
         return BytesSource(data, base)
     raise RequestValidationError(
         "file", f"must be a path, bytes or a binary file object, got {type(file).__name__}"
     )
+
+
+async def _flush_to_kernel(writer: AbstractStreamWriter) -> None:
+    """Wait until everything written so far has left this process for the socket.
+
+    Called right before the "sent" hook: the hook records that the request may be applied,
+    so the bytes before the last one should already be in the kernel, which delivers them
+    even if this process is killed the next instant. Lowering the transport's high-water
+    mark to zero pauses the protocol while anything is buffered, and ``drain()`` waits for
+    the resume; the limits are put back afterwards.
+    """
+    transport = getattr(writer, "transport", None)
+    if transport is None or transport.is_closing() or not transport.get_write_buffer_size():
+        return
+    try:
+        low, high = transport.get_write_buffer_limits()
+        transport.set_write_buffer_limits(high=0)
+    except (AttributeError, NotImplementedError):  # a transport without flow control
+        return
+    try:
+        await writer.drain()
+    finally:
+        if not transport.is_closing():
+            transport.set_write_buffer_limits(high=high, low=low)
 
 
 def _encode(chunk: bytes) -> bytes:
@@ -206,6 +243,7 @@ class Base64JsonPayload(payload.Payload):
                 encoded = await anyio.to_thread.run_sync(_encode, chunk)
             await writer.write(encoded)
         if self._before_last is not None:
+            await _flush_to_kernel(writer)
             await self._before_last()
         await writer.write(self._suffix)
 
@@ -227,6 +265,7 @@ class HookedBytesPayload(payload.BytesPayload):
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write all but the last byte, await the hook, write the last byte."""
         await writer.write(self._body[:-1])
+        await _flush_to_kernel(writer)
         await self._before_last()
         await writer.write(self._body[-1:])
 

@@ -267,10 +267,15 @@ class Transport:
 
     @staticmethod
     def _final_error(failure: _Failure, *, idempotent: bool) -> ZyntroError:
-        if not idempotent and failure.kind in (FailureKind.AMBIGUOUS, FailureKind.SERVER_ERROR):
-            error = failure.error
+        error = failure.error
+        # A creating request whose answer cannot be read (cut short, not JSON, too large)
+        # reached the server: it may have been applied, exactly like a reset after sending.
+        unreadable = isinstance(error, MalformedResponseError)
+        if not idempotent and (
+            unreadable or failure.kind in (FailureKind.AMBIGUOUS, FailureKind.SERVER_ERROR)
+        ):
             detail = str(error)
-            if isinstance(error, APIError | APIConnectionError):
+            if isinstance(error, APIError | APIConnectionError | MalformedResponseError):
                 detail = detail.removeprefix(f"{error.endpoint}: ")
                 endpoint = error.endpoint
             else:  # pragma: no cover - only API and connection errors are ambiguous
@@ -282,7 +287,7 @@ class Transport:
             )
             ambiguous.__cause__ = error
             return ambiguous
-        return failure.error
+        return error
 
     async def _attempt(
         self, endpoint: str, data: Any, *, timeout: float, idempotent: bool, attempt: int

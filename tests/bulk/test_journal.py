@@ -86,6 +86,7 @@ async def test_rerun_does_not_send_a_creating_item_left_unknown_unless_asked(
     assert result.from_journal
     assert isinstance(result.error, AmbiguousOutcomeError)
     assert "retry_unknown=True" in str(result.error)
+    assert result.error.endpoint == ADD_NOTES  # the endpoint, like a live error's
     assert emulator.request_counts[ADD_NOTES] == 1
 
     third = await zy.bulk.run(items, journal=journal, retry_unknown=True)

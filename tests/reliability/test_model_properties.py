@@ -396,21 +396,11 @@ def test_an_import_line_reads_back_as_the_same_operation(
         assert again.stable_key() == op.stable_key()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: PathSource.__init__ (zyntro_async/_files.py) catches OSError but not the "
-    "ValueError of a path with a NUL byte (see the reliability report)",
-)
 def test_a_file_path_with_a_nul_byte_is_a_validation_error() -> None:
     with pytest.raises(RequestValidationError):
         AddFile(contact_id=None, file="deck\x00.pdf")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: SeekableFileSource (zyntro_async/_files.py) lets the ValueError of a closed "
-    "file object escape (see the reliability report)",
-)
 def test_a_closed_file_object_is_a_validation_error() -> None:
     handle = io.BytesIO(b"data")
     handle.close()

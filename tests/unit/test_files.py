@@ -368,3 +368,57 @@ async def test_a_file_from_disk_arrives_intact(
         "call recording",
     )
     assert int(recorder.headers[0]["Content-Length"]) == len(recorder.bodies[0])
+
+
+# ---- the bytes before the "sent" mark are in the kernel ------------------------------
+
+
+async def test_the_write_buffer_is_flushed_to_the_socket_before_the_sent_hook() -> None:
+    # The journal's "sent" mark is written by the hook; everything before the last byte
+    # must already have left the process by then, so a kill right after loses nothing the
+    # mark claims. A slow reader keeps the transport's buffer non-empty until we flush.
+    import asyncio
+
+    from aiohttp.base_protocol import BaseProtocol
+    from aiohttp.http_writer import StreamWriter
+
+    from zyntro_async._files import _flush_to_kernel
+
+    finished = asyncio.Event()
+
+    async def slow_reader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(256 * 1024):  # noqa: ASYNC110 - a slow reader, on purpose
+            await asyncio.sleep(0.002)
+        writer.close()
+        await writer.wait_closed()
+        finished.set()
+
+    server = await asyncio.start_server(slow_reader, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_connection(
+        lambda: BaseProtocol(loop), "127.0.0.1", port
+    )
+    try:
+        limits = transport.get_write_buffer_limits()
+        writer = StreamWriter(protocol, loop)
+        transport.write(b"x" * (16 * 1024 * 1024))  # straight into the buffer, no drain
+        assert transport.get_write_buffer_size() > 0
+        await _flush_to_kernel(writer)
+        assert transport.get_write_buffer_size() == 0
+        assert transport.get_write_buffer_limits() == limits
+        assert not protocol.writing_paused
+    finally:
+        transport.close()
+        await asyncio.wait_for(finished.wait(), 10)
+        server.close()
+        await server.wait_closed()
+
+
+async def test_flushing_a_writer_without_a_transport_returns_at_once() -> None:
+    from zyntro_async._files import _flush_to_kernel
+
+    class Detached:
+        transport = None
+
+    await _flush_to_kernel(Detached())  # type: ignore[arg-type]

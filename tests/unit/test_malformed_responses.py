@@ -15,6 +15,7 @@ import pytest
 from aioresponses import aioresponses
 
 from zyntro_async import (
+    AmbiguousOutcomeError,
     APIError,
     AuthenticationError,
     Contact,
@@ -209,6 +210,32 @@ async def test_a_200_that_is_not_the_envelope_is_malformed(
         await upsert(zy)
     assert excinfo.value.endpoint == ADD_CONTACTS
     assert excinfo.value.status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b, t) for _, b, t in MALFORMED_BODIES],
+    ids=[name for name, _, _ in MALFORMED_BODIES],
+)
+async def test_a_creating_call_whose_answer_is_unreadable_is_ambiguous(
+    zy: ZyntroClient, mocked: aioresponses, body: bytes, content_type: str
+) -> None:
+    # The note reached the server, which may have stored it: the caller must not be told
+    # "malformed" (which reads as "not applied") and must not retry blindly.
+    mocked.post(url(ADD_NOTES), body=body, content_type=content_type)
+    with pytest.raises(AmbiguousOutcomeError) as excinfo:
+        await zy.notes.add(CONTACT_ID, "hello")
+    assert excinfo.value.endpoint == ADD_NOTES
+    assert isinstance(excinfo.value.__cause__, MalformedResponseError)
+
+
+async def test_a_creating_call_over_max_response_bytes_is_ambiguous(
+    make_client: ClientFactory, mocked: aioresponses
+) -> None:
+    mocked.post(url(ADD_NOTES), payload=success({**NOTE_DATA, "padding": "x" * 5000}))
+    async with make_client(max_response_bytes=4096) as zy:
+        with pytest.raises(AmbiguousOutcomeError, match="max_response_bytes"):
+            await zy.notes.add(CONTACT_ID, "hello")
 
 
 async def test_json_with_a_charset_parameter_is_fine(

@@ -33,7 +33,10 @@ from zyntro_async.models._requests import (
     check_entity,
 )
 from zyntro_async.models._validators import check_id, check_optional_str
-from zyntro_async.resources.attachments import prepare_file
+from zyntro_async.resources.attachments import MANAGE_ATTACHMENTS, prepare_file
+from zyntro_async.resources.comms import ADD_COMMS
+from zyntro_async.resources.contacts import ADD_CONTACTS
+from zyntro_async.resources.notes import ADD_NOTES
 
 if TYPE_CHECKING:
     from zyntro_async._client import ZyntroClient
@@ -82,6 +85,7 @@ class UpsertContact:
     key: str | None = None
 
     kind: ClassVar[str] = "contact"
+    endpoint: ClassVar[str] = ADD_CONTACTS
     idempotent: ClassVar[bool] = True
 
     def __attrs_post_init__(self) -> None:
@@ -136,6 +140,7 @@ class AddNote:
     key: str | None = None
 
     kind: ClassVar[str] = "note"
+    endpoint: ClassVar[str] = ADD_NOTES
     idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
@@ -186,6 +191,7 @@ class AddLink:
     key: str | None = None
 
     kind: ClassVar[str] = "link"
+    endpoint: ClassVar[str] = MANAGE_ATTACHMENTS
     idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
@@ -239,6 +245,7 @@ class AddFile:
     _size: int = attrs.field(init=False, default=0, eq=False, repr=False)
 
     kind: ClassVar[str] = "file"
+    endpoint: ClassVar[str] = MANAGE_ATTACHMENTS
     idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
@@ -314,6 +321,7 @@ class LogComms:
     key: str | None = None
 
     kind: ClassVar[str] = "comms"
+    endpoint: ClassVar[str] = ADD_COMMS
     idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
@@ -437,6 +445,7 @@ class ContactBundle:
     member_id: str | None = None
 
     kind: ClassVar[str] = "bundle"
+    endpoint: ClassVar[str] = ADD_CONTACTS
     idempotent: ClassVar[bool] = True  # the parent; children decide for themselves
 
     def __attrs_post_init__(self) -> None:
@@ -524,6 +533,7 @@ class InvalidItem:
     key: str | None = None
 
     kind: ClassVar[str] = "invalid"
+    endpoint: ClassVar[str] = ""
     idempotent: ClassVar[bool] = True
 
     def import_dict(self) -> dict[str, Any]:

@@ -166,6 +166,10 @@ class BulkReport:
         succeeded, only the children that did not), plus ``"error": {"code", "message",
         "status"}``. Fix the lines and import the file again.
 
+        The file is UTF-8. A line holding a string that UTF-8 cannot encode (a lone
+        surrogate, as JSON's ``"\\ud800"`` reads) is written with ``\\u`` escapes instead,
+        so it is still written, and reads back as the same strings.
+
         Returns:
             The number of lines written.
         """
@@ -176,7 +180,7 @@ class BulkReport:
                 line = export_line(result)
                 if line is None:
                     continue
-                out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+                out.write(_json_line(line))
                 lines += 1
         return lines
 
@@ -184,6 +188,17 @@ class BulkReport:
         """One line: counts per status, elapsed, rate."""
         parts = ", ".join(f"{count} {status.value}" for status, count in self.counts.items())
         return f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
+
+
+def _json_line(line: dict[str, Any]) -> str:
+    """``line`` as one line of JSON that UTF-8 can encode."""
+    text = json.dumps(line, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates: only ASCII escapes keep them (and keep the line valid UTF-8).
+        text = json.dumps(line, ensure_ascii=True, default=str)
+    return text + "\n"
 
 
 def _error_dict(result: ItemResult) -> dict[str, Any]:

@@ -357,7 +357,7 @@ class _Run:
                     earlier = AmbiguousOutcomeError(
                         "an earlier run may have applied this; not sent again "
                         "(use retry_unknown=True to send it anyway)",
-                        endpoint=op.kind,
+                        endpoint=op.endpoint or op.kind,
                     )
                     return ItemResult(
                         index=index,
@@ -457,7 +457,7 @@ def _kept(status: Status, earlier_unknown: bool) -> Status:
 
 
 def _ambiguous(op: Operation, cause: ZyntroError) -> AmbiguousOutcomeError:
-    endpoint = getattr(cause, "endpoint", None) or op.kind
+    endpoint = getattr(cause, "endpoint", None) or op.endpoint or op.kind
     detail = str(cause).removeprefix(f"{endpoint}: ")
     error = AmbiguousOutcomeError(
         f"the request may or may not have been applied ({detail})", endpoint=endpoint

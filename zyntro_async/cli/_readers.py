@@ -12,11 +12,14 @@ Two formats:
   (``--custom-field NAME``): an undeclared column is more likely a typo than a field, so
   it stops the import before anything is sent (:class:`ImportUsageError`).
 
-Blank lines and empty rows are skipped. A line or row that cannot be used is yielded as
+Both are UTF-8, with or without a byte-order mark. Blank lines and empty rows are skipped.
+A line or row that cannot be used, down to one that cannot even be parsed, is yielded as
 an :class:`~zyntro_async.bulk.InvalidItem` naming its place (``contacts.csv:17``), so the
-run reports it as ``failed`` and goes on. Each CSV row is turned into the JSONL form first,
-so its errors name the same fields (``contact.primaryEmail``, ``attachments[0].path``), and
-``report.export`` writes it back as a JSONL line ready to fix and import.
+run reports it as ``failed`` and goes on. Only a CSV header that cannot be used (or parsed)
+stops the import, before anything is sent (:class:`ImportUsageError`). Each CSV row is
+turned into the JSONL form first, so its errors name the same fields
+(``contact.primaryEmail``, ``attachments[0].path``), and ``report.export`` writes it back
+as a JSONL line ready to fix and import.
 """
 
 from __future__ import annotations
@@ -110,20 +113,29 @@ def read_jsonl(
 
     Yields:
         Operations; :class:`~zyntro_async.bulk.InvalidItem` for a line that is not valid
-        UTF-8, not JSON, not an object, or not a valid operation.
+        UTF-8, not JSON, JSON that Python cannot hold (nested too deeply, an integer of
+        thousands of digits), not an object, or not a valid operation.
 
     Raises:
         OSError: The file cannot be opened or read.
     """
     base_dir = path.parent.resolve()
     with path.open("rb") as handle:
-        for number, raw_line in enumerate(handle, start=1):
-            data = raw_line.removeprefix(_BOM) if number == 1 else raw_line
-            if not data.strip():
-                continue
+        for number, data in _jsonl_lines(handle):
             if line_numbers is not None:
                 line_numbers.append(number)
             yield _jsonl_item(data, base_dir, f"{path.name}:{number}")
+
+
+def _jsonl_lines(handle: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a JSONL file, numbered from 1, without a leading BOM.
+
+    The one definition of "a line is an item", shared by the reader and the counter.
+    """
+    for number, raw_line in enumerate(handle, start=1):
+        data = raw_line.removeprefix(_BOM) if number == 1 else raw_line
+        if data.strip():
+            yield number, data
 
 
 def _jsonl_item(data: bytes, base_dir: Path, source: str) -> Operation:
@@ -140,6 +152,11 @@ def _jsonl_item(data: bytes, base_dir: Path, source: str) -> Operation:
     except RecursionError:
         error = RequestValidationError("line", "is nested too deeply")
         return InvalidItem(error, source=source, raw=text.strip()[:200])
+    except ValueError:
+        # Valid JSON that Python refuses to convert: an integer longer than
+        # sys.get_int_max_str_digits() (4300 digits by default). Kept whole as text.
+        error = RequestValidationError("line", "has a number with too many digits to read")
+        return InvalidItem(error, source=source, raw=text.strip())
     try:
         return op_from_line(parsed, base_dir=base_dir)
     except RequestValidationError as exc:
@@ -160,13 +177,14 @@ def check_csv_header(path: Path, *, custom_fields: Sequence[str] = ()) -> list[s
         The column names, in order.
 
     Raises:
-        ImportUsageError: No header, a blank or repeated column name, an undeclared
-            column, a declared custom field with no column, or no ``primaryEmail`` column.
+        ImportUsageError: No header, a header that is not valid CSV (a name longer than
+            ``csv.field_size_limit()``, a stray line break, ...), a blank or repeated
+            column name, an undeclared column, a declared custom field with no column,
+            or no ``primaryEmail`` column.
         OSError: The file cannot be read.
     """
     with path.open("rb") as handle:
-        rows = csv.reader(_decoded_lines(handle, set()))
-        header = next(rows, None)
+        header, _ = _csv_records(path.name, _decoded_lines(handle, set()))
     if not header or not any(name.strip() for name in header):
         raise ImportUsageError(f"{path.name} has no header row (the first row names the columns)")
     columns = [name.strip() for name in header]
@@ -218,6 +236,12 @@ def read_csv(
 
     Call :func:`check_csv_header` first: this generator assumes the header is valid.
 
+    A row the ``csv`` module cannot parse (a cell longer than ``csv.field_size_limit()``,
+    a NUL byte on Python 3.10, a bare carriage return inside an unquoted cell) is an
+    :class:`~zyntro_async.bulk.InvalidItem` like any other bad row; reading goes on at
+    the next line (after a cell that was too long, that line may be the rest of the
+    broken row, and then fails too: each is reported, none stops the import).
+
     Args:
         path: The CSV file (UTF-8, with or without a byte-order mark).
         custom_fields: Columns that are custom fields.
@@ -225,18 +249,59 @@ def read_csv(
 
     Yields:
         Bundles; :class:`~zyntro_async.bulk.InvalidItem` for a row that cannot be used
-        (too many values, not UTF-8, invalid field), whose ``raw`` is the row in the
-        JSONL import format.
+        (not valid CSV, too many values, not UTF-8, invalid field), whose ``raw`` is the
+        row in the JSONL import format (``None`` when the row could not be parsed).
 
     Raises:
+        ImportUsageError: The header row is not valid CSV (see :func:`check_csv_header`),
+            raised before anything is yielded.
         OSError: The file cannot be opened or read.
     """
     base_dir = path.parent.resolve()
     declared = set(custom_fields)
     bad_lines: set[int] = set()
     with path.open("rb") as handle:
-        rows = csv.reader(_decoded_lines(handle, bad_lines))
-        header = [name.strip() for name in next(rows, [])]
+        names, records = _csv_records(path.name, _decoded_lines(handle, bad_lines))
+        header = [name.strip() for name in names or ()]
+        for start, end, row in records:
+            if line_numbers is not None:
+                line_numbers.append(start)
+            source = f"{path.name}:{start}"
+            if isinstance(row, csv.Error):
+                error = RequestValidationError("row", f"is not valid CSV: {row}")
+                yield InvalidItem(error, source=source, raw=None)
+            elif any(number in bad_lines for number in range(start, end + 1)):
+                error = RequestValidationError("row", "is not valid UTF-8")
+                yield InvalidItem(error, source=source, raw=row)
+            else:
+                yield _csv_item(row, header, declared, base_dir, source)
+
+
+_Record = tuple[int, int, "list[str] | csv.Error"]
+
+
+def _csv_records(name: str, lines: Iterable[str]) -> tuple[list[str] | None, Iterator[_Record]]:
+    """Parse a CSV file's header, and the records after it that are items.
+
+    The one definition of "a row is an item", shared by the reader and the counter.
+
+    Returns:
+        The header (``None`` for an empty file) and, lazily, ``(first line, last line,
+        row)`` for each record that is not empty, with the :class:`csv.Error` in place
+        of the row when the record could not be parsed.
+
+    Raises:
+        ImportUsageError: The header row is not valid CSV.
+    """
+    rows = csv.reader(lines)
+    try:
+        header = next(rows, None)
+    except csv.Error as exc:
+        raise ImportUsageError(
+            f"{name}: the header row (line {rows.line_num}) is not valid CSV: {exc}"
+        ) from exc
+
+    def records() -> Iterator[_Record]:
         last_line = rows.line_num
         while True:
             start = last_line + 1
@@ -245,23 +310,15 @@ def read_csv(
             except StopIteration:
                 return
             except csv.Error as exc:
+                # The parser starts afresh on the next line: report this record, go on.
                 last_line = rows.line_num
-                if line_numbers is not None:
-                    line_numbers.append(start)
-                error = RequestValidationError("row", f"is not valid CSV: {exc}")
-                yield InvalidItem(error, source=f"{path.name}:{start}", raw=None)
+                yield start, last_line, exc
                 continue
-            end, last_line = rows.line_num, rows.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if line_numbers is not None:
-                line_numbers.append(start)
-            source = f"{path.name}:{start}"
-            if any(number in bad_lines for number in range(start, end + 1)):
-                error = RequestValidationError("row", "is not valid UTF-8")
-                yield InvalidItem(error, source=source, raw=row)
-                continue
-            yield _csv_item(row, header, declared, base_dir, source)
+            last_line = rows.line_num
+            if any(cell.strip() for cell in row):
+                yield start, last_line, row
+
+    return header, records()
 
 
 def _csv_item(
@@ -338,37 +395,29 @@ def count_items(path: Path, fmt: Format, *, cancelled: threading.Event | None = 
         cancelled: When set (from another thread), counting stops and returns ``None``.
 
     Returns:
-        Non-blank lines (JSONL) or non-empty rows after the header (CSV); ``None`` when
-        cancelled.
+        Non-blank lines (JSONL; a byte-order mark alone is blank) or non-empty rows after
+        the header, parsable or not (CSV; ``0`` when the header itself cannot be parsed,
+        as :func:`read_csv` then yields nothing); ``None`` when cancelled.
 
     Raises:
         OSError: The file cannot be read.
     """
     count = 0
     with path.open("rb") as handle:
+        records: Iterator[object]
         if fmt == "jsonl":
-            records: Iterator[bool] = (bool(data.strip()) for data in handle)
+            records = _jsonl_lines(handle)
         else:
-            records = _csv_records(csv.reader(_decoded_lines(handle, set())))
-        for position, counts in enumerate(records):
-            if cancelled is not None and position % 4096 == 0 and cancelled.is_set():
+            try:
+                _, records = _csv_records(path.name, _decoded_lines(handle, set()))
+            except ImportUsageError:
+                return 0  # read_csv refuses such a file before yielding anything
+        for count, _ in enumerate(records, start=1):
+            if cancelled is not None and count % 4096 == 0 and cancelled.is_set():
                 return None
-            count += counts
+    if cancelled is not None and cancelled.is_set():
+        return None
     return count
-
-
-def _csv_records(rows: Iterator[list[str]]) -> Iterator[bool]:
-    """For each CSV record after the header: whether the reader yields an item for it."""
-    next(rows, None)
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except csv.Error:
-            yield True  # an InvalidItem
-            continue
-        yield any(cell.strip() for cell in row)
 
 
 class ImportReader:
