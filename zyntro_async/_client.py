@@ -226,6 +226,11 @@ class ZyntroClient:
         for field, value in (("module", module), ("action", action)):
             if not isinstance(value, str) or not _NAME.match(value):
                 raise RequestValidationError(field, f"must be a plain name, got {value!r:.60}")
+        for flag, flag_value in (("idempotent", idempotent), ("brand", brand)):
+            if not isinstance(flag_value, bool):
+                raise RequestValidationError(
+                    flag, f"must be True or False, got {type(flag_value).__name__}"
+                )
         if body is None:
             body = {}
         if not isinstance(body, Mapping):

@@ -660,6 +660,18 @@ async def test_call_refuses_module_and_action_that_are_not_plain_names(
     assert no_request_was_made(mocked)
 
 
+@pytest.mark.parametrize("flag", ["idempotent", "brand"])
+@pytest.mark.parametrize("value", ["yes", 1, None])
+async def test_call_refuses_flags_that_are_not_booleans(
+    zy: ZyntroClient, mocked: aioresponses, flag: str, value: object
+) -> None:
+    # "idempotent='no'" would be truthy: retrying a creating call by accident duplicates it.
+    with pytest.raises(RequestValidationError) as excinfo:
+        await zy.call("crm", "scoreContact", {}, **{flag: value})  # type: ignore[arg-type]
+    assert excinfo.value.field == flag
+    assert no_request_was_made(mocked)
+
+
 # ---- results ---------------------------------------------------------------------------
 
 
