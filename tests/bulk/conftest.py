@@ -16,21 +16,6 @@ from zyntro_async.testing import Emulator
 from ._helpers import ClientFactory, fast_retry
 
 FAULT_SEED = 20240611
-ZYNTRO_VARIABLES = (
-    "ZYNTRO_API_KEY",
-    "ZYNTRO_DEVELOPER_SECRET",
-    "ZYNTRO_ORG_ID",
-    "ZYNTRO_MEMBER_ID",
-    "ZYNTRO_BRAND_ID",
-    "ZYNTRO_BASE_URL",
-)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The developer's own ZYNTRO_* variables must not leak into any test."""
-    for name in ZYNTRO_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -15,21 +15,6 @@ from zyntro_async.cli import build_parser, main
 
 from .conftest import write_csv
 
-ENV_VARS = (
-    "ZYNTRO_API_KEY",
-    "ZYNTRO_DEVELOPER_SECRET",
-    "ZYNTRO_ORG_ID",
-    "ZYNTRO_MEMBER_ID",
-    "ZYNTRO_BRAND_ID",
-    "ZYNTRO_BASE_URL",
-)
-
-
-@pytest.fixture(autouse=True)
-def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def jsonl(tmp_path: Path) -> Path:

@@ -17,15 +17,6 @@ import pytest
 
 from zyntro_async import RetryPolicy, ZyntroClient
 
-ZYNTRO_VARIABLES = (
-    "ZYNTRO_API_KEY",
-    "ZYNTRO_DEVELOPER_SECRET",
-    "ZYNTRO_ORG_ID",
-    "ZYNTRO_MEMBER_ID",
-    "ZYNTRO_BRAND_ID",
-    "ZYNTRO_BASE_URL",
-)
-
 # Shaped like the documented values, random per run: "UYUJH-XXXXXXXXXXXX-XXXXXXXXXXXX-XXXXX".
 _KEY_PARTS = (secrets.token_hex(6), secrets.token_hex(6), secrets.token_hex(3)[:5])
 API_KEY = "UYUJH-" + "-".join(part.upper() for part in _KEY_PARTS)
@@ -33,13 +24,6 @@ DEVELOPER_SECRET = "zdk_" + secrets.token_hex(16)
 SECRETS = (API_KEY, DEVELOPER_SECRET)
 ORG_ID = "42cc1aca-3aa5-4339-98d2-480b5b89937b"
 MEMBER_ID = "f2470c7f-60b1-4491-b117-8ba0e3e2a53b"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The developer's own ZYNTRO_* variables must not leak into any test."""
-    for name in ZYNTRO_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 def fast_policy(max_retries: int = 2) -> RetryPolicy:

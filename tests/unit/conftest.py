@@ -16,22 +16,6 @@ from zyntro_async import RetryPolicy, ZyntroClient
 
 from ._helpers import DOC_CREDENTIALS, FakeTime
 
-ZYNTRO_VARIABLES = (
-    "ZYNTRO_API_KEY",
-    "ZYNTRO_DEVELOPER_SECRET",
-    "ZYNTRO_ORG_ID",
-    "ZYNTRO_MEMBER_ID",
-    "ZYNTRO_BRAND_ID",
-    "ZYNTRO_BASE_URL",
-)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The developer's own ZYNTRO_* variables must not leak into any test."""
-    for name in ZYNTRO_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def mocked() -> Iterator[aioresponses]:

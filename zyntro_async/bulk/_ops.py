@@ -58,23 +58,53 @@ __all__ = [
 _PENDING_CONTACT = "pending-contact-id"
 
 
-def _check_key(value: object) -> None:
-    if value is not None:
-        check_id("key", value)
-
-
-def _check_member(value: object) -> None:
-    if value is not None:
-        check_id("member_id", value)
-
-
 def _content_key(kind: str, payload: Mapping[str, Any]) -> str:
     text = json.dumps([kind, payload], sort_keys=True, separators=(",", ":"), default=str)
     return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
+class _Op:
+    """What every operation shares: checking its ids, and its key for the journal."""
+
+    __slots__ = ()
+
+    kind: ClassVar[str]
+    key: str | None
+
+    def import_dict(self) -> dict[str, Any]:  # pragma: no cover - every operation has one
+        raise NotImplementedError
+
+    def stable_key(self) -> str:
+        """``key``, or a hash of the content (in the import format)."""
+        return self.key or _content_key(self.kind, self.import_dict())
+
+    def _check_ids(self) -> None:
+        contact_id = getattr(self, "contact_id", None)
+        if contact_id is not None:
+            check_id("contact_id", contact_id)
+        member_id = getattr(self, "member_id", None)
+        if member_id is not None:
+            check_id("member_id", member_id)
+        if self.key is not None:
+            check_id("key", self.key)
+
+
+def _contact_line(op: UpsertContact | ContactBundle, line: dict[str, Any]) -> dict[str, Any]:
+    """Add the contact upsert's own keys to an import line."""
+    line["contact"] = unstructure_contact(op.contact)
+    if op.entity is not None:
+        line["entity"] = converter.unstructure(op.entity, Entity)
+    if op.lookup_by != "email":
+        line["lookup_by"] = op.lookup_by
+    if op.skip_entity:
+        line["skip_entity"] = True
+    if op.member_id is not None:
+        line["member_id"] = op.member_id
+    return line
+
+
 @attrs.frozen
-class UpsertContact:
+class UpsertContact(_Op):
     """``zy.contacts.upsert`` as a bulk item (idempotent: safe to repeat)."""
 
     contact: Contact
@@ -95,8 +125,7 @@ class UpsertContact:
             lookup_by=self.lookup_by,
             skip_entity=self.skip_entity,
         )
-        _check_member(self.member_id)
-        _check_key(self.key)
+        self._check_ids()
 
     async def execute(self, client: ZyntroClient) -> Any:
         """Send it; returns a :class:`~zyntro_async.ContactResult`."""
@@ -110,26 +139,14 @@ class UpsertContact:
 
     def import_dict(self) -> dict[str, Any]:
         """This operation in the JSONL import format."""
-        line: dict[str, Any] = {"op": "contact", "contact": unstructure_contact(self.contact)}
-        if self.entity is not None:
-            line["entity"] = converter.unstructure(self.entity, Entity)
-        if self.lookup_by != "email":
-            line["lookup_by"] = self.lookup_by
-        if self.skip_entity:
-            line["skip_entity"] = True
-        if self.member_id is not None:
-            line["member_id"] = self.member_id
+        line = _contact_line(self, {"op": "contact"})
         if self.key is not None:
             line["key"] = self.key
         return line
 
-    def stable_key(self) -> str:
-        """``key``, or a hash of the content."""
-        return self.key or _content_key(self.kind, self.import_dict())
-
 
 @attrs.frozen
-class AddNote:
+class AddNote(_Op):
     """``zy.notes.add`` as a bulk item (creates: never sent twice)."""
 
     contact_id: str | None
@@ -150,10 +167,7 @@ class AddNote:
             visible=self.visible,
             editable=self.editable,
         )
-        if self.contact_id is not None:
-            check_id("contact_id", self.contact_id)
-        _check_member(self.member_id)
-        _check_key(self.key)
+        self._check_ids()
 
     async def execute(self, client: ZyntroClient, contact_id: str | None = None) -> Any:
         """Send it; returns a :class:`~zyntro_async.Note`."""
@@ -174,13 +188,9 @@ class AddNote:
             line["editable"] = True
         return _with_common(line, self)
 
-    def stable_key(self) -> str:
-        """``key``, or a hash of the content."""
-        return self.key or _content_key(self.kind, self.import_dict())
-
 
 @attrs.frozen
-class AddLink:
+class AddLink(_Op):
     """``zy.attachments.add_link`` as a bulk item (creates: never sent twice)."""
 
     contact_id: str | None
@@ -201,10 +211,7 @@ class AddLink:
             url=self.url,
             context=self.context,
         )
-        if self.contact_id is not None:
-            check_id("contact_id", self.contact_id)
-        _check_member(self.member_id)
-        _check_key(self.key)
+        self._check_ids()
 
     async def execute(self, client: ZyntroClient, contact_id: str | None = None) -> Any:
         """Send it; returns an :class:`~zyntro_async.AttachmentResult`."""
@@ -223,13 +230,9 @@ class AddLink:
             line["context"] = self.context
         return _with_common(line, self)
 
-    def stable_key(self) -> str:
-        """``key``, or a hash of the content."""
-        return self.key or _content_key(self.kind, self.import_dict())
-
 
 @attrs.frozen
-class AddFile:
+class AddFile(_Op):
     """``zy.attachments.add_file`` as a bulk item (creates: never sent twice).
 
     ``file`` is a path (read only while sending), bytes, or a binary file object.
@@ -257,10 +260,7 @@ class AddFile:
             context=self.context,
         )
         object.__setattr__(self, "_size", source.size)
-        if self.contact_id is not None:
-            check_id("contact_id", self.contact_id)
-        _check_member(self.member_id)
-        _check_key(self.key)
+        self._check_ids()
 
     @property
     def size(self) -> int:
@@ -307,7 +307,7 @@ class AddFile:
 
 
 @attrs.frozen
-class LogComms:
+class LogComms(_Op):
     """``zy.comms.log`` as a bulk item (creates: never sent twice)."""
 
     contact_id: str | None
@@ -334,10 +334,7 @@ class LogComms:
             next_step=self.next_step,
             status=self.status,
         )
-        if self.contact_id is not None:
-            check_id("contact_id", self.contact_id)
-        _check_member(self.member_id)
-        _check_key(self.key)
+        self._check_ids()
 
     async def execute(self, client: ZyntroClient, contact_id: str | None = None) -> Any:
         """Send it; returns a :class:`~zyntro_async.CommsResult`."""
@@ -363,10 +360,6 @@ class LogComms:
             if value is not None:
                 line[name] = value
         return _with_common(line, self)
-
-    def stable_key(self) -> str:
-        """``key``, or a hash of the content."""
-        return self.key or _content_key(self.kind, self.import_dict())
 
 
 ChildOp = AddNote | AddLink | AddFile | LogComms
@@ -427,7 +420,7 @@ def _comms(value: object) -> tuple[LogComms, ...]:
 
 
 @attrs.frozen
-class ContactBundle:
+class ContactBundle(_Op):
     """A contact with its notes, attachments and communications.
 
     The contact is upserted first; as soon as its id is known, the children start, in
@@ -449,14 +442,8 @@ class ContactBundle:
     idempotent: ClassVar[bool] = True  # the parent; children decide for themselves
 
     def __attrs_post_init__(self) -> None:
-        UpsertContact(
-            contact=self.contact,
-            entity=self.entity,
-            lookup_by=self.lookup_by,
-            skip_entity=self.skip_entity,
-            member_id=self.member_id,
-        )
-        _check_key(self.key)
+        self.parent  # noqa: B018 - building it checks the contact's fields
+        self._check_ids()
 
     @property
     def parent(self) -> UpsertContact:
@@ -489,18 +476,7 @@ class ContactBundle:
         Args:
             only_children: positions (in :attr:`children` order) to keep; all when None.
         """
-        line: dict[str, Any] = {}
-        if self.key is not None:
-            line["key"] = self.key
-        line["contact"] = unstructure_contact(self.contact)
-        if self.entity is not None:
-            line["entity"] = converter.unstructure(self.entity, Entity)
-        if self.lookup_by != "email":
-            line["lookup_by"] = self.lookup_by
-        if self.skip_entity:
-            line["skip_entity"] = True
-        if self.member_id is not None:
-            line["member_id"] = self.member_id
+        line = _contact_line(self, {} if self.key is None else {"key": self.key})
         keep = set(range(len(self.children)) if only_children is None else only_children)
         groups: dict[str, list[dict[str, Any]]] = {"notes": [], "attachments": [], "comms": []}
         for position, child in enumerate(self.children):
@@ -509,13 +485,9 @@ class ContactBundle:
         line.update({name: items for name, items in groups.items() if items})
         return line
 
-    def stable_key(self) -> str:
-        """``key``, or a hash of the whole bundle."""
-        return self.key or _content_key(self.kind, self.import_dict())
-
 
 @attrs.frozen
-class InvalidItem:
+class InvalidItem(_Op):
     """An input row that could not be turned into an operation.
 
     Readers (the CLI's CSV and JSONL readers) yield these instead of raising, so one bad
