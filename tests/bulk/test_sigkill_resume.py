@@ -157,12 +157,10 @@ async def test_import_killed_halfway_resumes_to_the_state_of_a_clean_run(
         if done >= N_BUNDLES // 2 or first.returncode is not None:
             break
     if first.returncode is None:  # (it cannot have finished: then the check below says so)
-        # Freeze it first, then kill it: the importer runs no instruction after SIGSTOP, so
-        # this is a kill at that instant; but its sockets close only at SIGKILL, a moment
-        # later, as after a crash the server cannot see at once. Without the pause, aiohttp
-        # (the emulator's server) drops a request whose body fully arrived but was not yet
-        # read by the handler when the FIN came in, and the item would be missing although
-        # it was sent whole. Bodies the importer had not finished sending stay incomplete.
+        # A crash, not a shutdown: no cleanup runs and the kernel closes the importer's
+        # sockets at once, some right after the last byte of a request. The emulator, like
+        # a real server, applies a request whose body arrived whole even though its client
+        # is gone (tests/emulator/test_disconnects.py); a body cut short is not applied.
         first.kill()
     _, first_err = await asyncio.wait_for(first.communicate(), 30)
     assert first.returncode == -signal.SIGKILL, first_err.decode()

@@ -73,6 +73,12 @@ IDEMPOTENT_CALLS: list[tuple[str, str, Invoke]] = [
 ]
 CREATING_CALLS: list[tuple[str, str, Invoke]] = [
     ("contacts.create", ADD_CONTACTS, lambda zy: zy.contacts.create(CONTACT)),
+    # An upsert by an unknown contact_id creates a contact with a new id every time.
+    (
+        "contacts.upsert by contact_id",
+        ADD_CONTACTS,
+        lambda zy: zy.contacts.upsert(CONTACT, lookup_by="contact_id", contact_id=CONTACT_ID),
+    ),
     ("notes.add", ADD_NOTES, lambda zy: zy.notes.add(CONTACT_ID, "Hi")),
     (
         "attachments.add_link",

@@ -35,7 +35,7 @@ from zyntro_async.models._requests import (
 from zyntro_async.models._validators import check_id, check_optional_str
 from zyntro_async.resources.attachments import MANAGE_ATTACHMENTS, prepare_file
 from zyntro_async.resources.comms import ADD_COMMS
-from zyntro_async.resources.contacts import ADD_CONTACTS
+from zyntro_async.resources.contacts import ADD_CONTACTS, write_is_idempotent
 from zyntro_async.resources.notes import ADD_NOTES
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def _contact_line(op: UpsertContact | ContactBundle, line: dict[str, Any]) -> di
 
 @attrs.frozen
 class UpsertContact(_Op):
-    """``zy.contacts.upsert`` as a bulk item (idempotent: safe to repeat)."""
+    """``zy.contacts.upsert`` as a bulk item (idempotent, unless looked up by ``contact_id``)."""
 
     contact: Contact
     entity: Entity | None = None
@@ -116,7 +116,11 @@ class UpsertContact(_Op):
 
     kind: ClassVar[str] = "contact"
     endpoint: ClassVar[str] = ADD_CONTACTS
-    idempotent: ClassVar[bool] = True
+
+    @property
+    def idempotent(self) -> bool:
+        """Safe to repeat, unless it looks the contact up by ``contact_id`` (see upsert)."""
+        return write_is_idempotent("upsert", self.lookup_by)
 
     def __attrs_post_init__(self) -> None:
         ContactWrite(
@@ -439,7 +443,11 @@ class ContactBundle(_Op):
 
     kind: ClassVar[str] = "bundle"
     endpoint: ClassVar[str] = ADD_CONTACTS
-    idempotent: ClassVar[bool] = True  # the parent; children decide for themselves
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether the parent upsert is safe to repeat; children decide for themselves."""
+        return write_is_idempotent("upsert", self.lookup_by)
 
     def __attrs_post_init__(self) -> None:
         self.parent  # noqa: B018 - building it checks the contact's fields

@@ -15,15 +15,26 @@ ADD_CONTACTS = "crm/addContactsFull"
 FETCH_CONTACT = "crm/fetchContact"
 
 
+def write_is_idempotent(mode: str, lookup_by: str | None) -> bool:
+    """Whether repeating an addContactsFull write converges on the same state.
+
+    ``update`` does. ``upsert`` does when it looks the contact up by e-mail or phone: a
+    repeat finds what the first attempt created. Looked up by ``contact_id``, an unknown id
+    creates a contact with a new id each time, so it is a creating call, like ``insert``.
+    """
+    if mode == "update":
+        return True
+    return mode == "upsert" and lookup_by != "contact_id"
+
+
 class Contacts(Resource):
     """Create, update, upsert and fetch contacts."""
 
     async def _write(self, request: ContactWrite, member_id: str | None) -> ContactResult:
         body = self._fields(member_id)
         body.update(request_body(request))
-        # insert creates; update and upsert converge on the same state when repeated.
         data = await self._transport.request(
-            ADD_CONTACTS, body, idempotent=request.mode != "insert"
+            ADD_CONTACTS, body, idempotent=write_is_idempotent(request.mode, request.lookup_by)
         )
         return structure_result(data, ContactResult, endpoint=ADD_CONTACTS)
 

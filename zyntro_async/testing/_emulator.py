@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.streams import StreamReader
 
 from zyntro_async.testing._bodies import (
     CHUNK_SIZE,
@@ -90,7 +91,7 @@ class RequestRecord:
         http_status: Status sent, or ``None`` when the connection was reset instead.
         outcome: ``"success"``, ``"error"`` (an error envelope), ``"rejected"`` (400,
             404 or 405), ``"fault"`` (an injected fault answered), ``"disconnected"``
-            (the client left before its body was read) or ``"internal_error"``.
+            (the client left before its whole body arrived) or ``"internal_error"``.
         messages: The error envelope's messages, if any.
         applied: Whether the request changed the emulator's state.
         faults: Names of the injected faults involved (``"latency"``, ``"stall"``, ...).
@@ -647,14 +648,15 @@ class Emulator:
         not_an_object = _envelope(400, "rejected", ["Request body must be a JSON object"])
         try:
             body, spilled = await parse_json_stream(
-                request.content.iter_chunked(CHUNK_SIZE),
+                _received_body(request.content),
                 spill_dir=self._storage_dir(),
                 threshold=self._spill_threshold,
             )
         except BodyError:
             return self._respond(request, endpoint=endpoint, answer=not_an_object, started=started)
         except (ConnectionError, HttpProcessingError):
-            # The client went away (or broke the framing) mid-body: nothing to answer.
+            # The client went away (or broke the framing) before its body was complete:
+            # a real server cannot apply half a request, and there is no one to answer.
             gone = _Answer(None, "disconnected")
             return self._respond(request, endpoint=endpoint, answer=gone, started=started)
         try:
@@ -800,6 +802,55 @@ def _url_for(host: str, port: int) -> str:
     if address.is_unspecified:  # bound to all interfaces: reach it through loopback
         address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
     return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+async def _received_body(content: StreamReader) -> AsyncIterator[bytes]:
+    """Yield the request body in chunks, also when the client left after sending it all.
+
+    aiohttp marks the body with the disconnect as soon as the connection drops, and from
+    then on refuses to hand out even the bytes it already holds. A real server applies a
+    request whose body arrived whole, whatever the client does next (it may have been
+    killed right after its last byte), so such a body is read to its end regardless. Only
+    a body cut short, one whose end the HTTP parser never saw, still raises.
+
+    Args:
+        content: The request's body stream.
+
+    Yields:
+        The body's bytes, chunk by chunk.
+
+    Raises:
+        ConnectionError: The client left before the whole body arrived.
+    """
+    while True:
+        try:
+            chunk = await content.read(CHUNK_SIZE)
+        except ConnectionError:
+            rest = _rest_of_complete_body(content)
+            if rest is None:
+                raise
+            if rest:
+                yield rest
+            return
+        if not chunk:
+            return
+        yield chunk
+
+
+def _rest_of_complete_body(content: StreamReader) -> bytes | None:
+    """The buffered remainder of a body that arrived whole, or ``None`` if it did not."""
+    # is_eof(): the parser saw the end of the body (Content-Length reached, or the last
+    # chunk of a chunked body); a connection lost earlier leaves it False.
+    error = content.exception()
+    if not content.is_eof() or error is None:
+        return None
+    # aiohttp offers no public way to read past a set exception: lift it for one
+    # non-blocking read of what is buffered, then put it back.
+    content._exception = None
+    try:
+        return content.read_nowait()
+    finally:
+        content.set_exception(error)
 
 
 def _reset_connection(request: web.Request) -> None:
