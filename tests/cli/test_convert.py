@@ -314,3 +314,40 @@ def test_any_children_give_a_bundle_or_a_validation_error_naming_them(
     error = rejection(line)
 
     assert error is None or error.field.startswith(("notes", "attachments", "comms"))
+
+
+@pytest.mark.parametrize("key", ["", "  ", "a\nb", "\x1b[31mred", "\ud800"])
+def test_an_unknown_key_that_cannot_name_the_field_is_shown_quoted_in_the_message(
+    key: str,
+) -> None:
+    # Found by fuzzing: an empty key made the error's field empty (": is not a known key").
+    line = {"contact": {"primaryEmail": "a@b.example"}, key: 1}
+    nested = {"contact": {"primaryEmail": "a@b.example"}, "notes": [{"note": "x", key: 1}]}
+
+    top, child = rejection(line), rejection(nested)
+
+    assert top is not None
+    assert top.field == "line"
+    assert top.message.startswith(f"has an unknown key {key!r}")
+    assert child is not None
+    assert child.field == "notes[0]"
+    str(top).encode("utf-8")  # printable and writable: the key is shown as its repr
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("~zyntro-no-such-user/deck.pdf", "home directory that cannot be found"),
+        ("~a\x00b/deck.pdf", "home directory that cannot be found"),
+        ("\udc80.pdf", "lone surrogate"),
+    ],
+)
+def test_a_path_that_cannot_be_resolved_is_a_validation_error(path: str, words: str) -> None:
+    # "~user" for an unknown user made Path.expanduser() raise RuntimeError out of the reader.
+    line = {"contact": {"primaryEmail": "a@b.example"}, "attachments": [{"path": path}]}
+
+    error = rejection(line)
+
+    assert error is not None
+    assert error.field == "attachments[0].path"
+    assert words in error.message

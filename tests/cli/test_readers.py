@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
@@ -128,6 +129,46 @@ def test_jsonl_is_read_lazily_not_materialised(tmp_path: Path) -> None:
     assert failures == []
 
 
+def test_jsonl_a_number_too_long_for_python_is_a_failed_line_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    # Found by fuzzing: json.loads raises a bare ValueError past sys.get_int_max_str_digits().
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if not limit:
+        pytest.skip("this Python has no limit on int-to-text conversion")
+    huge = '{"contact": {"firstName": ' + "9" * (limit + 1) + "}}"
+    path = write(tmp_path / "in.jsonl", huge + "\n" + json.dumps(GOOD) + "\n")
+    numbers: array[int] = array("L")
+
+    bad, good = read_jsonl(path, line_numbers=numbers)
+
+    assert isinstance(bad, InvalidItem)
+    assert bad.source == "in.jsonl:1"
+    assert bad.error.field == "line"
+    assert "too many digits" in bad.error.message
+    assert bad.raw == huge  # kept whole, as text: export writes it back to fix
+    assert isinstance(good, ContactBundle)
+    assert list(numbers) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf",
+        b"\xef\xbb\xbf\n",
+        b"\xef\xbb\xbf  \r\n" + json.dumps(GOOD).encode(),
+        b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n\n",
+    ],
+)
+def test_jsonl_count_treats_a_byte_order_mark_as_the_reader_does(
+    tmp_path: Path, data: bytes
+) -> None:
+    # Found by fuzzing: a file holding only a BOM counted 1 item and yielded none.
+    path = write(tmp_path / "in.jsonl", data)
+
+    assert count_items(path, "jsonl") == len(list(read_jsonl(path)))
+
+
 # -------------------------------------------------------------------------------- CSV
 
 
@@ -216,6 +257,73 @@ def test_csv_with_a_byte_order_mark_and_crlf_line_ends(tmp_path: Path) -> None:
     assert isinstance(item, ContactBundle)
     assert item.contact.primary_email == "a@b.example"
     assert reader.source(0) == "in.csv:2"
+
+
+def test_csv_rows_that_cannot_be_parsed_are_failed_items_and_reading_goes_on(
+    tmp_path: Path,
+) -> None:
+    # Found by fuzzing: csv.Error escaped the reader and stopped the import.
+    too_long = "z" * (csv.field_size_limit() + 1)
+    text = (
+        "firstName,primaryEmail\n"
+        "Ann,ann@x.example\n"
+        f"{too_long},big@x.example\n"
+        "Bo\rb,bob@x.example\n"  # a bare CR inside an unquoted cell
+        "Cy,cy@x.example\n"
+    )
+    path = write(tmp_path / "in.csv", text)
+    reader = ImportReader(path, "csv")
+    reader.check()
+
+    items = list(reader)
+
+    assert [type(item).__name__ for item in items] == [
+        "ContactBundle",
+        "InvalidItem",
+        "InvalidItem",
+        "ContactBundle",
+    ]
+    for item, line, text in zip(
+        items[1:3], (3, 4), (f"{too_long},big@x.example", "Bo\rb,bob@x.example"), strict=True
+    ):
+        assert isinstance(item, InvalidItem)
+        assert item.source == f"in.csv:{line}"
+        assert item.error.field == "row"
+        assert "not valid CSV" in item.error.message
+        assert item.raw == text  # as read: export writes it back, nothing is lost
+    assert [reader.source(i) for i in range(4)] == [f"in.csv:{n}" for n in (2, 3, 4, 5)]
+    assert count_items(path, "csv") == len(items)
+
+
+def test_csv_a_header_that_cannot_be_parsed_is_a_usage_error(tmp_path: Path) -> None:
+    # A broken header leaves no columns to read rows by: the import cannot start (exit 2).
+    too_long = "z" * (csv.field_size_limit() + 1)
+    path = write(tmp_path / "in.csv", f"firstName,primaryEmail,{too_long}\nA,a@b.example,x\n")
+
+    with pytest.raises(ImportUsageError, match=r"header row \(line 1\) is not valid CSV"):
+        ImportReader(path, "csv").check()
+    with pytest.raises(ImportUsageError, match="header row"):
+        next(read_csv(path))
+    assert count_items(path, "csv") == 0
+
+
+def test_csv_an_attachment_in_an_unknown_home_directory_is_a_failed_row(tmp_path: Path) -> None:
+    # Path.expanduser() raised RuntimeError for "~nosuchuser/...", out of the reader.
+    path = write(
+        tmp_path / "in.csv",
+        "primaryEmail,attachment\na@b.example,~zyntro-no-such-user/deck.pdf\nb@b.example,\n",
+    )
+
+    bad, good = read_csv(path)
+
+    assert isinstance(bad, InvalidItem)
+    assert bad.source == "in.csv:2"
+    assert bad.error.field == "attachments[0].path"
+    assert bad.raw == {
+        "contact": {"primaryEmail": "a@b.example"},
+        "attachments": [{"path": "~zyntro-no-such-user/deck.pdf"}],
+    }
+    assert isinstance(good, ContactBundle)
 
 
 # ---------------------------------------------------------------------------- formats

@@ -37,6 +37,7 @@ from zyntro_async.bulk._ops import (
     UpsertContact,
 )
 from zyntro_async.models._contact import CONTACT_WIRE_NAMES, ENTITY_WIRE_NAMES, Contact, Entity
+from zyntro_async.models._validators import check_str, shown
 
 __all__ = ["CONTACT_KEYS", "ENTITY_KEYS", "OP_KINDS", "op_from_line"]
 
@@ -124,7 +125,9 @@ def _op_from_mapping(line: Mapping[str, Any], base_dir: Path | None) -> Operatio
             )
         return _single(inferred, line, base_dir)
     if not isinstance(op, str) or op not in OP_KINDS:
-        raise RequestValidationError("op", f"must be one of: {', '.join(OP_KINDS)}; got {op!r:.80}")
+        raise RequestValidationError(
+            "op", f"must be one of: {', '.join(OP_KINDS)}; got {shown(op)}"
+        )
     return _single(op, line, base_dir)
 
 
@@ -367,7 +370,16 @@ def _decode_base64(field: str, value: object) -> bytes:
 def _resolve_path(field: str, value: object, base_dir: Path | None) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise RequestValidationError(field, f"must be a non-empty string, got {_kind(value)}")
-    path = Path(value).expanduser()
+    check_str(field, value)  # no lone surrogates: they would reach messages and the terminal
+    try:
+        path = Path(value).expanduser()
+    except (RuntimeError, ValueError):
+        # "~name/..." for a user this machine does not know (RuntimeError), or whose name
+        # holds a NUL byte (ValueError).
+        home = value.replace("\\", "/").split("/", 1)[0]
+        raise RequestValidationError(
+            field, f"starts with {shown(home)}, a home directory that cannot be found"
+        ) from None
     if not path.is_absolute() and base_dir is not None:
         path = base_dir / path
     return path
@@ -456,9 +468,17 @@ def _require(prefix: str, fields: Mapping[str, Any], name: str) -> None:
 def _reject_unknown(prefix: str, fields: Mapping[str, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(str(name) for name in fields if name not in allowed)
     if unknown:
+        name = unknown[0]
         expected = ", ".join(sorted(allowed - _EXPORT_KEYS - {"contact_id", "op"}))
+        if name.strip() and name.isprintable():
+            raise RequestValidationError(
+                prefix + name, f"is not a known key here (expected: {expected})"
+            )
+        # An empty key, or one that would not show as itself (line breaks, escape codes,
+        # lone surrogates) cannot name the field: the object names it, the key is shown.
         raise RequestValidationError(
-            prefix + unknown[0], f"is not a known key here (expected: {expected})"
+            prefix.rstrip(".") or "line",
+            f"has an unknown key {shown(name)} (expected: {expected})",
         )
 
 

@@ -31,7 +31,7 @@ import threading
 from array import array
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from zyntro_async._errors import RequestValidationError
 from zyntro_async.bulk._convert import CONTACT_KEYS, op_from_line
@@ -184,7 +184,7 @@ def check_csv_header(path: Path, *, custom_fields: Sequence[str] = ()) -> list[s
         OSError: The file cannot be read.
     """
     with path.open("rb") as handle:
-        header, _ = _csv_records(path.name, _decoded_lines(handle, set()))
+        header, _ = _csv_records(path.name, handle)
     if not header or not any(name.strip() for name in header):
         raise ImportUsageError(f"{path.name} has no header row (the first row names the columns)")
     columns = [name.strip() for name in header]
@@ -250,7 +250,7 @@ def read_csv(
     Yields:
         Bundles; :class:`~zyntro_async.bulk.InvalidItem` for a row that cannot be used
         (not valid CSV, too many values, not UTF-8, invalid field), whose ``raw`` is the
-        row in the JSONL import format (``None`` when the row could not be parsed).
+        row in the JSONL import format (the row's text, when it could not be parsed).
 
     Raises:
         ImportUsageError: The header row is not valid CSV (see :func:`check_csv_header`),
@@ -261,15 +261,15 @@ def read_csv(
     declared = set(custom_fields)
     bad_lines: set[int] = set()
     with path.open("rb") as handle:
-        names, records = _csv_records(path.name, _decoded_lines(handle, bad_lines))
+        names, records = _csv_records(path.name, handle, bad_lines)
         header = [name.strip() for name in names or ()]
         for start, end, row in records:
             if line_numbers is not None:
                 line_numbers.append(start)
             source = f"{path.name}:{start}"
-            if isinstance(row, csv.Error):
-                error = RequestValidationError("row", f"is not valid CSV: {row}")
-                yield InvalidItem(error, source=source, raw=None)
+            if isinstance(row, _Unparsable):
+                error = RequestValidationError("row", f"is not valid CSV: {row.reason}")
+                yield InvalidItem(error, source=source, raw=row.text)
             elif any(number in bad_lines for number in range(start, end + 1)):
                 error = RequestValidationError("row", "is not valid UTF-8")
                 yield InvalidItem(error, source=source, raw=row)
@@ -277,23 +277,38 @@ def read_csv(
                 yield _csv_item(row, header, declared, base_dir, source)
 
 
-_Record = tuple[int, int, "list[str] | csv.Error"]
+class _Unparsable(NamedTuple):
+    """A CSV record the ``csv`` module refused."""
+
+    reason: str  # the csv.Error's message
+    text: str  # the lines it was read from, as read
 
 
-def _csv_records(name: str, lines: Iterable[str]) -> tuple[list[str] | None, Iterator[_Record]]:
+_Record = tuple[int, int, "list[str] | _Unparsable"]
+
+
+def _csv_records(
+    name: str, handle: Iterable[bytes], bad_lines: set[int] | None = None
+) -> tuple[list[str] | None, Iterator[_Record]]:
     """Parse a CSV file's header, and the records after it that are items.
 
     The one definition of "a row is an item", shared by the reader and the counter.
 
+    Args:
+        name: The file's name, for messages.
+        handle: The file, opened in binary mode.
+        bad_lines: Where to note the numbers of lines that are not valid UTF-8.
+
     Returns:
         The header (``None`` for an empty file) and, lazily, ``(first line, last line,
-        row)`` for each record that is not empty, with the :class:`csv.Error` in place
+        row)`` for each record that is not empty, with an :class:`_Unparsable` in place
         of the row when the record could not be parsed.
 
     Raises:
         ImportUsageError: The header row is not valid CSV.
     """
-    rows = csv.reader(lines)
+    taken: list[str] = []  # the lines of the record being parsed
+    rows = csv.reader(_decoded_lines(handle, set() if bad_lines is None else bad_lines, taken))
     try:
         header = next(rows, None)
     except csv.Error as exc:
@@ -305,6 +320,7 @@ def _csv_records(name: str, lines: Iterable[str]) -> tuple[list[str] | None, Ite
         last_line = rows.line_num
         while True:
             start = last_line + 1
+            taken.clear()
             try:
                 row = next(rows)
             except StopIteration:
@@ -312,7 +328,7 @@ def _csv_records(name: str, lines: Iterable[str]) -> tuple[list[str] | None, Ite
             except csv.Error as exc:
                 # The parser starts afresh on the next line: report this record, go on.
                 last_line = rows.line_num
-                yield start, last_line, exc
+                yield start, last_line, _Unparsable(str(exc), "".join(taken).rstrip("\r\n"))
                 continue
             last_line = rows.line_num
             if any(cell.strip() for cell in row):
@@ -360,7 +376,10 @@ def _csv_line(cells: dict[str, str], declared: set[str], base_dir: Path) -> dict
 def _csv_attachment(value: str, base_dir: Path) -> dict[str, Any]:
     if "://" in value:
         return {"name": _name_from_url(value), "url": value}
-    path = Path(value).expanduser()
+    try:
+        path = Path(value).expanduser()
+    except (RuntimeError, ValueError):  # "~nosuchuser/...": op_from_line refuses it by name
+        return {"path": value}
     return {"path": str(path if path.is_absolute() else base_dir / path)}
 
 
@@ -372,15 +391,20 @@ def _name_from_url(url: str) -> str:
     return segments[-1] if segments else host or url
 
 
-def _decoded_lines(handle: Iterable[bytes], bad_lines: set[int]) -> Iterator[str]:
-    """Decode a binary file line by line; undecodable lines are noted and replaced."""
+def _decoded_lines(handle: Iterable[bytes], bad_lines: set[int], taken: list[str]) -> Iterator[str]:
+    """Decode a binary file line by line; undecodable lines are noted and replaced.
+
+    Each line is also appended to ``taken`` (which the caller clears between records).
+    """
     for number, raw_line in enumerate(handle, start=1):
         data = raw_line.removeprefix(_BOM) if number == 1 else raw_line
         try:
-            yield data.decode("utf-8")
+            line = data.decode("utf-8")
         except UnicodeDecodeError:
             bad_lines.add(number)
-            yield data.decode("utf-8", "replace")
+            line = data.decode("utf-8", "replace")
+        taken.append(line)
+        yield line
 
 
 # ------------------------------------------------------------------------------ both
@@ -409,7 +433,7 @@ def count_items(path: Path, fmt: Format, *, cancelled: threading.Event | None = 
             records = _jsonl_lines(handle)
         else:
             try:
-                _, records = _csv_records(path.name, _decoded_lines(handle, set()))
+                _, records = _csv_records(path.name, handle)
             except ImportUsageError:
                 return 0  # read_csv refuses such a file before yielding anything
         for count, _ in enumerate(records, start=1):
