@@ -254,6 +254,10 @@ def describe_error(error: BaseException | None) -> str:
         return ""
     text = error.message if isinstance(error, APIError) else str(error)
     text = " ".join(text.split()) or type(error).__name__
+    # Messages quote the input file; its control characters (terminal escapes) and lone
+    # surrogates (which a strict UTF-8 stdout cannot print) are shown escaped instead.
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
 
 
