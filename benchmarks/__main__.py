@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks [--quick] [--json PATH] [--chart PATH]``."""
+"""Command line: ``python -m benchmarks [--quick] [--only SECTION] [--json PATH] ...``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from benchmarks import report
-from benchmarks.suite import FULL, QUICK, run_suite
+from benchmarks.suite import FULL, QUICK, SECTIONS, run_suite
 
 _RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -27,16 +27,29 @@ def build_parser() -> argparse.ArgumentParser:
         "under two minutes",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        metavar="SECTION",
+        help=f"run only this section (repeatable): {', '.join(SECTIONS)}; the results go to "
+        "results/only-SECTION.json unless --json is given, and no chart is drawn",
+    )
+    parser.add_argument(
         "--json",
         type=Path,
-        default=_RESULTS / "latest.json",
-        help="where to write the results (default: %(default)s)",
+        nargs="?",
+        metavar="PATH",
+        help=f"where to write the results (default, also for a bare --json: "
+        f"{_RESULTS / 'latest.json'})",
     )
     parser.add_argument(
         "--chart",
         type=Path,
+        nargs="?",
+        metavar="PATH",
         default=_RESULTS / "chart.png",
-        help="where to draw the chart (default: %(default)s)",
+        const=_RESULTS / "chart.png",
+        help="where to draw the chart (default, also for a bare --chart: %(default)s)",
     )
     parser.add_argument(
         "--from-json",
@@ -74,14 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
-        results = run_suite(QUICK if args.quick else FULL, _progress)
-        report.write_json(results, args.json)
-        _progress(f"results written to {args.json}")
+        only = tuple(section for section in SECTIONS if section in (args.only or SECTIONS))
+        # A partial run never overwrites the full results the README's table comes from.
+        default = "latest.json" if args.only is None else f"only-{'-'.join(only)}.json"
+        path = args.json or _RESULTS / default
+        results = run_suite(QUICK if args.quick else FULL, _progress, only=only)
+        report.write_json(results, path)
+        _progress(f"results written to {path}")
     report.print_table(results)
     if report.draw_chart(results, args.chart):
         _progress(f"chart drawn to {args.chart}")
     else:
-        _progress("matplotlib is not installed: no chart")
+        _progress("no chart: matplotlib is not installed, or only some sections were run")
     if args.markdown:
         print(report.markdown_table(results))
     summary = results["summary"]

@@ -157,7 +157,8 @@ def draw_chart(results: Result, path: Path) -> bool:
     """Draw throughput vs concurrency, memory vs items and upload memory/stalls to a PNG.
 
     Returns:
-        False (and draws nothing) if matplotlib is not installed.
+        False (and draws nothing) if matplotlib is not installed, or the run measured only
+        some sections (``--only``).
     """
     try:
         import matplotlib
@@ -168,6 +169,8 @@ def draw_chart(results: Result, path: Path) -> bool:
         return False
 
     runs, plan = results["runs"], results["plan"]
+    if any(section not in runs for section in ("latency", "bulk", "attachments")):
+        return False  # a partial run (--only): nothing to draw the whole picture from
     fig, (ax_rate, ax_mem, ax_att) = plt.subplots(1, 3, figsize=(18, 5.6))
     colours = {"sdk": "tab:blue", "aiohttp": "tab:orange", "httpx": "tab:green"}
     labels = {"sdk": "SDK bulk.run", "aiohttp": "raw aiohttp", "httpx": "httpx"}

@@ -25,7 +25,6 @@ from typing import Any
 
 import aiohttp
 import attrs
-import httpx
 
 from benchmarks._measure import MB, Heartbeat, PeakRSS, Stopwatch
 from benchmarks._spec import CONTACT_ID, CREDENTIALS, Spec
@@ -225,6 +224,10 @@ async def upsert_aiohttp(spec: Spec) -> Result:
 
 async def upsert_httpx(spec: Spec) -> Result:
     """The same loop on ``httpx.AsyncClient``."""
+    # Imported here: the other scenarios' processes should not carry httpx's objects (a
+    # bigger heap makes every full garbage collection, a loop stall, longer).
+    import httpx
+
     url = f"{spec.base_url}{_API}/crm/addContactsFull"
     limits = httpx.Limits(
         max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency

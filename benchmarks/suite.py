@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from benchmarks._spec import Spec, fallback_upsert_template
 __all__ = [
     "FULL",
     "QUICK",
+    "SECTIONS",
     "BenchServer",
     "Plan",
     "Row",
@@ -42,6 +43,9 @@ __all__ = [
 _ROOT = Path(__file__).resolve().parent.parent
 Result = dict[str, Any]
 Progress = Callable[[str], None]
+
+# The parts of a run, in order; ``python -m benchmarks --only NAME`` runs some of them.
+SECTIONS = ("overhead", "latency", "bulk", "attachments", "bundles")
 
 
 @attrs.frozen
@@ -324,6 +328,13 @@ class Runner:
         if "error" in result:
             self.progress(f"  ! {label}: {result['error']}")
             return result
+        peak = result.get("rss_peak_mb")
+        if isinstance(peak, (int, float)) and peak > _SETTLE_AFTER_MB:
+            # A process that just gave back a gigabyte perturbs the next one's figures for a
+            # few seconds (on a VM the freed memory goes back to the host): event-loop
+            # stalls of 30+ ms that have nothing to do with the code measured next.
+            self.progress(f"  letting the machine settle after a {peak:,.0f} MB process")
+            time.sleep(_SETTLE_SECONDS)
         stats = self.server.stats()
         requests = stats["requests"] or 1
         result["server"] = {
@@ -384,12 +395,13 @@ def _attachment_files(plan: Plan) -> Iterator[dict[str, Any]]:
 # --------------------------------------------------------------------------- the run
 
 
-def run_suite(plan: Plan, progress: Progress) -> Result:
-    """Run every scenario of ``plan`` and return raw runs, table rows and machine info.
+def run_suite(plan: Plan, progress: Progress, *, only: Collection[str] = SECTIONS) -> Result:
+    """Run the scenarios of ``plan`` and return raw runs, table rows and machine info.
 
     Args:
         plan: sizes to run with.
         progress: called with one line of text before each step.
+        only: the sections to run (:data:`SECTIONS`; all by default).
 
     Returns:
         A JSON-ready dict: ``machine``, ``plan``, ``sdk``, ``runs``, ``rows``, ``summary``.
@@ -411,14 +423,20 @@ def run_suite(plan: Plan, progress: Progress) -> Result:
             runs["probe"]["template_from_sdk"] = captured is not None
             runs["probe"]["template_keys"] = sorted(template)
 
-            runs["overhead"] = _overhead(plan, fast, template, run)
-            runs["latency"] = _latency(plan, slow, template, run)
+            if "overhead" in only:
+                runs["overhead"] = _overhead(plan, fast, template, run)
+            if "latency" in only:
+                runs["latency"] = _latency(plan, slow, template, run)
             run.close()
-            runs["bulk"] = _bulk(plan, fast, run)
-            progress("writing upload files (random bytes)")
-            with _attachment_files(plan) as files:
-                runs["attachments"] = _attachments(plan, fast, template, files, run)
-                runs["bundles"] = _bundles(plan, slow, template, files["small"], run)
+            if "bulk" in only:
+                runs["bulk"] = _bulk(plan, fast, run)
+            if "attachments" in only or "bundles" in only:
+                progress("writing upload files (random bytes)")
+                with _attachment_files(plan) as files:
+                    if "attachments" in only:
+                        runs["attachments"] = _attachments(plan, fast, template, files, run)
+                    if "bundles" in only:
+                        runs["bundles"] = _bundles(plan, slow, template, files["small"], run)
         finally:
             run.close()
 
@@ -429,6 +447,7 @@ def run_suite(plan: Plan, progress: Progress) -> Result:
     return {
         "machine": machine,
         "plan": attrs.asdict(plan),
+        "sections": [section for section in SECTIONS if section in runs],
         "sdk": {"importable": sdk_missing is None, "reason": sdk_missing},
         "elapsed_s": time.perf_counter() - started,
         "runs": runs,
@@ -442,6 +461,8 @@ def run_suite(plan: Plan, progress: Progress) -> Result:
 
 
 _REQUESTS_PER_BUNDLE = 4  # the contact, two notes, one file
+_SETTLE_AFTER_MB = 512  # a scenario whose peak RSS was above this...
+_SETTLE_SECONDS = 5.0  # ...is followed by this pause before the next one
 _SDK_SCENARIOS = {"probe_sdk", "upsert_sdk", "bulk_upserts", "naive_gather_upserts"} | {
     "upload_sdk",
     "bundles_sdk",
@@ -624,12 +645,24 @@ def _count(n: int) -> str:
 
 
 def build_rows(plan: Plan, runs: Result) -> list[Row]:
-    """Turn raw runs into table rows with targets and verdicts."""
-    rows: list[Row] = []
+    """Turn raw runs into table rows with targets and verdicts (for the sections run)."""
+    builders = {
+        "overhead": _overhead_rows,
+        "latency": _latency_rows,
+        "bulk": _bulk_rows,
+        "attachments": _attachment_rows,
+        "bundles": _bundle_rows,
+    }
     quick = " [quick]" if plan.quick else ""
+    rows: list[Row] = []
+    for section in SECTIONS:
+        if section in runs:
+            rows += builders[section](plan, runs[section], quick)
+    return rows
 
-    # Per-request overhead -------------------------------------------------------------
-    over = runs["overhead"]
+
+def _overhead_rows(plan: Plan, over: Result, quick: str) -> list[Row]:
+    rows: list[Row] = []
     c = plan.overhead_concurrency
     section = (
         f"Per-request overhead: contacts.upsert, 0 ms, c={c}, "
@@ -670,12 +703,16 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
             _paired_ratio(over["sdk"], over["aiohttp"], "cpu_us_per_item"), "x")
     )  # fmt: skip
 
-    # Latency-bound throughput -----------------------------------------------------------
+    return rows
+
+
+def _latency_rows(plan: Plan, latency: Result, quick: str) -> list[Row]:
+    rows: list[Row] = []
     section = (
         f"Latency-bound throughput: bulk.run of upserts, {plan.latency_ms} ms latency, "
         f"vs Little's law{quick}"
     )
-    for conc, by_client in runs["latency"].items():
+    for conc, by_client in latency.items():
         bound = int(conc) / (plan.latency_ms / 1000)
         raw = _median(by_client["aiohttp"], "per_second")
         sdk = _median(by_client["sdk"], "per_second")
@@ -712,8 +749,12 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
             )
         )
 
-    # Bulk overhead and memory -----------------------------------------------------------
-    counts = sorted(int(n) for n in runs["bulk"])
+    return rows
+
+
+def _bulk_rows(plan: Plan, bulk: Result, quick: str) -> list[Row]:
+    rows: list[Row] = []
+    counts = sorted(int(n) for n in bulk)
     small, large = counts[0], counts[-1]
     section = (
         f"Bulk overhead and memory: bulk.run vs naive gather+semaphore, 0 ms, "
@@ -721,7 +762,7 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
     )
     if plan.quick:
         section += f" ({_count(large)} items instead of 200k)"
-    big_bulk, big_naive = runs["bulk"][str(large)]["bulk"], runs["bulk"][str(large)]["naive"]
+    big_bulk, big_naive = bulk[str(large)]["bulk"], bulk[str(large)]["naive"]
     bulk_rate, naive_rate = _get(big_bulk, "per_second"), _get(big_naive, "per_second")
     rows.append(Row(section, f"bulk.run, {_count(large)} items: items/s", bulk_rate, "/s",
                     note=_error_note(big_bulk)))  # fmt: skip
@@ -739,11 +780,11 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
         for client, name in (("bulk", "bulk.run"), ("naive", "naive gather")):
             rows.append(
                 Row(section, f"{name}, {_count(n)} items: peak RSS above baseline",
-                    _get(runs["bulk"][str(n)][client], "rss_above_baseline_mb"), "MB")
+                    _get(bulk[str(n)][client], "rss_above_baseline_mb"), "MB")
             )  # fmt: skip
     growth = None
-    low = _get(runs["bulk"][str(small)]["bulk"], "rss_peak_mb")
-    high = _get(runs["bulk"][str(large)]["bulk"], "rss_peak_mb")
+    low = _get(bulk[str(small)]["bulk"], "rss_peak_mb")
+    high = _get(bulk[str(large)]["bulk"], "rss_peak_mb")
     if low is not None and high is not None:
         growth = high - low
     rows.append(
@@ -751,8 +792,11 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
             growth, "MB", "<= 20 MB", _at_most(growth, 20.0))
     )  # fmt: skip
 
-    # Attachments ------------------------------------------------------------------------
-    att = runs["attachments"]
+    return rows
+
+
+def _attachment_rows(plan: Plan, att: Result, quick: str) -> list[Row]:
+    rows: list[Row] = []
     section = f"Attachments: base64 streamed in the JSON body, 0 ms{quick}"
     if plan.quick:
         section += (
@@ -797,8 +841,11 @@ def build_rows(plan: Plan, runs: Result) -> list[Row]:
         else:
             rows.append(Row(section, f"{what}: longest event-loop stall", stall, "ms", note=note))
 
-    # Bundles ----------------------------------------------------------------------------
-    bundles = runs["bundles"]
+    return rows
+
+
+def _bundle_rows(plan: Plan, bundles: Result, quick: str) -> list[Row]:
+    rows: list[Row] = []
     section = (
         f"Bundles: contact + 2 notes + 1 {plan.small_file_kb} KB file, {plan.latency_ms} ms, "
         f"c={plan.bundle_concurrency}, {plan.bundle_count:,} bundles{quick}"

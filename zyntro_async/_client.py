@@ -156,6 +156,9 @@ class ZyntroClient:
         if self._state == _STATE_CLOSED:
             raise ClientClosedError("this ZyntroClient is closed; create a new one")
         self._get_session()
+        # anyio imports its event-loop backend on first use, tens of milliseconds that
+        # would otherwise stall the loop in the middle of the first upload or bulk run.
+        anyio.get_cancelled_exc_class()
         return self
 
     async def __aexit__(

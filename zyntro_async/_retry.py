@@ -105,6 +105,10 @@ class RetryBudget:
 
     def record_request(self) -> None:
         """A first attempt was made: earn ``ratio`` tokens."""
+        if self._tokens >= self.capacity:
+            # Full (the usual state of a healthy client): nothing to earn, and refilling
+            # from an older stamp later gives the same result, since it stops at capacity.
+            return
         with self._lock:
             self._refill()
             self._tokens = min(self.capacity, self._tokens + self.ratio)
@@ -180,7 +184,14 @@ class RetryPolicy:
 
 
 class Pacer(Protocol):
-    """What a bulk run plugs into every attempt made inside it (see :data:`current_pacer`)."""
+    """What a bulk run plugs into every attempt made inside it (see :data:`current_pacer`).
+
+    Before each attempt the transport calls :meth:`turn_now`, and awaits
+    :meth:`before_attempt` only when that returns ``False``.
+    """
+
+    def turn_now(self) -> bool:
+        """Start the attempt at once if no wait is due; ``False``: await before_attempt."""
 
     async def before_attempt(self) -> None:
         """Wait for the run's rate limit; raise to stop the attempt (circuit open)."""

@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
@@ -70,8 +72,26 @@ _register_camel_case(Entity, ENTITY_WIRE_NAMES)
 converter.register_unstructure_hook(tuple, list)
 
 
+# The contact's text fields (every field before ``tags``), in order, with their wire names.
+_CONTACT_TEXT = tuple(
+    (field.name, CONTACT_WIRE_NAMES[field.name])
+    for field in attrs.fields(Contact)[: [f.name for f in attrs.fields(Contact)].index("tags")]
+)
+
+
 def unstructure_contact(contact: Contact) -> dict[str, Any]:
     """The contact object as ``addContactsFull`` takes it (camelCase, no ``None``)."""
+    if contact.custom_fields is None and contact.extra is None:
+        # The usual contact holds text and tags only: the converter's answer, built
+        # without its dispatch per field (custom fields and extras need the converter).
+        body: dict[str, Any] = {}
+        for name, wire in _CONTACT_TEXT:
+            value = getattr(contact, name)
+            if value is not None:
+                body[wire] = value
+        if contact.tags is not None:
+            body["tags"] = list(contact.tags)
+        return body
     result: dict[str, Any] = converter.unstructure(contact, Contact)
     return result
 
@@ -219,6 +239,53 @@ _result_converter.register_structure_hook(bool, _structure_flag)
 
 RESULT_TYPES = (ContactResult, ContactRecord, Note, AttachmentResult, CommsResult)
 
+# The exact types each result field takes as they are, with no conversion (None for the
+# optional ones). Anything else (a numeric ID, a 0/1 flag, a missing key, a wrong type)
+# goes through the converter above, which converts or explains.
+_PLAIN_TYPES: dict[Any, tuple[type[Any], ...]] = {
+    str: (str,),
+    str | None: (str, type(None)),
+    int: (int,),
+    bool: (bool,),
+}
+
+
+def _plain_fields(cls: type[Any]) -> tuple[tuple[str, tuple[type[Any], ...], bool], ...]:
+    fields = attrs.fields(cls)
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (field.name, _PLAIN_TYPES[hints[field.name]], field.default is attrs.NOTHING)
+        for field in fields
+    )
+
+
+_MISSING = object()
+_RESULT_FIELDS: dict[type[Any], tuple[tuple[str, tuple[type[Any], ...], bool], ...]] = {
+    cls: _plain_fields(cls) for cls in RESULT_TYPES
+}
+
+
+def _structure_plain(data: Mapping[str, Any], cls: type[T]) -> T | None:
+    """``cls`` from ``data`` when every value is already of its field's type, else None.
+
+    The common answer needs no conversion: this builds it without the converter's
+    dispatch per field, and gives up (for the converter to do it) on anything else.
+    """
+    fields = _RESULT_FIELDS.get(cls)
+    if fields is None:
+        return None
+    values: dict[str, Any] = {}
+    for name, types, required in fields:
+        value = data.get(name, _MISSING)
+        if value is _MISSING:
+            if required:
+                return None
+        elif type(value) in types:
+            values[name] = value
+        else:
+            return None
+    return cls(**values)
+
 
 def structure_result(data: object, cls: type[T], *, endpoint: str, status: int = 200) -> T:
     """Build a result model from an envelope's ``data``.
@@ -227,12 +294,15 @@ def structure_result(data: object, cls: type[T], *, endpoint: str, status: int =
         MalformedResponseError: ``data`` is not an object, lacks a required key, or a value
             has the wrong type.
     """
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise MalformedResponseError(
             f"expected an object in 'data', got {type(data).__name__}",
             endpoint=endpoint,
             status=status,
         )
+    result = _structure_plain(data, cls)
+    if result is not None:
+        return result
     try:
         return _result_converter.structure(dict(data), cls)
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:

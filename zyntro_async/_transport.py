@@ -19,6 +19,8 @@ from typing import Any
 
 import aiohttp
 import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from zyntro_async._config import ClientConfig
 from zyntro_async._errors import (
@@ -42,6 +44,16 @@ API_PREFIX = "/apis/v2/public"
 _UPLOAD_SECONDS_PER_MIB = 1.0  # attempt timeout grows by this for each MiB of request body
 _SNIPPET = 200
 _PARTIAL_SECRET = 8  # this many first characters of a credential are redacted, too
+_URL_CACHE_LIMIT = 64  # endpoints whose URL is kept parsed (``call`` takes any name)
+_TIMEOUT_CACHE_LIMIT = 256  # attempt timeouts kept built (they vary with the body's size)
+# A read-only multidict: aiohttp copies it as it is, without converting a dict first.
+_HEADERS = CIMultiDictProxy(
+    CIMultiDict({"Content-Type": "application/json", "Accept": "application/json"})
+)
+# The usual answers' Content-Type, known to be JSON without parsing the header.
+_JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+# json.dumps(body, separators=...) builds an encoder per call; this one is reused.
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @attrs.define
@@ -101,6 +113,8 @@ class Transport:
         self._retry = retry
         self._get_session = get_session
         self._secrets = tuple(s for s in config.secrets() if s)
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     # ---- building -------------------------------------------------------------------
 
@@ -185,9 +199,8 @@ class Transport:
             The envelope's ``data`` (any JSON value; the caller structures it).
         """
         policy = self._retry
-        start = policy.clock()
-        deadline = None if self._config.deadline is None else start + self._config.deadline
-        body_bytes = None if file is not None else json.dumps(body, separators=(",", ":")).encode()
+        deadline = None if self._config.deadline is None else policy.clock() + self._config.deadline
+        body_bytes = None if file is not None else _encode_json(body).encode()
         body_size = len(body_bytes) if body_bytes is not None else file.size if file else 0
         attempt_timeout = self._config.timeout + _UPLOAD_SECONDS_PER_MIB * body_size / 2**20
         if policy.budget is not None:
@@ -207,7 +220,7 @@ class Transport:
                         f"deadline of {self._config.deadline}s exceeded before attempt {attempt}",
                         endpoint=endpoint,
                     )
-            if pacer is not None:
+            if pacer is not None and not pacer.turn_now():
                 await pacer.before_attempt()
             data_arg: Any
             if file is not None:
@@ -293,24 +306,34 @@ class Transport:
         self, endpoint: str, data: Any, *, timeout: float, idempotent: bool, attempt: int
     ) -> Any:
         session = self._get_session()
-        url = f"{self._config.base_url}{API_PREFIX}/{endpoint}"
-        client_timeout = aiohttp.ClientTimeout(
-            total=timeout, connect=min(timeout, self._config.timeout)
-        )
-        started = time.perf_counter()
-        logger.debug("POST %s attempt %d", endpoint, attempt)
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
+        if debug:
+            logger.debug("POST %s attempt %d", endpoint, attempt)
         try:
             async with session.post(
-                url,
+                self._url(endpoint),
                 data=data,
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-                timeout=client_timeout,
+                headers=_HEADERS,
+                timeout=self._timeout(timeout),
                 allow_redirects=False,
             ) as response:
-                raw = await self._read_capped(endpoint, response)
+                headers = response.headers
+                declared = response.content_length
+                if (
+                    declared is not None
+                    and declared <= self._config.max_response_bytes
+                    and not headers.get("Content-Encoding")
+                ):
+                    # Not compressed, so no larger than declared (the parser stops there):
+                    # reading it whole stays within the cap.
+                    raw = await response.read()
+                else:
+                    raw = await self._read_capped(endpoint, response)
                 status = response.status
-                content_type = response.headers.get("Content-Type", "")
-                retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+                content_type = headers.get("Content-Type", "")
+                retry_after_header = headers.get("Retry-After")
+                retry_after = _parse_retry_after(retry_after_header) if retry_after_header else None
         except (
             aiohttp.ClientConnectorCertificateError,
             aiohttp.ClientSSLError,
@@ -350,9 +373,33 @@ class Transport:
                 APIConnectionError(f"reading the file failed: {exc}", endpoint=endpoint),
                 FailureKind.FATAL,
             ) from exc
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.debug("%s -> HTTP %d in %.1f ms (%d bytes)", endpoint, status, elapsed_ms, len(raw))
+        if debug:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            logger.debug(
+                "%s -> HTTP %d in %.1f ms (%d bytes)", endpoint, status, elapsed_ms, len(raw)
+            )
         return self._parse(endpoint, status, content_type, raw, retry_after)
+
+    def _url(self, endpoint: str) -> URL:
+        """The endpoint's URL, parsed once (aiohttp would parse the string every time)."""
+        url = self._urls.get(endpoint)
+        if url is None:
+            url = URL(f"{self._config.base_url}{API_PREFIX}/{endpoint}")
+            if len(self._urls) < _URL_CACHE_LIMIT:
+                self._urls[endpoint] = url
+        return url
+
+    def _timeout(self, timeout: float) -> aiohttp.ClientTimeout:
+        """The attempt's timeout settings, built once per value (bodies of one size share)."""
+        client_timeout = self._timeouts.get(timeout)
+        if client_timeout is None:
+            client_timeout = aiohttp.ClientTimeout(
+                total=timeout, connect=min(timeout, self._config.timeout)
+            )
+            # With a deadline, the time left varies at every attempt: nothing to share.
+            if self._config.deadline is None and len(self._timeouts) < _TIMEOUT_CACHE_LIMIT:
+                self._timeouts[timeout] = client_timeout
+        return client_timeout
 
     async def _read_capped(self, endpoint: str, response: aiohttp.ClientResponse) -> bytes:
         cap = self._config.max_response_bytes
@@ -466,9 +513,10 @@ class Transport:
 
     @staticmethod
     def _decode_envelope(raw: bytes, content_type: str) -> dict[str, Any] | None:
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
-            return None
+        if content_type not in _JSON_CONTENT_TYPES:
+            media = content_type.split(";", 1)[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                return None
         try:
             value = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):

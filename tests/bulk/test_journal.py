@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -102,17 +103,18 @@ async def test_stopped_run_keeps_an_earlier_unknown_mark(
     emulator.faults.add(ResetAfterApply(), endpoint=ADD_NOTES, times=1)
     assert (await zy.bulk.run([note], journal=journal)).unknown == 1
 
-    # A later run pulls the note but stops before starting it: that must not erase the
-    # "unknown" mark, or the run after would send it a second time.
+    # A later run pulls the note but stops before starting it (every worker is busy with
+    # a slow contact): that must not erase the "unknown" mark, or the run after would
+    # send it a second time.
     emulator.faults.add(Latency(500), endpoint=ADD_CONTACTS)
     results: list[ItemResult] = []
+
+    async def items() -> AsyncIterator[UpsertContact | AddNote]:
+        for item in (upsert(0), upsert(1), upsert(2), note):
+            yield item
+
     with anyio.move_on_after(0.2):
-        await zy.bulk.run(
-            [upsert(0), upsert(1), upsert(2), note],
-            concurrency=1,
-            journal=journal,
-            on_result=results.append,
-        )
+        await zy.bulk.run(items(), concurrency=1, journal=journal, on_result=results.append)
     assert [r.status for r in results if r.op is note] == [Status.SKIPPED]
     assert dict(Journal(journal).entries())[note.stable_key()] == "unknown"
 

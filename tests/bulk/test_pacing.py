@@ -13,7 +13,7 @@ import pytest
 
 from zyntro_async import CircuitOpenError, ZyntroClient
 from zyntro_async._retry import FailureKind
-from zyntro_async.bulk._limiter import RunPacer
+from zyntro_async.bulk._limiter import ItemPacer, RunPacer
 from zyntro_async.testing import Emulator
 
 from ._helpers import ADD_CONTACTS, upsert
@@ -123,6 +123,44 @@ async def test_circuit_breaker_can_be_disabled() -> None:
     for _ in range(1000):
         run.after_attempt(FailureKind.NOT_SENT, None)
     assert run.open_error is None
+
+
+async def test_an_item_takes_its_turn_at_once_only_when_the_run_would_not_wait() -> None:
+    # The transport awaits the pacer only when it cannot start at once; driven alike, a run
+    # seen through items that way and a run always awaited end in the same state.
+    direct_clock, item_clock = FakeClock(), FakeClock()
+    direct, through_items = pacer(direct_clock), pacer(item_clock)
+    script: list[tuple[FailureKind | None, float | None]] = [(None, None)] * 30
+    script += [(FailureKind.RATE_LIMITED, 1.5), (None, None), (FailureKind.NOT_SENT, None)]
+    script += [(None, None)] * 200
+    for kind, retry_after in script:
+        item = ItemPacer(through_items)
+        await direct.before_attempt()
+        if not item.turn_now():
+            await item.before_attempt()
+        direct.after_attempt(kind, retry_after)
+        item.after_attempt(kind, retry_after)
+        assert item.attempts == 1
+        for clock in (direct_clock, item_clock):
+            clock.now += 0.01
+    assert item_clock.slept == direct_clock.slept
+    assert item_clock.slept  # the 429 paused both, and limited the rate for a while
+    assert vars(through_items) == vars(direct) | {"_clock": item_clock, "_sleep": item_clock.sleep}
+
+
+async def test_a_turn_is_taken_at_once_only_with_no_rate_no_pause_and_a_closed_circuit() -> None:
+    clock = FakeClock()
+    assert pacer(clock).turn_now()
+    assert not pacer(clock, max_per_second=5).turn_now()
+    paused = pacer(clock)
+    paused.after_attempt(FailureKind.RATE_LIMITED, 2.0)
+    paused.rate = None  # only the pause is left
+    assert not paused.turn_now()
+    clock.now += 2.0
+    assert paused.turn_now()
+    tripped = pacer(clock, breaker_threshold=1)
+    tripped.after_attempt(FailureKind.NOT_SENT, None)
+    assert not tripped.turn_now()
 
 
 def test_max_per_second_must_be_positive() -> None:

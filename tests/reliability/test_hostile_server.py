@@ -2,8 +2,10 @@
 
 Each mode below is a way a server (or a proxy in front of it) can answer badly. For every
 one, an idempotent call (``contacts.upsert``, retried) and a creating call (``notes.add``,
-never repeated once possibly applied) raise the documented :class:`ZyntroError` subclass,
-and a 50-item bulk run accounts for every item exactly once.
+never repeated once possibly applied) raise the documented :class:`ZyntroError` subclass:
+an answer a creating call cannot read is an :class:`AmbiguousOutcomeError` (the request
+reached the server, which may have applied it), with the parsing error as its cause. And a
+50-item bulk run accounts for every item exactly once.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ MODES: dict[str, Mode] = {
     "html page with 200": Mode(
         lambda: reply(200, HTML, content_type="text/html"),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "html page with 500": Mode(
         lambda: reply(500, HTML, content_type="text/html"), ServerError, AmbiguousOutcomeError
@@ -131,73 +133,73 @@ MODES: dict[str, Mode] = {
         lambda: reply(503, HTML, content_type="text/html"), ServerError, ServerError
     ),
     "empty body with 200": Mode(
-        lambda: reply(200, b""), MalformedResponseError, MalformedResponseError
+        lambda: reply(200, b""), MalformedResponseError, AmbiguousOutcomeError
     ),
     "empty body without content type": Mode(
-        lambda: reply(200, b"", content_type=None), MalformedResponseError, MalformedResponseError
+        lambda: reply(200, b"", content_type=None), MalformedResponseError, AmbiguousOutcomeError
     ),
     "truncated JSON": Mode(
         lambda: reply(200, b'{"status": "success", "data": {"contact_id": "a1'),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "data is a string": Mode(
         lambda: reply(200, {"status": "success", "data": "oops"}),
         MalformedResponseError,
-        MalformedResponseError,
+        MalformedResponseError,  # "success": applied, but the answer is unusable
     ),
     "data is null": Mode(
         lambda: reply(200, {"status": "success", "data": None}),
         MalformedResponseError,
-        MalformedResponseError,
+        MalformedResponseError,  # "success": applied, but the answer is unusable
     ),
     "data of the wrong types": Mode(
         lambda: reply(200, {"status": "success", "data": {"contact_id": [1], "note_id": {}}}),
         MalformedResponseError,
-        MalformedResponseError,
+        MalformedResponseError,  # "success": applied, but the answer is unusable
     ),
     "error data of non-strings": Mode(
         lambda: reply(200, {"status": "error", "data": [1, None, {"a": 1}]}),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "error data an empty list": Mode(
         lambda: reply(200, {"status": "error", "data": []}),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "status missing": Mode(
         lambda: reply(200, {"data": {"contact_id": "c-1", "note_id": "n-1"}}),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "status unknown": Mode(
         lambda: reply(200, {"status": "ok", "data": {}}),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "top-level array": Mode(
-        lambda: reply(200, [1, 2, 3]), MalformedResponseError, MalformedResponseError
+        lambda: reply(200, [1, 2, 3]), MalformedResponseError, AmbiguousOutcomeError
     ),
     "nested 100k levels deep": Mode(
         lambda: reply(200, b"[" * 100_000 + b"]" * 100_000),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "an integer of 10k digits": Mode(
         lambda: reply(200, b'{"status": "success", "data": {"ch_id": 1' + b"0" * 10_000 + b"}}"),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "valid envelope as text/plain": Mode(
         lambda: reply(200, CONTACT_OK, content_type="text/plain"),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "non-UTF-8 bytes": Mode(
         lambda: reply(200, b'{"status": "success", "data": {"contact_id": "\xff\xfe\x80"}}'),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "UTF-16 JSON": Mode(
         lambda: reply(
@@ -206,7 +208,7 @@ MODES: dict[str, Mode] = {
             content_type="application/json; charset=utf-16",
         ),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
     ),
     "HTTP 204 no content": Mode(lambda: reply(204, b"", content_type=None), APIError, APIError),
     "HTTP 404 html": Mode(
@@ -234,13 +236,13 @@ MODES: dict[str, Mode] = {
     "gigantic declared body": Mode(
         lambda: stream_body(200 * MiB, declare_length=True),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
         SMALL_CAP,
     ),
     "gigantic chunked body": Mode(
         lambda: stream_body(200 * MiB, declare_length=False),
         MalformedResponseError,
-        MalformedResponseError,
+        AmbiguousOutcomeError,
         SMALL_CAP,
     ),
     "gzip bomb": Mode(

@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from aiohttp import web
 from aioresponses import aioresponses
 
 from zyntro_async import RequestValidationError, ZyntroClient
-from zyntro_async._files import CHUNK_BYTES
+from zyntro_async._files import CHUNK_BYTES, ENCODE_SLICE, Base64JsonPayload, file_source
 
 from ._helpers import (
     ATTACHMENT_DATA,
@@ -161,12 +163,48 @@ async def test_a_file_object_that_cannot_seek_is_read_once(
 async def test_a_file_spanning_several_chunks_is_encoded_exactly(
     zy: ZyntroClient, answered: aioresponses, tmp_path: Path
 ) -> None:
-    # Over the inline limit too, so the chunks are encoded in a worker thread.
     content = os.urandom(4 * CHUNK_BYTES + 2)
     path = tmp_path / "video.mp4"
     path.write_bytes(content)
     await zy.attachments.add_file(CONTACT_ID, path)
     assert decoded_file(await sent_json(answered, MANAGE_ATTACHMENTS)) == content
+
+
+async def test_a_file_is_encoded_a_slice_at_a_time_with_the_loop_running_in_between(
+    tmp_path: Path,
+) -> None:
+    # base64 holds the GIL, so it runs on the loop's thread, in slices short enough that
+    # every other task (other uploads, heartbeats, timeouts) runs between two of them.
+    class Sink:
+        def __init__(self) -> None:
+            self.chunks: list[bytes] = []
+
+        async def write(self, chunk: bytes) -> None:
+            self.chunks.append(bytes(chunk))
+
+    content = os.urandom(2 * CHUNK_BYTES + 5)
+    path = tmp_path / "video.mp4"
+    path.write_bytes(content)
+    body = Base64JsonPayload({"att_name": "video.mp4"}, file_source(path))
+    sink = Sink()
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            await anyio.lowlevel.checkpoint()
+            turns += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(count_turns)
+        await body.write(sink)  # type: ignore[arg-type]
+        tg.cancel_scope.cancel()
+
+    prefix, *pieces, suffix = sink.chunks
+    assert base64.b64decode(b"".join(pieces), validate=True) == content
+    assert max(len(piece) for piece in pieces) == 4 * ENCODE_SLICE // 3
+    assert turns >= len(pieces)
+    assert json.loads(prefix + b"".join(pieces) + suffix)["att_name"] == "video.mp4"
 
 
 async def test_the_streamed_body_is_exactly_as_long_as_it_declares(

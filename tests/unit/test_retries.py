@@ -506,6 +506,22 @@ async def test_first_attempts_earn_the_budget_back(
     assert attempts(mocked, ADD_CONTACTS) == 1 + 2  # the second call had earned one retry
 
 
+def test_a_full_budget_earns_nothing_more_and_spends_as_usual(fake_time: FakeTime) -> None:
+    # A full bucket skips its bookkeeping on every first attempt; the tokens come out as if
+    # it had refilled each time, since a refill never goes past capacity.
+    budget = RetryBudget(initial=5.0, capacity=5.0, refill_per_second=1.0, clock=fake_time.clock)
+    for _ in range(100):
+        budget.record_request()
+        fake_time.now += 0.5
+    assert budget.tokens == 5.0
+    assert budget.try_spend()
+    assert budget.tokens == 4.0
+    fake_time.now += 0.5  # half a second earns half a token, counted from the spend
+    assert budget.tokens == 4.5
+    budget.record_request()  # not full: earns its ratio
+    assert budget.tokens == pytest.approx(4.7)
+
+
 # ---- the overall deadline --------------------------------------------------------------
 
 

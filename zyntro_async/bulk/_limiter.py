@@ -11,7 +11,7 @@ through :data:`zyntro_async._retry.current_pacer`):
   between, open the circuit: every later attempt raises :class:`CircuitOpenError`, and the
   run stops instead of retrying every remaining item against a dead server.
 
-:class:`ByteBudget` bounds the attachment bytes in flight at once.
+:class:`RequestSlots` bounds the requests in flight, :class:`ByteBudget` the attachment bytes.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+import anyio.lowlevel
 
 from zyntro_async._errors import CircuitOpenError
-from zyntro_async._retry import FailureKind, Pacer
+from zyntro_async._retry import FailureKind
 
-__all__ = ["ByteBudget", "ItemPacer", "RunPacer"]
+__all__ = ["ByteBudget", "ItemPacer", "RequestSlots", "RunPacer"]
 
 _TRANSPORT_FAILURES = frozenset(
     {
@@ -104,6 +105,21 @@ class RunPacer:
                 raise self.open_error
         self._observe(self._clock())
 
+    def turn_now(self) -> bool:
+        """Take this attempt's turn at once when no wait is due (no rate, no pause).
+
+        Returns:
+            ``False`` when :meth:`before_attempt` must be awaited instead (it may wait, or
+            raise because the circuit is open).
+        """
+        if self.rate is not None or self.open_error is not None:
+            return False
+        now = self._clock()
+        if self._pause_until > now:
+            return False
+        self._observe(now)
+        return True
+
     def after_attempt(self, kind: FailureKind | None, retry_after: float | None) -> None:
         """Adapt to how the attempt went (``None``: an answer came back)."""
         if kind is None or kind is FailureKind.FATAL:
@@ -153,7 +169,7 @@ class ItemPacer:
             answer, so the item's final failure does not prove it was not applied.
     """
 
-    def __init__(self, run: Pacer) -> None:
+    def __init__(self, run: RunPacer) -> None:
         self._run = run
         self.attempts = 0
         self.maybe_applied = False
@@ -164,8 +180,15 @@ class ItemPacer:
         """An attempt has started and has not come back (it may be applied as we speak)."""
         return self.attempts > self._finished
 
+    def turn_now(self) -> bool:
+        """Count the attempt if the run lets it start at once (see :meth:`RunPacer.turn_now`)."""
+        if self._run.turn_now():
+            self.attempts += 1
+            return True
+        return False
+
     async def before_attempt(self) -> None:
-        """Count the attempt, then defer to the run."""
+        """Wait for the run's turn, then count the attempt."""
         await self._run.before_attempt()
         self.attempts += 1
 
@@ -178,6 +201,36 @@ class ItemPacer:
             # The server judged the very same request: that answer settles the outcome.
             self.maybe_applied = False
         self._run.after_attempt(kind, retry_after)
+
+
+class RequestSlots:
+    """At most ``capacity`` requests in flight, first come first served.
+
+    Taking a free slot does not yield to the event loop (anyio's limiters do, once per
+    acquisition: a loop turn per request for nothing); it still raises at once when the
+    task has been cancelled, exactly as a checkpoint would.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._semaphore = anyio.Semaphore(capacity)
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting for one when all are taken."""
+        semaphore = self._semaphore
+        # A released slot goes straight to the longest waiter, so a free one means nobody
+        # waits: taking it cannot jump the queue.
+        if semaphore.value:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            try:
+                semaphore.acquire_nowait()
+            except anyio.WouldBlock:  # pragma: no cover - the checkpoint yielded meanwhile
+                await semaphore.acquire()
+        else:
+            await semaphore.acquire()
+
+    def release(self) -> None:
+        """Give a slot back (to the longest waiter, if any)."""
+        self._semaphore.release()
 
 
 class ByteBudget:

@@ -2,12 +2,16 @@
 
 Shape of a run (all in one anyio task group)::
 
-    items ──pull──> [item slots: concurrency + buffer] ──> item task
-                                                            ├─ journal lookup (resume)
-                                                            ├─ request limiter (concurrency)
-                                                            │    └─ op.execute(client)
-                                                            └─ bundle: children in a nested group
-    item task ──ItemResult──> report / stream consumer / journal / on_progress
+    items ──pull──> [workers: concurrency (+ buffer), one item each at a time]
+                      ├─ journal lookup (resume)
+                      ├─ request slots (concurrency)
+                      │    └─ op.execute(client)
+                      └─ bundle: children in a nested group, each under a request slot
+    worker ──ItemResult──> report / stream consumer / journal / on_progress
+
+A fixed pool of workers, each pulling its next item when it is done with the last, holds
+at most ``concurrency`` items (plus a small buffer with a journal, see
+:attr:`RunOptions.workers`) and costs no task per item.
 
 Every input item yields exactly one :class:`ItemResult`, whatever happens: errors become
 ``failed``, ambiguous creating calls ``unknown``, children of a failed contact ``skipped``;
@@ -19,14 +23,18 @@ other pulled items ``skipped``.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
+import attrs
+from anyio.streams.memory import MemoryObjectSendStream
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
     from exceptiongroup import BaseExceptionGroup
@@ -40,12 +48,16 @@ from zyntro_async._errors import (
 )
 from zyntro_async._retry import current_pacer, current_send_hook
 from zyntro_async.bulk._journal import Journal
-from zyntro_async.bulk._limiter import ByteBudget, ItemPacer, RunPacer
+from zyntro_async.bulk._limiter import ByteBudget, ItemPacer, RequestSlots, RunPacer
 from zyntro_async.bulk._ops import (
     AddFile,
+    AddLink,
+    AddNote,
     ContactBundle,
     InvalidItem,
+    LogComms,
     Operation,
+    UpsertContact,
 )
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
 
@@ -79,76 +91,134 @@ class _Stop(Exception):
     """Internal: the run must stop (reason attached)."""
 
 
-async def _iterate(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
-        for item in items:
-            yield item
+def _check_concurrency(_: object, __: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {value!r}")
+
+
+def _check_max_failures(_: object, __: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ValueError(f"max_failures must be >= 0, got {value!r}")
+
+
+@attrs.frozen
+class RunOptions:
+    """The settings of one run: what ``run`` and ``stream`` take as keyword arguments.
+
+    Built once per call (checking ``concurrency`` and ``max_failures``); see
+    :meth:`Bulk.run` for what each one means.
+    """
+
+    concurrency: int = attrs.field(default=16, validator=_check_concurrency)
+    max_per_second: float | None = None
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
+    journal: str | os.PathLike[str] | Journal | None = None
+    retry_unknown: bool = False
+    fail_fast: bool = False
+    max_failures: int | None = attrs.field(default=None, validator=_check_max_failures)
+    on_progress: Callable[[Progress], object] | None = None
+    progress_interval: float = 0.5
+    breaker_threshold: int | None = 25
+
+    @property
+    def workers(self) -> int:
+        """Items held at once: one per request slot, plus a few with a journal.
+
+        A bundle keeps its slots busy on its own (its children queue for them). Items
+        looking up the journal (in a thread) hold no slot meanwhile: a few more of them
+        keep every slot busy. More items than that would only queue for the slots, and
+        handing a slot from one task to another is not free.
+        """
+        if self.journal is None:
+            return self.concurrency
+        return self.concurrency + max(2, self.concurrency // 4)
+
+
+class _PendingKey(str):
+    """An item's key not computed yet (see ``_Run.defer_keys``)."""
+
+    __slots__ = ()
+
+
+_PENDING_KEY = _PendingKey()
+# Our own operations: their keys are pure functions of their content, so computing one
+# later gives the same key, and cannot raise.
+_KEYED_BY_CONTENT = frozenset({UpsertContact, AddNote, AddLink, AddFile, LogComms, ContactBundle})
+_COUNTED_AS_FAILURES = frozenset({Status.FAILED, Status.UNKNOWN})
 
 
 class _Run:
-    """One run's state: limits, journal, counters, and how results leave."""
+    """One run's state: limits, journal, counters, and how results leave.
+
+    Args:
+        on_result: called with each result (``run``'s callback).
+        send: where ``stream`` hands results to its consumer.
+    """
 
     def __init__(
         self,
         client: ZyntroClient,
+        options: RunOptions,
         *,
-        concurrency: int,
-        max_per_second: float | None,
-        max_inflight_bytes: int,
-        journal: Journal | None,
-        retry_unknown: bool,
-        fail_fast: bool,
-        max_failures: int | None,
-        on_progress: Callable[[Progress], object] | None,
-        progress_interval: float,
-        breaker_threshold: int | None,
         total: int | None,
-        deliver: Callable[[ItemResult], Awaitable[None]],
+        on_result: Callable[[ItemResult], object] | None = None,
+        send: MemoryObjectSendStream[ItemResult] | None = None,
     ) -> None:
         self.client = client
-        self.requests = anyio.CapacityLimiter(concurrency)
-        self.slots = anyio.Semaphore(concurrency + max(2, concurrency // 4))
-        self.pacer = RunPacer(max_per_second=max_per_second, breaker_threshold=breaker_threshold)
-        self.bytes = ByteBudget(max_inflight_bytes)
-        self.journal = journal
-        self.retry_unknown = retry_unknown
-        self.fail_fast = fail_fast
-        self.max_failures = max_failures
-        self.on_progress = on_progress
-        self.progress_interval = progress_interval
+        self.options = options
+        self.requests = RequestSlots(options.concurrency)
+        self.pacer = RunPacer(
+            max_per_second=options.max_per_second, breaker_threshold=options.breaker_threshold
+        )
+        self.bytes = ByteBudget(options.max_inflight_bytes)
+        self.journal: Journal | None = None
+        self.on_result = on_result
+        self.send = send
+        # Whether every result is handed to someone (``on_result`` or a stream).
+        self.observed = on_result is not None or send is not None
+        # Whether keys are computed only for the results that keep them (set when the
+        # run starts, once the journal is known). A key hashes the item's JSON, a real cost
+        # per item; with no journal and nobody receiving each result, a succeeded item's
+        # key is never seen: only the results the report keeps (not fully succeeded) need
+        # theirs.
+        self.defer_keys = False
         self.total = total
-        self.deliver = deliver
         self.report = BulkReport()
         self.started = time.monotonic()
         self.pulled = 0
         self.failures = 0
         self.stop_reason: BaseException | None = None
         self.scope: anyio.CancelScope | None = None
+        self._exhausted = False
         self._last_progress = 0.0
 
     # ---- accounting -------------------------------------------------------------------
 
-    def account(self, result: ItemResult) -> None:
-        """Count a finished item; decide whether the run must stop."""
+    def account(self, result: ItemResult) -> ItemResult:
+        """Count a finished item; decide whether the run must stop.
+
+        Returns:
+            The result, with its keys filled in if they were left for later.
+        """
+        ok = (result.status is Status.SUCCEEDED and not result.children) or result.ok
+        if not ok and type(result.key) is _PendingKey:
+            result = _with_keys(result)
         self.report.add(result)
-        bad = [result, *result.children]
-        self.failures += sum(r.status in (Status.FAILED, Status.UNKNOWN) for r in bad)
+        if not ok:
+            self.failures += sum(
+                r.status in _COUNTED_AS_FAILURES for r in (result, *result.children)
+            )
+        options = self.options
         if self.stop_reason is None:
             if isinstance(result.error, CircuitOpenError) or self.pacer.open_error is not None:
                 self.stop(self.pacer.open_error or result.error)
-            elif (self.fail_fast and self.failures) or (
-                self.max_failures is not None and self.failures > self.max_failures
+            elif (options.fail_fast and self.failures) or (
+                options.max_failures is not None and self.failures > options.max_failures
             ):
                 self.stop(result.error or _first_error(result))
-        self.progress(force=False)
-
-    def _over_failure_limit(self) -> bool:
-        if self.fail_fast:
-            return self.failures > 0
-        return self.max_failures is not None and self.failures > self.max_failures
+        if options.on_progress is not None:
+            self.progress(force=False)
+        return result
 
     def stop(self, reason: BaseException | None) -> None:
         """Stop pulling and cancel what is in flight."""
@@ -159,15 +229,16 @@ class _Run:
 
     def progress(self, *, force: bool) -> None:
         """Call ``on_progress`` at most every ``progress_interval`` seconds (or now)."""
-        if self.on_progress is None:
+        on_progress = self.options.on_progress
+        if on_progress is None:
             return
         now = time.monotonic()
-        if not force and now - self._last_progress < self.progress_interval:
+        if not force and now - self._last_progress < self.options.progress_interval:
             return
         self._last_progress = now
         elapsed = now - self.started
         done = self.report.total
-        self.on_progress(
+        on_progress(
             Progress(
                 done=done,
                 pulled=self.pulled,
@@ -178,33 +249,90 @@ class _Run:
             )
         )
 
+    async def deliver(self, result: ItemResult) -> None:
+        """Hand a result to ``on_result`` or the stream's consumer."""
+        if self.on_result is not None:
+            self.on_result(result)
+        send = self.send
+        if send is not None:
+            # A consumer that closed the stream early no longer wants results.
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                # As ``send.send()`` does, minus its yield to the loop when there is room.
+                await anyio.lowlevel.checkpoint_if_cancelled()
+                try:
+                    send.send_nowait(result)
+                except anyio.WouldBlock:
+                    await send.send(result)
+
     # ---- pulling ----------------------------------------------------------------------
 
     async def pull(self, items: Iterable[Any] | AsyncIterable[Any]) -> None:
-        """Take items one at a time and start each when a slot is free."""
+        """Run every item on the workers, pulling each when a worker is free."""
+        self.defer_keys = self.journal is None and not self.observed
         with anyio.CancelScope() as scope:
             self.scope = scope
             async with anyio.create_task_group() as tg:
-                index = 0
-                async for item in _iterate(items):
-                    self.pulled += 1
-                    try:
-                        await self.slots.acquire()
-                    except anyio.get_cancelled_exc_class():
-                        # Pulled but never started: still accounted for.
-                        await self._finish_shielded(self._not_started(index, item), journal=True)
-                        raise
-                    tg.start_soon(self._item_task, index, item)
-                    index += 1
+                if isinstance(items, AsyncIterable):
+                    await self._feed(items, tg)
+                else:
+                    iterator = iter(items)
+                    for _ in range(self.options.workers):
+                        tg.start_soon(self._work_on, iterator, tg.cancel_scope)
+
+    async def _work_on(self, iterator: Iterator[Any], group: anyio.CancelScope) -> None:
+        """A worker: take the next item, run it, repeat (a plain iterator's items)."""
+        while True:
+            # A stopped or failing run pulls nothing more. (A run cancelled from outside may
+            # pull one more item per worker: it ends ``skipped``, since taking a request
+            # slot checks for cancellation before anything is sent.)
+            if self._exhausted or self.stop_reason is not None or group.cancel_called:
+                return
+            try:
+                item = next(iterator)
+            except StopIteration:
+                self._exhausted = True
+                return
+            index = self.pulled
+            self.pulled += 1
+            await self._item(index, item)
+
+    async def _feed(self, items: AsyncIterable[Any], tg: anyio.abc.TaskGroup) -> None:
+        """Pull an async iterable here, in the caller's task, and hand items to workers.
+
+        An async generator keeps running in the one task that started it, as it would
+        under ``async for`` (its own cancel scopes or timeouts may depend on that).
+        """
+        send, receive = anyio.create_memory_object_stream[tuple[int, Any]](0)
+        async with receive:
+            for _ in range(self.options.workers):
+                tg.start_soon(self._work_from, receive.clone())
+        async with send:
+            index = 0
+            async for item in items:
+                self.pulled += 1
+                try:
+                    await send.send((index, item))
+                except anyio.get_cancelled_exc_class():
+                    # Pulled but never started: still accounted for.
+                    await self._finish_shielded(self._not_started(index, item), journal=True)
+                    raise
+                index += 1
+
+    async def _work_from(self, receive: anyio.abc.ObjectReceiveStream[tuple[int, Any]]) -> None:
+        """A worker: run the items the feeder hands over (an async iterable's items)."""
+        async with receive:
+            async for index, item in receive:
+                await self._item(index, item)
 
     async def _finish_shielded(self, result: ItemResult, *, journal: bool) -> None:
-        self.account(result)
+        result = self.account(result)
         # Never journal "skipped": it would overwrite an earlier run's "sent" or "unknown"
         # mark, and the run after this one would then send a maybe-applied item again.
         if journal and self.journal is not None and result.status is not Status.SKIPPED:
             self.journal.record(result.key, result.status, result.value, result.error)
-        with anyio.CancelScope(shield=True):
-            await self.deliver(result)
+        if self.observed:
+            with anyio.CancelScope(shield=True):
+                await self.deliver(result)
 
     def _not_started(self, index: int, item: Any) -> ItemResult:
         key = _safe_key(item)
@@ -216,23 +344,25 @@ class _Run:
             error=self.stop_reason if isinstance(self.stop_reason, ZyntroError) else None,
         )
 
-    async def _item_task(self, index: int, item: Any) -> None:
+    async def _item(self, index: int, item: Any) -> None:
         holder: list[ItemResult] = []
-        # The slot is held until the result has been handed over, so a slow ``stream``
+        # The worker hands the result over before it pulls again, so a slow ``stream``
         # consumer holds back the pulling instead of piling up finished results.
         try:
-            try:
-                result = await self._process(index, item, holder)
-            except anyio.get_cancelled_exc_class():
-                # The run stopped mid-item: account for it as far as it got, then unwind.
-                result = holder[0] if holder else self._not_started(index, item)
-                await self._finish_shielded(result, journal=False)
-                raise
-            self.account(result)
-            with anyio.CancelScope(shield=self.stop_reason is not None):
+            result = await self._process(index, item, holder)
+        except anyio.get_cancelled_exc_class():
+            # The run stopped mid-item: account for it as far as it got, then unwind.
+            result = holder[0] if holder else self._not_started(index, item)
+            await self._finish_shielded(result, journal=False)
+            raise
+        result = self.account(result)
+        if not self.observed:
+            return
+        if self.stop_reason is None:
+            await self.deliver(result)
+        else:
+            with anyio.CancelScope(shield=True):
                 await self.deliver(result)
-        finally:
-            self.slots.release()
 
     # ---- processing -------------------------------------------------------------------
 
@@ -246,7 +376,10 @@ class _Run:
             return ItemResult(
                 index=index, key=f"invalid:{index}", op=item, status=Status.FAILED, error=error
             )
-        key = item.stable_key()
+        if type(item) in _KEYED_BY_CONTENT and self.defer_keys:
+            key: str = _PENDING_KEY
+        else:
+            key = item.stable_key()
         if isinstance(item, ContactBundle):
             return await self._bundle(index, key, item, holder)
         return await self._op(index, key, item, None, holder)
@@ -353,7 +486,7 @@ class _Run:
                         value=prior.value,
                         from_journal=True,
                     )
-                if prior.maybe_applied and not op.idempotent and not self.retry_unknown:
+                if prior.maybe_applied and not op.idempotent and not self.options.retry_unknown:
                     earlier = AmbiguousOutcomeError(
                         "an earlier run may have applied this; not sent again "
                         "(use retry_unknown=True to send it anyway)",
@@ -375,11 +508,19 @@ class _Run:
         error: BaseException | None = None
         held_bytes = 0
         try:
-            held_bytes = await self.bytes.acquire(size)
-            async with self.requests:
+            if size:
+                held_bytes = await self.bytes.acquire(size)
+            await self.requests.acquire()
+            try:
                 pacer_token = current_pacer.set(pacer)
-                hook_token = current_send_hook.set(
+                hook = (
                     _sent_hook(journal, key) if journal is not None and not op.idempotent else None
+                )
+                # Without a hook to set there is usually none to clear either.
+                hook_token = (
+                    current_send_hook.set(hook)
+                    if hook is not None or current_send_hook.get() is not None
+                    else None
                 )
                 try:
                     if contact_id is None:
@@ -388,8 +529,11 @@ class _Run:
                         value = await op.execute(self.client, contact_id)  # type: ignore[union-attr,call-arg]
                     status = Status.SUCCEEDED
                 finally:
-                    current_send_hook.reset(hook_token)
+                    if hook_token is not None:
+                        current_send_hook.reset(hook_token)
                     current_pacer.reset(pacer_token)
+            finally:
+                self.requests.release()
         except anyio.get_cancelled_exc_class():
             # A request still out, or one that may have been applied, leaves the item
             # unknown; an item that never started, or was waiting to retry after attempts
@@ -435,7 +579,8 @@ class _Run:
             # A file that vanished or a value the SDK could not send: this item only.
             status, error = Status.FAILED, exc
         finally:
-            await self.bytes.release(held_bytes)
+            if held_bytes:
+                await self.bytes.release(held_bytes)
         result = ItemResult(
             index=index,
             key=key,
@@ -488,9 +633,20 @@ def _first_error(result: ItemResult) -> BaseException | None:
 
 
 def _replace(result: ItemResult, **changes: Any) -> ItemResult:
-    import attrs
-
     return attrs.evolve(result, **changes)
+
+
+def _with_keys(result: ItemResult) -> ItemResult:
+    """``result`` with the keys ``_Run.defer_keys`` left out (its children's too)."""
+    op = result.op
+    key = op.stable_key()
+    if not result.children:
+        return _replace(result, key=key)
+    children = tuple(
+        _replace(child, key=f"{key}/{op.child_label(position)}")
+        for position, child in enumerate(result.children)
+    )
+    return _replace(result, key=key, children=children)
 
 
 class Bulk:
@@ -543,28 +699,20 @@ class Bulk:
                 every item pulled so far.
             ValueError: a bad setting (``concurrency < 1``, ...).
         """
-
-        async def deliver(result: ItemResult) -> None:
-            if on_result is not None:
-                on_result(result)
-
-        run = await self._start(
-            items,
+        options = RunOptions(
             concurrency=concurrency,
             max_per_second=max_per_second,
             max_inflight_bytes=max_inflight_bytes,
+            journal=journal,
             retry_unknown=retry_unknown,
             fail_fast=fail_fast,
             max_failures=max_failures,
             on_progress=on_progress,
             progress_interval=progress_interval,
             breaker_threshold=breaker_threshold,
-            deliver=deliver,
         )
-        async with AsyncExitStack() as stack:
-            if journal is not None:
-                run.journal = await _open_journal(stack, journal)
-            await self._drive(run, items)
+        run = _Run(self._client, options, total=_length(items), on_result=on_result)
+        await self._drive(run, items)
         return self._finish(run)
 
     async def stream(
@@ -591,31 +739,23 @@ class Bulk:
         Raises:
             BulkAbortedError: after the last result, when the run stopped early.
         """
-        send, receive = anyio.create_memory_object_stream[ItemResult](max(1, concurrency))
-
-        async def deliver(result: ItemResult) -> None:
-            # A consumer that closed the stream early no longer wants results.
-            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                await send.send(result)
-
-        run = await self._start(
-            items,
+        options = RunOptions(
             concurrency=concurrency,
             max_per_second=max_per_second,
             max_inflight_bytes=max_inflight_bytes,
+            journal=journal,
             retry_unknown=retry_unknown,
             fail_fast=fail_fast,
             max_failures=max_failures,
             on_progress=on_progress,
             progress_interval=progress_interval,
             breaker_threshold=breaker_threshold,
-            deliver=deliver,
         )
+        send, receive = anyio.create_memory_object_stream[ItemResult](options.concurrency)
+        run = _Run(self._client, options, total=_length(items), send=send)
 
         async def produce() -> None:
-            async with send, AsyncExitStack() as stack:
-                if journal is not None:
-                    run.journal = await _open_journal(stack, journal)
+            async with send:
                 await self._drive(run, items)
 
         async with anyio.create_task_group() as tg, receive:
@@ -630,45 +770,12 @@ class Bulk:
                 return
         self._finish(run)
 
-    async def _start(
-        self,
-        items: Iterable[Any] | AsyncIterable[Any],
-        *,
-        concurrency: int,
-        max_per_second: float | None,
-        max_inflight_bytes: int,
-        retry_unknown: bool,
-        fail_fast: bool,
-        max_failures: int | None,
-        on_progress: Callable[[Progress], object] | None,
-        progress_interval: float,
-        breaker_threshold: int | None,
-        deliver: Callable[[ItemResult], Awaitable[None]],
-    ) -> _Run:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
-        if max_failures is not None and max_failures < 0:
-            raise ValueError(f"max_failures must be >= 0, got {max_failures!r}")
-        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-        return _Run(
-            self._client,
-            concurrency=concurrency,
-            max_per_second=max_per_second,
-            max_inflight_bytes=max_inflight_bytes,
-            journal=None,
-            retry_unknown=retry_unknown,
-            fail_fast=fail_fast,
-            max_failures=max_failures,
-            on_progress=on_progress,
-            progress_interval=progress_interval,
-            breaker_threshold=breaker_threshold,
-            total=total,
-            deliver=deliver,
-        )
-
     async def _drive(self, run: _Run, items: Iterable[Any] | AsyncIterable[Any]) -> None:
         try:
-            await run.pull(items)
+            async with AsyncExitStack() as stack:
+                if run.options.journal is not None:
+                    run.journal = await _open_journal(stack, run.options.journal)
+                await run.pull(items)
         except BaseExceptionGroup as group:
             # An error of the caller's own (their iterator or callback) surfaces as itself.
             errors = [
@@ -690,8 +797,8 @@ class Bulk:
                 "the circuit breaker opened"
                 if isinstance(reason, CircuitOpenError)
                 else "fail_fast"
-                if run.fail_fast
-                else f"more than {run.max_failures} failures"
+                if run.options.fail_fast
+                else f"more than {run.options.max_failures} failures"
             )
             raise BulkAbortedError(
                 f"bulk run stopped early ({what}) after {run.report.total} items: {reason}",
@@ -699,6 +806,10 @@ class Bulk:
                 reason=reason,
             )
         return run.report
+
+
+def _length(items: Iterable[Any] | AsyncIterable[Any]) -> int | None:
+    return len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
 
 
 async def _open_journal(stack: AsyncExitStack, journal: Any) -> Journal:

@@ -46,6 +46,8 @@ ENTITY_WIRE_NAMES: dict[str, str] = {
 
 def _text(prefix: str) -> Any:
     def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:  # the common case, checked before building the field's name
+            return
         check_optional_str(f"{prefix}.{attribute.name}", value, max_length=MAX_FIELD_LENGTH)
 
     return validate
@@ -66,6 +68,8 @@ def _check_extra(
 
 
 def _contact_extra(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
     return _check_extra("contact", CONTACT_WIRE_NAMES, value)
 
 
@@ -74,18 +78,26 @@ def _entity_extra(value: object) -> dict[str, Any] | None:
 
 
 def _tags(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
     return check_tags("contact.tags", value)
 
 
 def _custom_fields(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
     return check_mapping("contact.custom_fields", value)
 
 
 def _email(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
     check_email(f"contact.{attribute.name}", value)
 
 
 def _phone(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
     check_phone(f"contact.{attribute.name}", value)
 
 
