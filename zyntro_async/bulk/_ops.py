@@ -114,6 +114,8 @@ class UpsertContact(_Op):
     member_id: str | None = None
     key: str | None = None
 
+    _request: ContactWrite = attrs.field(init=False, eq=False, repr=False, default=None)
+
     kind: ClassVar[str] = "contact"
     endpoint: ClassVar[str] = ADD_CONTACTS
 
@@ -123,23 +125,20 @@ class UpsertContact(_Op):
         return write_is_idempotent("upsert", self.lookup_by)
 
     def __attrs_post_init__(self) -> None:
-        ContactWrite(
+        request = ContactWrite(
             contact=check_contact(self.contact),
+            mode="upsert",
             entity=check_entity(self.entity),
             lookup_by=self.lookup_by,
             skip_entity=self.skip_entity,
         )
         self._check_ids()
+        # Validated once, here; execute() sends this very request, not a new copy.
+        object.__setattr__(self, "_request", request)
 
     async def execute(self, client: ZyntroClient) -> Any:
         """Send it; returns a :class:`~zyntro_async.ContactResult`."""
-        return await client.contacts.upsert(
-            self.contact,
-            entity=self.entity,
-            lookup_by=self.lookup_by,
-            skip_entity=self.skip_entity,
-            member_id=self.member_id,
-        )
+        return await client.contacts._write(self._request, self.member_id)
 
     def import_dict(self) -> dict[str, Any]:
         """This operation in the JSONL import format."""
@@ -440,6 +439,7 @@ class ContactBundle(_Op):
     lookup_by: str = "email"
     skip_entity: bool = False
     member_id: str | None = None
+    _parent: UpsertContact = attrs.field(init=False, eq=False, repr=False, default=None)
 
     kind: ClassVar[str] = "bundle"
     endpoint: ClassVar[str] = ADD_CONTACTS
@@ -450,19 +450,21 @@ class ContactBundle(_Op):
         return write_is_idempotent("upsert", self.lookup_by)
 
     def __attrs_post_init__(self) -> None:
-        self.parent  # noqa: B018 - building it checks the contact's fields
-        self._check_ids()
-
-    @property
-    def parent(self) -> UpsertContact:
-        """The contact upsert that opens the bundle."""
-        return UpsertContact(
+        # Building the parent checks the contact's fields; it is kept for the run.
+        parent = UpsertContact(
             contact=self.contact,
             entity=self.entity,
             lookup_by=self.lookup_by,
             skip_entity=self.skip_entity,
             member_id=self.member_id,
         )
+        self._check_ids()
+        object.__setattr__(self, "_parent", parent)
+
+    @property
+    def parent(self) -> UpsertContact:
+        """The contact upsert that opens the bundle."""
+        return self._parent
 
     @property
     def children(self) -> tuple[ChildOp, ...]:
