@@ -56,6 +56,12 @@ _JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=
 _encode_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
+def _is_json_media(content_type: str) -> bool:
+    """``application/json`` or ``application/*+json``, whatever the case and parameters."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 @attrs.define
 class _Failure(Exception):
     """One failed attempt: the error to raise if we stop, and how to classify it."""
@@ -467,7 +473,7 @@ class Transport:
         if envelope is None:
             kind = (
                 "not JSON"
-                if content_type.startswith("application/json")
+                if _is_json_media(content_type)
                 # The header is the server's text too: scrubbed like the body.
                 else f"Content-Type {self.scrub(content_type or 'missing')[:80]!r}, not JSON"
             )
@@ -513,10 +519,8 @@ class Transport:
 
     @staticmethod
     def _decode_envelope(raw: bytes, content_type: str) -> dict[str, Any] | None:
-        if content_type not in _JSON_CONTENT_TYPES:
-            media = content_type.split(";", 1)[0].strip().lower()
-            if media != "application/json" and not media.endswith("+json"):
-                return None
+        if content_type not in _JSON_CONTENT_TYPES and not _is_json_media(content_type):
+            return None
         try:
             value = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):

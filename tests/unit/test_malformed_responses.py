@@ -249,6 +249,16 @@ async def test_json_with_a_charset_parameter_is_fine(
     assert (await upsert(zy)).contact_id == CONTACT_ID
 
 
+@pytest.mark.parametrize("content_type", ["Application/JSON", "application/problem+json"])
+async def test_a_json_content_type_in_any_case_is_reported_as_bad_json(
+    zy: ZyntroClient, mocked: aioresponses, content_type: str
+) -> None:
+    mocked.post(url(ADD_CONTACTS), body=b"{truncated", content_type=content_type)
+    with pytest.raises(MalformedResponseError, match="got not JSON") as excinfo:
+        await upsert(zy)
+    assert "Content-Type" not in str(excinfo.value)
+
+
 # ---- data that does not fit the result model -------------------------------------------
 
 WRONG_DATA: list[tuple[str, str, Any]] = [
