@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -177,3 +178,28 @@ async def test_custom_keys_identify_items_in_the_journal(
     assert all(r.from_journal for r in results)
     assert sum(emulator.request_counts.values()) == requests
     assert [r.key for r in results[1].children] == ["account-9/notes/0"]
+
+
+async def test_a_file_that_is_not_a_journal_is_refused_and_left_with_nothing_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"this is not an SQLite database, just some text " * 100)
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def recording_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", recording_connect)
+    journal = Journal(path)
+    with pytest.raises(sqlite3.DatabaseError):
+        await journal.open()
+    assert opened
+    for conn in opened:  # each one closed (an open one would leak until GC, and warn)
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")

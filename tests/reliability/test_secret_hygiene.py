@@ -13,6 +13,7 @@ directory and the working directory. The count of hits must be zero.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import pickle
@@ -83,7 +84,7 @@ def describe_results(results: list[ItemResult]) -> Iterator[tuple[str, str]]:
 
 
 def journal_rows(path: Path) -> Iterator[tuple[str, str]]:
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         for row in conn.execute("SELECT * FROM outcomes"):
             yield f"journal row {row[0]}", repr(row)
 

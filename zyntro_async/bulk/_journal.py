@@ -123,9 +123,13 @@ class Journal:
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a commit survives the process being killed (not power loss).
-        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")  # the first read: fails on a non-journal
+            # NORMAL in WAL mode: a commit survives the process being killed (not power loss).
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     async def open(self) -> None:
@@ -133,14 +137,26 @@ class Journal:
 
         def setup() -> bool:
             conn = self._connect()
-            with conn:
-                conn.executescript(_SCHEMA)
-            had = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is not None
+            try:
+                with conn:
+                    conn.executescript(_SCHEMA)
+                had = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is not None
+                self._reader = self._connect()
+            except BaseException:  # not a journal (or unreadable): leave nothing open
+                conn.close()
+                raise
             self._conn = conn
-            self._reader = self._connect()
             return had
 
-        self.had_entries = await anyio.to_thread.run_sync(setup)
+        try:
+            self.had_entries = await anyio.to_thread.run_sync(setup)
+        except BaseException:
+            # Cancelled while setup ran (the thread finishes it anyway): close what it opened.
+            for conn in (self._conn, self._reader):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._reader = None
+            raise
         self._thread = threading.Thread(
             target=self._writer, name="zyntro-journal-writer", daemon=True
         )
