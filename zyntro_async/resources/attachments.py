@@ -107,8 +107,9 @@ class Attachments(Resource):
     ) -> AttachmentResult:
         """Upload a file (``att_type=file``), base64-encoded while it is sent.
 
-        A path is opened and read only while the request is sent, in chunks, with the
-        base64 produced off the event loop: memory does not grow with the file's size.
+        A path is opened and read only while the request is sent, in chunks (in a worker
+        thread), and encoded in slices that never hold up the event loop for long: memory
+        does not grow with the file's size.
 
         Args:
             contact_id: the contact.
