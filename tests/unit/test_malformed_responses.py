@@ -195,13 +195,14 @@ MALFORMED_BODIES: list[tuple[str, bytes, str]] = [
     ("error without data", json.dumps({"status": "error"}).encode(), "application/json"),
     ("deeply nested json", b"[" * 100_000 + b"]" * 100_000, "application/json"),
 ]
-
-
-@pytest.mark.parametrize(
+each_malformed_body = pytest.mark.parametrize(
     ("body", "content_type"),
     [(b, t) for _, b, t in MALFORMED_BODIES],
     ids=[name for name, _, _ in MALFORMED_BODIES],
 )
+
+
+@each_malformed_body
 async def test_a_200_that_is_not_the_envelope_is_malformed(
     zy: ZyntroClient, mocked: aioresponses, body: bytes, content_type: str
 ) -> None:
@@ -212,11 +213,7 @@ async def test_a_200_that_is_not_the_envelope_is_malformed(
     assert excinfo.value.status == 200
 
 
-@pytest.mark.parametrize(
-    ("body", "content_type"),
-    [(b, t) for _, b, t in MALFORMED_BODIES],
-    ids=[name for name, _, _ in MALFORMED_BODIES],
-)
+@each_malformed_body
 async def test_a_creating_call_whose_answer_is_unreadable_is_ambiguous(
     zy: ZyntroClient, mocked: aioresponses, body: bytes, content_type: str
 ) -> None:
