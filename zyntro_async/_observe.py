@@ -1,0 +1,140 @@
+"""The attempt observer: the one seam through which anything watches or paces requests.
+
+Every request the SDK sends goes through one retry loop (:mod:`zyntro_async._transport`).
+That loop tells an :class:`AttemptObserver` about each attempt, at three moments:
+
+1. :meth:`AttemptObserver.before_attempt`, awaited before an attempt starts. A rate governor
+   waits here for its turn (or raises to stop the attempt: a circuit that is open, a run
+   that is stopping). User hooks see a "request" event.
+2. :meth:`AttemptObserver.before_last_byte`, awaited for a *creating* request only, after
+   every byte of the body but the last has reached the kernel. The bulk journal commits its
+   write-ahead "sent" mark here: from this instant the server may apply the request.
+3. :meth:`AttemptObserver.after_attempt`, called once the attempt's outcome is classified,
+   with the delay before the next attempt (``None`` when there is none). A governor learns
+   the server's limit here; tracing ends its span on the last attempt; user hooks see a
+   "response" and, when ``retry_in`` is set, a "retry" event.
+
+Observers come from two places and are combined with :class:`ObserverChain`: the client's
+own (event hooks, tracing) and the one a caller passes to ``ZyntroClient.send`` (a bulk
+run's governor and journal). Nothing reaches the transport any other way: no context
+variables, no globals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import attrs
+
+if TYPE_CHECKING:
+    from zyntro_async._errors import ZyntroError
+    from zyntro_async._retry import FailureKind
+
+__all__ = ["Attempt", "AttemptObserver", "AttemptResult", "ObserverChain"]
+
+
+@attrs.frozen(slots=True)
+class Attempt:
+    """One attempt at sending one request.
+
+    Attributes:
+        endpoint: ``module/action``, e.g. ``"crm/addContactsFull"``.
+        number: 1 for the first attempt, 2 for the first retry, ...
+        idempotent: whether repeating the request cannot change the outcome.
+        body_size: bytes of the request body (base64 included for uploads).
+    """
+
+    endpoint: str
+    number: int
+    idempotent: bool
+    body_size: int
+
+
+@attrs.frozen(slots=True)
+class AttemptResult:
+    """How one attempt ended.
+
+    Attributes:
+        attempt: the attempt.
+        elapsed: seconds from the start of the attempt to its classification.
+        status: the HTTP status when an answer arrived, else ``None``.
+        kind: ``None`` when the answer was usable (a success, or a documented error
+            envelope that retrying cannot change is reported with ``FATAL``); otherwise how
+            the attempt failed as far as retrying is concerned.
+        error: the error this attempt would raise if it were the last one (already
+            scrubbed of credentials), ``None`` on success.
+        retry_after: the server's ``Retry-After`` in seconds, when it sent one.
+        retry_in: seconds until the next attempt, or ``None`` when no attempt follows
+            (success, or the error is final).
+    """
+
+    attempt: Attempt
+    elapsed: float
+    status: int | None
+    kind: FailureKind | None
+    error: ZyntroError | None
+    retry_after: float | None = None
+    retry_in: float | None = None
+
+    @property
+    def final(self) -> bool:
+        """No further attempt follows this one."""
+        return self.retry_in is None
+
+
+@runtime_checkable
+class AttemptObserver(Protocol):
+    """Watches (and may pace) every attempt of the requests it is given.
+
+    Implementations must be cheap when they have nothing to do: they run on every request.
+    ``after_attempt`` must not raise; ``before_attempt`` may raise a ``ZyntroError`` to stop
+    the request before it is sent (it is then raised to the caller as it is).
+    """
+
+    async def before_attempt(self, attempt: Attempt) -> None:
+        """Called before each attempt; may wait (pacing) or raise (stop)."""
+
+    async def before_last_byte(self, attempt: Attempt) -> None:
+        """Called for creating requests before the body's last byte is written."""
+
+    def after_attempt(self, result: AttemptResult) -> None:
+        """Called once per attempt with its classified outcome."""
+
+
+class ObserverChain:
+    """Several observers seen as one, called in the order given.
+
+    ``before_*`` are awaited in order; ``after_attempt`` is called in reverse order, so that
+    an observer that wraps the others (a tracing span) sees its inner observers finish first.
+    """
+
+    __slots__ = ("observers",)
+
+    def __init__(self, observers: Sequence[AttemptObserver]) -> None:
+        self.observers = tuple(observers)
+
+    @classmethod
+    def of(cls, *observers: AttemptObserver | None) -> AttemptObserver | None:
+        """The observers that are not ``None``, chained; one alone is returned as it is."""
+        present = [o for o in observers if o is not None]
+        if not present:
+            return None
+        if len(present) == 1:
+            return present[0]
+        return cls(present)
+
+    async def before_attempt(self, attempt: Attempt) -> None:
+        """Await each observer's ``before_attempt`` in order."""
+        for observer in self.observers:
+            await observer.before_attempt(attempt)
+
+    async def before_last_byte(self, attempt: Attempt) -> None:
+        """Await each observer's ``before_last_byte`` in order."""
+        for observer in self.observers:
+            await observer.before_last_byte(attempt)
+
+    def after_attempt(self, result: AttemptResult) -> None:
+        """Call each observer's ``after_attempt``, innermost first."""
+        for observer in reversed(self.observers):
+            observer.after_attempt(result)
