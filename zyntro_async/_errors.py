@@ -44,6 +44,7 @@ __all__ = [
     "CircuitOpenError",
     "ClientClosedError",
     "ConfigurationError",
+    "ImportLineError",
     "InvalidRequestError",
     "MalformedResponseError",
     "NotFoundError",
@@ -81,6 +82,33 @@ class RequestValidationError(ZyntroError, ValueError):
 
     def __reduce__(self) -> tuple[type[RequestValidationError], tuple[str, str]]:
         return (type(self), (self.field, self.message))
+
+
+class ImportLineError(RequestValidationError):
+    """A line of an import file (JSONL or CSV row) that cannot become an operation.
+
+    Unlike its base class it carries *every* problem found in the line, so a user fixes a
+    row in one round, not one problem per run.
+
+    Attributes:
+        problems: ``(path, message)`` pairs, the path as the import format names it
+            (``"contact.primaryEmail"``, ``"attachments[1].path"``).
+        field: the first problem's path.
+    """
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        if not problems:
+            raise ValueError("ImportLineError needs at least one problem")
+        self.problems = tuple((str(path), str(message)) for path, message in problems)
+        first_path, first_message = self.problems[0]
+        super().__init__(first_path, first_message)
+        self.args = ("; ".join(f"{path}: {message}" for path, message in self.problems),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def __reduce__(self) -> tuple[type[ImportLineError], tuple[tuple[tuple[str, str], ...]]]:  # type: ignore[override]
+        return (type(self), (self.problems,))
 
 
 class ClientClosedError(ZyntroError, RuntimeError):
