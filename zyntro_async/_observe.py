@@ -23,7 +23,7 @@ variables, no globals.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -31,7 +31,31 @@ if TYPE_CHECKING:
     from zyntro_async._errors import ZyntroError
     from zyntro_async._retry import FailureKind
 
-__all__ = ["Attempt", "AttemptObserver", "AttemptResult", "ObserverChain"]
+__all__ = ["Attempt", "AttemptObserver", "AttemptResult", "Call", "ObserverChain"]
+
+
+class Call:
+    """One call (all the attempts of one request), shared by the :class:`Attempt` objects of it.
+
+    Observers watch many concurrent calls at once; this object is how they tell them apart and
+    where they keep per-call state (a tracing span, a start time): ``call.state[self] = ...``.
+    Created only when an observer is present, so calls without observers pay nothing.
+
+    Attributes:
+        endpoint: ``module/action``.
+        idempotent: whether repeating the request cannot change the outcome.
+        state: per-observer scratch space, keyed by the observer.
+    """
+
+    __slots__ = ("endpoint", "idempotent", "state")
+
+    def __init__(self, endpoint: str, *, idempotent: bool) -> None:
+        self.endpoint = endpoint
+        self.idempotent = idempotent
+        self.state: dict[object, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"Call({self.endpoint!r}, idempotent={self.idempotent})"
 
 
 @attrs.frozen(slots=True)
@@ -39,16 +63,25 @@ class Attempt:
     """One attempt at sending one request.
 
     Attributes:
-        endpoint: ``module/action``, e.g. ``"crm/addContactsFull"``.
+        call: the call this attempt belongs to (the same object for every attempt of it).
         number: 1 for the first attempt, 2 for the first retry, ...
-        idempotent: whether repeating the request cannot change the outcome.
-        body_size: bytes of the request body (base64 included for uploads).
+        body_size: bytes of the request body (base64 included for uploads; -1 when the
+            size is not known up front, as for a stream that cannot be measured).
     """
 
-    endpoint: str
+    call: Call
     number: int
-    idempotent: bool
     body_size: int
+
+    @property
+    def endpoint(self) -> str:
+        """``module/action``, e.g. ``"crm/addContactsFull"``."""
+        return self.call.endpoint
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether repeating the request cannot change the outcome."""
+        return self.call.idempotent
 
 
 @attrs.frozen(slots=True)
