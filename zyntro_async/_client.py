@@ -73,7 +73,7 @@ class ZyntroClient:
         developer_secret: str | None = None,
         org_id: str | None = None,
         member_id: str | None = None,
-        brand_id: str | None = None,
+        brand_id: str | int | None = None,
         base_url: str | None = None,
         timeout: float = 30.0,
         max_connections: int = 100,

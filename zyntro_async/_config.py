@@ -10,6 +10,7 @@ import ipaddress
 import math
 import os
 from collections.abc import Mapping
+from typing import cast
 from urllib.parse import urlsplit
 
 import attrs
@@ -137,7 +138,7 @@ class ClientConfig:
         developer_secret: str | None,
         org_id: str | None,
         member_id: str | None,
-        brand_id: str | None,
+        brand_id: str | int | None,
         base_url: str | None,
         timeout: float,
         deadline: float | None,
@@ -157,7 +158,11 @@ class ClientConfig:
         secret = _require(developer_secret, ENV_DEVELOPER_SECRET, env)
         org = _require(org_id, ENV_ORG_ID, env)
         member = _pick(member_id, ENV_MEMBER_ID, env, required=False)
-        brand = _pick(brand_id, ENV_BRAND_ID, env, required=False)
+        if isinstance(brand_id, int) and not isinstance(brand_id, bool):
+            # The overview calls brand_id numeric; its examples send it as text ("1").
+            brand_id = str(brand_id)
+        # A bool, like any other non-string, is refused by _pick.
+        brand = _pick(cast("str | None", brand_id), ENV_BRAND_ID, env, required=False)
         url = _pick(base_url, ENV_BASE_URL, env, required=False) or DEFAULT_BASE_URL
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
             raise ConfigurationError("max_connections must be an int")

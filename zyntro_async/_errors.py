@@ -26,13 +26,15 @@ The tree::
 
 The API answers errors with HTTP 200 and ``{"status": "error", "data": ["message", ...]}``;
 the documented tables give each message a code. :func:`code_for_message` holds that table
-(the wording differs between pages, so matching ignores case), and :func:`api_error_for`
-turns a code into the right class.
+(the wording differs between pages, so matching ignores case, spacing and final
+punctuation) and falls back, for messages no table lists, to the most specific code the
+message's words point to; :func:`api_error_for` turns a code into the right class.
+``ALREADY_EXISTS`` is not in the pages: it is what ``mode=insert`` of an existing contact
+answers (the emulator says "Contact already exists").
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 __all__ = [
@@ -296,8 +298,9 @@ _CLASS_FOR_CODE: dict[str, type[APIError]] = {
     "RATE_LIMITED": RateLimitError,
 }
 
-# Exact messages from the five error tables, lower-cased: the pages spell the same error
-# differently ("Invalid API Key" / "Invalid API key"), so lookups ignore case.
+# The five pages' error tables (and the overview's "Common Error Messages"), normalised as
+# :func:`_normalise` does. The pages spell the same error differently ("Invalid API Key" /
+# "Invalid API key"); case, spacing and final punctuation never decide a code.
 _EXACT_MESSAGES: dict[str, str] = {
     "api key is required": "MISSING_API_KEY",
     "missing service instance": "MISSING_API_KEY",
@@ -312,56 +315,133 @@ _EXACT_MESSAGES: dict[str, str] = {
     "contact does not exist": "NOT_FOUND",
     "contact not found in this organization": "NOT_FOUND",
     "attachment not found": "NOT_FOUND",
-    "note not found": "NOT_FOUND",
     "you are trying to add a note to a contact that does not belong to your organization": (
         "WRONG_ORG"
     ),
-    "api key does not have access to this organization": "WRONG_ORG",
-    "the api only supports notes being added by the member that owns the contact.": "NOT_OWNER",
+    "the api only supports notes being added by the member that owns the contact": "NOT_OWNER",
     "action must be one of: insert, update, delete": "INVALID_ACTION",
     "att_type must be 'link' or 'file'": "INVALID_TYPE",
     "comms_type must be one of: email, sms, call, message": "INVALID_TYPE",
     "invalid url format in link_url": "INVALID_URL",
     "invalid base64 file data": "INVALID_BASE64",
     "storage not configured for this account": "STORAGE_ERROR",
-    "contact already exists": "ALREADY_EXISTS",
+    "missing org id": "MISSING_FIELDS",
+    "missing brand id": "MISSING_FIELDS",
+    "missing member id": "MISSING_FIELDS",
+    "missing contact id": "MISSING_FIELDS",
+    "missing note": "MISSING_FIELDS",
+    "org_id is required": "MISSING_FIELDS",
+    "member_id is required": "MISSING_FIELDS",
+    "contact_id is required": "MISSING_FIELDS",
+    "comms_type is required": "MISSING_FIELDS",
+    "comms_data is required": "MISSING_FIELDS",
 }
 
+# Documented messages whose end the pages leave open ("Contact validation errors: ...").
 _PREFIX_MESSAGES: tuple[tuple[str, str], ...] = (
-    ("missing required contact fields:", "MISSING_FIELDS"),
-    ("contact validation errors:", "VALIDATION_ERROR"),
-    ("contact custom field errors:", "CUSTOM_FIELD_ERROR"),
-    ("unsupported file type:", "UNSUPPORTED_FILE"),
-    ("comms_source ", "VALIDATION_ERROR"),
-    ("comms_status must be", "VALIDATION_ERROR"),
-    ("mode must be", "VALIDATION_ERROR"),
-    ("lookup_by must be", "VALIDATION_ERROR"),
+    ("missing required contact field", "MISSING_FIELDS"),
+    ("contact validation error", "VALIDATION_ERROR"),
+    ("contact custom field error", "CUSTOM_FIELD_ERROR"),
+    ("unsupported file type", "UNSUPPORTED_FILE"),
 )
 
-# "Missing org ID", "Missing brand ID", "Missing note", ... and "org_id is required",
-# "comms_data is required", ...: a required field is absent.
-_MISSING_FIELD = re.compile(r"^(missing \w[\w .]*|[\w.]+ is required)$")
+_API_KEY = ("api key", "api_key", "apikey", "api-key")
+_SECRET = ("developer_secret", "developer secret", "developer-secret")
+_ABSENT = ("missing", "required", "empty", "not provided", "no api key", "no developer")
+_NOT_FOUND = ("not found", "does not exist", "doesn't exist", "no such")
+
+# When no documented message matches (the server's wording drifted, or the emulator says
+# something the pages do not), the most specific code whose words the message contains.
+# A rule matches when the message holds one word of each of its groups; the first rule
+# that matches wins, so the specific ones come first (an API key "without access to this
+# organization" is WRONG_ORG, not INVALID_API_KEY). Plain substring tests: linear in the
+# message's length, whatever the server sends.
+_KEYWORD_RULES: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    ("NOT_OWNER", (("owns the contact", "own the contact", "contact owner", "contact's owner",
+                    "owner of the contact", "not the owner"),)),
+    ("WRONG_ORG", (("access to this organi", "access to the organi", "access to your organi",
+                    "access to that organi"),)),
+    ("MISSING_DEVELOPER_SECRET", (_SECRET, _ABSENT)),
+    ("INVALID_DEVELOPER_SECRET", (_SECRET,)),
+    ("MISSING_API_KEY", (_API_KEY, _ABSENT)),
+    ("MISSING_API_KEY", (("service instance",),)),
+    ("USER_INACTIVE", (("user", "account"), ("not active", "inactive", "deactivated",
+                                             "disabled", "suspended"))),
+    ("INVALID_API_KEY", (_API_KEY,)),
+    ("IP_NOT_WHITELISTED", (("whitelist", "allowlist", "allow-list"),)),
+    ("MEMBER_NOT_FOUND", (("member",), (*_NOT_FOUND, "does not belong", "not a member",
+                                        "unknown", "invalid"))),
+    ("WRONG_ORG", (("does not belong to", "belongs to another", "belongs to a different",
+                    "different organi", "another organi", "other organi", "wrong organi"),)),
+    ("CUSTOM_FIELD_ERROR", (("custom field", "custom_field", "customfield"),)),
+    ("NOT_FOUND_UPDATE", ((*_NOT_FOUND, "no contact", "no existing"),
+                          ("for update", "to update"))),
+    ("ALREADY_EXISTS", (("already exist", "duplicate"),)),
+    ("NOT_FOUND", (_NOT_FOUND,)),
+    ("INVALID_BASE64", (("base64", "base 64"),)),
+    ("STORAGE_ERROR", (("storage",),)),
+    ("UNSUPPORTED_FILE", (("file type", "file_type", "mime"),
+                          ("unsupported", "not supported", "not allowed", "not permitted"))),
+    ("MISSING_CONTACT", (("contact data", "contact object"), ("required", "missing"))),
+    ("INVALID_TYPE", (("link attachment", "file attachment"), ("only",))),
+    ("INVALID_ACTION", (("action must", "invalid action", "unknown action",
+                         "unsupported action", "action is invalid"),)),
+    ("INVALID_TYPE", (("att_type", "comms_type", "attachment type", "comms type",
+                       "communication type"),
+                      ("must be", "invalid", "unknown", "not supported", "unsupported",
+                       "not recognized", "not a recognized"))),
+    ("INVALID_URL", (("url",), ("invalid", "malformed", "not a valid", "format"))),
+    ("MISSING_FIELDS", (("missing", "is required", "are required", "required field"),)),
+    ("VALIDATION_ERROR", (("must be", "must not", "exceeds", "too long", "at most",
+                           "maximum length", "max length", "validation", "invalid",
+                           "not a valid", "cannot be", "can only"),)),
+)  # fmt: skip
+
+# Final punctuation a page or a server version may add or drop ("...the contact." / "...").
+_FINAL_PUNCTUATION = ".!?;:,\u2026"
 
 
-def code_for_message(message: str) -> str:
-    """Return the documented code for one error message, or ``"UNKNOWN"``.
+def _normalise(message: str) -> str:
+    """Lower case, runs of whitespace as one space, no surrounding space or final punctuation."""
+    return " ".join(message.split()).lower().rstrip(_FINAL_PUNCTUATION).rstrip()
 
-    Args:
-        message: a message from the ``data`` list of an error envelope.
 
-    Returns:
-        The code string from the documented error tables (``"NOT_OWNER"``, ...).
-    """
-    key = " ".join(message.split()).lower()
+def _documented_code(key: str) -> str | None:
     exact = _EXACT_MESSAGES.get(key)
     if exact is not None:
         return exact
     for prefix, code in _PREFIX_MESSAGES:
         if key.startswith(prefix):
             return code
-    if _MISSING_FIELD.match(key):
-        return "MISSING_FIELDS"
-    return "UNKNOWN"
+    return None
+
+
+def _keyword_code(key: str) -> str | None:
+    for code, groups in _KEYWORD_RULES:
+        if all(any(word in key for word in group) for group in groups):
+            return code
+    return None
+
+
+def code_for_message(message: str) -> str:
+    """Return the code for one error message, or ``"UNKNOWN"``.
+
+    A documented message maps to its documented code whatever its case, spacing and final
+    punctuation. Any other message falls back, by its words, to the most specific code
+    (anything about the API key or the developer secret is an authentication code; a
+    member "not found" is ``MEMBER_NOT_FOUND``; "Contact already exists" is
+    ``ALREADY_EXISTS``; a field that "must be ..." is ``VALIDATION_ERROR``). README's
+    "Error codes" table lists the mapping.
+
+    Args:
+        message: a message from the ``data`` list of an error envelope.
+
+    Returns:
+        A code of the documented tables (``"NOT_OWNER"``, ...), ``"ALREADY_EXISTS"``, or
+        ``"UNKNOWN"`` when no word of the message points anywhere.
+    """
+    key = _normalise(message)
+    return _documented_code(key) or _keyword_code(key) or "UNKNOWN"
 
 
 def api_error_for(
@@ -373,8 +453,9 @@ def api_error_for(
 ) -> APIError:
     """Build the exception for an error envelope or HTTP error status.
 
-    The code comes from the first message the tables know; the class from the code, or,
-    for codes that are only an HTTP status, from the status.
+    The code comes from the first documented message, else from the first message whose
+    words point to a code (see :func:`code_for_message`); the class from the code, or, for
+    codes that are only an HTTP status, from the status.
 
     Args:
         messages: the envelope's ``data`` messages (may be empty for a bare HTTP error).
@@ -385,11 +466,11 @@ def api_error_for(
     Returns:
         An :class:`APIError` of the right subclass (not raised).
     """
-    code = "UNKNOWN"
-    for message in messages:
-        code = code_for_message(message)
-        if code != "UNKNOWN":
-            break
+    # A documented message anywhere in the list decides before any guess by keywords.
+    keys = [_normalise(message) for message in messages]
+    code = next(filter(None, map(_documented_code, keys)), None)
+    if code is None:
+        code = next(filter(None, map(_keyword_code, keys)), "UNKNOWN")
     if status == 429:
         return RateLimitError("RATE_LIMITED", messages, endpoint, retry_after=retry_after)
     if status >= 500:

@@ -3,8 +3,9 @@
 - Models -> request bodies: camelCase for contact and entity fields, ``None`` omitted,
   ``custom_fields`` and ``extra`` passed through untouched, booleans as the 0/1 integers
   the notes endpoint documents.
-- ``data`` -> result models: unknown keys tolerated, wrong types rejected as
-  :class:`~zyntro_async.MalformedResponseError` (never ``KeyError`` or ``TypeError``).
+- ``data`` -> result models: unknown keys kept in the result's ``extra``, wrong types of
+  named fields rejected as :class:`~zyntro_async.MalformedResponseError` (never
+  ``KeyError`` or ``TypeError``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from zyntro_async.models._requests import (
     NoteWrite,
 )
 from zyntro_async.models._results import (
+    CREDENTIAL_KEYS,
     AttachmentResult,
     CommsResult,
     ContactRecord,
@@ -239,60 +241,84 @@ _result_converter.register_structure_hook(bool, _structure_flag)
 
 RESULT_TYPES = (ContactResult, ContactRecord, Note, AttachmentResult, CommsResult)
 
-# The exact types each result field takes as they are, with no conversion (None for the
-# optional ones). Anything else (a numeric ID, a 0/1 flag, a missing key, a wrong type)
-# goes through the converter above, which converts or explains.
+# The exact types each named result field takes as they are, with no conversion (None for
+# the optional ones); ``()`` means any value (``debug``). Anything else (a numeric ID, a 0/1
+# flag, a missing key, a wrong type) goes through the converter above, which converts or
+# explains.
 _PLAIN_TYPES: dict[Any, tuple[type[Any], ...]] = {
     str: (str,),
     str | None: (str, type(None)),
     int: (int,),
     bool: (bool,),
+    Any: (),
 }
 
+_Fields = tuple[tuple[str, tuple[type[Any], ...], bool], ...]
 
-def _plain_fields(cls: type[Any]) -> tuple[tuple[str, tuple[type[Any], ...], bool], ...]:
-    fields = attrs.fields(cls)
+
+def _plain_fields(cls: type[Any]) -> _Fields:
     hints = typing.get_type_hints(cls)
     return tuple(
         (field.name, _PLAIN_TYPES[hints[field.name]], field.default is attrs.NOTHING)
-        for field in fields
+        for field in attrs.fields(cls)
+        if field.name != "extra"
     )
 
 
 _MISSING = object()
-_RESULT_FIELDS: dict[type[Any], tuple[tuple[str, tuple[type[Any], ...], bool], ...]] = {
-    cls: _plain_fields(cls) for cls in RESULT_TYPES
+_RESULT_FIELDS: dict[type[Any], _Fields] = {cls: _plain_fields(cls) for cls in RESULT_TYPES}
+_NAMED_KEYS: dict[type[Any], frozenset[str]] = {
+    cls: frozenset(name for name, _, _ in fields) for cls, fields in _RESULT_FIELDS.items()
 }
 
 
-def _structure_plain(data: Mapping[str, Any], cls: type[T]) -> T | None:
+def _structure_plain(data: Mapping[str, Any], cls: type[T], extra: dict[str, Any]) -> T | None:
     """``cls`` from ``data`` when every value is already of its field's type, else None.
 
     The common answer needs no conversion: this builds it without the converter's
     dispatch per field, and gives up (for the converter to do it) on anything else.
     """
-    fields = _RESULT_FIELDS.get(cls)
-    if fields is None:
-        return None
     values: dict[str, Any] = {}
-    for name, types, required in fields:
+    for name, types, required in _RESULT_FIELDS[cls]:
         value = data.get(name, _MISSING)
         if value is _MISSING:
             if required:
                 return None
-        elif type(value) in types:
+        elif not types or type(value) in types:
             values[name] = value
         else:
             return None
-    return cls(**values)
+    build: Callable[..., T] = cls
+    return build(**values, extra=extra)
+
+
+def _unnamed(data: Mapping[str, Any], cls: type[Any]) -> dict[str, Any]:
+    named = _NAMED_KEYS[cls]
+    return {
+        key: value for key, value in data.items() if key not in named and key not in CREDENTIAL_KEYS
+    }
 
 
 def structure_result(data: object, cls: type[T], *, endpoint: str, status: int = 200) -> T:
     """Build a result model from an envelope's ``data``.
 
+    Keys the model names become its attributes; every other key is kept, as sent, in the
+    result's ``extra`` mapping (except ``api_key``/``developer_secret``, which a server
+    echoing the request could put there): new response fields are never an error, never
+    lost. ``ContactResult.debug`` is the response's ``debug`` value.
+
+    Args:
+        data: the success envelope's ``data``.
+        cls: one of the result models.
+        endpoint: ``"module/action"``, for the error.
+        status: the HTTP status, for the error.
+
+    Returns:
+        The result model.
+
     Raises:
-        MalformedResponseError: ``data`` is not an object, lacks a required key, or a value
-            has the wrong type.
+        MalformedResponseError: ``data`` is not an object, lacks a required key, or a named
+            value has the wrong type.
     """
     if type(data) is not dict and not isinstance(data, Mapping):
         raise MalformedResponseError(
@@ -300,17 +326,20 @@ def structure_result(data: object, cls: type[T], *, endpoint: str, status: int =
             endpoint=endpoint,
             status=status,
         )
-    result = _structure_plain(data, cls)
+    extra = _unnamed(data, cls)
+    result = _structure_plain(data, cls, extra)
     if result is not None:
         return result
+    named = {key: value for key, value in data.items() if key in _NAMED_KEYS[cls]}
     try:
-        return _result_converter.structure(dict(data), cls)
+        structured = _result_converter.structure(named, cls)
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
         raise MalformedResponseError(
             f"'data' does not match {cls.__name__}: {_describe_structure_error(exc)}",
             endpoint=endpoint,
             status=status,
         ) from exc
+    return attrs.evolve(structured, extra=extra)  # type: ignore[misc]
 
 
 def _describe_structure_error(exc: Exception) -> str:

@@ -21,10 +21,13 @@ from zyntro_async import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
+    ServerError,
     StorageError,
     ZyntroClient,
     ZyntroError,
 )
+from zyntro_async._errors import _EXACT_MESSAGES, api_error_for, code_for_message
 
 from ._helpers import (
     ADD_COMMS,
@@ -302,7 +305,7 @@ async def test_a_documented_error_message_raises_its_code_and_class(
     [
         "Something nobody documented happened",
         "Pipeline stage is locked",
-        "Invalid API Key!!",  # close to a documented message, but not one
+        "Quota reached for today",
     ],
 )
 async def test_an_unknown_message_is_code_unknown_and_keeps_its_text(
@@ -366,3 +369,117 @@ def test_api_errors_survive_pickling() -> None:
         MANAGE_ATTACHMENTS,
         200,
     )
+
+
+# ---- drift: wording the pages do not have ------------------------------------------------
+
+# (message as a server might word it, code, class): case, spacing and final punctuation
+# never matter; otherwise the words decide, the most specific code first.
+DRIFTED: list[tuple[str, str, type[APIError]]] = [
+    ("Invalid API key.", "INVALID_API_KEY", AuthenticationError),
+    ("Invalid API Key!!", "INVALID_API_KEY", AuthenticationError),
+    ("invalid api key", "INVALID_API_KEY", AuthenticationError),
+    ("The API key provided is not valid", "INVALID_API_KEY", AuthenticationError),
+    ("Unknown api_key", "INVALID_API_KEY", AuthenticationError),
+    ("Missing API key", "MISSING_API_KEY", AuthenticationError),
+    ("api_key is required.", "MISSING_API_KEY", AuthenticationError),
+    ("API key is empty", "MISSING_API_KEY", AuthenticationError),
+    ("Missing service instance.", "MISSING_API_KEY", AuthenticationError),
+    ("Developer secret is required", "MISSING_DEVELOPER_SECRET", AuthenticationError),
+    ("developer_secret missing!", "MISSING_DEVELOPER_SECRET", AuthenticationError),
+    ("Invalid developer_secret.", "INVALID_DEVELOPER_SECRET", AuthenticationError),
+    ("Developer secret has been revoked", "INVALID_DEVELOPER_SECRET", AuthenticationError),
+    ("User account is deactivated", "USER_INACTIVE", AuthenticationError),
+    ("User is not active.", "USER_INACTIVE", AuthenticationError),
+    ("Your IP is not on the whitelist", "IP_NOT_WHITELISTED", PermissionDeniedError),
+    (
+        "The API only supports notes being added by the member that owns the contact",
+        "NOT_OWNER",
+        PermissionDeniedError,
+    ),
+    (
+        "the api only supports notes being added by the member that owns the contact!",
+        "NOT_OWNER",
+        PermissionDeniedError,
+    ),
+    ("Only the contact owner can add notes", "NOT_OWNER", PermissionDeniedError),
+    ("Member does not exist", "MEMBER_NOT_FOUND", NotFoundError),
+    ("member 0c011ea9 not found", "MEMBER_NOT_FOUND", NotFoundError),
+    ("Member not found in this organisation.", "MEMBER_NOT_FOUND", NotFoundError),
+    (
+        "API key does not have access to this organization",
+        "WRONG_ORG",
+        PermissionDeniedError,
+    ),
+    ("brand_id 99 does not belong to this organization", "WRONG_ORG", PermissionDeniedError),
+    ("Contact belongs to another organization", "WRONG_ORG", PermissionDeniedError),
+    ("Contact not found.", "NOT_FOUND", NotFoundError),
+    ("Note not found", "NOT_FOUND", NotFoundError),
+    ("No contact found to update", "NOT_FOUND_UPDATE", NotFoundError),
+    ("Contact already exists", "ALREADY_EXISTS", InvalidRequestError),
+    ("A contact with this email already exists.", "ALREADY_EXISTS", InvalidRequestError),
+    (
+        "link_url can only be changed on link attachments",
+        "INVALID_TYPE",
+        InvalidRequestError,
+    ),
+    ("att_name must be at most 255 characters", "VALIDATION_ERROR", InvalidRequestError),
+    ("att_name exceeds the maximum length", "VALIDATION_ERROR", InvalidRequestError),
+    ("comms_source must be at most 55 characters", "VALIDATION_ERROR", InvalidRequestError),
+    ("comms_status must be one of: pending, processed", "VALIDATION_ERROR", InvalidRequestError),
+    ("mode must be one of: insert, update, upsert", "VALIDATION_ERROR", InvalidRequestError),
+    ("note_visibility must be 0 or 1", "VALIDATION_ERROR", InvalidRequestError),
+    ("comms_type is invalid", "INVALID_TYPE", InvalidRequestError),
+    ("Invalid action", "INVALID_ACTION", InvalidRequestError),
+    ("link_url is not a valid URL", "INVALID_URL", InvalidRequestError),
+    ("file_data is not valid base64", "INVALID_BASE64", InvalidRequestError),
+    ("MIME type not allowed: application/x-msdownload", "UNSUPPORTED_FILE", InvalidRequestError),
+    ("Unsupported file type: text/html.", "UNSUPPORTED_FILE", InvalidRequestError),
+    ("File storage is not configured", "STORAGE_ERROR", StorageError),
+    ("Unknown custom field 'shoe'", "CUSTOM_FIELD_ERROR", InvalidRequestError),
+    ("contact data is missing", "MISSING_CONTACT", InvalidRequestError),
+    ("Missing att_id", "MISSING_FIELDS", InvalidRequestError),
+    ("Missing att_content.link_url", "MISSING_FIELDS", InvalidRequestError),
+    ("Missing file_type", "MISSING_FIELDS", InvalidRequestError),
+    ("member_id is required.", "MISSING_FIELDS", InvalidRequestError),
+    ("Missing Org ID.", "MISSING_FIELDS", InvalidRequestError),
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "cls"), DRIFTED, ids=[message[:50] for message, _, _ in DRIFTED]
+)
+async def test_a_drifted_message_maps_to_the_most_specific_code(
+    zy: ZyntroClient, mocked: aioresponses, message: str, code: str, cls: type[APIError]
+) -> None:
+    mocked.post(url(ADD_NOTES), payload=error(message))
+    with pytest.raises(APIError) as excinfo:
+        await zy.notes.add(CONTACT_ID, "Hi")
+    assert (type(excinfo.value), excinfo.value.code) == (cls, code)
+    assert excinfo.value.messages == (message,)  # the text stays as the server sent it
+
+
+@pytest.mark.parametrize("message", sorted(_EXACT_MESSAGES))
+def test_a_documented_message_maps_with_or_without_a_final_period(message: str) -> None:
+    code = _EXACT_MESSAGES[message]
+    for variant in (message, message + ".", f"  {message.upper()}!  ", message + "…"):
+        assert code_for_message(variant) == code, variant
+
+
+def test_missing_api_key_is_an_authentication_error_not_missing_fields() -> None:
+    error = api_error_for(["Missing API key"], ADD_NOTES)
+    assert type(error) is AuthenticationError
+    assert error.code == "MISSING_API_KEY"
+
+
+def test_a_documented_message_decides_before_a_guess_by_keywords() -> None:
+    # "must be a string" alone would be VALIDATION_ERROR; the documented message wins,
+    # wherever it is in the list.
+    error = api_error_for(["note must be a string", "Contact does not exist"], ADD_NOTES)
+    assert (type(error), error.code) == (NotFoundError, "NOT_FOUND")
+
+
+def test_a_keyword_match_still_yields_to_the_http_status_for_429_and_5xx() -> None:
+    assert type(api_error_for(["Invalid API key"], ADD_NOTES, status=429)) is RateLimitError
+    server = api_error_for(["Invalid API key"], ADD_NOTES, status=502)
+    assert (type(server), server.code) == (ServerError, "HTTP_502")

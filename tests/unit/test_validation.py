@@ -14,14 +14,19 @@ from typing import Any
 import pytest
 from aioresponses import aioresponses
 
-from zyntro_async import Contact, Entity, RequestValidationError, ZyntroClient
+from zyntro_async import ConfigurationError, Contact, Entity, RequestValidationError, ZyntroClient
+from zyntro_async.models._validators import check_email, check_file_type, check_id, media_type
 
 from ._helpers import (
     ADD_COMMS,
+    ADD_CONTACTS,
     ATT_ID,
     ATTACHMENT_DATA,
     COMMS_DATA,
     CONTACT_ID,
+    CONTACT_RECORD_DATA,
+    CONTACT_RESULT_DATA,
+    FETCH_CONTACT,
     MANAGE_ATTACHMENTS,
     NOTE_ID,
     no_request_was_made,
@@ -231,8 +236,9 @@ async def test_create_needs_first_name_and_primary_email(
         ({"last_name": ["Smith"]}, "contact.last_name"),
         ({"primary_email": 5}, "contact.primary_email"),
         ({"primary_email": "not-an-address"}, "contact.primary_email"),
+        ({"primary_email": "jane doe@acme.com"}, "contact.primary_email"),
+        ({"primary_email": "jane@acme@com"}, "contact.primary_email"),
         ({"primary_phone": 5550123}, "contact.primary_phone"),
-        ({"primary_phone": "call me"}, "contact.primary_phone"),
         ({"role_label": b"Buyer"}, "contact.role_label"),
         ({"tags": "vip"}, "contact.tags"),
         ({"tags": ["vip", 7]}, "contact.tags[1]"),
@@ -244,7 +250,7 @@ async def test_create_needs_first_name_and_primary_email(
         ({"custom_fields": {"score": float("nan")}}, "contact.custom_fields.score"),
         ({"extra": "linkedin"}, "contact.extra"),
         ({"extra": {"firstName": "clash"}}, "contact.extra"),
-        ({"first_name": "x" * 256}, "contact.first_name"),
+        ({"last_name": "Zo\ud800"}, "contact.last_name"),  # a lone surrogate: not UTF-8
     ],
 )
 def test_a_contact_with_a_wrong_type_is_refused_when_built(
@@ -289,15 +295,15 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         "skip_entity",
     ),
     (
-        "contact_id as an int",
+        "contact_id as a float",
         lambda zy: zy.contacts.upsert(
-            Contact(primary_email=EMAIL), lookup_by="contact_id", contact_id=42
+            Contact(primary_email=EMAIL), lookup_by="contact_id", contact_id=4.2
         ),
         "contact_id",
     ),
-    ("fetch contact_id as an int", lambda zy: zy.contacts.fetch(42), "contact_id"),
+    ("fetch contact_id as a bool", lambda zy: zy.contacts.fetch(True), "contact_id"),
     ("fetch contact_id empty", lambda zy: zy.contacts.fetch(""), "contact_id"),
-    ("notes.add contact_id as an int", lambda zy: zy.notes.add(42, "Hi"), "contact_id"),
+    ("notes.add contact_id as a list", lambda zy: zy.notes.add([42], "Hi"), "contact_id"),
     ("notes.add note as None", lambda zy: zy.notes.add(CONTACT_ID, None), "note"),
     ("notes.add note blank", lambda zy: zy.notes.add(CONTACT_ID, "   "), "note"),
     (
@@ -306,7 +312,11 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         "visible",
     ),
     ("notes.add editable as 2", lambda zy: zy.notes.add(CONTACT_ID, "Hi", editable=2), "editable"),
-    ("notes.update note_id as an int", lambda zy: zy.notes.update(5, CONTACT_ID, "Hi"), "note_id"),
+    (
+        "notes.update note_id as a float",
+        lambda zy: zy.notes.update(5.0, CONTACT_ID, "Hi"),
+        "note_id",
+    ),
     (
         "add_link name as an int",
         lambda zy: zy.attachments.add_link(CONTACT_ID, name=5, url="https://acme.com"),
@@ -334,7 +344,7 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         lambda zy: zy.attachments.update(None, name="x"),
         "att_id",
     ),
-    ("attachments.delete att_id as an int", lambda zy: zy.attachments.delete(7), "att_id"),
+    ("attachments.delete att_id as bytes", lambda zy: zy.attachments.delete(b"7"), "att_id"),
     ("comms data as an int", lambda zy: zy.comms.log(CONTACT_ID, "call", 123), "data"),
     ("comms data as a list", lambda zy: zy.comms.log(CONTACT_ID, "call", ["a"]), "data"),
     ("comms data empty mapping", lambda zy: zy.comms.log(CONTACT_ID, "call", {}), "data"),
@@ -363,7 +373,7 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
     ("call body as a list", lambda zy: zy.call("crm", "x", ["contact_id"]), "body"),
     ("call body as a str", lambda zy: zy.call("crm", "x", "contact_id=1"), "body"),
     ("call body value not JSON", lambda zy: zy.call("crm", "x", {"at": object()}), "body.at"),
-    ("call member_id as an int", lambda zy: zy.call("crm", "x", {}, member_id=5), "member_id"),
+    ("call member_id as a bool", lambda zy: zy.call("crm", "x", {}, member_id=True), "member_id"),
 ]
 
 
@@ -408,7 +418,7 @@ MEMBER_CALLS: list[tuple[str, Invoke]] = [
     [
         pytest.param(invoke, bad, id=f"{name}-{bad!r}")
         for n, (name, invoke) in enumerate(MEMBER_CALLS)
-        for bad in [(42, "", ["m"])[n % 3]]
+        for bad in [(4.2, "", ["m"])[n % 3]]
     ],
 )
 async def test_a_bad_member_id_override_is_refused_on_every_method(
@@ -549,3 +559,152 @@ async def test_an_odd_argument_is_accepted_or_refused_never_a_builtin_error(
                 except Exception as exc:  # collect what escaped, to report all at once
                     escaped.append(f"{argument}={value!r:.20}: {type(exc).__name__}: {exc}")
     assert escaped == []
+
+
+# ---- what the documents leave to the server is sent as given ------------------------------
+
+# The docs say only that the server validates "phone format": extensions, vanity numbers,
+# national notations are real data, not the SDK's to refuse.
+REAL_WORLD_PHONES = [
+    "+1 (555) 010-0199 ext. 89",
+    "+44 20 7946 0958 x12",
+    "1-800-FLOWERS",
+    "+49 (0)30/1234567",
+    "+33 1 23 45 67 89",
+    "555.010.0199 #200",
+    "0044 20 7946 0958",
+]
+
+
+@pytest.mark.parametrize("phone", REAL_WORLD_PHONES)
+async def test_a_real_world_phone_number_is_sent_as_given(
+    zy: ZyntroClient, mocked: aioresponses, phone: str
+) -> None:
+    mocked.post(url(ADD_CONTACTS), payload=success(CONTACT_RESULT_DATA))
+    await zy.contacts.upsert(Contact(first_name="Jane", primary_phone=phone), lookup_by="phone")
+    body = await sent_json(mocked, ADD_CONTACTS)
+    assert body["contact"]["primaryPhone"] == phone
+    assert body["lookup_by"] == "phone"
+
+
+# One "@" with text on both sides and no whitespace is the whole local rule.
+REAL_WORLD_EMAILS = [
+    "jane+crm@acme.com",
+    "o'brien@acme.ie",
+    "jane@localhost",
+    "Jane.Smith@Sub.Acme.CO.UK",
+    "用户@例子.广告",
+    "jane@[192.168.0.1]",
+    "x" * 300 + "@acme.com",  # no documented length limit: the server's call
+]
+
+
+@pytest.mark.parametrize("email", REAL_WORLD_EMAILS)
+async def test_an_email_of_any_unambiguous_shape_is_sent_as_given(
+    zy: ZyntroClient, mocked: aioresponses, email: str
+) -> None:
+    mocked.post(url(ADD_CONTACTS), payload=success(CONTACT_RESULT_DATA))
+    await zy.contacts.upsert(Contact(first_name="Jane", primary_email=email))
+    assert (await sent_json(mocked, ADD_CONTACTS))["contact"]["primaryEmail"] == email
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["jane", "jane@", "@acme.com", "jane@@acme.com", "a@b@acme.com", "jane @acme.com",
+     "jane@acme.com ", "jane@ac\tme.com", "", "jane\u00a0@acme.com"],
+)  # fmt: skip
+def test_an_email_without_exactly_one_at_or_with_whitespace_is_refused(email: str) -> None:
+    with pytest.raises(RequestValidationError) as excinfo:
+        Contact(primary_email=email)
+    assert excinfo.value.field == "contact.primary_email"
+    with pytest.raises(RequestValidationError):
+        check_email("email", email)
+
+
+async def test_long_text_fields_are_sent_without_a_local_length_cap(
+    zy: ZyntroClient, mocked: aioresponses
+) -> None:
+    mocked.post(url(ADD_CONTACTS), payload=success(CONTACT_RESULT_DATA))
+    contact = Contact(
+        first_name="Jane",
+        last_name="L" * 300,
+        primary_email=EMAIL,
+        role_label="R" * 1000,
+        tags=["t" * 400],
+    )
+    await zy.contacts.upsert(contact, entity=Entity(name="N" * 300))
+    body = await sent_json(mocked, ADD_CONTACTS)
+    assert body["contact"]["lastName"] == "L" * 300
+    assert body["contact"]["roleLabel"] == "R" * 1000
+    assert body["contact"]["tags"] == ["t" * 400]
+    assert body["entity"]["name"] == "N" * 300
+
+
+# ---- MIME types: the allow-list by media type, parameters ignored --------------------------
+
+
+@pytest.mark.parametrize(
+    "file_type",
+    [
+        "text/plain; charset=utf-8",
+        "TEXT/CSV;charset=UTF-8",
+        "application/pdf ; name=contract.pdf",
+        "Image/PNG",
+        "audio/wav",
+    ],
+)
+async def test_a_mime_type_with_parameters_or_any_case_is_accepted_and_sent_as_given(
+    zy: ZyntroClient, mocked: aioresponses, file_type: str
+) -> None:
+    mocked.post(url(MANAGE_ATTACHMENTS), payload=success(ATTACHMENT_DATA))
+    await zy.attachments.add_file(CONTACT_ID, b"hello", name="a.bin", file_type=file_type)
+    assert (await sent_json(mocked, MANAGE_ATTACHMENTS))["file_type"] == file_type
+
+
+@pytest.mark.parametrize(
+    "file_type", ["text/html; charset=utf-8", "; charset=utf-8", "text/plainx", "pdf", " "]
+)
+def test_a_media_type_outside_the_allow_list_is_refused_whatever_its_parameters(
+    file_type: str,
+) -> None:
+    with pytest.raises(RequestValidationError) as excinfo:
+        check_file_type("file_type", file_type)
+    assert excinfo.value.field == "file_type"
+
+
+def test_the_media_type_drops_parameters_and_case() -> None:
+    assert media_type(" Text/Plain ; charset=utf-8") == "text/plain"
+    assert media_type("application/pdf") == "application/pdf"
+
+
+# ---- identifiers: int or str, sent as strings ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(1, "1"), (0, "0"), (2**70, str(2**70)), ("42", "42"), ("a b", "a b")]
+)
+def test_an_id_is_a_string_or_an_integer_returned_as_its_text(value: object, text: str) -> None:
+    assert check_id("brand_id", value) == text
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0, None, b"1", "", "   ", ["1"]])
+def test_an_id_of_another_type_or_empty_is_refused(value: object) -> None:
+    with pytest.raises(RequestValidationError) as excinfo:
+        check_id("brand_id", value)
+    assert excinfo.value.field == "brand_id"
+
+
+async def test_a_numeric_brand_id_is_accepted_and_sent_as_the_docs_show_it(
+    make_client: ClientFactory, mocked: aioresponses
+) -> None:
+    mocked.post(url(FETCH_CONTACT), payload=success(CONTACT_RECORD_DATA))
+    async with make_client(brand_id=1) as zy:
+        await zy.contacts.fetch(CONTACT_ID)
+    assert (await sent_json(mocked, FETCH_CONTACT))["brand_id"] == "1"
+
+
+def test_a_bool_brand_id_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        ZyntroClient(
+            api_key="k", developer_secret="zdk_s", org_id="o", member_id="m", brand_id=True
+        )

@@ -3,6 +3,11 @@
 Attributes are snake_case; :mod:`zyntro_async._serde` writes them in the API's camelCase
 (``first_name`` -> ``firstName``). ``custom_fields`` keys and ``extra`` entries are sent as
 given: ``extra`` carries contact fields this SDK does not name yet.
+
+Checked locally: each field's type, and the e-mail address's shape (one ``@``, no spaces).
+Not checked: phone format and field lengths, which the pages leave to the server
+("phone format", "exceeds max length" in its VALIDATION_ERROR), so
+``"+1 (555) 010-0199 ext. 89"`` and a 300-character last name are sent as given.
 """
 
 from __future__ import annotations
@@ -14,11 +19,9 @@ import attrs
 
 from zyntro_async._errors import RequestValidationError
 from zyntro_async.models._validators import (
-    MAX_FIELD_LENGTH,
     check_email,
     check_mapping,
     check_optional_str,
-    check_phone,
     check_tags,
 )
 
@@ -48,7 +51,7 @@ def _text(prefix: str) -> Any:
     def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is None:  # the common case, checked before building the field's name
             return
-        check_optional_str(f"{prefix}.{attribute.name}", value, max_length=MAX_FIELD_LENGTH)
+        check_optional_str(f"{prefix}.{attribute.name}", value)
 
     return validate
 
@@ -95,12 +98,6 @@ def _email(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     check_email(f"contact.{attribute.name}", value)
 
 
-def _phone(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    check_phone(f"contact.{attribute.name}", value)
-
-
 @attrs.frozen
 class Contact:
     """A contact as ``addContactsFull`` takes it.
@@ -118,7 +115,8 @@ class Contact:
     first_name: str | None = attrs.field(default=None, validator=_text("contact"))
     last_name: str | None = attrs.field(default=None, validator=_text("contact"))
     primary_email: str | None = attrs.field(default=None, validator=_email)
-    primary_phone: str | None = attrs.field(default=None, validator=_phone)
+    # Any text: extensions, vanity numbers, national formats are the server's to judge.
+    primary_phone: str | None = attrs.field(default=None, validator=_text("contact"))
     source: str | None = attrs.field(default=None, validator=_text("contact"))
     status: str | None = attrs.field(default=None, validator=_text("contact"))
     role_label: str | None = attrs.field(default=None, validator=_text("contact"))

@@ -15,13 +15,13 @@ import attrs
 from zyntro_async._errors import RequestValidationError
 from zyntro_async.models._contact import Contact, Entity
 from zyntro_async.models._validators import (
-    ALLOWED_MIME_TYPES,
     COMMS_STATUSES,
     COMMS_TYPES,
     LOOKUP_BY,
     MAX_COMMS_SOURCE,
     MODES,
     check_choice,
+    check_file_type,
     check_http_url,
     check_id,
     check_json_value,
@@ -166,14 +166,7 @@ class FileInsert:
     def __attrs_post_init__(self) -> None:
         check_id("contact_id", self.contact_id)
         check_str("name", self.name)
-        check_str("file_type", self.file_type)
-        if self.file_type.lower() not in ALLOWED_MIME_TYPES:
-            raise RequestValidationError(
-                "file_type",
-                f"unsupported file type {shown(self.file_type)}; the API accepts png, jpg, gif, "
-                "svg, webp, pdf, doc, docx, xls, xlsx, ppt, pptx, txt, csv, mp3, wav, mp4, "
-                "webm, mov and zip",
-            )
+        check_file_type("file_type", self.file_type)
         check_optional_str("context", self.context)
 
 

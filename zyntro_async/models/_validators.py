@@ -3,6 +3,13 @@
 Every check raises :class:`~zyntro_async.RequestValidationError` naming the field, so a bad
 row fails before any I/O with a message a person can act on. Nothing here raises
 ``TypeError``: wrong types are validation errors too.
+
+Only what the API pages state is checked here (required fields, the enums, ``comms_source``
+at most 55 characters, http(s) link URLs, the MIME allow-list), plus what cannot be sent at
+all (a wrong type, text that is not Unicode) and an e-mail address's unambiguous shape. A row
+refused here is a row lost to the user, so what the pages leave to the server (phone format,
+finer e-mail rules, length limits) is sent as given and judged there; docs/api-gaps.md lists
+those places.
 """
 
 from __future__ import annotations
@@ -25,12 +32,13 @@ __all__ = [
     "MODES",
     "check_choice",
     "check_email",
+    "check_file_type",
     "check_http_url",
     "check_id",
     "check_json_value",
     "check_optional_str",
-    "check_phone",
     "check_str",
+    "media_type",
     "shown",
 ]
 
@@ -40,7 +48,6 @@ COMMS_TYPES = ("email", "sms", "call", "message")
 COMMS_STATUSES = ("pending", "processed")
 ATTACHMENT_TYPES = ("link", "file")
 MAX_COMMS_SOURCE = 55
-MAX_FIELD_LENGTH = 255
 _MAX_JSON_DEPTH = 32
 
 # The documented allow-list (manageAttachments, UNSUPPORTED_FILE): extension -> MIME type.
@@ -72,8 +79,9 @@ ALLOWED_MIME_TYPES = frozenset(
     {*EXTENSION_MIME_TYPES.values(), "audio/x-wav", "audio/wave", "application/x-zip-compressed"}
 )
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+?[0-9 ()\-.]{5,32}$")
+# One "@" with something on each side and no whitespace: the shape of any address, with no
+# opinion on what the server accepts beyond it (dotless domains, quoted parts, IDN...).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 def _describe(value: object) -> str:
@@ -135,7 +143,35 @@ def check_optional_str(field: str, value: object, *, max_length: int | None = No
 
 
 def check_id(field: str, value: object) -> str:
-    """IDs are opaque strings: non-empty, no validation of their shape (not UUIDs)."""
+    """Check an identifier and return it as the text the API is sent.
+
+    IDs are opaque: a non-empty string of any shape (never checked as a UUID: one documented
+    ``att_id`` is not hex), or an integer (the overview calls ``brand_id`` numeric). The
+    documented examples send every ID as a JSON string (``"brand_id": "1"``), so an integer
+    comes back as its decimal text, for the caller to send.
+
+    Args:
+        field: the argument's name, for the error.
+        value: what the caller passed.
+
+    Returns:
+        The ID as a string (``1`` -> ``"1"``; a string is returned unchanged).
+
+    Raises:
+        RequestValidationError: a bool, a float or any other type, an empty string, an
+            integer too long to write as text.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return int.__repr__(value)
+        except ValueError:  # over the interpreter's int-to-text limit
+            raise RequestValidationError(
+                field, f"is an integer too large to send ({value.bit_length()} bits)"
+            ) from None
+    if not isinstance(value, str):
+        raise RequestValidationError(
+            field, f"must be a string or an integer, got {_describe(value)}"
+        )
     return check_str(field, value)
 
 
@@ -149,17 +185,53 @@ def check_choice(field: str, value: object, allowed: tuple[str, ...]) -> str:
 
 
 def check_email(field: str, value: object) -> None:
-    """Allow ``None``; otherwise require something shaped like an e-mail address."""
-    check_optional_str(field, value, max_length=MAX_FIELD_LENGTH)
-    if isinstance(value, str) and not _EMAIL.match(value):
-        raise RequestValidationError(field, f"is not a valid e-mail address: {shown(value)}")
+    """Allow ``None``; otherwise require the unambiguous shape of an e-mail address.
+
+    Exactly one ``@`` with text on both sides and no whitespace anywhere: anything else
+    could not be an address, whatever the server's rules. Finer rules (a dot in the domain,
+    allowed characters, length) are the server's: ``jane@localhost`` is sent.
+
+    Raises:
+        RequestValidationError: not a string, or not shaped like an address.
+    """
+    check_optional_str(field, value)
+    if isinstance(value, str) and not _EMAIL.fullmatch(value):
+        raise RequestValidationError(
+            field,
+            f"is not an e-mail address (one '@', text on both sides, no spaces): {shown(value)}",
+        )
 
 
-def check_phone(field: str, value: object) -> None:
-    """Allow ``None``; otherwise require digits with the usual separators."""
-    check_optional_str(field, value, max_length=MAX_FIELD_LENGTH)
-    if isinstance(value, str) and not _PHONE.match(value):
-        raise RequestValidationError(field, f"is not a valid phone number: {shown(value)}")
+def media_type(file_type: str) -> str:
+    """The media type of a MIME type, without parameters, lower-cased.
+
+    ``"Text/Plain; charset=utf-8"`` -> ``"text/plain"``: the allow-list is a list of media
+    types, and parameters (a charset) do not change what the file is.
+    """
+    return file_type.split(";", 1)[0].strip().lower()
+
+
+def check_file_type(field: str, value: object) -> str:
+    """Require a MIME type whose media type is in the documented allow-list.
+
+    Parameters are ignored for the check and kept: the value is sent as given
+    (``text/plain; charset=utf-8`` is accepted and sent with its charset).
+
+    Returns:
+        The value, unchanged.
+
+    Raises:
+        RequestValidationError: not a non-empty string, or a media type outside the list
+            (``UNSUPPORTED_FILE`` on the manageAttachments page).
+    """
+    text = check_str(field, value)
+    if media_type(text) not in ALLOWED_MIME_TYPES:
+        raise RequestValidationError(
+            field,
+            f"unsupported file type {shown(text)}; the API accepts png, jpg, gif, svg, webp, "
+            "pdf, doc, docx, xls, xlsx, ppt, pptx, txt, csv, mp3, wav, mp4, webm, mov and zip",
+        )
+    return text
 
 
 def check_http_url(field: str, value: object) -> str:
@@ -227,7 +299,7 @@ def check_tags(field: str, value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
         raise RequestValidationError(field, f"must be a list of strings, got {_describe(value)}")
     for position, tag in enumerate(value):
-        check_optional_str(f"{field}[{position}]", tag, max_length=MAX_FIELD_LENGTH)
+        check_optional_str(f"{field}[{position}]", tag)
         if tag is None:
             raise RequestValidationError(f"{field}[{position}]", "must be a string, got NoneType")
     return tuple(value)
