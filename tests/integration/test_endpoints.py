@@ -248,20 +248,33 @@ async def test_upsert_by_phone_creates_when_no_contact_has_that_phone(
     assert zyntro_emulator.contact(result.contact_id).primary_phone == "+44 20 7946 0000"
 
 
-async def test_debug_asks_for_debug_data_and_the_extra_keys_are_tolerated(
+async def test_debug_asks_for_debug_data_and_the_result_keeps_it(
     zyntro_client: ZyntroClient, zyntro_emulator: Emulator
 ) -> None:
     result = await zyntro_client.contacts.upsert(JANE, debug=True)
 
     assert last_body(zyntro_emulator, ADD_CONTACTS)["debug"] is True
-    # The answer carries a "debug" object the result model does not name: not an error.
+    # The answer's "debug" object is kept on the result, as the server sent it.
+    assert isinstance(result.debug, dict)
+    assert result.debug["mode"] == "upsert"
     assert result == ContactResult(
         contact_id=result.contact_id,
         action="created",
         entity_id=result.entity_id,
         entity_action="created",
         message="Contact created successfully",
+        debug=result.debug,
     )
+    assert result.extra == {}
+
+
+async def test_without_debug_the_result_has_none(
+    zyntro_client: ZyntroClient, zyntro_emulator: Emulator
+) -> None:
+    result = await zyntro_client.contacts.upsert(JANE)
+
+    assert "debug" not in last_body(zyntro_emulator, ADD_CONTACTS)
+    assert result.debug is None
 
 
 async def test_member_id_per_call_makes_that_member_the_owner(

@@ -479,13 +479,13 @@ ENDPOINT_CASES: list[ErrorCase] = [
         InvalidRequestError,
         "MISSING_FIELDS",
     ),
-    ErrorCase(  # not in any table: an unknown message keeps its text, code UNKNOWN
+    ErrorCase(  # not in any table: "does not belong to" this organization, like WRONG_ORG's
         "brand of another organization",
         FETCH_CONTACT,
         lambda w: w.client(brand_id="99").contacts.fetch(w.contact_id),
         "brand_id 99 does not belong to this organization",
-        APIError,
-        "UNKNOWN",
+        PermissionDeniedError,
+        "WRONG_ORG",
     ),
     # --- crm/addNotestoContact
     ErrorCase(

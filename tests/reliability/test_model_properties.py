@@ -39,7 +39,12 @@ from zyntro_async import (
     RequestValidationError,
     ServerError,
 )
-from zyntro_async._errors import _EXACT_MESSAGES, api_error_for, code_for_message
+from zyntro_async._errors import (
+    _CLASS_FOR_CODE,
+    _EXACT_MESSAGES,
+    api_error_for,
+    code_for_message,
+)
 from zyntro_async._serde import converter, request_body, structure_result, unstructure_contact
 from zyntro_async.bulk import (
     AddFile,
@@ -60,6 +65,7 @@ from zyntro_async.models._requests import (
     LinkInsert,
     NoteWrite,
 )
+from zyntro_async.models._results import CREDENTIAL_KEYS
 
 from ._strategies import (
     any_text,
@@ -445,17 +451,25 @@ def _field_values(field: attrs.Attribute[Any]) -> st.SearchStrategy[Any]:
 @SOME
 @given(data=st.data())
 def test_well_typed_data_with_unknown_keys_is_structured(cls: type[Any], data: Any) -> None:
-    fields = attrs.fields(cls)
+    # ``extra`` is where the unknown keys go; ``debug`` takes any value, tested below.
+    fields = [f for f in attrs.fields(cls) if f.name not in ("extra", "debug")]
     known = data.draw(
         st.fixed_dictionaries(
             {f.name: _field_values(f) for f in fields if f.default is attrs.NOTHING},
             optional={f.name: _field_values(f) for f in fields if f.default is not attrs.NOTHING},
         )
     )
+    named = {f.name for f in attrs.fields(cls)}
     unknown = data.draw(
-        st.dictionaries(clean_text.filter(lambda k: k not in known), json_values, max_size=4)
+        st.dictionaries(
+            clean_text.filter(lambda k: k not in named and k not in CREDENTIAL_KEYS),
+            json_values,
+            max_size=4,
+        )
     )
     result = structure_result({**unknown, **known}, cls, endpoint="crm/x")
+    assert result.extra.keys() == unknown.keys()  # kept, as sent
+    assert all(result.extra[k] is v for k, v in unknown.items())
     for field in fields:
         if field.name not in known:
             continue
@@ -470,17 +484,26 @@ def test_well_typed_data_with_unknown_keys_is_structured(cls: type[Any], data: A
             assert got == str(sent)
 
 
+@SOME
+@given(debug=json_values, unknown=st.dictionaries(any_text, json_values, max_size=4))
+def test_a_contact_result_keeps_any_debug_value_and_every_unknown_key(
+    debug: Any, unknown: dict[str, Any]
+) -> None:
+    unknown = {k: v for k, v in unknown.items() if k not in attrs.fields_dict(ContactResult)}
+    data = {**unknown, "contact_id": "c-1", "debug": debug}
+    result = structure_result(data, ContactResult, endpoint="crm/addContactsFull")
+    # The very objects the server sent (``is``: a NaN is not equal to itself).
+    assert result.debug is debug
+    kept = {k: v for k, v in unknown.items() if k not in CREDENTIAL_KEYS}
+    assert result.extra.keys() == kept.keys()
+    assert all(result.extra[k] is v for k, v in kept.items())
+    repr(result)
+
+
 # ---- error mapping -------------------------------------------------------------------------
 
-KNOWN_CODES = (
-    set(_EXACT_MESSAGES.values())
-    | {"MISSING_FIELDS", "VALIDATION_ERROR"}
-    | {
-        "CUSTOM_FIELD_ERROR",
-        "UNSUPPORTED_FILE",
-        "UNKNOWN",
-    }
-)
+# Every code a message can map to: the classes' codes (429 is the only one taken from a status).
+KNOWN_CODES = (set(_CLASS_FOR_CODE) - {"RATE_LIMITED"}) | {"UNKNOWN"}
 long_texts = st.builds(
     lambda head, piece, count: head + piece * count,
     st.sampled_from(["missing ", "", "Contact validation errors: ", "x is required"]),
@@ -503,12 +526,13 @@ def test_any_message_maps_to_a_documented_code_quickly(message: str) -> None:
     message=st.sampled_from(sorted(_EXACT_MESSAGES)),
     upper=st.lists(st.booleans(), min_size=200, max_size=200),
     padding=st.sampled_from(["", " ", "  ", "\t", "\n"]),
+    final=st.sampled_from(["", ".", "!", "!!", "?", ".  ", "\u2026"]),
 )
-def test_documented_messages_map_whatever_their_case_and_spacing(
-    message: str, upper: list[bool], padding: str
+def test_documented_messages_map_whatever_their_case_spacing_and_final_punctuation(
+    message: str, upper: list[bool], padding: str, final: str
 ) -> None:
     varied = "".join(c.upper() if flip else c for c, flip in zip(message, upper, strict=False))
-    varied = padding + varied.replace(" ", " " + padding) + padding
+    varied = padding + varied.replace(" ", " " + padding) + final + padding
     assert code_for_message(varied) == _EXACT_MESSAGES[message]
 
 
