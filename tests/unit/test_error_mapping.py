@@ -483,3 +483,68 @@ def test_a_keyword_match_still_yields_to_the_http_status_for_429_and_5xx() -> No
     assert type(api_error_for(["Invalid API key"], ADD_NOTES, status=429)) is RateLimitError
     server = api_error_for(["Invalid API key"], ADD_NOTES, status=502)
     assert (type(server), server.code) == (ServerError, "HTTP_502")
+
+
+# ---- the emulator's own messages (README, "Error codes") --------------------------------
+
+EMULATOR_MESSAGES: list[tuple[str, str, type[APIError]]] = [
+    ("API key does not have access to this organization", "WRONG_ORG", PermissionDeniedError),
+    ("brand_id 99 does not belong to this organization", "WRONG_ORG", PermissionDeniedError),
+    ("Contact already exists", "ALREADY_EXISTS", InvalidRequestError),
+    ("Note not found", "NOT_FOUND", NotFoundError),
+    ("Missing att_id", "MISSING_FIELDS", InvalidRequestError),
+    ("Missing att_name", "MISSING_FIELDS", InvalidRequestError),
+    ("Missing att_content.link_url", "MISSING_FIELDS", InvalidRequestError),
+    ("Missing file_data", "MISSING_FIELDS", InvalidRequestError),
+    ("Missing file_type", "MISSING_FIELDS", InvalidRequestError),
+    ("link_url can only be changed on link attachments", "INVALID_TYPE", InvalidRequestError),
+    ("att_name must be at most 255 characters", "VALIDATION_ERROR", InvalidRequestError),
+    ("att_name must be at most 1000 characters", "VALIDATION_ERROR", InvalidRequestError),
+    ("att_context must be a string", "VALIDATION_ERROR", InvalidRequestError),
+    ("comms_source must be at most 55 characters", "VALIDATION_ERROR", InvalidRequestError),
+    ("comms_status must be one of: pending, processed", "VALIDATION_ERROR", InvalidRequestError),
+    ("mode must be one of: insert, update, upsert", "VALIDATION_ERROR", InvalidRequestError),
+    (
+        "lookup_by must be one of: email, phone, contact_id",
+        "VALIDATION_ERROR",
+        InvalidRequestError,
+    ),
+    ("skip_entity must be a boolean", "VALIDATION_ERROR", InvalidRequestError),
+    ("entity must be an object", "VALIDATION_ERROR", InvalidRequestError),
+    ("note must be a string", "VALIDATION_ERROR", InvalidRequestError),
+    ("note_id must be a string", "VALIDATION_ERROR", InvalidRequestError),
+    ("note_visibility must be 0 or 1", "VALIDATION_ERROR", InvalidRequestError),
+    ("comms_data must be a string or a JSON object", "VALIDATION_ERROR", InvalidRequestError),
+    (
+        "Contact validation errors: primaryPhone is not a valid phone number: 'x'",
+        "VALIDATION_ERROR",
+        InvalidRequestError,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "cls"),
+    EMULATOR_MESSAGES,
+    ids=[message[:50] for message, _, _ in EMULATOR_MESSAGES],
+)
+def test_an_emulator_message_gets_its_code_and_class(
+    message: str, code: str, cls: type[APIError]
+) -> None:
+    error = api_error_for([message], ADD_NOTES)
+    assert (type(error), error.code) == (cls, code)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "code", "cls"),
+    [
+        (400, "Request body must be a JSON object", "VALIDATION_ERROR", InvalidRequestError),
+        (404, "Unknown endpoint: crm/x", "HTTP_404", NotFoundError),
+        (405, "Method GET not allowed: use POST", "HTTP_405", InvalidRequestError),
+    ],
+)
+def test_the_emulator_s_http_errors_get_their_code_and_class(
+    status: int, message: str, code: str, cls: type[APIError]
+) -> None:
+    error = api_error_for([message], "crm/x", status=status)
+    assert (type(error), error.code, error.status) == (cls, code, status)
