@@ -87,7 +87,8 @@ def test_csv_rows_become_contacts_with_notes_links_files_and_custom_fields(
     assert "holds 3 contacts" in result.stdout
     assert "1 notes, 2 attachments" in result.stdout
     assert re.search(r"people\.csv:6 .*contact\.primaryEmail", result.stdout)
-    assert re.search(r"people\.csv:7 .*contact\.primaryPhone", result.stdout)
+    # The phone's format is the server's to judge (issue #16): sent, refused there, named.
+    assert re.search(r"people\.csv:7 .*primaryPhone", result.stdout)
 
 
 def test_more_than_20_failures_are_summarised_and_all_exported_quietly(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from zyntro_async.models._requests import (
     check_contact,
     check_entity,
 )
-from zyntro_async.models._validators import check_id, check_optional_str
+from zyntro_async.models._validators import check_id, check_optional_str, check_str
 from zyntro_async.resources.attachments import MANAGE_ATTACHMENTS, prepare_file
 from zyntro_async.resources.comms import ADD_COMMS
 from zyntro_async.resources.contacts import ADD_CONTACTS, write_is_idempotent
@@ -86,7 +86,8 @@ class _Op:
         if member_id is not None:
             check_id("member_id", member_id)
         if self.key is not None:
-            check_id("key", self.key)
+            # A key is the user's own label (journal rows, exports), not an API ID: text only.
+            check_str("key", self.key)
 
 
 def _contact_line(op: UpsertContact | ContactBundle, line: dict[str, Any]) -> dict[str, Any]:

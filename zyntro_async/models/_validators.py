@@ -198,7 +198,8 @@ def check_email(field: str, value: object) -> None:
     if isinstance(value, str) and not _EMAIL.fullmatch(value):
         raise RequestValidationError(
             field,
-            f"is not an e-mail address (one '@', text on both sides, no spaces): {shown(value)}",
+            "is not a valid e-mail address (one '@' with text on both sides, no whitespace): "
+            f"{shown(value)}",
         )
 
 
