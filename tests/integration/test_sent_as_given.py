@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from zyntro_async import Contact, InvalidRequestError, ZyntroClient
+from zyntro_async import Contact, ContactResult, InvalidRequestError, ZyntroClient
 from zyntro_async.testing import Emulator
 
 ADD_CONTACTS = "crm/addContactsFull"
 
+# The issue's examples (tests/unit/test_validation.py has more, sent through aioresponses).
 REAL_WORLD_PHONES = [
     "+1 (555) 010-0199 ext. 89",
     "+44 20 7946 0958 x12",
@@ -24,20 +25,27 @@ REAL_WORLD_PHONES = [
 ]
 
 
+async def _upsert(
+    client: ZyntroClient, contact: Contact
+) -> tuple[ContactResult | None, InvalidRequestError | None]:
+    """Upsert ``contact``: the result, or the server's refusal (an error envelope)."""
+    try:
+        return await client.contacts.upsert(contact), None
+    except InvalidRequestError as exc:
+        return None, exc
+
+
 async def _upsert_sent_as_given(
     client: ZyntroClient, emulator: Emulator, contact: Contact, wire_key: str, value: str
 ) -> None:
     """Upsert ``contact``; require that ``value`` reached the server unchanged and that the
     server, not the SDK, decided: stored as sent, or refused in an error envelope."""
-    refused: InvalidRequestError | None = None
-    try:
-        result = await client.contacts.upsert(contact)
-    except InvalidRequestError as exc:
-        refused = exc
+    result, refused = await _upsert(client, contact)
     if refused is not None:
         assert refused.code == "VALIDATION_ERROR"
         assert refused.status == 200  # an answer of the server, over the socket
     else:
+        assert result is not None
         assert emulator.contact(result.contact_id).fields.get(wire_key) == value
     record = emulator.requests[-1]
     assert record.endpoint == ADD_CONTACTS
@@ -62,15 +70,12 @@ async def test_a_300_character_last_name_reaches_the_server(
     # or in the server's refusal naming the field.
     name = "L" * 300
     contact = Contact(first_name="Jane", last_name=name, primary_email="jane@acme.com")
-    refused: InvalidRequestError | None = None
-    try:
-        result = await zyntro_client.contacts.upsert(contact)
-    except InvalidRequestError as exc:
-        refused = exc
+    result, refused = await _upsert(zyntro_client, contact)
     if refused is not None:
         assert (refused.code, refused.status) == ("VALIDATION_ERROR", 200)
         assert "lastName" in refused.message  # the server named the field it refused
     else:
+        assert result is not None
         assert zyntro_emulator.contact(result.contact_id).fields["lastName"] == name
 
 
