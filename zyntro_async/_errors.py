@@ -7,6 +7,7 @@ The tree::
     ├── RequestValidationError (also ValueError) input rejected before any I/O
     ├── ClientClosedError (also RuntimeError)   work asked of a closed client
     ├── CircuitOpenError                        bulk run stopped: the server is failing
+    ├── JournalError                            a bulk journal in use, damaged, foreign, newer
     ├── MalformedResponseError                  a body that is not the documented envelope
     ├── APIConnectionError                      transport failures (nothing usable came back)
     │   ├── APITimeoutError                     per-attempt timeout or overall deadline
@@ -35,7 +36,10 @@ answers (the emulator says "Contact already exists").
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 __all__ = [
     "APIConnectionError",
@@ -48,6 +52,7 @@ __all__ = [
     "ConfigurationError",
     "ImportLineError",
     "InvalidRequestError",
+    "JournalError",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -111,6 +116,28 @@ class ImportLineError(RequestValidationError):
 
     def __reduce__(self) -> tuple[type[ImportLineError], tuple[tuple[tuple[str, str], ...]]]:  # type: ignore[override]
         return (type(self), (self.problems,))
+
+
+class JournalError(ZyntroError):
+    """A bulk run's journal cannot be used; raised before anything is sent.
+
+    Another run holds it (one run per journal), or the file is empty, another program's
+    database, damaged, or written by a newer zyntro-async.
+
+    Attributes:
+        path: the journal's path.
+    """
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str]) -> None:
+        super().__init__(message)
+        self.path = Path(path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_journal_error, (str(self), str(self.path)))
+
+
+def _rebuild_journal_error(message: str, path: str) -> JournalError:
+    return JournalError(message, path=path)
 
 
 class ClientClosedError(ZyntroError, RuntimeError):

@@ -11,6 +11,7 @@ import anyio
 import pytest
 
 from zyntro_async import AmbiguousOutcomeError, Contact, ZyntroClient
+from zyntro_async._errors import JournalError
 from zyntro_async.bulk import AddNote, ContactBundle, ItemResult, Status, UpsertContact
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.testing import Emulator, Latency, RateLimited, ResetAfterApply
@@ -197,7 +198,7 @@ async def test_a_file_that_is_not_a_journal_is_refused_and_left_with_nothing_ope
 
     monkeypatch.setattr(sqlite3, "connect", recording_connect)
     journal = Journal(path)
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(JournalError, match="damaged or not a journal"):
         await journal.open()
     assert opened
     for conn in opened:  # each one closed (an open one would leak until GC, and warn)

@@ -14,25 +14,39 @@ item marked ``sent`` that the server never received (it would end ``unknown`` an
 missing). Done in the writer thread, the gap would be an event-loop turn (milliseconds under
 load); done here, it is microseconds, for the price of one small WAL commit (no fsync).
 
+One run holds a journal at a time: :meth:`Journal.open` takes an exclusive lock on a
+``<journal>.lock`` file beside it (``flock``; the kernel releases it when the process dies,
+so a killed run never leaves a stale lock) and writes the holder's pid and host there, so a
+second run fails at once with a :class:`~zyntro_async.JournalError` naming the process.
+
+The file identifies itself (SQLite ``application_id`` and ``user_version``): an empty file,
+another program's database, a damaged file or a journal written by a newer zyntro-async is
+a :class:`~zyntro_async.JournalError` before anything is sent. Each outcome is stored with
+the item's *fingerprint* (a hash of its content), so an item whose content changed under the
+same key is not mistaken for one already done.
+
 Credentials never reach the journal: it stores keys, statuses, result values (IDs) and
 error codes/messages, which the SDK already scrubs of secrets.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
 import queue
+import socket
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio.to_thread
 import attrs
 
+from zyntro_async._errors import JournalError
 from zyntro_async._serde import converter
 from zyntro_async.bulk._report import Status, error_code
 from zyntro_async.models._results import (
@@ -49,6 +63,10 @@ SENT = "sent"  # write-ahead mark of a creating request whose body is about to c
 _RESULT_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls for cls in (ContactResult, ContactRecord, Note, AttachmentResult, CommsResult)
 }
+# "ZYNJ" in the SQLite header's application_id: this file is a zyntro-async journal.
+APPLICATION_ID = 0x5A594E4A
+# user_version: 1 had no application_id and no fingerprints (upgraded in place), 2 is this.
+FORMAT_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
     key TEXT PRIMARY KEY,
@@ -57,14 +75,17 @@ CREATE TABLE IF NOT EXISTS outcomes (
     value TEXT,
     code TEXT,
     message TEXT,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    fingerprint TEXT
 );
 """
+_V1_COLUMNS = ("key", "status", "value_type", "value", "code", "message", "updated")
 _UPSERT = (
-    "INSERT INTO outcomes (key, status, value_type, value, code, message, updated) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET status=excluded.status, "
+    "INSERT INTO outcomes (key, status, value_type, value, code, message, updated, fingerprint) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET status=excluded.status, "
     "value_type=excluded.value_type, value=excluded.value, code=excluded.code, "
-    "message=excluded.message, updated=excluded.updated"
+    "message=excluded.message, updated=excluded.updated, "
+    "fingerprint=coalesce(excluded.fingerprint, outcomes.fingerprint)"
 )
 _BATCH = 512
 
@@ -77,6 +98,7 @@ class JournalEntry:
     value: Any = None
     code: str | None = None
     message: str | None = None
+    fingerprint: str | None = None
 
     @property
     def maybe_applied(self) -> bool:
@@ -102,6 +124,124 @@ def _decode_value(value_type: str | None, text: str | None) -> Any:
         return None
 
 
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    """Take an exclusive, non-blocking lock on ``handle``; ``False`` if another holds it."""
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class _JournalLock:
+    """The exclusive lock of one journal, held for the lifetime of a run."""
+
+    def __init__(self, journal: Path) -> None:
+        self.journal = journal
+        self.path = _lock_path(journal)
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`JournalError` naming the process that holds it."""
+        while True:
+            try:
+                handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open
+            except OSError as exc:
+                raise JournalError(
+                    f"journal {self.journal}: cannot create its lock file {self.path}: "
+                    f"{exc.strerror or exc}",
+                    path=self.journal,
+                ) from exc
+            if not _try_lock(handle):
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise JournalError(
+                    f"journal {self.journal} is in use by another run ({holder}); two runs on "
+                    "one journal could send the same items twice. Wait for that run to finish, "
+                    "stop it, or use another journal.",
+                    path=self.journal,
+                )
+            # The file we locked must still be the one at the path (a holder that finished
+            # may have replaced it between our open and our lock): otherwise lock again.
+            try:
+                same = os.path.samestat(os.fstat(handle.fileno()), os.stat(self.path))
+            except OSError:
+                same = False
+            if same:
+                break
+            handle.close()
+        handle.seek(0)
+        handle.truncate()
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {started}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        """Let the next run take the journal (idempotent)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.truncate(0)
+            handle.close()  # closing the file releases the lock
+
+
+def _check_format(conn: sqlite3.Connection, path: Path) -> bool:
+    """Make ``conn``'s database a journal of this format; ``True`` if it holds outcomes.
+
+    Raises:
+        JournalError: the file is another program's database, damaged, or of a newer format.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if app_id == APPLICATION_ID:
+        if version > FORMAT_VERSION:
+            raise JournalError(
+                f"journal {path} was written by a newer zyntro-async (format {version}; this "
+                f"version reads up to {FORMAT_VERSION}): upgrade zyntro-async to resume it",
+                path=path,
+            )
+    elif app_id != 0 or (tables and tables != {"outcomes"}):
+        raise JournalError(
+            f"{path} is an SQLite database but not a zyntro-async journal; refusing to write "
+            "to it. Pass the path of a journal, or a new file.",
+            path=path,
+        )
+    elif tables:
+        columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(outcomes)"))
+        if columns != _V1_COLUMNS:
+            raise JournalError(
+                f"{path} has an 'outcomes' table that is not a zyntro-async journal's",
+                path=path,
+            )
+        with conn:  # the first format (no fingerprints): upgrade it in place
+            conn.execute("ALTER TABLE outcomes ADD COLUMN fingerprint TEXT")
+    with conn:
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+    problems = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+    if problems != "ok":
+        raise JournalError(f"journal {path} is damaged ({problems})", path=path)
+    return conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is not None
+
+
 class Journal:
     """An open journal file. Use :meth:`open` inside a running loop, :meth:`aclose` after.
 
@@ -119,6 +259,7 @@ class Journal:
         self._conn: sqlite3.Connection | None = None
         self._write_lock = threading.Lock()
         self._error: BaseException | None = None
+        self._lock = _JournalLock(self.path)
         self.had_entries = False
 
     def _connect(self) -> sqlite3.Connection:
@@ -133,17 +274,37 @@ class Journal:
         return conn
 
     async def open(self) -> None:
-        """Create the file and schema, start the writer thread."""
+        """Lock the journal, check (or create) the file and schema, start the writer thread.
+
+        Raises:
+            JournalError: another run holds the journal, or the file is empty, another
+                program's database, damaged, or of a newer format. Nothing was written.
+        """
 
         def setup() -> bool:
-            conn = self._connect()
+            self._lock.acquire()
             try:
-                with conn:
-                    conn.executescript(_SCHEMA)
-                had = conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is not None
-                self._reader = self._connect()
-            except BaseException:  # not a journal (or unreadable): leave nothing open
-                conn.close()
+                if self.path.exists() and self.path.stat().st_size == 0:
+                    raise JournalError(
+                        f"journal {self.path} is an empty file, not a journal (a journal is "
+                        "never empty once created); delete it to start over, or pass the "
+                        "path of the journal to resume",
+                        path=self.path,
+                    )
+                conn = self._connect()
+                try:
+                    had = _check_format(conn, self.path)
+                    self._reader = self._connect()
+                except BaseException:  # not a journal (or unreadable): leave nothing open
+                    conn.close()
+                    raise
+            except sqlite3.DatabaseError as exc:
+                self._lock.release()
+                raise JournalError(
+                    f"journal {self.path} is damaged or not a journal: {exc}", path=self.path
+                ) from exc
+            except BaseException:
+                self._lock.release()
                 raise
             self._conn = conn
             return had
@@ -156,6 +317,7 @@ class Journal:
                 if conn is not None:
                     conn.close()
             self._conn = self._reader = None
+            self._lock.release()
             raise
         self._thread = threading.Thread(
             target=self._writer, name="zyntro-journal-writer", daemon=True
@@ -171,13 +333,9 @@ class Journal:
                 if item is None:
                     return
                 rows: list[tuple[Any, ...]] = []
-                waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
                 stop = False
                 while item is not None:
-                    row, waiter = item
-                    rows.append(row)
-                    if waiter is not None:
-                        waiters.append(waiter)
+                    rows.append(item)
                     if len(rows) >= _BATCH:
                         break
                     try:
@@ -191,13 +349,9 @@ class Journal:
                         conn.executemany(_UPSERT, rows)
                 except BaseException as exc:
                     self._error = exc
-                    for loop, future in waiters:
-                        loop.call_soon_threadsafe(_fail, future, exc)
                     if stop:  # the stop mark was in this batch: do not wait for another
                         return
                     continue
-                for loop, future in waiters:
-                    loop.call_soon_threadsafe(_resolve, future)
                 if stop:
                     return
         finally:
@@ -209,8 +363,24 @@ class Journal:
         if self._error is not None:
             raise OSError(f"journal {self.path} cannot be written: {self._error}")
 
-    def record(self, key: str, status: Status, value: Any, error: BaseException | None) -> None:
-        """Queue an item's outcome (never blocks the loop)."""
+    def record(
+        self,
+        key: str,
+        status: Status,
+        value: Any,
+        error: BaseException | None,
+        *,
+        fingerprint: str | None = None,
+    ) -> None:
+        """Queue an item's outcome (never blocks the loop).
+
+        Args:
+            key: the item's key.
+            status: its outcome.
+            value: the result (kept for succeeded items).
+            error: the error, for the code and message.
+            fingerprint: a hash of the item's content (``None`` keeps the recorded one).
+        """
         self._check()
         value_type, value_text = (
             _encode_value(value)
@@ -223,10 +393,19 @@ class Journal:
         message = None
         if error is not None:
             message = getattr(error, "message", None) or str(error)
-        row = (key, status.value, value_type, value_text, error_code(error), message, time.time())
-        self._queue.put((row, None))
+        row = (
+            key,
+            status.value,
+            value_type,
+            value_text,
+            error_code(error),
+            message,
+            time.time(),
+            fingerprint,
+        )
+        self._queue.put(row)
 
-    async def mark_sent(self, key: str) -> None:
+    async def mark_sent(self, key: str, *, fingerprint: str | None = None) -> None:
         """Commit a ``sent`` mark for ``key`` before returning, without yielding to the loop.
 
         Awaited just before the last byte of a creating request is written: with no
@@ -238,7 +417,7 @@ class Journal:
             OSError: the journal cannot be written (or is closed).
         """
         self._check()
-        row = (key, SENT, None, None, None, None, time.time())
+        row = (key, SENT, None, None, None, None, time.time(), fingerprint)
         with self._write_lock:
             conn = self._conn
             if conn is None:
@@ -258,7 +437,8 @@ class Journal:
         def query() -> tuple[Any, ...] | None:
             with self._read_lock:
                 row: tuple[Any, ...] | None = reader.execute(
-                    "SELECT status, value_type, value, code, message FROM outcomes WHERE key=?",
+                    "SELECT status, value_type, value, code, message, fingerprint "
+                    "FROM outcomes WHERE key=?",
                     (key,),
                 ).fetchone()
                 return row
@@ -266,11 +446,11 @@ class Journal:
         row = await anyio.to_thread.run_sync(query)
         if row is None:
             return None
-        status, value_type, value, code, message = row
-        return JournalEntry(status, _decode_value(value_type, value), code, message)
+        status, value_type, value, code, message, fingerprint = row
+        return JournalEntry(status, _decode_value(value_type, value), code, message, fingerprint)
 
     async def aclose(self) -> None:
-        """Flush everything queued, stop the writer, close the files."""
+        """Flush everything queued, stop the writer, close the files, release the lock."""
         with anyio.CancelScope(shield=True):
             thread = self._thread
             if thread is not None:
@@ -280,6 +460,7 @@ class Journal:
             if self._reader is not None:
                 reader, self._reader = self._reader, None
                 await anyio.to_thread.run_sync(reader.close)
+            self._lock.release()
         self._check()
 
     def entries(self) -> list[tuple[str, str]]:
@@ -292,13 +473,3 @@ class Journal:
             return rows
         finally:
             conn.close()
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(OSError(f"journal write failed: {exc}"))
