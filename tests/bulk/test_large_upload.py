@@ -2,6 +2,8 @@
 
 A minimal aiohttp server consumes the upload in chunks and checks it incrementally (the
 base64 length, and a SHA-256 of the decoded bytes), so neither side ever holds the file.
+The loop's responsiveness is checked as an order of events (another task ran between the
+chunks the server received); how long a stall lasts is measured by the benchmarks.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import itertools
 import json
 import os
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -47,6 +49,9 @@ class UploadSink:
     uploads: list[Upload] = attrs.Factory(list)
     active: dict[int, int] = attrs.Factory(dict)  # upload number -> most at once so far
     most_at_once: int = 0
+    # Set by a test: the heartbeat's tick count is noted at each chunk received.
+    heartbeat: Heartbeat | None = None
+    ticks_at_chunks: list[int] = attrs.Factory(list)
     _count: int = 0
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -69,6 +74,8 @@ class UploadSink:
         size = b64_length = 0
         in_data = ended = False
         async for received in request.content.iter_chunked(256 * 1024):
+            if self.heartbeat is not None:
+                self.ticks_at_chunks.append(self.heartbeat.ticks)
             chunk = received
             if not in_data:
                 head += chunk
@@ -124,8 +131,8 @@ async def test_200_mb_file_uploads_with_flat_memory_and_a_responsive_loop(
     size = 200 * MiB
     path = tmp_path / "big.pdf"
     expected = await anyio.to_thread.run_sync(make_file, path, size)
-    sink = UploadSink()
-    heartbeat = Heartbeat()
+    heartbeat = Heartbeat(interval=0)  # ticks at every turn of the loop
+    sink = UploadSink(heartbeat=heartbeat)
     process = psutil.Process()
     peak_rss = rss_before = process.memory_info().rss
 
@@ -140,7 +147,6 @@ async def test_200_mb_file_uploads_with_flat_memory_and_a_responsive_loop(
             stop = asyncio.Event()
             peak_rss = rss_before = process.memory_info().rss
             tracemalloc.start()
-            started = time.monotonic()
             try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(heartbeat.run, stop)
@@ -149,7 +155,6 @@ async def test_200_mb_file_uploads_with_flat_memory_and_a_responsive_loop(
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
-            elapsed = time.monotonic() - started
     finally:
         path.unlink()
 
@@ -161,15 +166,14 @@ async def test_200_mb_file_uploads_with_flat_memory_and_a_responsive_loop(
     assert upload.fields["att_type"] == "file"
     assert upload.fields["att_name"] == "big.pdf"
     assert upload.fields["contact_id"] == "contact-1"
-    print(
-        f"\n200 MiB uploaded in {elapsed:.1f}s; Python allocations peaked at "
-        f"{peak / MiB:.1f} MiB, RSS grew by {(peak_rss - rss_before) / MiB:.1f} MiB; "
-        f"longest event-loop stall {heartbeat.max_gap * 1000:.1f} ms over "
-        f"{heartbeat.ticks} ticks"
-    )
     assert peak < 64 * MiB
     assert peak_rss - rss_before < 64 * MiB
-    assert heartbeat.max_gap < 0.1
+    # The loop kept turning during the upload: another task ran between (nearly) every two
+    # chunks the server received, instead of the encoding holding the loop for the file.
+    marks = sink.ticks_at_chunks
+    advanced = sum(later > earlier for earlier, later in itertools.pairwise(marks))
+    assert len(marks) > 100
+    assert advanced >= 0.9 * (len(marks) - 1)
 
 
 async def test_bulk_uploads_keep_attachment_bytes_in_flight_under_the_budget(

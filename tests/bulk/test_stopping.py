@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Sequence
 
 import anyio
@@ -43,11 +42,10 @@ async def test_cancelling_a_run_reports_in_flight_items_and_drops_none(
     emulator.faults.add(Latency(200), endpoint=ADD_CONTACTS)
     source = Pulled([upsert(i) for i in range(100)])
     results: list[ItemResult] = []
-    started = time.monotonic()
     with anyio.move_on_after(0.5) as scope:
         await zy.bulk.run(iter(source), concurrency=4, on_result=results.append)
     assert scope.cancelled_caught
-    assert time.monotonic() - started < 1.5
+    assert source.count < len(source.items)  # it stopped pulling when cancelled
 
     check_stopped_cleanly(results, source)
     statuses = {r.status for r in results}
@@ -127,7 +125,6 @@ def closed_port() -> int:
 async def test_circuit_breaker_stops_a_run_against_a_dead_server_quickly() -> None:
     source = Pulled([upsert(i) for i in range(500)])
     results: list[ItemResult] = []
-    started = time.monotonic()
     async with ZyntroClient(
         api_key="k",
         developer_secret="s",
@@ -138,11 +135,9 @@ async def test_circuit_breaker_stops_a_run_against_a_dead_server_quickly() -> No
     ) as zy:
         with pytest.raises(BulkAbortedError) as caught:
             await zy.bulk.run(iter(source), concurrency=8, on_result=results.append)
-    elapsed = time.monotonic() - started
 
     assert isinstance(caught.value.reason, CircuitOpenError)
     assert "circuit breaker" in str(caught.value)
-    assert elapsed < 3
     attempts = sum(r.attempts for r in results)
     assert attempts < 100  # not 500 items x 4 attempts
     assert caught.value.report.total == source.count == len(results)

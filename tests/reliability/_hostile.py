@@ -99,8 +99,14 @@ def reply(
     return respond
 
 
-def drip(head: bytes, body: bytes, *, interval: float = 1.0) -> Responder:
-    """A responder that sends ``head`` at once, then ``body`` one byte per ``interval``."""
+def drip(
+    head: bytes, body: bytes, *, interval: float = 1.0, sent: list[int] | None = None
+) -> Responder:
+    """A responder that sends ``head`` at once, then ``body`` one byte per ``interval``.
+
+    ``sent`` (a one-item list) counts the body bytes written, so a test can prove the client
+    gave up before the body was complete (an order of events, not a duration).
+    """
 
     async def respond(request: RawRequest, writer: asyncio.StreamWriter) -> None:
         writer.write(head)
@@ -109,6 +115,8 @@ def drip(head: bytes, body: bytes, *, interval: float = 1.0) -> Responder:
             await asyncio.sleep(interval)
             writer.write(body[position : position + 1])
             await writer.drain()
+            if sent is not None:
+                sent[0] += 1
 
     return respond
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -404,16 +403,13 @@ async def test_a_200_mb_chunked_answer_is_refused_without_being_buffered(
     async with RawServer(stream_body(200 * MiB, declare_length=False, sent=sent)) as server:
         zy = make_client(server.base_url)  # the default cap: 16 MiB
         sampler = asyncio.ensure_future(sample())
-        started = time.monotonic()
         try:
             with pytest.raises(MalformedResponseError, match="max_response_bytes"):
                 await zy.contacts.upsert(CONTACT)
         finally:
-            elapsed = time.monotonic() - started
             sampler.cancel()
             await asyncio.gather(sampler, return_exceptions=True)
         assert len(server.requests) == 1  # refused, not retried
-    assert elapsed < 5
     assert sent[0] < 64 * MiB  # the client stopped reading long before the end
     assert peak[0] - baseline < 96 * MiB
 
@@ -424,23 +420,21 @@ async def test_a_200_mb_declared_answer_is_refused_before_reading_it(
     sent = [0]
     async with RawServer(stream_body(200 * MiB, declare_length=True, sent=sent)) as server:
         zy = make_client(server.base_url)
-        started = time.monotonic()
         with pytest.raises(MalformedResponseError, match="exceeds max_response_bytes"):
             await zy.contacts.upsert(CONTACT)
-        elapsed = time.monotonic() - started
-    assert elapsed < 2
     assert sent[0] < 32 * MiB
 
 
 async def test_a_slow_drip_is_cut_by_the_attempt_timeout(make_client: ClientFactory) -> None:
-    respond = drip(http_response(200, b"", content_length=len(DRIP_BODY)), DRIP_BODY)
-    async with RawServer(respond) as server:
+    sent = [0]
+    head = http_response(200, b"", content_length=len(DRIP_BODY))
+    async with RawServer(drip(head, DRIP_BODY, interval=0.2, sent=sent)) as server:
         zy = make_client(server.base_url, timeout=0.5, max_retries=0)
-        started = time.monotonic()
         with pytest.raises(APITimeoutError):
             await zy.contacts.upsert(CONTACT)
-        elapsed = time.monotonic() - started
-    assert elapsed < 1.5  # not len(DRIP_BODY) seconds
+        given_up_after = sent[0]
+    # The attempt ended while the body was still dripping, not after all of it.
+    assert given_up_after < len(DRIP_BODY) // 2
 
 
 async def test_a_slow_drip_stops_at_the_call_deadline_across_retries(
@@ -449,11 +443,11 @@ async def test_a_slow_drip_stops_at_the_call_deadline_across_retries(
     respond = drip(b"", http_response(200, DRIP_BODY))
     async with RawServer(respond) as server:
         zy = make_client(server.base_url, timeout=0.4, deadline=1.0, max_retries=10)
-        started = time.monotonic()
         with pytest.raises(APITimeoutError):
             await zy.contacts.upsert(CONTACT)
-        elapsed = time.monotonic() - started
-    assert elapsed < 2.0
+        attempts = len(server.requests)
+    # The deadline, not max_retries, ended it: 0.4 s attempts fit at most 3 times in 1.0 s.
+    assert 1 <= attempts <= 3
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
