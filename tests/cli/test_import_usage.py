@@ -75,12 +75,13 @@ def test_bad_arguments_exit_2(
         (
             "firstName,primaryEmail,industry\n",
             [],
-            "unknown column 'industry': if it is a custom field, pass --custom-field industry",
+            "'industry': if it is a custom field, --map industry=custom:industry "
+            "(or --custom-field industry)",
         ),
         (
-            "firstName,primaryEmail,lastname\n",
+            "firstName,primaryEmail,lastnme\n",
             [],
-            "unknown column 'lastname': did you mean 'lastName'?",
+            "'lastnme': did you mean lastName? --map lastnme=lastName",
         ),
         ("firstName,primaryEmail\n", ["--custom-field", "region"], "has no column named 'region'"),
         ("firstName,primaryEmail\n", ["--custom-field", "tags"], "is a contact column"),
