@@ -502,7 +502,7 @@ def _closest_targets(header: str) -> list[str]:
     }
     keys = (*known_headers(), *by_key)
     found: list[str] = []
-    for key in difflib.get_close_matches(normalise(header), keys, n=4, cutoff=0.7):
+    for key in difflib.get_close_matches(normalise(header), keys, n=4, cutoff=0.8):
         alias = lookup_header(key)
         target = str(_alias_target(alias.target)) if alias is not None else by_key[key]
         if target not in found and not target.startswith("full name"):

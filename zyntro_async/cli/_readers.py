@@ -44,7 +44,12 @@ from zyntro_async._errors import RequestValidationError
 from zyntro_async.bulk._convert import CONTACT_KEYS, op_from_line
 from zyntro_async.bulk._ops import InvalidItem, Operation
 from zyntro_async.cli._errors import ImportUsageError
-from zyntro_async.cli._mapping import ColumnMap, ColumnPlan
+from zyntro_async.cli._mapping import (
+    ColumnMap,
+    ColumnPlan,
+    load_mapping_file,
+    parse_map_option,
+)
 from zyntro_async.cli._xlsx import open_sheet
 
 __all__ = [
@@ -209,6 +214,69 @@ class TableOptions:
     encoding: str | None = None
     sheet: str | None = None
     lookup_by: str = "email"
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        maps: Sequence[str] = (),
+        mapping: Path | None = None,
+        custom_fields: Sequence[str] = (),
+        ignore_unknown_columns: bool = False,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        sheet: str | None = None,
+        lookup_by: str = "email",
+    ) -> TableOptions:
+        """Options from the command line's flags, checked.
+
+        Args:
+            maps: ``--map`` values (``SOURCE=TARGET``); they win over ``mapping``'s.
+            mapping: ``--mapping FILE`` (TOML or JSON).
+            custom_fields: ``--custom-field`` names.
+            ignore_unknown_columns: ``--ignore-unknown-columns``.
+            delimiter: ``--delimiter`` (``tab`` and friends allowed).
+            encoding: ``--encoding``.
+            sheet: ``--sheet``.
+            lookup_by: What contacts are matched by.
+
+        Returns:
+            The options.
+
+        Raises:
+            ImportUsageError: A malformed ``--map``, an unreadable mapping file, a bad
+                delimiter or an unknown encoding.
+        """
+        pairs = [parse_map_option(text) for text in maps]
+        if mapping is not None:
+            pairs += load_mapping_file(mapping)
+        return cls(
+            custom_fields=custom_fields,
+            maps=pairs,
+            ignore_unknown_columns=ignore_unknown_columns,
+            delimiter=None if delimiter is None else delimiter_option(delimiter),
+            encoding=None if encoding is None else _checked_encoding(encoding),
+            sheet=sheet,
+            lookup_by=lookup_by,
+        )
+
+    def unused_by(self, fmt: Format) -> list[str]:
+        """The flags that mean nothing for a file of format ``fmt``."""
+        unused: list[str] = []
+        if fmt == "jsonl":
+            if self.maps:
+                unused.append("--map/--mapping")
+            if self.ignore_unknown_columns:
+                unused.append("--ignore-unknown-columns")
+        if fmt != "csv":
+            unused += [
+                flag
+                for flag, value in (("--delimiter", self.delimiter), ("--encoding", self.encoding))
+                if value is not None
+            ]
+        if fmt != "xlsx" and self.sheet is not None:
+            unused.append("--sheet")
+        return unused
 
 
 _DEFAULT_OPTIONS = TableOptions()
@@ -376,8 +444,9 @@ class _RecordSplitter:
     """CSV records from numbered lines, re-syncing after a runaway quoted cell.
 
     A quoted cell that is not closed within :data:`MAX_RECORD_LINES` lines, nor by the end
-    of the file, or that closes only after swallowing more cells than the header has, is
-    an unbalanced quote: the line where it opened is reported (an :class:`_Unparsable`)
+    of the file, or that spans lines and leaves its row with another number of cells than
+    the header (it swallowed line breaks and delimiters of the rows after it), is an
+    unbalanced quote: the line where it opened is reported (an :class:`_Unparsable`)
     and reading starts again on the next line, so one stray quote costs one row.
     """
 
@@ -412,7 +481,9 @@ class _RecordSplitter:
             except csv.Error as exc:
                 yield start, end, _Unparsable(str(exc), "".join(texts).rstrip("\r\n"))
                 continue
-            if len(taken) > 1 and self.width is not None and len(row) > self.width:
+            if len(taken) > 1 and self.width is not None and len(row) != self.width:
+                # Exporters write every column of every row: a cell spanning lines that
+                # leaves its row with another number of cells swallowed what followed it.
                 yield self._runaway(
                     taken, f"closed only on line {end}, swallowing the rows between"
                 )
@@ -713,6 +784,11 @@ class ImportReader:
             raise ImportUsageError(f"no such file: {self.path}")
         if not self.path.is_file():
             raise ImportUsageError(f"not a regular file: {self.path}")
+        unused = self.options.unused_by(self.format)
+        if unused:
+            raise ImportUsageError(
+                f"{' and '.join(unused)}: not used when reading a {self.format} file"
+            )
         try:
             if self.format == "jsonl":
                 with self.path.open("rb"):
