@@ -346,24 +346,34 @@ def sniff_delimiter(header_line: str) -> str:
     return _DELIMITERS[-best] if best_count else ","
 
 
-def _ends_in_quotes(line: str, delimiter: str, in_quotes: bool) -> bool:
-    """Whether a quoted cell is still open at the end of ``line``.
+class _QuoteState(NamedTuple):
+    """Where a line leaves the quoting of the record it belongs to."""
 
-    Follows the ``csv`` module's rules: a quote opens a cell only at its start, ``""``
-    inside is a quote, and after the closing quote the rest is taken as written.
+    open: bool  # a quoted cell is still open at the end of the line
+    stray: bool  # a quote closed a cell in mid-text (``"abc"def``): not what exporters write
+
+
+def _quote_state(line: str, delimiter: str, in_quotes: bool) -> _QuoteState:
+    """Follow the ``csv`` module's quoting rules through ``line``.
+
+    A quote opens a cell only at its start, ``""`` inside is a quote, and after the
+    closing quote the rest of the cell is taken as written (which is noted as ``stray``).
     """
     if '"' not in line:
-        return in_quotes
+        return _QuoteState(in_quotes, stray=False)
+    stray = False
     at_start = not in_quotes
     i, end = 0, len(line)
     while i < end:
         if in_quotes:
             close = line.find('"', i)
             if close < 0:
-                return True
+                return _QuoteState(True, stray)
             if line.startswith('"', close + 1):
                 i = close + 2
                 continue
+            following = line[close + 1 : close + 2]
+            stray = stray or following not in (delimiter, "\r", "\n", "")
             in_quotes, at_start, i = False, False, close + 1
             continue
         char = line[i]
@@ -372,7 +382,7 @@ def _ends_in_quotes(line: str, delimiter: str, in_quotes: bool) -> bool:
         else:
             at_start = char == delimiter
         i += 1
-    return in_quotes
+    return _QuoteState(in_quotes, stray)
 
 
 class _Unparsable(NamedTuple):
@@ -444,10 +454,11 @@ class _RecordSplitter:
     """CSV records from numbered lines, re-syncing after a runaway quoted cell.
 
     A quoted cell that is not closed within :data:`MAX_RECORD_LINES` lines, nor by the end
-    of the file, or that spans lines and leaves its row with another number of cells than
-    the header (it swallowed line breaks and delimiters of the rows after it), is an
-    unbalanced quote: the line where it opened is reported (an :class:`_Unparsable`)
-    and reading starts again on the next line, so one stray quote costs one row.
+    of the file, or that spans lines and then closes in mid-text (``"abc"def``) or leaves
+    its row with another number of cells than the header (it took in the line breaks and
+    delimiters of the rows after it), is an unbalanced quote: the line where it opened is
+    reported (an :class:`_Unparsable`) and reading starts again on the next line, so one
+    stray quote costs one row.
     """
 
     def __init__(self, lines: Iterator[tuple[int, str]], delimiter: str) -> None:
@@ -464,16 +475,18 @@ class _RecordSplitter:
     def __iter__(self) -> Iterator[_Record]:
         while (first := self._pull()) is not None:
             taken = [first]
-            in_quotes = _ends_in_quotes(first[1], self.delimiter, False)
-            while in_quotes and len(taken) <= MAX_RECORD_LINES:
+            state = _quote_state(first[1], self.delimiter, False)
+            stray = False
+            while state.open and len(taken) <= MAX_RECORD_LINES:
                 following = self._pull()
                 if following is None:
                     break
                 taken.append(following)
-                in_quotes = _ends_in_quotes(following[1], self.delimiter, True)
+                state = _quote_state(following[1], self.delimiter, True)
+                stray = stray or state.stray
             start, end = taken[0][0], taken[-1][0]
             texts = [text for _, text in taken]
-            if in_quotes:
+            if state.open:
                 yield self._runaway(taken, "never closed")
                 continue
             try:
@@ -481,11 +494,12 @@ class _RecordSplitter:
             except csv.Error as exc:
                 yield start, end, _Unparsable(str(exc), "".join(texts).rstrip("\r\n"))
                 continue
-            if len(taken) > 1 and self.width is not None and len(row) != self.width:
-                # Exporters write every column of every row: a cell spanning lines that
-                # leaves its row with another number of cells swallowed what followed it.
+            if len(taken) > 1 and (stray or (self.width is not None and len(row) != self.width)):
+                # Exporters write every column of every row, and close a quoted cell at
+                # its end: a cell spanning lines that closes in mid-text, or leaves its row
+                # with another number of cells, took in the lines after its own.
                 yield self._runaway(
-                    taken, f"closed only on line {end}, swallowing the rows between"
+                    taken, f"closed only on line {end}, taking in the lines between"
                 )
                 continue
             yield start, end, row
