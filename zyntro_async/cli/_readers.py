@@ -260,6 +260,28 @@ class TableOptions:
             lookup_by=lookup_by,
         )
 
+    def plan(self, header: Sequence[str], *, file_name: str) -> ColumnPlan:
+        """What each column of ``header`` feeds under these options.
+
+        Args:
+            header: The header row's cells.
+            file_name: For messages.
+
+        Returns:
+            The plan.
+
+        Raises:
+            ImportUsageError: See :meth:`ColumnPlan.from_header`.
+        """
+        return ColumnPlan.from_header(
+            header,
+            file_name=file_name,
+            maps=self.maps,
+            custom_fields=self.custom_fields,
+            ignore_unknown_columns=self.ignore_unknown_columns,
+            lookup_by=self.lookup_by,
+        )
+
     def unused_by(self, fmt: Format) -> list[str]:
         """The flags that mean nothing for a file of format ``fmt``."""
         unused: list[str] = []
@@ -578,14 +600,7 @@ def check_table_header(
         header = table.header
     if not header:
         raise ImportUsageError(f"{path.name} has no header row (the first row names the columns)")
-    return ColumnPlan.from_header(
-        header,
-        file_name=path.name,
-        maps=options.maps,
-        custom_fields=options.custom_fields,
-        ignore_unknown_columns=options.ignore_unknown_columns,
-        lookup_by=options.lookup_by,
-    )
+    return options.plan(header, file_name=path.name)
 
 
 def check_csv_header(path: Path, *, custom_fields: Sequence[str] = ()) -> list[str]:
@@ -643,14 +658,7 @@ def read_table(
     with _open_table(path, fmt, options) as table:
         if not table.header:
             return
-        plan = ColumnPlan.from_header(
-            table.header,
-            file_name=path.name,
-            maps=options.maps,
-            custom_fields=options.custom_fields,
-            ignore_unknown_columns=options.ignore_unknown_columns,
-            lookup_by=options.lookup_by,
-        )
+        plan = options.plan(table.header, file_name=path.name)
         for start, end, row in table.records:
             if line_numbers is not None:
                 line_numbers.append(start)
