@@ -433,10 +433,12 @@ class ColumnPlan:
         return line
 
 
+_WIRE_ORDER = {name: i for i, name in enumerate(CONTACT_KEYS)}
+
+
 def _wire_order(contact: dict[str, Any]) -> dict[str, Any]:
     """The contact's keys in the API's order (the import format's, for readable exports)."""
-    order = {name: i for i, name in enumerate(CONTACT_KEYS)}
-    return dict(sorted(contact.items(), key=lambda item: order.get(item[0], len(order))))
+    return dict(sorted(contact.items(), key=lambda item: _WIRE_ORDER.get(item[0], 99)))
 
 
 def _find_map(source: str, names: Sequence[str]) -> str | None:
