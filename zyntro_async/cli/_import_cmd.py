@@ -296,6 +296,9 @@ def _dry_run(reader: ImportReader, export: Path | None) -> int:
     except OSError as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{_PROG}: dry run interrupted; nothing was sent.", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK if summary.clean else EXIT_ITEMS_FAILED
 
 
