@@ -14,7 +14,7 @@ from pathlib import Path
 from zyntro_async.testing import Emulator
 from zyntro_async.testing._state import StoredContact
 
-from .conftest import emulator_env, run_cli_async
+from .conftest import emulator_env, run_cli, run_cli_async
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -223,3 +223,13 @@ async def test_an_xlsx_workbook_imports_from_the_named_sheet(
     assert contacts["ada@xlsx.example"].primary_phone == "447700900123"
     assert "alan@xlsx.example" in contacts
     assert "Engines" in entity_names(zyntro_emulator)
+
+
+def test_with_emulator_mapped_custom_fields_are_defined_in_it(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("First Name,Email,Region\nAnn,ann@x.example,EU\n")
+
+    result = run_cli("import", path, "--emulator", "--map", "Region=custom:region")
+
+    assert result.returncode == 0, result.output
+    assert "holds 1 contacts" in result.stdout
