@@ -236,10 +236,13 @@ def test_a_full_name_is_split_when_no_column_gives_the_first_name() -> None:
 def test_tags_split_on_commas_semicolons_and_google_separators_notes_each_give_a_note() -> None:
     result = line(
         "Email,Tags,Labels,Notes,Description",
-        "a@b.example,vip; beta,Friends ::: vip,n1,n2",
+        "a@b.example,vip; beta,* myContacts ::: * starred ::: Friends ::: vip,n1,n2",
     )
 
-    assert result["contact"] == {"primaryEmail": "a@b.example", "tags": ["vip", "beta", "Friends"]}
+    assert result["contact"] == {
+        "primaryEmail": "a@b.example",
+        "tags": ["vip", "beta", "starred", "Friends"],
+    }
     assert result["notes"] == [{"note": "n1"}, {"note": "n2"}]
 
 

@@ -24,7 +24,7 @@ import json
 import re
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +57,8 @@ _FALLBACK_FIELDS = frozenset({"primaryEmail", "primaryPhone"})
 # Google Contacts puts several values in one cell: "a@x.example ::: b@x.example".
 _MULTI_VALUE = ":::"
 _TAG_SEPARATORS = re.compile(r"[,;]|:::")
+# Google marks its own groups with "* " ("* starred"); "* myContacts" is on every contact.
+_GOOGLE_EVERYONE = "myContacts"
 _TARGET_HELP = (
     "a contact field (firstName, lastName, primaryEmail, primaryPhone, source, status, "
     "roleLabel), company (or entity.name, entity.website), note, tags, attachment, "
@@ -407,7 +409,7 @@ class ColumnPlan:
             elif target.kind == "full_name":
                 full_name = full_name or value
             elif target.kind == "tags":
-                tags.extend(t.strip() for t in _TAG_SEPARATORS.split(value) if t.strip())
+                tags.extend(_tags(value))
             elif target.kind == "note":
                 notes.append({"note": value})
             elif target.kind == "attachment":
@@ -434,6 +436,13 @@ class ColumnPlan:
 
 
 _WIRE_ORDER = {name: i for i, name in enumerate(CONTACT_KEYS)}
+
+
+def _tags(value: str) -> Iterator[str]:
+    for part in _TAG_SEPARATORS.split(value):
+        tag = part.strip().removeprefix("* ").strip()
+        if tag and tag != _GOOGLE_EVERYONE:
+            yield tag
 
 
 def _wire_order(contact: dict[str, Any]) -> dict[str, Any]:
