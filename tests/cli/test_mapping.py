@@ -49,6 +49,8 @@ def line(header: str, row: str, **options: object) -> dict[str, object]:
         ("Lead Status", "status"),
         ("Labels", "tags"),
         ("Website", "entity.website"),
+        ("Person - Email - Work", "primaryEmail"),
+        ("Person - Organization", "entity.name"),
     ],
 )
 def test_headers_match_ignoring_case_spaces_underscores_and_hyphens(

@@ -14,6 +14,7 @@ When several columns of a file feed the same target:
   (``Job Title`` over Outlook's ``Title``, which holds "Mr."/"Ms."); the others are ignored,
   and the reader says so.
 - ``note`` columns each give a note, ``tags`` columns are merged.
+- A header may carry Pipedrive's ``Person -`` prefix (``Person - Email - Work``).
 - ``Name`` (a full name) is used only when no column gives ``firstName``: it is split at its
   last space (``Mary Ann Smith`` -> ``Mary Ann`` + ``Smith``).
 """
@@ -196,6 +197,7 @@ def _by_normalised(aliases: tuple[HeaderAlias, ...]) -> Mapping[str, HeaderAlias
 
 
 _BY_NORMALISED = _by_normalised(HEADERS)
+_PERSON_PREFIX = "person"
 
 
 def lookup_header(header: str) -> HeaderAlias | None:
@@ -207,7 +209,12 @@ def lookup_header(header: str) -> HeaderAlias | None:
     Returns:
         Its :class:`HeaderAlias` (compared after :func:`normalise`), or ``None``.
     """
-    return _BY_NORMALISED.get(normalise(header))
+    key = normalise(header)
+    found = _BY_NORMALISED.get(key)
+    if found is None and key.startswith(_PERSON_PREFIX):
+        # Pipedrive prefixes a person's columns: "Person - Email - Work".
+        found = _BY_NORMALISED.get(key.removeprefix(_PERSON_PREFIX))
+    return found
 
 
 def known_headers() -> tuple[str, ...]:
