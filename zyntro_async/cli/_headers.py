@@ -75,7 +75,9 @@ HEADERS: tuple[HeaderAlias, ...] = (
     *_aliases("firstName", 2, "Google (older), Pipedrive", "Given Name", "Forename", "First"),
     *_aliases("lastName", 0, "Zyntro, HubSpot, Salesforce, Zoho, Outlook, Google", "lastName"),
     *_aliases("lastName", 2, "Google (older)", "Family Name", "Surname", "Last"),
-    *_aliases(FULL_NAME, 0, "Google, Pipedrive", "Name", "Full Name", "Contact Name"),
+    *_aliases(
+        FULL_NAME, 0, "Google, Pipedrive", "Name", "Full Name", "Contact Name", "Display Name"
+    ),
     *_aliases("primaryEmail", 0, "Zyntro", "primaryEmail"),
     *_aliases(
         "primaryEmail",
@@ -84,6 +86,7 @@ HEADERS: tuple[HeaderAlias, ...] = (
         "Email",
         "E-mail Address",
         "E-mail 1 - Value",
+        "Email 1",
         "Email - Work",
         "Work Email",
     ),
@@ -92,6 +95,7 @@ HEADERS: tuple[HeaderAlias, ...] = (
         2,
         "Outlook, Google, Zoho, Pipedrive",
         "E-mail 2 Address",
+        "Email 2",
         "E-mail 2 - Value",
         "Secondary Email",
         "Email - Home",
@@ -107,6 +111,7 @@ HEADERS: tuple[HeaderAlias, ...] = (
         "Phone",
         "Phone Number",
         "Phone 1 - Value",
+        "Phone 1",
         "Telephone",
     ),
     *_aliases(
@@ -115,6 +120,7 @@ HEADERS: tuple[HeaderAlias, ...] = (
         "Outlook, Salesforce, HubSpot, Zoho, Pipedrive",
         "Mobile Phone",
         "Mobile Phone Number",
+        "Mobile Number",
         "Mobile",
         "Cell",
         "Cell Phone",
@@ -127,6 +133,7 @@ HEADERS: tuple[HeaderAlias, ...] = (
         "Business Phone",
         "Work Phone",
         "Office Phone",
+        "Direct Phone",
         "Phone - Work",
     ),
     *_aliases(
@@ -136,6 +143,7 @@ HEADERS: tuple[HeaderAlias, ...] = (
         "Home Phone",
         "Phone - Home",
         "Phone 2 - Value",
+        "Phone 2",
         "Other Phone",
         "Phone - Other",
     ),
@@ -167,6 +175,9 @@ HEADERS: tuple[HeaderAlias, ...] = (
         "Account",
         "Organization",
         "Organisation",
+        "Organisation Name",
+        "Company / Account",
+        "Business Name",
         "Organization Name",
         "Organization 1 - Name",
     ),
@@ -178,9 +189,10 @@ HEADERS: tuple[HeaderAlias, ...] = (
         "Website URL",
         "Web Page",
         "Company Website",
+        "Company Domain Name",
     ),
     *_aliases("note", 0, "Zyntro, Outlook, Google, HubSpot", "note", "Notes"),
-    *_aliases("note", 1, "Salesforce, Zoho", "Description", "Comments"),
+    *_aliases("note", 1, "Salesforce, Zoho", "Description", "Comments", "Comment"),
     *_aliases("attachment", 0, "Zyntro", "attachment", "Attachments", "File"),
 )
 """Every recognised header, in the order the README lists them."""
