@@ -78,6 +78,18 @@ def test_the_delimiter_flag_overrides_the_sniffer(tmp_path: Path) -> None:
         delimiter_option('"')
 
 
+def test_an_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
+    path = write(tmp_path / "in.csv", "sep=;\r\nEmail;Notes\r\na@x.example;one, two, three\r\n")
+    reader = ImportReader(path, "csv")
+    reader.check()
+
+    (item,) = reader
+
+    assert isinstance(item, ContactBundle)
+    assert item.notes[0].note == "one, two, three"
+    assert reader.source(0) == "in.csv:3"
+
+
 def test_cp1252_and_latin1_with_crlf_line_ends(tmp_path: Path) -> None:
     text = (
         "First Name;Last Name;Email\r\nZoë;Brontë;zoe@x.example\r\nJosé;Müller;jose@x.example\r\n"

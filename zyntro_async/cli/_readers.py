@@ -303,6 +303,7 @@ class TableOptions:
 
 _DEFAULT_OPTIONS = TableOptions()
 _DELIMITERS = (",", ";", "\t", "|")
+_EXCEL_SEPARATOR = re.compile(r"sep=([^\r\n\"])\r?\n?")
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 MAX_RECORD_LINES = 200
 """A quoted cell may span this many lines; beyond, its quote is taken as unbalanced."""
@@ -445,11 +446,16 @@ def _open_table(path: Path, fmt: Format, options: TableOptions) -> Iterator[_Tab
     with path.open("rb") as handle:
         lines = _decoded_lines(handle, encoding, bad_lines)
         first = next(lines, None)
+        declared = _EXCEL_SEPARATOR.fullmatch(first[1]) if first is not None else None
+        if declared is not None:
+            # Excel's "sep=;" first line names the delimiter; the header follows it.
+            first = next(lines, None)
         if first is None:
             yield _Table(None, iter(()), bad_lines, encoding)
             return
+        delimiter = options.delimiter or (declared.group(1) if declared else None)
         splitter = _RecordSplitter(
-            itertools.chain([first], lines), options.delimiter or sniff_delimiter(first[1])
+            itertools.chain([first], lines), delimiter or sniff_delimiter(first[1])
         )
         records = iter(splitter)
         start, end, first_row = next(records)
