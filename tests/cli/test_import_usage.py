@@ -48,6 +48,14 @@ def exit_status(args: list[str]) -> int:
         (["import", "{jsonl}", "--export", "no/such/dir/x.jsonl", "--emulator"], "does not exist"),
         (["import"], "the following arguments are required: FILE"),
         (["import", "{jsonl}", "--bogus"], "unrecognized arguments: --bogus"),
+        (["import", "{csv}", "--map", "nonsense", "--emulator"], "expected SOURCE=TARGET"),
+        (["import", "{csv}", "--map", "Email=nowhere", "--emulator"], "unknown target 'nowhere'"),
+        (["import", "{csv}", "--map", "Emial=primaryEmail", "--dry-run"], "has no column 'Emial'"),
+        (["import", "{csv}", "--mapping", "no-such.toml", "--dry-run"], "cannot read it"),
+        (["import", "{csv}", "--encoding", "klingon", "--dry-run"], "unknown encoding"),
+        (["import", "{csv}", "--delimiter", "ab", "--dry-run"], "give one character"),
+        (["import", "{csv}", "--sheet", "One", "--dry-run"], "--sheet: not used"),
+        (["import", "{jsonl}", "--ignore-unknown-columns", "--dry-run"], "not used when reading"),
     ],
 )
 def test_bad_arguments_exit_2(
@@ -60,7 +68,13 @@ def test_bad_arguments_exit_2(
 ) -> None:
     odd = tmp_path / "contacts.txt"
     odd.write_text("{}\n")
-    paths = {"{jsonl}": str(jsonl), "{odd}": str(odd), "{dir}": str(tmp_path)}
+    csv_file = write_csv(tmp_path / "c.csv", ["A,a@b.example"], header="First Name,Email\n")
+    paths = {
+        "{jsonl}": str(jsonl),
+        "{odd}": str(odd),
+        "{dir}": str(tmp_path),
+        "{csv}": str(csv_file),
+    }
     monkeypatch.chdir(tmp_path)
 
     status = exit_status([paths.get(arg, arg) for arg in args])
@@ -75,12 +89,13 @@ def test_bad_arguments_exit_2(
         (
             "firstName,primaryEmail,industry\n",
             [],
-            "unknown column 'industry': if it is a custom field, pass --custom-field industry",
+            "'industry': if it is a custom field, --map industry=custom:industry "
+            "(or --custom-field industry)",
         ),
         (
-            "firstName,primaryEmail,lastname\n",
+            "firstName,primaryEmail,lastnme\n",
             [],
-            "unknown column 'lastname': did you mean 'lastName'?",
+            "'lastnme': did you mean lastName? --map lastnme=lastName",
         ),
         ("firstName,primaryEmail\n", ["--custom-field", "region"], "has no column named 'region'"),
         ("firstName,primaryEmail\n", ["--custom-field", "tags"], "is a contact column"),
@@ -159,6 +174,13 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
         "--custom-field",
         "--member-id",
         "--quiet",
+        "--map",
+        "--mapping",
+        "--ignore-unknown-columns",
+        "--delimiter",
+        "--encoding",
+        "--sheet",
+        "--dry-run",
     ):
         assert flag in help_text
 

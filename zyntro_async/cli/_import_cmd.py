@@ -101,9 +101,9 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
     parser.add_argument("file", metavar="FILE", type=Path, help="the CSV or JSONL file")
     parser.add_argument(
         "--format",
-        choices=("csv", "jsonl"),
+        choices=("csv", "jsonl", "xlsx"),
         default=None,
-        help="file format (default: from the extension: .csv, .jsonl or .ndjson)",
+        help="file format (default: from the extension: .csv, .tsv, .jsonl, .ndjson, .xlsx)",
     )
     parser.add_argument(
         "--concurrency",
@@ -155,6 +155,56 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         help="CSV: treat column NAME as a custom field (repeatable); with --emulator, NAME "
         "is also defined in the emulator",
     )
+    # Reading other CRMs' exports (CSV/XLSX), and the dry run: see cli/_readers.py,
+    # cli/_mapping.py and cli/_dry_run.py.
+    parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SOURCE=TARGET",
+        dest="column_maps",
+        help="CSV/XLSX: column SOURCE feeds TARGET: a contact field (firstName, primaryEmail, "
+        "...), company, entity.website, note, tags, attachment, custom:NAME, or ignore "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--mapping",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='CSV/XLSX: a TOML (.toml) or JSON file of "SOURCE" = "TARGET" pairs, as --map',
+    )
+    parser.add_argument(
+        "--ignore-unknown-columns",
+        action="store_true",
+        help="CSV/XLSX: leave out columns that are not known fields (instead of stopping)",
+    )
+    parser.add_argument(
+        "--delimiter",
+        default=None,
+        metavar="CHAR",
+        help="CSV: the delimiter (default: sniffed from the header among , ; tab |); "
+        "'tab' for a tab",
+    )
+    parser.add_argument(
+        "--encoding",
+        default=None,
+        metavar="NAME",
+        help="CSV: the file's encoding, e.g. cp1252 or latin-1 (default: UTF-8, with or "
+        "without a byte-order mark)",
+    )
+    parser.add_argument(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="XLSX: the sheet to import (default: the first)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="read, map and validate every row and report every problem; send nothing "
+        "(no credentials needed); exit 0 when clean, 1 otherwise",
+    )
     parser.add_argument(
         "--member-id",
         default=None,
@@ -183,17 +233,35 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         The exit status (0, 1, 2, or 130 when interrupted).
     """
-    from zyntro_async.cli._readers import ImportReader, ImportUsageError, detect_format
+    from zyntro_async.cli._readers import (
+        ImportReader,
+        ImportUsageError,
+        TableOptions,
+        detect_format,
+    )
 
     try:
         path: Path = args.file
         fmt = detect_format(path, args.format)
-        reader = ImportReader(path, fmt, custom_fields=args.custom_fields)
+        options = TableOptions.from_flags(
+            maps=args.column_maps,
+            mapping=args.mapping,
+            custom_fields=args.custom_fields,
+            ignore_unknown_columns=args.ignore_unknown_columns,
+            delimiter=args.delimiter,
+            encoding=args.encoding,
+            sheet=args.sheet,
+        )
+        reader = ImportReader(path, fmt, options=options)
         reader.check()
+        for notice in reader.notices:
+            print(f"{_PROG}: note: {notice}", file=sys.stderr)
         if args.retry_unknown and args.journal is None:
             raise _UsageError("--retry-unknown only makes sense with --journal")
         _check_output_path("--journal", args.journal, path)
         _check_output_path("--export", args.export, path)
+        if args.dry_run:
+            return _dry_run(reader, args.export)
         client = None if args.emulator else _client_from_environment(args.member_id)
     except (ImportUsageError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
@@ -217,6 +285,21 @@ def run(args: argparse.Namespace) -> int:
         hint = f" re-run with --journal {args.journal} to resume." if args.journal else ""
         print(f"{_PROG}: interrupted.{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _dry_run(reader: ImportReader, export: Path | None) -> int:
+    """``--dry-run``: validate every row, send nothing (no client, no credentials)."""
+    from zyntro_async.cli._dry_run import dry_run
+
+    try:
+        summary = dry_run(reader, out=sys.stdout, export=export)
+    except OSError as exc:
+        print(f"{_PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{_PROG}: dry run interrupted; nothing was sent.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.clean else EXIT_ITEMS_FAILED
 
 
 def _check_output_path(flag: str, target: Path | None, source: Path) -> None:
@@ -262,7 +345,7 @@ async def _main(args: argparse.Namespace, reader: ImportReader, client: ZyntroCl
 
             # The demo organization's custom fields, plus any the CSV declares.
             extra_fields = {
-                name: None for name in args.custom_fields if name not in DEFAULT_CUSTOM_FIELDS
+                name: None for name in reader.custom_fields if name not in DEFAULT_CUSTOM_FIELDS
             }
             emulator = Emulator.demo(custom_fields=extra_fields)
             await emulator.start(host="127.0.0.1", port=0)
