@@ -282,10 +282,19 @@ def run(args: argparse.Namespace) -> int:
             raise _UsageError("--base-url and --emulator contradict each other")
         journal = journal_path(args, path)
         if args.retry_unknown and journal is None:
-            raise _UsageError("--retry-unknown needs a journal (drop --no-journal)")
+            raise _UsageError(
+                "--retry-unknown only makes sense with --journal (or the default journal, "
+                "which --emulator and --no-journal turn off)"
+            )
         _check_output_path("--journal", journal, path)
         _check_output_path("--export", args.export, path)
-        client = None if args.emulator else _client_from_environment(args)
+        client = (
+            None
+            if args.emulator
+            else _client_from_environment(
+                args.member_id, base_url=args.base_url, timeout=args.timeout
+            )
+        )
     except (ImportUsageError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -412,21 +421,23 @@ def missing_credentials(
     return missing
 
 
-def _client_from_environment(args: argparse.Namespace) -> ZyntroClient:
+def _client_from_environment(
+    member_id: str | None, *, base_url: str | None = None, timeout: float | None = None
+) -> ZyntroClient:
     """A client configured from ``ZYNTRO_*`` variables and the flags, or a usage error."""
     from zyntro_async._client import ZyntroClient
     from zyntro_async._errors import ConfigurationError
 
-    missing = missing_credentials(args.member_id)
+    missing = missing_credentials(member_id)
     if missing:
         member = " (or pass --member-id)" if _MEMBER_ENV in missing else ""
         raise _UsageError(
             f"missing credentials: set {_join(missing)}{member}; "
             "or use --emulator to try against a local emulator"
         )
-    options: dict[str, Any] = {"member_id": args.member_id, "base_url": args.base_url}
-    if args.timeout is not None:
-        options["timeout"] = args.timeout
+    options: dict[str, Any] = {"member_id": member_id, "base_url": base_url}
+    if timeout is not None:
+        options["timeout"] = timeout
     try:
         return ZyntroClient(**options)
     except ConfigurationError as exc:

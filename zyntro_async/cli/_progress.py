@@ -238,6 +238,9 @@ class RichDisplay:
         from rich.text import Text
 
         self._tally = tally if tally is not None else Tally()
+        self._task: Any = None
+        self._total: int | None = None
+        self._latest: Progress | None = None
         details = self._details
 
         class _TwoLines(RichProgress):
@@ -255,9 +258,6 @@ class RichDisplay:
             console=console,
             refresh_per_second=8,
         )
-        self._task: Any = None
-        self._total: int | None = None
-        self._latest: Progress | None = None
 
     def _details(self) -> str:
         counts = self._latest.counts if self._latest is not None else {}
