@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import select
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from zyntro_async.testing import Emulator, Latency, RequestRecord
 
+from ._terminal import run_on_terminal
 from .conftest import (
     EXAMPLES,
     bundle,
@@ -106,43 +104,10 @@ def test_more_than_20_failures_are_summarised_and_all_exported_quietly(tmp_path:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_a_terminal_gets_a_live_progress_bar_and_summary_tables(good_jsonl: Path) -> None:
-    import pty
-    import subprocess
-
-    from .conftest import clean_env, cli_command
-
-    controller, terminal = pty.openpty()
     env = clean_env({"TERM": "xterm-256color", "COLUMNS": "160"})
-    with subprocess.Popen(
-        cli_command("import", good_jsonl, "--emulator"),
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env=env,
-    ) as proc:
-        os.close(terminal)
-        chunks = []
-        deadline = time.monotonic() + 60
-        try:
-            while time.monotonic() < deadline:
-                ready, _, _ = select.select([controller], [], [], 1.0)
-                if not ready:
-                    continue
-                try:
-                    chunk = os.read(controller, 65536)
-                except OSError:  # EIO: the process closed the terminal
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            proc.wait(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    os.close(controller)
-    screen = b"".join(chunks).decode(errors="replace")
+    returncode, screen = run_on_terminal(cli_command("import", good_jsonl, "--emulator"), env)
 
-    assert proc.returncode == 0, screen
+    assert returncode == 0, screen
     assert ANSI.search(screen)  # rich drew it
     assert "importing" in screen
     assert "8/8" in screen

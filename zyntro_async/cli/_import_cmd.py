@@ -798,16 +798,30 @@ class _Gate:
 
 
 def _with_lookup(item: Any, lookup_by: str | None) -> Any:
-    """``item`` matched by ``lookup_by`` when it uses the default (e-mail) and is a contact."""
-    from zyntro_async.bulk import ContactBundle, UpsertContact
+    """``item`` matched by ``lookup_by`` when it is a contact using the default (e-mail).
+
+    A contact that cannot be matched that way (``--lookup-by phone`` and no phone) becomes
+    a failed item naming the field, like any other invalid line.
+    """
+    from zyntro_async._errors import RequestValidationError
+    from zyntro_async.bulk import ContactBundle, InvalidItem, UpsertContact
 
     if lookup_by is None or lookup_by == "email":
         return item
-    if isinstance(item, ContactBundle | UpsertContact) and item.lookup_by == "email":
-        import attrs
+    if not isinstance(item, ContactBundle | UpsertContact) or item.lookup_by != "email":
+        return item
+    import attrs
 
+    try:
         return attrs.evolve(item, lookup_by=lookup_by)
-    return item
+    except RequestValidationError as exc:
+        source = getattr(item, "source", None)
+        return InvalidItem(
+            error=exc,
+            source=source if isinstance(source, str) else None,
+            raw=item.import_dict(),
+            key=item.key,
+        )
 
 
 class _Stopper:
