@@ -31,9 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="zyntro-async",
         description="Bulk import into Zyntro, and a local emulator of the Zyntro API.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     _import_cmd.add_parser(subparsers)

@@ -363,9 +363,7 @@ def default_journal_path(source: Path, *, environ: dict[str, str] | None = None)
     environ = dict(os.environ) if environ is None else environ
     beside = source.with_name(source.name + JOURNAL_SUFFIX)
     folder = source.parent
-    if os.access(folder, os.W_OK | os.X_OK) and (
-        not beside.exists() or os.access(beside, os.W_OK)
-    ):
+    if os.access(folder, os.W_OK | os.X_OK) and (not beside.exists() or os.access(beside, os.W_OK)):
         return beside
     state = (environ.get("XDG_STATE_HOME") or "").strip()
     base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
@@ -402,9 +400,7 @@ def _check_output_path(flag: str, target: Path | None, source: Path) -> None:
         raise _UsageError(f"{flag} {target}: that is the file being imported")
 
 
-def missing_credentials(
-    member_id: str | None, environ: dict[str, str] | None = None
-) -> list[str]:
+def missing_credentials(member_id: str | None, environ: dict[str, str] | None = None) -> list[str]:
     """Every ``ZYNTRO_*`` variable an import needs and the environment lacks, in one list.
 
     Args:

@@ -101,6 +101,15 @@ def eta_text(progress: Progress, total: int | None, tally: Tally) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def _status_counts(counts: dict[Status, int]) -> str:
+    """``2,455 succeeded, 5 failed`` (unknown and skipped only when there are some)."""
+    return ", ".join(
+        f"{counts.get(status, 0):,} {status.value}"
+        for status in Status
+        if counts.get(status, 0) or status in (Status.SUCCEEDED, Status.FAILED)
+    )
+
+
 def _children_text(tally: Tally) -> str:
     done = sum(tally.children.values())
     bad = [
@@ -222,20 +231,20 @@ def plain_progress_line(progress: Progress, total: int | None, tally: Tally | No
 
 
 class RichDisplay:
-    """A live rich progress display (for a terminal), two lines that fit 80 columns.
+    """A live rich progress display (for a terminal), three lines that fit 80 columns.
 
     ``importing ━━━━━━━━━━━━━━━━━━━━━━━━ 2,460/3,000  82% 45.1/s ETA 0:00:12``
-    ``items 2,455 succeeded 5 failed · 6,120 notes/files/comms · 1,200 resumed``
+    ``items: 2,455 succeeded, 5 failed; 1,200 resumed from the journal``
+    ``notes/files/comms: 6,120 succeeded, 3 failed``
 
     Args:
         console: A rich console writing to standard error.
-        tally: Children and resumed counts, shown on the second line.
+        tally: Children and resumed counts, shown on the second and third lines.
     """
 
     def __init__(self, console: Console, *, tally: Tally | None = None) -> None:
         from rich.progress import BarColumn, TaskProgressColumn, TextColumn
         from rich.progress import Progress as RichProgress
-        from rich.text import Text
 
         self._tally = tally if tally is not None else Tally()
         self._task: Any = None
@@ -243,13 +252,14 @@ class RichDisplay:
         self._latest: Progress | None = None
         details = self._details
 
-        class _TwoLines(RichProgress):
-            # The counts on their own line: on the bar's line they pushed it past 80 columns.
+        class _WithCounts(RichProgress):
+            # The counts on their own lines: on the bar's line they pushed it past 80
+            # columns, and rich cut the bar's numbers ("2460/119…").
             def get_renderables(self) -> Iterator[Any]:
                 yield self.make_tasks_table(self.tasks)
-                yield Text(details(), no_wrap=True, overflow="ellipsis")
+                yield from details()
 
-        self._bar = _TwoLines(
+        self._bar = _WithCounts(
             TextColumn("[bold]{task.description}"),
             BarColumn(bar_width=24),
             TextColumn("{task.fields[done]}"),
@@ -259,17 +269,19 @@ class RichDisplay:
             refresh_per_second=8,
         )
 
-    def _details(self) -> str:
+    def _details(self) -> list[Any]:
+        from rich.text import Text
+
         counts = self._latest.counts if self._latest is not None else {}
-        parts = [
-            f"{counts.get(status, 0):,} {status.value}"
-            for status in Status
-            if counts.get(status, 0) or status in (Status.SUCCEEDED, Status.FAILED)
-        ]
-        line = f"items {' '.join(parts)} · {_children_text(self._tally)}"
+        items = f"items: {_status_counts(counts)}"
         if self._tally.resumed:
-            line += f" · {self._tally.resumed:,} resumed"
-        return line
+            items += f"; {self._tally.resumed:,} resumed from the journal"
+        children = f"notes/files/comms: {_status_counts(self._tally.children)}"
+        return [Text(line, no_wrap=True, overflow="ellipsis") for line in (items, children)]
+
+    def renderable(self) -> Any:
+        """What the display shows now (the bar and the counts), for rendering elsewhere."""
+        return self._bar.get_renderable()
 
     def start(self, description: str) -> None:
         """Say what is being imported, then show the bar (total unknown until known)."""
