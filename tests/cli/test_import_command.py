@@ -287,6 +287,11 @@ def test_bundled_example_dataset_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 1, result.output
     assert "items:    294 succeeded, 6 failed, 0 unknown, 0 skipped (300 total)" in result.stdout
     assert "holds 294 contacts" in result.stdout
+    # Said before the summary: the failures are on purpose, and what exit status 1 means.
+    note = result.stdout.index("contains six rows (lines 17, 58, 103, 151, 204, 262)")
+    assert note < result.stdout.index("items:")
+    assert "refuses on purpose" in result.stdout
+    assert "exit status 1 means some items need attention" in result.stdout
     failed_lines = re.findall(r"contacts\.jsonl:(\d+) ", result.stdout)
     assert failed_lines == ["17", "58", "103", "151", "204", "262"]
     for reason in (
@@ -311,6 +316,70 @@ def test_bundled_example_dataset_end_to_end(tmp_path: Path) -> None:
     )
     assert csv_result.returncode == 1, csv_result.output
     assert "items:    47 succeeded, 3 failed" in csv_result.stdout
+    assert "contains three rows (lines 13, 30, 42)" in csv_result.stdout
+
+
+def test_other_failed_runs_explain_exit_status_1(mixed_jsonl: Path) -> None:
+    result = run_cli("import", mixed_jsonl, "--emulator")
+
+    assert result.returncode == 1, result.output
+    assert "on purpose" not in result.stdout
+    assert "exit status 1: some items need attention; use --export PATH" in result.stdout
+
+
+def test_make_dataset_writes_a_larger_dataset_of_the_same_shape(tmp_path: Path) -> None:
+    import subprocess
+
+    out = tmp_path / "big"
+    subprocess.run(
+        [sys.executable, str(EXAMPLES / "make_dataset.py"), "--rows", "700", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    lines = (out / "contacts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 700
+    parsed = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            assert (number - 1) % 300 + 1 == 204  # the malformed line, every 300
+    assert len(parsed) == 698
+    emails = [p["contact"].get("primaryEmail") for p in parsed if "primaryEmail" in p["contact"]]
+    assert len(emails) == len(set(emails))
+    assert {key for p in parsed for key in p} == {
+        "key", "contact", "entity", "notes", "attachments", "comms"
+    }  # fmt: skip
+    assert {p["key"] for p in parsed} >= {"crm-0001", "crm-0700"}
+    rows = (out / "contacts.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 701
+    assert rows[0] == (EXAMPLES / "contacts.csv").read_text().splitlines()[0]
+    assert sorted(p.name for p in (out / "files").iterdir()) == sorted(
+        p.name for p in (EXAMPLES / "files").iterdir()
+    )
+    marker = json.loads((out / ".zyntro-example.json").read_text())
+    assert marker["contacts.jsonl"]["refused"] == 14  # 6 + 6 + lines 617 and 658
+    assert marker["contacts.csv"]["refused"] == 42  # 3 in every 50 rows
+
+
+def test_a_generated_dataset_says_its_bad_rows_are_on_purpose(tmp_path: Path) -> None:
+    import subprocess
+
+    out = tmp_path / "small"
+    subprocess.run(
+        [sys.executable, str(EXAMPLES / "make_dataset.py"), "--rows", "60", "--out", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    result = run_cli("import", out / "contacts.jsonl", "--emulator")
+
+    assert result.returncode == 1, result.output
+    assert "items:    58 succeeded, 2 failed" in result.stdout
+    assert "contains two rows (lines 17, 58) that the API refuses on purpose" in result.stdout
 
 
 def test_example_dataset_is_what_its_script_generates(tmp_path: Path) -> None:

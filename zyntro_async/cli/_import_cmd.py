@@ -721,8 +721,9 @@ def _example_note(path: Path) -> str | None:
         return None
     count = _NUMBER_WORDS[refused] if refused < len(_NUMBER_WORDS) else f"{refused:,}"
     where = f" (lines {', '.join(map(str, lines))})" if 0 < len(lines) == refused else ""
+    rows = "row" if refused == 1 else "rows"
     return (
-        f"note: {path.name} is example data: it contains {count} rows{where} that the API "
+        f"note: {path.name} is example data: it contains {count} {rows}{where} that the API "
         f"refuses on purpose, to show how failures are reported (see "
         f"{path.parent / 'README.md'}); exit status 1 means some items need attention."
     )
