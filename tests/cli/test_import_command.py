@@ -327,16 +327,20 @@ def test_other_failed_runs_explain_exit_status_1(mixed_jsonl: Path) -> None:
     assert "exit status 1: some items need attention; use --export PATH" in result.stdout
 
 
-def test_make_dataset_writes_a_larger_dataset_of_the_same_shape(tmp_path: Path) -> None:
+def make_dataset(rows: int, out: Path) -> None:
     import subprocess
 
-    out = tmp_path / "big"
     subprocess.run(
-        [sys.executable, str(EXAMPLES / "make_dataset.py"), "--rows", "700", "--out", str(out)],
+        [sys.executable, str(EXAMPLES / "make_dataset.py"), "--rows", str(rows), "--out", out],
         check=True,
         capture_output=True,
         timeout=60,
     )
+
+
+def test_make_dataset_writes_a_larger_dataset_of_the_same_shape(tmp_path: Path) -> None:
+    out = tmp_path / "big"
+    make_dataset(700, out)
 
     lines = (out / "contacts.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 700
@@ -365,15 +369,8 @@ def test_make_dataset_writes_a_larger_dataset_of_the_same_shape(tmp_path: Path) 
 
 
 def test_a_generated_dataset_says_its_bad_rows_are_on_purpose(tmp_path: Path) -> None:
-    import subprocess
-
     out = tmp_path / "small"
-    subprocess.run(
-        [sys.executable, str(EXAMPLES / "make_dataset.py"), "--rows", "60", "--out", str(out)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    make_dataset(60, out)
 
     result = run_cli("import", out / "contacts.jsonl", "--emulator")
 

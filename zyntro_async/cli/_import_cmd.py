@@ -72,14 +72,23 @@ DEFAULT_GRACE = 30.0
 EXAMPLE_MARKER = ".zyntro-example.json"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _whole_number(1)
+_non_negative_int = _whole_number(0)
 
 
 def _positive_float(text: str) -> float:
@@ -89,16 +98,6 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
     return value
 
 
@@ -873,8 +872,8 @@ class _Stopper:
             self._gate.stop()
             again = "press Ctrl-C" if signum == signal.SIGINT else "send SIGTERM"
             _say(
-                f"stopping: finishing {self._in_flight()} requests in flight (at most "
-                f"{self._grace:g}s); {again} again to stop now"
+                f"stopping: finishing {self._in_flight()} requests in flight; {again} again "
+                f"to stop now (waiting at most {self._grace:g}s)"
             )
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(self._grace, self._stop_now, "the grace period ended")
