@@ -123,8 +123,11 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
             "CSV columns: firstName, lastName, primaryEmail (required), primaryPhone, source, "
             "status, roleLabel, tags (';'-separated), company, note, attachment (a URL, or "
             "a file path relative to the CSV); any other column must be declared with "
-            "--custom-field. Exit status: 0 all succeeded, 1 some items failed, were "
-            "unknown or skipped, 2 usage error."
+            "--custom-field. A journal (FILE.zyntro-journal) makes a rerun of the same "
+            "command resume without sending anything twice. The first Ctrl-C or SIGTERM "
+            "lets the requests in flight finish, then reports; a second stops at once. "
+            "Exit status: 0 all succeeded, 1 some items need attention (failed, unknown or "
+            "skipped), 2 usage error, 130 stopped by SIGINT, 143 stopped by SIGTERM."
         ),
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="the CSV or JSONL file")
@@ -378,9 +381,19 @@ def _resume_hint(args: argparse.Namespace) -> str:
     return f" re-run with --journal {args.journal} to resume."
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is now: the live display redirects it above the bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+
 def _log_to_stderr() -> None:
     """``--verbose``: the SDK's debug log (credentials already redacted by it) on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logger = logging.getLogger("zyntro_async")
     logger.addHandler(handler)
@@ -478,7 +491,7 @@ async def _import(
     from zyntro_async.cli import _progress
 
     journal: Path | None = args.journal
-    _announce_journal(args, reader)
+    known_total = _announce_journal(args, reader)
     tally = _progress.Tally()
     display, summary_console = _make_display(args, tally)
     where = "the embedded emulator" if emulator is not None else client.config.base_url
@@ -520,7 +533,10 @@ async def _import(
         try:
             with _single_errors():
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(count_items)
+                    if known_total is None:
+                        tg.start_soon(count_items)
+                    else:
+                        display.set_total(known_total)
                     try:
                         with run_scope:
                             report = await client.bulk.run(
@@ -639,26 +655,29 @@ def _conclude(
     return EXIT_ITEMS_FAILED
 
 
-def _announce_journal(args: argparse.Namespace, reader: ImportReader) -> None:
-    """The first line: what the journal resumes, or what running without one risks."""
+def _announce_journal(args: argparse.Namespace, reader: ImportReader) -> int | None:
+    """The first line: what the journal resumes, or what running without one risks.
+
+    Returns:
+        The number of items in the input, when it was counted for the line.
+    """
     journal: Path | None = args.journal
     if journal is None:
         if args.no_journal:
-            print(
+            _say(
                 "no journal (--no-journal): running this again, or after an interruption, "
                 "sends everything again and duplicates the notes, attachments and comms "
-                "entries already imported",
-                file=sys.stderr,
-                flush=True,
+                "entries already imported"
             )
-        return
+        return None
     done = journal_done(journal)
     if done is None:
-        print(f"journal {journal} (run the same command again to resume)", file=sys.stderr)
-        return
+        _say(f"journal {journal} (run the same command again to resume)")
+        return None
     total = reader.count()
     of = f" of {total:,}" if total is not None else ""
-    print(f"resuming: {done:,}{of} already done, journal {journal}", file=sys.stderr, flush=True)
+    _say(f"resuming: {done:,}{of} already done, journal {journal}")
+    return total
 
 
 # A bundle's child keys are the bundle's key + "/notes/0", "/attachments/1", "/comms/2".
