@@ -144,11 +144,30 @@ def test_the_emulator_keeps_no_journal_so_a_rerun_imports_everything_again(
     assert not list(good_jsonl.parent.glob("*.zyntro-journal"))
 
 
-def test_journal_and_no_journal_together_are_a_usage_error(good_jsonl: Path) -> None:
-    result = run_cli("import", good_jsonl, "--emulator", "--journal", "j.db", "--no-journal")
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--journal", "j.db", "--no-journal"], "--journal and --no-journal"),
+        (["--base-url", "http://127.0.0.1:1"], "--base-url and --emulator"),
+        (["--max-failures", "-1"], "must be at least 0"),
+        (["--grace", "0"], "must be a positive number"),
+        (["--timeout", "soon"], "expected a number"),
+        (["--lookup-by", "name"], "invalid choice"),
+        (["--no-journal", "--retry-unknown"], "--retry-unknown only makes sense with --journal"),
+    ],
+)
+def test_contradicting_or_bad_run_flags_are_usage_errors(
+    good_jsonl: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zyntro_async.cli import main
 
-    assert result.returncode == 2
-    assert "--journal and --no-journal" in result.stderr
+    try:
+        status = main(["import", str(good_jsonl), "--emulator", *flags])
+    except SystemExit as exc:  # argparse's own errors
+        status = exc.code  # type: ignore[assignment]
+
+    assert status == 2
+    assert message in capsys.readouterr().err
 
 
 def test_the_default_journal_sits_beside_the_input(tmp_path: Path) -> None:

@@ -641,7 +641,7 @@ def _conclude(
     if stopper.signum is not None:
         name = signal.Signals(stopper.signum).name
         print(f"{_PROG}: interrupted by {name}.{_resume_hint(args)}", file=sys.stderr, flush=True)
-        return 128 + stopper.signum
+        return EXIT_INTERRUPTED if stopper.signum == signal.SIGINT else EXIT_TERMINATED
     if gate.reason is not None:
         return EXIT_USAGE
     if report.all_succeeded and stopped is None:

@@ -94,7 +94,9 @@ def eta_text(progress: Progress, total: int | None, tally: Tally) -> str:
     remaining = max(0, total - progress.done)
     if remaining == 0:
         return "0:00:00"
-    rate = tally.sent / progress.elapsed
+    # (``progress.done`` rather than ``tally.sent``: the runner reports progress before it
+    # hands the item that completed it to ``on_result``.)
+    rate = max(0, progress.done - tally.resumed) / progress.elapsed
     if rate <= 0:
         return "-:--:--"
     seconds = int(remaining / rate + 0.5)
