@@ -532,3 +532,53 @@ def test_journal_path_rules(tmp_path: Path) -> None:
     assert _import_cmd.journal_path(args, source) == tmp_path / "x.db"
     args.no_journal, args.journal = True, None
     assert _import_cmd.journal_path(args, source) is None
+
+
+class _CarriedReport(Exception):
+    """What a cancelled ``bulk.run`` may raise: an error carrying the report so far."""
+
+    def __init__(self, report: object) -> None:
+        super().__init__("cancelled")
+        self.report = report
+
+
+class _StoppedClient:
+    """A client whose run signals its own process twice, then ends as a cancelled run may."""
+
+    def __init__(self) -> None:
+        self.config = argparse.Namespace(base_url="https://crm.example")
+        self.bulk = self
+
+    async def run(self, items: object, **options: object) -> object:
+        import os
+
+        from zyntro_async.bulk import BulkReport
+
+        report = BulkReport()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(0.05)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            raise _CarriedReport(report) from None
+        raise AssertionError("the second signal did not cancel the run")
+
+
+def test_a_report_carried_by_a_cancelled_run_is_summarised(
+    good_jsonl: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zyntro_async.cli import build_parser
+    from zyntro_async.cli._readers import ImportReader
+
+    args = build_parser().parse_args(["import", str(good_jsonl), "--no-journal", "--quiet"])
+    args.journal = None
+    reader = ImportReader(good_jsonl, "jsonl")
+
+    status = asyncio.run(_import_cmd._import(args, reader, _StoppedClient(), None))  # type: ignore[arg-type]
+
+    out, err = capsys.readouterr()
+    assert status == 143
+    assert "stopping now (second signal)" in err
+    assert "interrupted by SIGTERM" in err
+    assert "Import of good.jsonl stopped early" in out

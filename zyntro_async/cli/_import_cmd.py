@@ -553,7 +553,15 @@ async def _import(
                             )
                     except BulkAbortedError as exc:
                         report = exc.report
-                        stopped = _progress.describe_error(exc.reason) or str(exc)
+                        if not stopper.forced:  # a forced stop is reported as such
+                            stopped = _progress.describe_error(exc.reason) or str(exc)
+                    except Exception as exc:
+                        # A cancelled run may end with an error carrying its report: when
+                        # the CLI cancelled it (second signal), that report is the outcome.
+                        carried = getattr(exc, "report", None)
+                        if not (stopper.forced and isinstance(carried, BulkReport)):
+                            raise
+                        report = carried
                     finally:
                         tg.cancel_scope.cancel()
         finally:
