@@ -1,6 +1,7 @@
 """Generate the example import data in this directory, deterministically.
 
-    python examples/make_dataset.py
+    python examples/make_dataset.py                            # the bundled files, here
+    python examples/make_dataset.py --rows 100000 --out /tmp/big  # a larger dataset
 
 writes (and overwrites):
 
@@ -9,7 +10,15 @@ writes (and overwrites):
 - ``contacts.csv``: 50 rows for the CSV reader (3 bad), with the custom-field columns
   ``industry`` and ``company_size``;
 - ``files/``: small but real files of several allowed types (PNG, PDF, TXT, CSV, ZIP), and
-  ``setup.exe``, a text file whose extension the API does not accept.
+  ``setup.exe``, a text file whose extension the API does not accept;
+- ``.zyntro-example.json``: which rows are bad on purpose, so ``zyntro-async import`` can
+  say so before its summary.
+
+With ``--rows N --out DIR`` it writes the same kinds of files into ``DIR``, with ``N`` lines
+in ``contacts.jsonl`` and ``N`` rows in ``contacts.csv``: the same shape (bundles, children,
+custom fields), the same bad lines repeating (6 in every 300 JSONL lines, 3 in every 50 CSV
+rows), and e-mail addresses made unique by a number. Lines are written as they are made,
+so a million rows take no more memory than ten.
 
 Every value comes from a seeded random generator and fixed tables, so running it again
 produces byte-identical files. Names, companies, domains (``.example``) and phone numbers
@@ -27,6 +36,7 @@ Try it::
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -34,6 +44,7 @@ import random
 import struct
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -198,9 +209,9 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def write_files() -> None:
+def write_files(folder: Path = FILES) -> None:
     """Write ``files/``: one small real file per allowed type, and one disallowed."""
-    FILES.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     logo = _png()
     notes = (
         "Kick-off meeting - 2026-03-12\n"
@@ -220,17 +231,21 @@ def write_files() -> None:
         "setup.exe": b"Not a real program: its .exe name is what makes the import reject it.\n",
     }
     for name, data in contents.items():
-        (FILES / name).write_bytes(data)
+        (folder / name).write_bytes(data)
 
 
 # ---------------------------------------------------------------------------- people
 
 
-def _person(rng: random.Random, used: set[str]) -> dict[str, Any]:
+def _person(rng: random.Random, used: set[str] | None, number: str = "") -> dict[str, Any]:
+    """A fictional person; unique by ``used`` (the bundled files) or by ``number`` (large)."""
     while True:
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         company = rng.choice(COMPANIES)
         local = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+        if used is None:
+            email = f"{local}.{number}@{company[1]}"
+            break
         email = f"{local}@{company[1]}"
         if email not in used:
             used.add(email)
@@ -358,14 +373,23 @@ BAD_LINES = {
 """Line number -> why that line of contacts.jsonl fails."""
 
 
-def write_jsonl(rng: random.Random, used: set[str]) -> None:
-    """Write ``contacts.jsonl``."""
-    with (HERE / "contacts.jsonl").open("w", encoding="utf-8", newline="\n") as out:
-        for number in range(1, JSONL_LINES + 1):
-            line: dict[str, Any] | str = _bundle(rng, number, _person(rng, used))
-            if number in BAD_LINES:
+def _bad_reason(number: int, bad: dict[int, str], period: int) -> str | None:
+    """Why line/row ``number`` is bad: the bundled pattern, repeated every ``period``."""
+    return bad.get((number - 1) % period + 1)
+
+
+def write_jsonl(
+    rng: random.Random, used: set[str] | None, *, folder: Path = HERE, lines: int = JSONL_LINES
+) -> None:
+    """Write ``contacts.jsonl`` (``used`` is None: e-mails made unique by the line number)."""
+    with (folder / "contacts.jsonl").open("w", encoding="utf-8", newline="\n") as out:
+        for number in range(1, lines + 1):
+            person = _person(rng, used, str(number))
+            line: dict[str, Any] | str = _bundle(rng, number, person)
+            reason = _bad_reason(number, BAD_LINES, JSONL_LINES)
+            if reason is not None:
                 assert isinstance(line, dict)
-                line = _spoil(line, BAD_LINES[number])
+                line = _spoil(line, reason)
             text = line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)
             out.write(text + "\n")
 
@@ -378,17 +402,19 @@ CSV_BAD_ROWS = {
 """Data row number (1-based, after the header) -> why that row of contacts.csv fails."""
 
 
-def write_csv(rng: random.Random, used: set[str]) -> None:
-    """Write ``contacts.csv``."""
+def write_csv(
+    rng: random.Random, used: set[str] | None, *, folder: Path = HERE, rows: int = CSV_ROWS
+) -> None:
+    """Write ``contacts.csv`` (``used`` is None: e-mails made unique by the row number)."""
     columns = [
         "firstName", "lastName", "primaryEmail", "primaryPhone", "company", "roleLabel",
         "status", "source", "tags", "note", "attachment", "industry", "company_size",
     ]  # fmt: skip
-    with (HERE / "contacts.csv").open("w", encoding="utf-8", newline="") as out:
+    with (folder / "contacts.csv").open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        for number in range(1, CSV_ROWS + 1):
-            person = _person(rng, used)
+        for number in range(1, rows + 1):
+            person = _person(rng, used, f"c{number}")
             name, domain, industry, size, _ = person["company"]
             attachment = ""
             roll = rng.random()
@@ -411,7 +437,7 @@ def write_csv(rng: random.Random, used: set[str]) -> None:
                 "industry": industry,
                 "company_size": size,
             }
-            reason = CSV_BAD_ROWS.get(number)
+            reason = _bad_reason(number, CSV_BAD_ROWS, CSV_ROWS)
             if reason == "invalid email":
                 row["primaryEmail"] = row["primaryEmail"].split("@")[0]
             elif reason == "missing primaryEmail":
@@ -421,14 +447,74 @@ def write_csv(rng: random.Random, used: set[str]) -> None:
             writer.writerow([row[column] for column in columns])
 
 
-def main() -> None:
-    """Write every example file."""
+MARKER = ".zyntro-example.json"
+"""Read by ``zyntro-async import``: which rows of these files are bad on purpose."""
+_MARKER_LINES_SHOWN = 10
+
+
+def _bad_numbers(count: int, bad: dict[int, str], period: int) -> list[int]:
+    return [n for n in range(1, count + 1) if _bad_reason(n, bad, period) is not None]
+
+
+def write_marker(folder: Path, *, lines: int, rows: int) -> None:
+    """Write ``.zyntro-example.json``: the count (and first line numbers) of the bad rows."""
+    bad_jsonl = _bad_numbers(lines, BAD_LINES, JSONL_LINES)
+    # CSV rows are counted after the header: file line = row + 1.
+    bad_csv = [row + 1 for row in _bad_numbers(rows, CSV_BAD_ROWS, CSV_ROWS)]
+    marker = {
+        name: {"refused": len(bad), "lines": bad[:_MARKER_LINES_SHOWN]}
+        for name, bad in (("contacts.jsonl", bad_jsonl), ("contacts.csv", bad_csv))
+    }
+    (folder / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+
+def _rows(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Write every example file: the bundled ones, or ``--rows N`` of them into ``--out``.
+
+    Args:
+        argv: Command-line arguments (default: ``sys.argv[1:]``).
+    """
+    parser = argparse.ArgumentParser(description="Generate the example import data.")
+    parser.add_argument(
+        "--rows",
+        type=_rows,
+        default=None,
+        metavar="N",
+        help="lines of contacts.jsonl and rows of contacts.csv (default: the bundled 300 and 50)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write (default: this folder); required with --rows",
+    )
+    args = parser.parse_args(argv)
+    if args.rows is not None and args.out is None:
+        parser.error("--rows needs --out DIR (the bundled files stay as they are)")
+    folder: Path = args.out if args.out is not None else HERE
+    folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(SEED)
-    used: set[str] = set()
-    write_files()
-    write_jsonl(rng, used)
-    write_csv(rng, used)
-    print(f"wrote {HERE / 'contacts.jsonl'}, {HERE / 'contacts.csv'} and {FILES}/")
+    lines = args.rows if args.rows is not None else JSONL_LINES
+    rows = args.rows if args.rows is not None else CSV_ROWS
+    # The bundled files keep their original, set-checked e-mails (byte-identical output);
+    # a large dataset numbers them instead of holding a million of them in a set.
+    used: set[str] | None = set() if args.rows is None else None
+    write_files(folder / "files")
+    write_jsonl(rng, used, folder=folder, lines=lines)
+    write_csv(rng, used, folder=folder, rows=rows)
+    write_marker(folder, lines=lines, rows=rows)
+    print(
+        f"wrote {folder / 'contacts.jsonl'} ({lines} lines), {folder / 'contacts.csv'} "
+        f"({rows} rows) and {folder / 'files'}/"
+    )
 
 
 if __name__ == "__main__":

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import select
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from zyntro_async.testing import Emulator, Latency, RequestRecord
 
+from ._terminal import run_on_terminal
 from .conftest import (
     EXAMPLES,
     bundle,
@@ -107,43 +105,10 @@ def test_more_than_20_failures_are_summarised_and_all_exported_quietly(tmp_path:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_a_terminal_gets_a_live_progress_bar_and_summary_tables(good_jsonl: Path) -> None:
-    import pty
-    import subprocess
-
-    from .conftest import clean_env, cli_command
-
-    controller, terminal = pty.openpty()
     env = clean_env({"TERM": "xterm-256color", "COLUMNS": "160"})
-    with subprocess.Popen(
-        cli_command("import", good_jsonl, "--emulator"),
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env=env,
-    ) as proc:
-        os.close(terminal)
-        chunks = []
-        deadline = time.monotonic() + 60
-        try:
-            while time.monotonic() < deadline:
-                ready, _, _ = select.select([controller], [], [], 1.0)
-                if not ready:
-                    continue
-                try:
-                    chunk = os.read(controller, 65536)
-                except OSError:  # EIO: the process closed the terminal
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            proc.wait(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    os.close(controller)
-    screen = b"".join(chunks).decode(errors="replace")
+    returncode, screen = run_on_terminal(cli_command("import", good_jsonl, "--emulator"), env)
 
-    assert proc.returncode == 0, screen
+    assert returncode == 0, screen
     assert ANSI.search(screen)  # rich drew it
     assert "importing" in screen
     assert "8/8" in screen
@@ -323,6 +288,11 @@ def test_bundled_example_dataset_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 1, result.output
     assert "items:    294 succeeded, 6 failed, 0 unknown, 0 skipped (300 total)" in result.stdout
     assert "holds 294 contacts" in result.stdout
+    # Said before the summary: the failures are on purpose, and what exit status 1 means.
+    note = result.stdout.index("contains six rows (lines 17, 58, 103, 151, 204, 262)")
+    assert note < result.stdout.index("items:")
+    assert "refuses on purpose" in result.stdout
+    assert "exit status 1 means some items need attention" in result.stdout
     failed_lines = re.findall(r"contacts\.jsonl:(\d+) ", result.stdout)
     assert failed_lines == ["17", "58", "103", "151", "204", "262"]
     for reason in (
@@ -347,6 +317,67 @@ def test_bundled_example_dataset_end_to_end(tmp_path: Path) -> None:
     )
     assert csv_result.returncode == 1, csv_result.output
     assert "items:    47 succeeded, 3 failed" in csv_result.stdout
+    assert "contains three rows (lines 13, 30, 42)" in csv_result.stdout
+
+
+def test_other_failed_runs_explain_exit_status_1(mixed_jsonl: Path) -> None:
+    result = run_cli("import", mixed_jsonl, "--emulator")
+
+    assert result.returncode == 1, result.output
+    assert "on purpose" not in result.stdout
+    assert "exit status 1: some items need attention; use --export PATH" in result.stdout
+
+
+def make_dataset(rows: int, out: Path) -> None:
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, str(EXAMPLES / "make_dataset.py"), "--rows", str(rows), "--out", out],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_make_dataset_writes_a_larger_dataset_of_the_same_shape(tmp_path: Path) -> None:
+    out = tmp_path / "big"
+    make_dataset(700, out)
+
+    lines = (out / "contacts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 700
+    parsed = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            assert (number - 1) % 300 + 1 == 204  # the malformed line, every 300
+    assert len(parsed) == 698
+    emails = [p["contact"].get("primaryEmail") for p in parsed if "primaryEmail" in p["contact"]]
+    assert len(emails) == len(set(emails))
+    assert {key for p in parsed for key in p} == {
+        "key", "contact", "entity", "notes", "attachments", "comms"
+    }  # fmt: skip
+    assert {p["key"] for p in parsed} >= {"crm-0001", "crm-0700"}
+    rows = (out / "contacts.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 701
+    assert rows[0] == (EXAMPLES / "contacts.csv").read_text().splitlines()[0]
+    assert sorted(p.name for p in (out / "files").iterdir()) == sorted(
+        p.name for p in (EXAMPLES / "files").iterdir()
+    )
+    marker = json.loads((out / ".zyntro-example.json").read_text())
+    assert marker["contacts.jsonl"]["refused"] == 14  # 6 + 6 + lines 617 and 658
+    assert marker["contacts.csv"]["refused"] == 42  # 3 in every 50 rows
+
+
+def test_a_generated_dataset_says_its_bad_rows_are_on_purpose(tmp_path: Path) -> None:
+    out = tmp_path / "small"
+    make_dataset(60, out)
+
+    result = run_cli("import", out / "contacts.jsonl", "--emulator")
+
+    assert result.returncode == 1, result.output
+    assert "items:    58 succeeded, 2 failed" in result.stdout
+    assert "contains two rows (lines 17, 58) that the API refuses on purpose" in result.stdout
 
 
 def test_example_dataset_is_what_its_script_generates(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ test_import_command.py checks the same through a real process.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -194,4 +196,38 @@ def test_a_journal_that_is_not_a_journal_is_a_usage_error(
     status = exit_status(["import", str(jsonl), "--emulator", "--journal", str(not_a_journal)])
 
     assert status == 2
-    assert f"cannot use the journal {not_a_journal}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"journal {not_a_journal} is damaged or not a journal" in err
+
+
+_HOLDER = (
+    "import asyncio, sys\n"
+    "from zyntro_async.bulk._journal import Journal\n"
+    "async def main():\n"
+    "    journal = Journal(sys.argv[1])\n"
+    "    await journal.open()\n"
+    "    print('locked', flush=True)\n"
+    "    await asyncio.sleep(60)\n"
+    "asyncio.run(main())\n"
+)
+
+
+def test_a_journal_in_use_by_another_run_is_refused_naming_it(
+    tmp_path: Path, jsonl: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = tmp_path / "import.journal"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(journal)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        status = exit_status(["import", str(jsonl), "--emulator", "--journal", str(journal)])
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert status == 2
+    err = capsys.readouterr().err
+    assert f"journal {journal} is in use by another run (pid {holder.pid} " in err

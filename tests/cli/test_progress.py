@@ -1,11 +1,22 @@
-"""How an item's error is shown on the terminal and in plain output."""
+"""How progress and errors are shown on the terminal and in plain output."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
+from rich.console import Console
 
 from zyntro_async import NotFoundError, RequestValidationError
-from zyntro_async.cli._progress import describe_error
+from zyntro_async.bulk import ItemResult, Progress, Status
+from zyntro_async.cli._progress import (
+    RichDisplay,
+    Tally,
+    describe_error,
+    eta_text,
+    plain_progress_line,
+)
 
 
 def test_a_validation_error_is_one_line_naming_the_field() -> None:
@@ -40,3 +51,85 @@ def test_a_long_message_is_cut() -> None:
     message = describe_error(RequestValidationError("note", "x" * 1000))
     assert message.endswith("...")
     assert len(message) < 1000
+
+
+# ------------------------------------------------------------------- the live display
+
+
+def _progress(done: int, total: int | None, elapsed: float = 10.0) -> Progress:
+    counts = dict.fromkeys(Status, 0)
+    counts[Status.SUCCEEDED] = done - 7
+    counts[Status.FAILED] = 5
+    counts[Status.UNKNOWN] = 2
+    return Progress(
+        done=done, pulled=done + 16, total=total, counts=counts, elapsed=elapsed, rate=done / 10
+    )
+
+
+def _tally(resumed: int, sent: int) -> Tally:
+    tally = Tally(resumed=resumed, sent=sent)
+    tally.children[Status.SUCCEEDED] = 612_345
+    tally.children[Status.FAILED] = 12
+    return tally
+
+
+@pytest.mark.parametrize("total", [3_000, 1_190_000])
+def test_the_bar_fits_80_columns_with_eta_children_and_resumed(total: int) -> None:
+    live = Console(width=80, file=io.StringIO(), force_terminal=True)
+    display = RichDisplay(live, tally=_tally(resumed=1_200, sent=1_260))
+    display.start("importing contacts.jsonl (jsonl) into https://app.zyntrohq.com")
+    display.set_total(total)
+    display.update(_progress(2_460, None))
+    display.stop()
+    screen = Console(width=80, record=True, file=io.StringIO(), force_terminal=True)
+
+    screen.print(display.renderable())
+
+    text = screen.export_text()
+    lines = text.splitlines()
+    assert len(lines) == 3, text
+    assert all(len(line) <= 80 for line in lines), text
+    assert "…" not in text
+    assert f"2,460/{total:,}" in lines[0]
+    assert re.search(r"ETA \d+:\d\d:\d\d$", lines[0])
+    assert lines[1] == "items: 2,453 succeeded, 5 failed, 2 unknown; 1,200 resumed from the journal"
+    assert lines[2] == "notes/files/comms: 612,345 succeeded, 12 failed"
+
+
+def test_eta_comes_from_the_items_sent_not_the_resumed_ones() -> None:
+    # 2,460 done in 10 s, of which 1,200 resumed from the journal: 126 sent per second.
+    progress = _progress(2_460, 3_000)
+
+    assert eta_text(progress, None, _tally(resumed=1_200, sent=1_260)) == "0:00:04"
+    assert eta_text(progress, None, _tally(resumed=2_460, sent=0)) == "-:--:--"
+    assert eta_text(_progress(3_000, 3_000), None, Tally()) == "0:00:00"
+    assert eta_text(_progress(10, None), None, Tally(sent=10)) == "-:--:--"
+
+
+def test_the_plain_line_counts_children_and_resumed_items() -> None:
+    line = plain_progress_line(_progress(2_460, None), 3_000, _tally(resumed=1_200, sent=1_260))
+
+    assert line.startswith("progress: 2460/3000 done, 5 failed, 2 unknown, 246.0 items/s")
+    assert "ETA 0:00:04" in line
+    assert "612,357 notes/files/comms (12 failed)" in line
+    assert "1200 resumed from the journal" in line
+
+
+def test_the_tally_counts_children_and_whole_items_resumed() -> None:
+    child = ItemResult(index=0, key="k/notes/0", op=None, status=Status.FAILED)
+    restored = ItemResult(index=1, key="j", op=None, status=Status.SUCCEEDED, from_journal=True)
+    partly = ItemResult(
+        index=2,
+        key="p",
+        op=None,
+        status=Status.SUCCEEDED,
+        from_journal=True,
+        children=(child,),
+    )
+    tally = Tally()
+
+    for result in (restored, partly):
+        tally.add(result)
+
+    assert (tally.resumed, tally.sent) == (1, 1)
+    assert tally.children[Status.FAILED] == 1

@@ -18,16 +18,20 @@ __all__ = ["build_parser", "main"]
 EXIT_OK = 0
 EXIT_ITEMS_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level argument parser with every subcommand registered."""
+    from zyntro_async._version import __version__
     from zyntro_async.cli import _emulator_cmd, _import_cmd
 
     parser = argparse.ArgumentParser(
         prog="zyntro-async",
         description="Bulk import into Zyntro, and a local emulator of the Zyntro API.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     _import_cmd.add_parser(subparsers)

@@ -3,14 +3,24 @@
 ::
 
     zyntro-async import examples/contacts.jsonl --emulator          # try it locally
-    zyntro-async import contacts.csv --journal import.db --export needs-attention.jsonl
+    zyntro-async import contacts.csv --export needs-attention.jsonl  # journals by default
 
 Credentials come from the ``ZYNTRO_*`` environment variables (as for ``ZyntroClient()``);
 ``--emulator`` imports into an embedded emulator instead and shows what it holds afterwards.
 
+Every run against a real service keeps a journal (``contacts.csv.zyntro-journal`` beside the
+input, or under ``$XDG_STATE_HOME/zyntro-async/journals`` when that folder is read-only), so
+running the same command again resumes and sends nothing twice. ``--emulator`` starts an
+empty service on every run, so it keeps no journal unless ``--journal`` is given.
+
+The first SIGINT or SIGTERM stops reading the input and lets the requests in flight finish
+(at most ``--grace`` seconds); a second one stops at once. Either way the summary is
+printed, ``--export`` written and the journal closed before exiting.
+
 Exit status: 0 when every item (and every note, attachment and comms entry of every
 bundle) succeeded, 1 when some failed, are unknown or were skipped, 2 for usage errors
-(bad arguments, missing or unusable file, missing credentials), 130 when interrupted.
+(bad arguments, missing or unusable file, missing credentials), 130 after SIGINT (Ctrl-C),
+143 after SIGTERM.
 
 This module is imported to build the parser, so it imports nothing heavy at the top:
 the SDK's bulk machinery, the emulator and rich are loaded when the command runs.
@@ -22,12 +32,14 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import hashlib
+import logging
 import os
-import re
+import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +49,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backpo
 if TYPE_CHECKING:
     from zyntro_async._client import ZyntroClient
     from zyntro_async.bulk._report import BulkReport, ItemResult
-    from zyntro_async.cli._progress import ProgressDisplay
+    from zyntro_async.cli._progress import ProgressDisplay, Tally
     from zyntro_async.cli._readers import ImportReader
     from zyntro_async.testing import Emulator
 
@@ -47,19 +59,36 @@ EXIT_OK = 0
 EXIT_ITEMS_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 _PROG = "zyntro-async import"
 _MEMBER_ENV = "ZYNTRO_MEMBER_ID"
+_REQUIRED_ENV = ("ZYNTRO_API_KEY", "ZYNTRO_DEVELOPER_SECRET", "ZYNTRO_ORG_ID")
+JOURNAL_SUFFIX = ".zyntro-journal"
+DEFAULT_GRACE = 30.0
+"""Seconds the requests in flight get to finish after the first SIGINT/SIGTERM."""
+
+# Data files of ``examples/make_dataset.py`` say in this file which rows are bad on purpose.
+EXAMPLE_MARKER = ".zyntro-example.json"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _whole_number(1)
+_non_negative_int = _whole_number(0)
 
 
 def _positive_float(text: str) -> float:
@@ -94,8 +123,11 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
             "CSV columns: firstName, lastName, primaryEmail (required), primaryPhone, source, "
             "status, roleLabel, tags (';'-separated), company, note, attachment (a URL, or "
             "a file path relative to the CSV); any other column must be declared with "
-            "--custom-field. Exit status: 0 all succeeded, 1 some items failed, were "
-            "unknown or skipped, 2 usage error."
+            "--custom-field. A journal (FILE.zyntro-journal) makes a rerun of the same "
+            "command resume without sending anything twice. The first Ctrl-C or SIGTERM "
+            "lets the requests in flight finish, then reports; a second stops at once. "
+            "Exit status: 0 all succeeded, 1 some items need attention (failed, unknown or "
+            "skipped), 2 usage error, 130 stopped by SIGINT, 143 stopped by SIGTERM."
         ),
     )
     parser.add_argument("file", metavar="FILE", type=Path, help="the CSV or JSONL file")
@@ -124,13 +156,20 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         type=Path,
         default=None,
         metavar="PATH",
-        help="SQLite journal of outcomes; re-running with the same journal resumes without "
-        "sending anything twice",
+        help="SQLite journal of outcomes (default: FILE.zyntro-journal beside the input, or "
+        "in $XDG_STATE_HOME/zyntro-async/journals when that folder is read-only; none with "
+        "--emulator); re-running with the same journal resumes without sending anything twice",
+    )
+    parser.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="keep no journal: a rerun sends everything again and duplicates the notes, "
+        "attachments and comms entries already imported",
     )
     parser.add_argument(
         "--retry-unknown",
         action="store_true",
-        help="with --journal: send again the creating calls whose outcome was unknown "
+        help="send again the creating calls the journal says may have been applied "
         "(they may be duplicated)",
     )
     parser.add_argument(
@@ -216,8 +255,57 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         action="store_true",
         help="no progress display; only the summary",
     )
+    _add_run_flags(parser)
     parser.set_defaults(run=run)
     return parser
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """How the run behaves (stopping, signals) and which service it talks to."""
+    parser.add_argument(
+        "--max-failures",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help="stop once more than N items (or notes, files, comms) failed or are unknown",
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop at the first failed or unknown item",
+    )
+    parser.add_argument(
+        "--grace",
+        type=_positive_float,
+        default=DEFAULT_GRACE,
+        metavar="SECONDS",
+        help="after a first Ctrl-C or SIGTERM, how long the requests in flight get to finish "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="the Zyntro API to import into (default: $ZYNTRO_BASE_URL, or Zyntro's)",
+    )
+    parser.add_argument(
+        "--lookup-by",
+        choices=("email", "phone", "contact_id"),
+        default=None,
+        help="how contacts are matched, for the lines that do not say (default: email)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="timeout of each HTTP attempt (default: the client's, 30)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every request (credentials redacted) on standard error",
+    )
 
 
 class _UsageError(Exception):
@@ -231,8 +319,9 @@ def run(args: argparse.Namespace) -> int:
         args: From the parser :func:`add_parser` registered.
 
     Returns:
-        The exit status (0, 1, 2, or 130 when interrupted).
+        The exit status (0, 1, 2, or 130/143 after SIGINT/SIGTERM).
     """
+    from zyntro_async._errors import JournalError
     from zyntro_async.cli._readers import (
         ImportReader,
         ImportUsageError,
@@ -256,34 +345,55 @@ def run(args: argparse.Namespace) -> int:
         reader.check()
         for notice in reader.notices:
             print(f"{_PROG}: note: {notice}", file=sys.stderr)
-        if args.retry_unknown and args.journal is None:
-            raise _UsageError("--retry-unknown only makes sense with --journal")
-        _check_output_path("--journal", args.journal, path)
+        if args.no_journal and args.journal is not None:
+            raise _UsageError("--journal and --no-journal contradict each other")
+        if args.emulator and args.base_url is not None:
+            raise _UsageError("--base-url and --emulator contradict each other")
+        journal = None if args.dry_run else journal_path(args, path)
+        if args.retry_unknown and journal is None:
+            raise _UsageError(
+                "--retry-unknown only makes sense with --journal (or the default journal, "
+                "which --emulator and --no-journal turn off)"
+            )
+        _check_output_path("--journal", journal, path)
         _check_output_path("--export", args.export, path)
         if args.dry_run:
             return _dry_run(reader, args.export)
-        client = None if args.emulator else _client_from_environment(args.member_id)
+        client = (
+            None
+            if args.emulator
+            else _client_from_environment(
+                args.member_id, base_url=args.base_url, timeout=args.timeout
+            )
+        )
     except (ImportUsageError, _UsageError) as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.emulator and args.journal is not None and args.journal.exists():
+    args.journal = journal
+    if args.verbose:
+        _log_to_stderr()
+    if args.emulator and journal is not None and journal.exists():
         print(
-            f"{_PROG}: note: --emulator starts empty on every run, but {args.journal} "
+            f"{_PROG}: note: --emulator starts empty on every run, but {journal} "
             "remembers the previous run: what succeeded then is skipped now",
             file=sys.stderr,
         )
     try:
         return asyncio.run(_main(args, reader, client))
+    except JournalError as exc:
+        # Locked by another run, empty, damaged, foreign or newer: nothing was sent.
+        print(f"{_PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except sqlite3.Error as exc:
-        print(f"{_PROG}: error: cannot use the journal {args.journal}: {exc}", file=sys.stderr)
+        print(f"{_PROG}: error: cannot use the journal {journal}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         # The file became unreadable mid-run (what was sent is in the journal, if any).
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        hint = f" re-run with --journal {args.journal} to resume." if args.journal else ""
-        print(f"{_PROG}: interrupted.{hint}", file=sys.stderr)
+        # Ctrl-C before the import started (or after it ended): nothing is half done.
+        print(f"{_PROG}: interrupted.{_resume_hint(args)}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -302,6 +412,82 @@ def _dry_run(reader: ImportReader, export: Path | None) -> int:
     return EXIT_OK if summary.clean else EXIT_ITEMS_FAILED
 
 
+def journal_path(args: argparse.Namespace, source: Path) -> Path | None:
+    """The journal this run uses: ``--journal``, none, or the default derived from the input.
+
+    With ``--emulator`` there is no default journal: each run imports into a new, empty
+    emulator, so there is nothing a rerun could duplicate, and a journal would instead make
+    it skip (as "already done") everything the previous, discarded emulator received.
+
+    Args:
+        args: The parsed arguments (``journal``, ``no_journal``, ``emulator``).
+        source: The input file.
+
+    Returns:
+        The path, or ``None`` for no journal.
+    """
+    if args.no_journal:
+        return None
+    if args.journal is not None:
+        return Path(args.journal)
+    if args.emulator:
+        return None
+    return default_journal_path(source)
+
+
+def default_journal_path(source: Path, *, environ: dict[str, str] | None = None) -> Path:
+    """``FILE.zyntro-journal`` beside the input, or one in the user's state folder.
+
+    The state folder (``$XDG_STATE_HOME/zyntro-async/journals``, else
+    ``~/.local/state/zyntro-async/journals``) is used when the input's folder is not
+    writable; the name there carries a hash of the input's absolute path, so two inputs
+    with the same name in different folders get different journals.
+
+    Args:
+        source: The input file.
+        environ: The environment (default: ``os.environ``).
+
+    Returns:
+        The journal's path (its folder is created if needed).
+    """
+    environ = dict(os.environ) if environ is None else environ
+    beside = source.with_name(source.name + JOURNAL_SUFFIX)
+    folder = source.parent
+    if os.access(folder, os.W_OK | os.X_OK) and (not beside.exists() or os.access(beside, os.W_OK)):
+        return beside
+    state = (environ.get("XDG_STATE_HOME") or "").strip()
+    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
+    journals = base / "zyntro-async" / "journals"
+    journals.mkdir(parents=True, exist_ok=True)
+    return journals / f"{source.name}-{digest}.journal"
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    if args.journal is None:
+        return " (no journal: running it again sends everything again)"
+    return f" re-run with --journal {args.journal} to resume."
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is now: the live display redirects it above the bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:
+            self.handleError(record)
+
+
+def _log_to_stderr() -> None:
+    """``--verbose``: the SDK's debug log (credentials already redacted by it) on stderr."""
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("zyntro_async")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def _check_output_path(flag: str, target: Path | None, source: Path) -> None:
     """A file the command writes must be creatable, and must not be the input."""
     if target is None:
@@ -314,27 +500,50 @@ def _check_output_path(flag: str, target: Path | None, source: Path) -> None:
         raise _UsageError(f"{flag} {target}: that is the file being imported")
 
 
-def _client_from_environment(member_id: str | None) -> ZyntroClient:
-    """A client configured from ``ZYNTRO_*`` variables, or a usage error naming the missing one."""
+def missing_credentials(member_id: str | None, environ: dict[str, str] | None = None) -> list[str]:
+    """Every ``ZYNTRO_*`` variable an import needs and the environment lacks, in one list.
+
+    Args:
+        member_id: ``--member-id``, which stands in for ``ZYNTRO_MEMBER_ID``.
+        environ: The environment (default: ``os.environ``).
+
+    Returns:
+        The missing variables' names (empty when nothing is missing).
+    """
+    environ = dict(os.environ) if environ is None else environ
+    missing = [name for name in _REQUIRED_ENV if not (environ.get(name) or "").strip()]
+    if member_id is None and not (environ.get(_MEMBER_ENV) or "").strip():
+        missing.append(_MEMBER_ENV)
+    return missing
+
+
+def _client_from_environment(
+    member_id: str | None, *, base_url: str | None = None, timeout: float | None = None
+) -> ZyntroClient:
+    """A client configured from ``ZYNTRO_*`` variables and the flags, or a usage error."""
     from zyntro_async._client import ZyntroClient
     from zyntro_async._errors import ConfigurationError
 
-    try:
-        client = ZyntroClient(member_id=member_id)
-    except ConfigurationError as exc:
-        variable = re.search(r"ZYNTRO_[A-Z_]+", str(exc))
-        if variable is not None:
-            raise _UsageError(
-                f"missing credentials: set the {variable.group(0)} environment variable "
-                f"({exc}); or use --emulator to try against a local emulator"
-            ) from exc
-        raise _UsageError(str(exc)) from exc
-    if member_id is None and not (os.environ.get(_MEMBER_ENV) or "").strip():
+    missing = missing_credentials(member_id)
+    if missing:
+        member = " (or pass --member-id)" if _MEMBER_ENV in missing else ""
         raise _UsageError(
-            f"missing member id: set the {_MEMBER_ENV} environment variable or pass "
-            "--member-id (every import writes as a member of the organization)"
+            f"missing credentials: set {_join(missing)}{member}; "
+            "or use --emulator to try against a local emulator"
         )
-    return client
+    options: dict[str, Any] = {"member_id": member_id, "base_url": base_url}
+    if timeout is not None:
+        options["timeout"] = timeout
+    try:
+        return ZyntroClient(**options)
+    except ConfigurationError as exc:
+        raise _UsageError(str(exc)) from exc
+
+
+def _join(names: list[str]) -> str:
+    if len(names) == 1:
+        return f"the {names[0]} environment variable"
+    return f"the {', '.join(names[:-1])} and {names[-1]} environment variables"
 
 
 async def _main(args: argparse.Namespace, reader: ImportReader, client: ZyntroClient | None) -> int:
@@ -349,7 +558,9 @@ async def _main(args: argparse.Namespace, reader: ImportReader, client: ZyntroCl
             }
             emulator = Emulator.demo(custom_fields=extra_fields)
             await emulator.start(host="127.0.0.1", port=0)
-            overrides = {"member_id": args.member_id} if args.member_id else {}
+            overrides: dict[str, Any] = {"member_id": args.member_id} if args.member_id else {}
+            if args.timeout is not None:
+                overrides["timeout"] = args.timeout
             client = emulator.client(**overrides)
         async with client:
             return await _import(args, reader, client, emulator)
@@ -364,13 +575,18 @@ async def _import(
     import anyio
     import anyio.to_thread
 
-    from zyntro_async.bulk import BulkAbortedError
+    from zyntro_async.bulk import BulkAbortedError, BulkReport
     from zyntro_async.cli import _progress
 
-    display, summary_console = _make_display(args)
-    where = "the embedded emulator" if emulator is not None else _base_url()
+    journal: Path | None = args.journal
+    known_total = _announce_journal(args, reader)
+    tally = _progress.Tally()
+    display, summary_console = _make_display(args, tally)
+    where = "the embedded emulator" if emulator is not None else client.config.base_url
     display.start(f"importing {reader.path.name} ({reader.format}) into {where}")
-    report: BulkReport
+    report: BulkReport | None = None
+    # Every result also lands here: the report of a run cancelled by a second signal.
+    received = BulkReport()
     stopped: str | None = None
 
     stop_counting = threading.Event()
@@ -386,42 +602,113 @@ async def _import(
         if total is not None:
             display.set_total(total)
 
-    guard = _AccountGuard(iter(reader))
-    items = guard.items
-    try:
-        with _single_errors():
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(count_items)
-                try:
-                    report = await client.bulk.run(
-                        items,
-                        concurrency=args.concurrency,
-                        max_per_second=args.max_per_second,
-                        journal=args.journal,
-                        retry_unknown=args.retry_unknown,
-                        on_progress=display.update,
-                        on_result=guard.check,
-                        progress_interval=0.25,
-                    )
-                except BulkAbortedError as exc:
-                    report = exc.report
-                    stopped = _progress.describe_error(exc.reason) or str(exc)
-                finally:
-                    tg.cancel_scope.cancel()
-    finally:
-        stop_counting.set()
-        guard.close()
-        display.stop()
+    gate = _Gate(iter(reader), lookup_by=args.lookup_by)
+
+    def on_result(result: ItemResult) -> None:
+        received.add(result)
+        tally.add(result)
+        gate.check(result)
+
+    run_scope = anyio.CancelScope()
+    stopper = _Stopper(
+        gate,
+        run_scope,
+        grace=args.grace,
+        in_flight=lambda: gate.pulled - received.total,
+    )
+    started = anyio.current_time()
+    with stopper.installed():
+        try:
+            with _single_errors():
+                async with anyio.create_task_group() as tg:
+                    if known_total is None:
+                        tg.start_soon(count_items)
+                    else:
+                        display.set_total(known_total)
+                    try:
+                        with run_scope:
+                            report = await client.bulk.run(
+                                gate.items,
+                                concurrency=args.concurrency,
+                                max_per_second=args.max_per_second,
+                                journal=journal,
+                                retry_unknown=args.retry_unknown,
+                                fail_fast=args.fail_fast,
+                                max_failures=args.max_failures,
+                                on_progress=display.update,
+                                on_result=on_result,
+                                progress_interval=0.25,
+                            )
+                    except BulkAbortedError as exc:
+                        report = exc.report
+                        if not stopper.forced:  # a forced stop is reported as such
+                            stopped = _progress.describe_error(exc.reason) or str(exc)
+                    except Exception as exc:
+                        # A cancelled run may end with an error carrying its report: when
+                        # the CLI cancelled it (second signal), that report is the outcome.
+                        carried = getattr(exc, "report", None)
+                        if not (stopper.forced and isinstance(carried, BulkReport)):
+                            raise
+                        report = carried
+                    finally:
+                        tg.cancel_scope.cancel()
+        finally:
+            stop_counting.set()
+            gate.close()
+            display.stop()
+        if report is None:
+            # Stopped at once (second signal, or the grace period ran out): what was in
+            # flight is in ``received`` as unknown or skipped; the journal is closed.
+            report = received
+            report.elapsed = anyio.current_time() - started
+        # Still under the signal handlers: a signal now does not cut the summary short.
+        return _conclude(
+            args,
+            reader,
+            report,
+            emulator=emulator,
+            summary_console=summary_console,
+            tally=tally,
+            gate=gate,
+            stopper=stopper,
+            stopped=stopped,
+        )
+
+
+def _conclude(
+    args: argparse.Namespace,
+    reader: ImportReader,
+    report: BulkReport,
+    *,
+    emulator: Emulator | None,
+    summary_console: Any,
+    tally: Tally,
+    gate: _Gate,
+    stopper: _Stopper,
+    stopped: str | None,
+) -> int:
+    """Print the summary, write ``--export``; return the exit status."""
+    from zyntro_async.cli import _progress
 
     def source_of(result: ItemResult) -> str:
         source = getattr(result.op, "source", None)
         return source if isinstance(source, str) else reader.source(result.index)
 
     rows = list(_progress.attention_rows(report, source_of))
-    if stopped is not None or guard.reason is not None:
+    interrupted = stopper.signum is not None
+    if stopped is not None or gate.reason is not None or interrupted:
         title = f"Import of {reader.path.name} stopped early"
     else:
         title = f"Imported {reader.path.name}"
+    if report.total and tally.sent == 0 and report.all_succeeded and not interrupted:
+        print(
+            f"nothing left to do: all {report.total:,} items of {reader.path.name} were "
+            f"already imported (journal {args.journal})",
+            flush=True,
+        )
+    example = _example_note(reader.path) if not report.all_succeeded else None
+    if example is not None:
+        print(example, flush=True)
     export = str(args.export) if args.export is not None else None
     _progress.render_summary(
         report,
@@ -431,10 +718,10 @@ async def _import(
         stream=sys.stdout,
         export_path=export,
     )
-    if guard.reason is not None:
+    if gate.reason is not None:
         print(
             f"stopped early: Zyntro refused the credentials or the account "
-            f"({_progress.describe_error(guard.reason)}); every other item would fail the "
+            f"({_progress.describe_error(gate.reason)}); every other item would fail the "
             "same way. Check the ZYNTRO_* variables (and --member-id), then run it again.",
             flush=True,
         )
@@ -447,10 +734,113 @@ async def _import(
         print(f"wrote {written} line(s) needing attention to {args.export}", flush=True)
     if emulator is not None:
         print(_emulator_contents(emulator), flush=True)
-    if guard.reason is not None:
+    if stopper.signum is not None:
+        name = signal.Signals(stopper.signum).name
+        print(f"{_PROG}: interrupted by {name}.{_resume_hint(args)}", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED if stopper.signum == signal.SIGINT else EXIT_TERMINATED
+    if gate.reason is not None:
         return EXIT_USAGE
-    ok = report.all_succeeded and stopped is None
-    return EXIT_OK if ok else EXIT_ITEMS_FAILED
+    if report.all_succeeded and stopped is None:
+        return EXIT_OK
+    where = (
+        f"they are in {args.export}"
+        if args.export is not None
+        else "use --export PATH to get them in a file to fix and import again"
+    )
+    print(f"exit status 1: some items need attention; {where}", flush=True)
+    return EXIT_ITEMS_FAILED
+
+
+def _announce_journal(args: argparse.Namespace, reader: ImportReader) -> int | None:
+    """The first line: what the journal resumes, or what running without one risks.
+
+    Returns:
+        The number of items in the input, when it was counted for the line.
+    """
+    journal: Path | None = args.journal
+    if journal is None:
+        if args.no_journal:
+            _say(
+                "no journal (--no-journal): running this again, or after an interruption, "
+                "sends everything again and duplicates the notes, attachments and comms "
+                "entries already imported"
+            )
+        return None
+    done = journal_done(journal)
+    if done is None:
+        _say(f"journal {journal} (run the same command again to resume)")
+        return None
+    total = reader.count()
+    of = f" of {total:,}" if total is not None else ""
+    _say(f"resuming: {done:,}{of} already done, journal {journal}")
+    return total
+
+
+# A bundle's child keys are the bundle's key + "/notes/0", "/attachments/1", "/comms/2".
+_DONE_QUERY = """
+SELECT COUNT(*) FROM outcomes AS item
+WHERE item.status = 'succeeded'
+  AND item.key NOT GLOB '*/notes/[0-9]*'
+  AND item.key NOT GLOB '*/attachments/[0-9]*'
+  AND item.key NOT GLOB '*/comms/[0-9]*'
+  AND NOT EXISTS (
+      SELECT 1 FROM outcomes AS child
+      WHERE child.key > item.key || '/' AND child.key < item.key || '0'
+        AND child.status != 'succeeded'
+  )
+"""
+
+
+def journal_done(path: Path) -> int | None:
+    """How many items an existing journal records as done (and all their children).
+
+    Args:
+        path: The journal file.
+
+    Returns:
+        The count, or ``None`` when there is no earlier run to resume (no file, an empty
+        file, or one that cannot be read: the run itself then reports what is wrong).
+    """
+    try:
+        if not path.is_file() or path.stat().st_size == 0:
+            return None
+        conn = sqlite3.connect(path, timeout=5)
+    except (OSError, sqlite3.Error):
+        return None
+    try:
+        if conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is None:
+            return None
+        row = conn.execute(_DONE_QUERY).fetchone()
+        return int(row[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _example_note(path: Path) -> str | None:
+    """For the bundled example data: its failures are on purpose (before the summary)."""
+    import json
+
+    try:
+        marker = json.loads((path.parent / EXAMPLE_MARKER).read_text(encoding="utf-8"))
+        refused = marker[path.name]["refused"]
+        lines = [int(line) for line in marker[path.name].get("lines", [])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(refused, int) or refused < 1:
+        return None
+    count = _NUMBER_WORDS[refused] if refused < len(_NUMBER_WORDS) else f"{refused:,}"
+    where = f" (lines {', '.join(map(str, lines))})" if 0 < len(lines) == refused else ""
+    rows = "row" if refused == 1 else "rows"
+    return (
+        f"note: {path.name} is example data: it contains {count} {rows}{where} that the API "
+        f"refuses on purpose, to show how failures are reported (see "
+        f"{path.parent / 'README.md'}); exit status 1 means some items need attention."
+    )
 
 
 # Errors about the account rather than the item: every later item would fail the same way.
@@ -467,23 +857,36 @@ _ACCOUNT_CODES = frozenset(
 )
 
 
-class _AccountGuard:
-    """Stops pulling items once Zyntro rejects the account itself (bad key, IP, org).
+class _Gate:
+    """The input as the run pulls it: stops on request, counts what was pulled.
 
-    Items already in flight finish; the rest are never read, so with a journal a re-run
-    after fixing the credentials picks up where this one stopped.
+    It stops once Zyntro rejects the account itself (bad key, IP, org: every later item
+    would fail the same way) or on a first SIGINT/SIGTERM. Items already in flight finish;
+    the rest are never read, so with a journal a rerun picks up where this one stopped.
+
+    Args:
+        items: The reader's operations.
+        lookup_by: ``--lookup-by``: applied to the contacts whose line does not choose.
     """
 
-    def __init__(self, items: Iterator[Any]) -> None:
+    def __init__(self, items: Iterator[Any], *, lookup_by: str | None = None) -> None:
         self._source = items
+        self._lookup_by = lookup_by
         self.reason: BaseException | None = None
+        self.stopped = False
+        self.pulled = 0
         self.items = self._pull()
 
     def _pull(self) -> Iterator[Any]:
         for item in self._source:
-            if self.reason is not None:
+            if self.reason is not None or self.stopped:
                 return
-            yield item
+            self.pulled += 1
+            yield _with_lookup(item, self._lookup_by)
+
+    def stop(self) -> None:
+        """Pull nothing more."""
+        self.stopped = True
 
     def check(self, result: ItemResult) -> None:
         """``on_result``: remember the first account-level error."""
@@ -505,6 +908,108 @@ class _AccountGuard:
             close()
 
 
+def _with_lookup(item: Any, lookup_by: str | None) -> Any:
+    """``item`` matched by ``lookup_by`` when it is a contact using the default (e-mail).
+
+    A contact that cannot be matched that way (``--lookup-by phone`` and no phone) becomes
+    a failed item naming the field, like any other invalid line.
+    """
+    from zyntro_async._errors import RequestValidationError
+    from zyntro_async.bulk import ContactBundle, InvalidItem, UpsertContact
+
+    if lookup_by is None or lookup_by == "email":
+        return item
+    if not isinstance(item, ContactBundle | UpsertContact) or item.lookup_by != "email":
+        return item
+    import attrs
+
+    try:
+        return attrs.evolve(item, lookup_by=lookup_by)
+    except RequestValidationError as exc:
+        source = getattr(item, "source", None)
+        return InvalidItem(
+            error=exc,
+            source=source if isinstance(source, str) else None,
+            raw=item.import_dict(),
+            key=item.key,
+        )
+
+
+class _Stopper:
+    """SIGINT/SIGTERM: the first stops pulling, the second (or the grace period) stops now.
+
+    Args:
+        gate: The input, told to stop pulling on the first signal.
+        scope: The run's cancel scope, cancelled on the second signal.
+        grace: Seconds the items in flight get after the first signal.
+        in_flight: How many items are in flight (for the message).
+    """
+
+    def __init__(
+        self,
+        gate: _Gate,
+        scope: Any,
+        *,
+        grace: float,
+        in_flight: Callable[[], int],
+    ) -> None:
+        self._gate = gate
+        self._scope = scope
+        self._grace = grace
+        self._in_flight = in_flight
+        self._timer: asyncio.TimerHandle | None = None
+        self.signum: int | None = None
+        self.forced = False
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Handle SIGINT and SIGTERM on the running loop while the block runs."""
+        loop = asyncio.get_running_loop()
+        handled: list[int] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self.handle, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+                continue  # not the main thread, or Windows: the default behaviour stays
+            handled.append(signum)
+        try:
+            yield
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            for handled_signum in handled:
+                loop.remove_signal_handler(handled_signum)
+
+    def handle(self, signum: int) -> None:
+        """A signal arrived (on the event loop, between callbacks)."""
+        if self.signum is None:
+            self.signum = signum
+            self._gate.stop()
+            again = "press Ctrl-C" if signum == signal.SIGINT else "send SIGTERM"
+            _say(
+                f"stopping: finishing {self._in_flight()} requests in flight; {again} again "
+                f"to stop now (waiting at most {self._grace:g}s)"
+            )
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._grace, self._stop_now, "the grace period ended")
+        else:
+            self._stop_now("second signal")
+
+    def _stop_now(self, why: str) -> None:
+        if self.forced:
+            return
+        self.forced = True
+        _say(
+            f"stopping now ({why}): requests still in flight are reported unknown; "
+            "the journal keeps them from being sent twice"
+        )
+        self._scope.cancel()
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def _single_errors() -> Iterator[None]:
     """Let a task group's lone error surface as itself, not as an exception group."""
@@ -516,29 +1021,25 @@ def _single_errors() -> Iterator[None]:
         raise
 
 
-def _base_url() -> str:
-    """Where the import goes, for the first progress line (the same rule as the client)."""
-    from zyntro_async._config import DEFAULT_BASE_URL, ENV_BASE_URL
+def _make_display(args: argparse.Namespace, tally: Tally) -> tuple[ProgressDisplay, Any]:
+    """The progress display for this run, and a rich console for the summary (or None).
 
-    return (os.environ.get(ENV_BASE_URL) or "").strip() or DEFAULT_BASE_URL
-
-
-def _make_display(args: argparse.Namespace) -> tuple[ProgressDisplay, Any]:
-    """The progress display for this run, and a rich console for the summary (or None)."""
+    Without rich (installed without the ``cli`` extra), terminals get the plain output.
+    """
     from zyntro_async.cli import _progress
 
-    summary_console = None
-    if sys.stdout.isatty() and not args.quiet:
+    try:
         from rich.console import Console
-
+    except ImportError:
+        Console = None  # type: ignore[assignment,misc]
+    summary_console = None
+    if Console is not None and sys.stdout.isatty() and not args.quiet:
         summary_console = Console(file=sys.stdout)
     if args.quiet:
         return _progress.SilentDisplay(), summary_console
-    if sys.stderr.isatty():
-        from rich.console import Console
-
-        return _progress.RichDisplay(Console(file=sys.stderr)), summary_console
-    return _progress.PlainDisplay(sys.stderr), summary_console
+    if Console is not None and sys.stderr.isatty():
+        return _progress.RichDisplay(Console(file=sys.stderr), tally=tally), summary_console
+    return _progress.PlainDisplay(sys.stderr, tally=tally), summary_console
 
 
 def _emulator_contents(emulator: Emulator) -> str:

@@ -2,8 +2,9 @@
 
 Two renderings of the same information:
 
-- **terminal**: a live rich progress bar on standard error (done/total, rate, counts per
-  status), then summary tables on standard output;
+- **terminal**: a live rich progress bar on standard error (done/total, rate, ETA, then a
+  second line with the counts per status, the notes/files/comms done and the items resumed
+  from the journal), fitting 80 columns; then summary tables on standard output;
 - **plain** (CI logs, pipes): a ``progress:`` line every few seconds on standard error and a
   plain-text summary, with no escape sequences.
 
@@ -31,6 +32,7 @@ __all__ = [
     "ProgressDisplay",
     "RichDisplay",
     "SilentDisplay",
+    "Tally",
     "attention_rows",
     "describe_error",
     "render_summary",
@@ -43,6 +45,81 @@ SHOWN_ATTENTION_ROWS = 20
 """Failed or unknown items listed in the summary; the rest are counted."""
 
 _MESSAGE_LIMIT = 300
+
+
+@attrs.define
+class Tally:
+    """What the runner's :class:`Progress` does not count: children, and resumed items.
+
+    Fed with every finished item (``on_result``); the displays read it.
+
+    Attributes:
+        children: Children (notes, attachments, comms) finished, per status.
+        resumed: Items whose whole outcome came from the journal (nothing sent).
+        sent: Items finished in this run that were not entirely resumed.
+    """
+
+    children: dict[Status, int] = attrs.field(factory=lambda: dict.fromkeys(Status, 0))
+    resumed: int = 0
+    sent: int = 0
+
+    def add(self, result: ItemResult) -> None:
+        """Count one finished item.
+
+        Args:
+            result: The item's result, as ``on_result`` receives it.
+        """
+        for child in result.children:
+            self.children[child.status] += 1
+        if result.from_journal and all(child.from_journal for child in result.children):
+            self.resumed += 1
+        else:
+            self.sent += 1
+
+
+def eta_text(progress: Progress, total: int | None, tally: Tally) -> str:
+    """Time left, from the rate of the items sent in this run (resumed ones are instant).
+
+    Args:
+        progress: The runner's counts.
+        total: Items in the input, when known.
+        tally: The children and resumed counts.
+
+    Returns:
+        ``"0:01:23"``, or ``"-:--:--"`` while it cannot be estimated.
+    """
+    total = progress.total if progress.total is not None else total
+    if total is None or progress.elapsed <= 0:
+        return "-:--:--"
+    remaining = max(0, total - progress.done)
+    if remaining == 0:
+        return "0:00:00"
+    # (``progress.done`` rather than ``tally.sent``: the runner reports progress before it
+    # hands the item that completed it to ``on_result``.)
+    rate = max(0, progress.done - tally.resumed) / progress.elapsed
+    if rate <= 0:
+        return "-:--:--"
+    seconds = int(remaining / rate + 0.5)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _status_counts(counts: dict[Status, int]) -> str:
+    """``2,455 succeeded, 5 failed`` (unknown and skipped only when there are some)."""
+    return ", ".join(
+        f"{counts.get(status, 0):,} {status.value}"
+        for status in Status
+        if counts.get(status, 0) or status in (Status.SUCCEEDED, Status.FAILED)
+    )
+
+
+def _children_text(tally: Tally) -> str:
+    done = sum(tally.children.values())
+    bad = [
+        f"{tally.children[status]:,} {status.value}"
+        for status in (Status.FAILED, Status.UNKNOWN, Status.SKIPPED)
+        if tally.children[status]
+    ]
+    return f"{done:,} notes/files/comms" + (f" ({', '.join(bad)})" if bad else "")
 
 
 class ProgressDisplay(Protocol):
@@ -84,6 +161,7 @@ class PlainDisplay:
         stream: Where to write (standard error).
         interval: Seconds between lines.
         clock: Monotonic clock (injectable for tests).
+        tally: Children and resumed counts, shown on each line.
     """
 
     def __init__(
@@ -92,8 +170,10 @@ class PlainDisplay:
         *,
         interval: float = PLAIN_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        tally: Tally | None = None,
     ) -> None:
         self._stream = stream
+        self._tally = tally if tally is not None else Tally()
         self._interval = interval
         self._clock = clock
         self._total: int | None = None
@@ -114,107 +194,131 @@ class PlainDisplay:
         now = self._clock()
         if now - self._last_line >= self._interval:
             self._last_line = now
-            self._print(plain_progress_line(progress, self._total))
+            self._print(plain_progress_line(progress, self._total, self._tally))
 
     def stop(self) -> None:
         """Print the last counts."""
         if self._latest is not None:
-            self._print(plain_progress_line(self._latest, self._total))
+            self._print(plain_progress_line(self._latest, self._total, self._tally))
 
     def _print(self, text: str) -> None:
         print(text, file=self._stream, flush=True)
 
 
-def plain_progress_line(progress: Progress, total: int | None) -> str:
-    """``progress: 120/300 done, 3 failed, 45.1 items/s`` (``120 done`` without a total).
+def plain_progress_line(progress: Progress, total: int | None, tally: Tally | None = None) -> str:
+    """``progress: 120/300 done, 3 failed, 45.1 items/s, ETA 0:00:04; 310 notes/files/comms``.
+
+    (``120 done`` without a total; ``N resumed`` when items came from the journal.)
 
     Args:
         progress: The runner's counts.
         total: Items in the input, when known.
+        tally: Children and resumed counts.
 
     Returns:
         The line.
     """
+    tally = tally if tally is not None else Tally()
     total = progress.total if progress.total is not None else total
     done = f"{progress.done}/{total}" if total is not None else str(progress.done)
     parts = [f"{done} done", f"{progress.counts.get(Status.FAILED, 0)} failed"]
     for status in (Status.UNKNOWN, Status.SKIPPED):
         if progress.counts.get(status, 0):
             parts.append(f"{progress.counts[status]} {status.value}")
-    return f"progress: {', '.join(parts)}, {progress.rate:.1f} items/s"
+    line = f"progress: {', '.join(parts)}, {progress.rate:.1f} items/s"
+    line += f", ETA {eta_text(progress, total, tally)}; {_children_text(tally)}"
+    if tally.resumed:
+        line += f"; {tally.resumed} resumed from the journal"
+    return line
 
 
 class RichDisplay:
-    """A live rich progress bar (for a terminal).
+    """A live rich progress display (for a terminal), three lines that fit 80 columns.
+
+    ``importing ━━━━━━━━━━━━━━━━━━━━━━━━ 2,460/3,000  82% 45.1/s ETA 0:00:12``
+    ``items: 2,455 succeeded, 5 failed; 1,200 resumed from the journal``
+    ``notes/files/comms: 6,120 succeeded, 3 failed``
 
     Args:
         console: A rich console writing to standard error.
+        tally: Children and resumed counts, shown on the second and third lines.
     """
 
-    def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+    def __init__(self, console: Console, *, tally: Tally | None = None) -> None:
+        from rich.progress import BarColumn, TaskProgressColumn, TextColumn
         from rich.progress import Progress as RichProgress
 
-        self._bar = RichProgress(
+        self._tally = tally if tally is not None else Tally()
+        self._task: Any = None
+        self._total: int | None = None
+        self._latest: Progress | None = None
+        details = self._details
+
+        class _WithCounts(RichProgress):
+            # The counts on their own lines: on the bar's line they pushed it past 80
+            # columns, and rich cut the bar's numbers ("2460/119…").
+            def get_renderables(self) -> Iterator[Any]:
+                yield self.make_tasks_table(self.tasks)
+                yield from details()
+
+        self._bar = _WithCounts(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>7.1f} items/s"),
-            TextColumn("{task.fields[counts]}"),
-            TimeElapsedColumn(),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[done]}"),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}/s ETA {task.fields[eta]}"),
             console=console,
             refresh_per_second=8,
         )
-        self._task: Any = None
+
+    def _details(self) -> list[Any]:
+        from rich.text import Text
+
+        counts = self._latest.counts if self._latest is not None else {}
+        items = f"items: {_status_counts(counts)}"
+        if self._tally.resumed:
+            items += f"; {self._tally.resumed:,} resumed from the journal"
+        children = f"notes/files/comms: {_status_counts(self._tally.children)}"
+        return [Text(line, no_wrap=True, overflow="ellipsis") for line in (items, children)]
+
+    def renderable(self) -> Any:
+        """What the display shows now (the bar and the counts), for rendering elsewhere."""
+        return self._bar.get_renderable()
 
     def start(self, description: str) -> None:
         """Say what is being imported, then show the bar (total unknown until known)."""
         self._bar.console.print(description, highlight=False)
-        self._task = self._bar.add_task("importing", total=None, rate=0.0, counts="")
+        self._task = self._bar.add_task("importing", total=None, done="0", rate="0.0", eta="-")
         self._bar.start()
 
     def set_total(self, total: int) -> None:
         """Give the bar its length."""
+        self._total = total
         if self._task is not None:
-            self._bar.update(self._task, total=total)
+            done = self._latest.done if self._latest is not None else 0
+            self._bar.update(self._task, total=total, done=f"{done:,}/{total:,}")
 
     def update(self, progress: Progress) -> None:
         """Move the bar and refresh the counts."""
+        self._latest = progress
         if self._task is None:
             return
+        total = progress.total if progress.total is not None else self._total
         changes: dict[str, Any] = {}
-        if progress.total is not None:
-            changes["total"] = progress.total
+        if total is not None:
+            changes["total"] = total
         self._bar.update(
             self._task,
             completed=progress.done,
-            rate=progress.rate,
-            counts=_rich_counts(progress.counts),
+            done=f"{progress.done:,}" + (f"/{total:,}" if total is not None else ""),
+            rate=f"{progress.rate:.1f}",
+            eta=eta_text(progress, total, self._tally),
             **changes,
         )
 
     def stop(self) -> None:
         """Leave the final state of the bar on screen."""
         self._bar.stop()
-
-
-def _rich_counts(counts: dict[Status, int]) -> str:
-    styles = {
-        Status.SUCCEEDED: "green",
-        Status.FAILED: "red",
-        Status.UNKNOWN: "yellow",
-        Status.SKIPPED: "dim",
-    }
-    return " ".join(
-        f"[{styles[status]}]{counts.get(status, 0)} {status.value}[/]"
-        for status in Status
-        if counts.get(status, 0) or status in (Status.SUCCEEDED, Status.FAILED)
-    )
 
 
 # --------------------------------------------------------------------------- summary
