@@ -98,7 +98,9 @@ async def test_validation_reports_every_bad_field(api: RawApi) -> None:
 
 
 async def test_validation_covers_entity_fields(api: RawApi) -> None:
-    message = await api.error(ENDPOINT, contact_body(api, JANE, entity={"name": "A" * (MAX_TEXT_LENGTH + 1)}))
+    message = await api.error(
+        ENDPOINT, contact_body(api, JANE, entity={"name": "A" * (MAX_TEXT_LENGTH + 1)})
+    )
     assert message.startswith("Contact validation errors: ")
     assert "entity.name" in message
 

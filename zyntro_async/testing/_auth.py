@@ -25,6 +25,7 @@ from zyntro_async.testing._store import Store
 
 __all__ = ["authenticate", "ident", "require_member"]
 
+
 def ident(value: Any) -> str | None:
     """An identifier from the body, or ``None`` when missing or empty.
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+
 import attrs
 
 from zyntro_async.testing._store import Store
@@ -170,9 +171,7 @@ def seed_demo(
     store.add_user(
         api_key=credentials.inactive_api_key, active=False, org_ids=(credentials.org_id,)
     )
-    store.add_developer_key(
-        secret=credentials.developer_secret, whitelist=("127.0.0.0/8", "::1")
-    )
+    store.add_developer_key(secret=credentials.developer_secret, whitelist=("127.0.0.0/8", "::1"))
     store.add_developer_key(secret=credentials.revoked_developer_secret, revoked=True)
     store.add_developer_key(
         secret=credentials.restricted_developer_secret, whitelist=("203.0.113.0/24",)

@@ -68,11 +68,7 @@ def _retry_after(_instance: object, _attribute: attrs.Attribute[RetryAfter], val
         )
 
 
-def _scope_field() -> Scope:
-    scope: Scope = attrs.field(
-        default="global", validator=attrs.validators.in_(("credential", "global"))
-    )
-    return scope
+_SCOPES = attrs.validators.in_(("credential", "global"))
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -93,7 +89,7 @@ class TokenBucket:
 
     rate: float = attrs.field(validator=_positive)
     burst: int = attrs.field(default=1, validator=attrs.validators.ge(1))
-    scope: Scope = _scope_field()
+    scope: Scope = attrs.field(default="global", validator=_SCOPES)
     retry_after: RetryAfter = attrs.field(default="seconds", validator=_retry_after)
     name = "token_bucket"
 
@@ -111,7 +107,7 @@ class ConcurrencyCap:
     """
 
     max_in_flight: int = attrs.field(validator=attrs.validators.ge(1))
-    scope: Scope = _scope_field()
+    scope: Scope = attrs.field(default="global", validator=_SCOPES)
     retry_after: RetryAfter = attrs.field(default="seconds", validator=_retry_after)
     retry_after_hint: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
     name = "concurrency_cap"
@@ -133,7 +129,7 @@ class WindowQuota:
 
     limit: int = attrs.field(validator=attrs.validators.ge(1))
     window: float = attrs.field(validator=_positive)
-    scope: Scope = _scope_field()
+    scope: Scope = attrs.field(default="global", validator=_SCOPES)
     retry_after: RetryAfter = attrs.field(default="seconds", validator=_retry_after)
     name = "window_quota"
 

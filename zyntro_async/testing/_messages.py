@@ -79,8 +79,8 @@ WORDING: Mapping[str, Wording] = {
 """Per endpoint, its page's wording of the shared rules (the pages differ)."""
 
 USER_NOT_ACTIVE = "User is not active"
-MISSING_DEVELOPER_SECRET = "Missing developer_secret"
-INVALID_DEVELOPER_SECRET = "Invalid developer_secret"
+MISSING_DEVELOPER_SECRET = "Missing developer_secret"  # noqa: S105 (a message)
+INVALID_DEVELOPER_SECRET = "Invalid developer_secret"  # noqa: S105 (a message)
 IP_NOT_WHITELISTED = "IP address not whitelisted"
 MEMBER_NOT_FOUND = "Member not found in this organization"
 MISSING_BRAND = "Missing brand ID"

@@ -254,9 +254,7 @@ class CrmRules:
 
         # Every check passed: from here on the request changes state.
         if existing is None:
-            stored = self.store.store_contact(
-                org_id=org.org_id, owner_id=member_id, fields=contact
-            )
+            stored = self.store.store_contact(org_id=org.org_id, owner_id=member_id, fields=contact)
             action = "created"
         else:
             stored = existing
