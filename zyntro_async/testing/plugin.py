@@ -1,4 +1,4 @@
-"""pytest plugin: the ``zyntro_emulator``, ``zyntro_client`` and ``zyntro_emulator_factory`` fixtures.
+"""pytest plugin: the ``zyntro_emulator``, ``zyntro_client``, ``zyntro_emulator_factory`` fixtures.
 
 Registered through the ``pytest11`` entry point, so installing ``zyntro_async`` is
 enough::
