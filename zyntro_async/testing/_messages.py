@@ -136,7 +136,7 @@ NOT_A_STRING = "{field} must be a string"  # note, note_id, att_name, att_contex
 NOT_0_OR_1 = "{field} must be 0 or 1"  # note_visibility, note_editable
 TOO_LONG = "{field} must be at most {limit} characters"  # att_name, comms_source
 # Inside "Contact validation errors: ..." (VALIDATION_ERROR), joined with "; ":
-FIELD_NOT_A_STRING = "{field} must be a string"  # contact fields, entity.<field>
+FIELD_NOT_A_STRING = NOT_A_STRING  # contact fields, entity.<field>
 FIELD_TOO_LONG = "{field} exceeds the maximum length of {limit} characters"
 INVALID_EMAIL = "primaryEmail is not a valid email address: {value!r}"
 INVALID_PHONE = "primaryPhone is not a valid phone number: {value!r}"
