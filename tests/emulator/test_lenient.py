@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from zyntro_async.testing import EMULATOR_MESSAGES, Emulator
-from zyntro_async.testing import _auth, _rules
+from zyntro_async.testing import EMULATOR_MESSAGES, Emulator, _auth, _rules
 
 from ._docs import ATTACHMENT_DELETE_CURL, DOC_ATT_ID, NOTES_EXAMPLE, doc_body
 from ._raw import RawApi

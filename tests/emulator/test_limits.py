@@ -130,7 +130,8 @@ def test_cap_refuses_above_n_in_flight_and_frees_on_release() -> None:
     clock = Clock()
     rl = limiter(ConcurrencyCap(max_in_flight=2, retry_after_hint=2), clock=clock)
     first, second = rl.admit("key"), rl.admit("key")
-    assert first.admitted and second.admitted
+    assert first.admitted
+    assert second.admitted
     third = rl.admit("key")
     assert not third.admitted
     assert third.retry_after == "2"

@@ -130,7 +130,8 @@ async def test_concurrency_cap_refuses_while_a_request_is_in_flight(
 
     first = asyncio.create_task(upsert(session, emu, 0))
     try:
-        while emu.limits.in_flight() == 0:  # the order of events, not a timer
+        # The order of events, not a timer: the emulator has no event for "admitted".
+        while emu.limits.in_flight() == 0:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         status, retry_after, _ = await upsert(session, emu, 1)
         assert (status, retry_after) == (429, "0")
