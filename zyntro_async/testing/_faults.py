@@ -341,6 +341,12 @@ class FaultInjector:
 
 
 _SERVER_FAILURES = {"500": 500, "502": 502, "503": 503, "504": 504}
+_MALFORMED_KINDS: dict[str, Fault] = {
+    "truncated": Malformed("truncated"),
+    "html": Malformed("html"),
+    "wrong_shape": Malformed("wrong_shape"),
+    "empty": Malformed("empty"),
+}
 
 
 def parse_fault(spec: str) -> FaultRule:
@@ -377,8 +383,8 @@ def parse_fault(spec: str) -> FaultRule:
             fault = ResetBeforeApply()
         elif kind == "reset-after" and not arg:
             fault = ResetAfterApply()
-        elif kind == "malformed":
-            fault = Malformed(kind=arg or "truncated")  # type: ignore[arg-type]
+        elif kind == "malformed" and (arg or "truncated") in _MALFORMED_KINDS:
+            fault = _MALFORMED_KINDS[arg or "truncated"]
         elif kind == "stall":
             fault = Stall(seconds=float(arg) if arg else 60.0, then="drop")
         elif kind == "latency" and arg:

@@ -303,7 +303,7 @@ class RateLimiter:
             excess = tat - now - (limit.burst - 1) * interval
             return excess if excess > _EPSILON else None
         if isinstance(limit, ConcurrencyCap):
-            busy = self._in_flight[key if key is not None else None]
+            busy = self._in_flight[key]  # None: every caller
             return limit.retry_after_hint if busy >= limit.max_in_flight else None
         assert isinstance(state, _QuotaState)
         index = _window_index(now, limit.window)
