@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from zyntro_async.testing import _messages as msg
+import zyntro_async.testing._messages as msg
 from zyntro_async.testing._messages import WORDING, Rejected
 from zyntro_async.testing._state import Org
 from zyntro_async.testing._store import Store

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from zyntro_async.testing import _messages as msg
+import zyntro_async.testing._messages as msg
 from zyntro_async.testing._auth import authenticate, ident, require_member
 from zyntro_async.testing._bodies import Base64Error, SpilledString, decode_base64_file
 from zyntro_async.testing._messages import (

@@ -29,7 +29,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.streams import StreamReader
 
-from zyntro_async.testing import _messages as msg
+import zyntro_async.testing._messages as msg
 from zyntro_async.testing._bodies import CHUNK_SIZE, BodyError, SpilledString, parse_json_stream
 from zyntro_async.testing._faults import (
     FaultDecision,
