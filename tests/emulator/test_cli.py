@@ -152,8 +152,16 @@ async def test_env_file_and_json_line(tmp_path: Path) -> None:
     async with running("--json", "--env-file", str(env_file)) as proc:
         assert proc.stdout is not None
         info = json.loads(await asyncio.wait_for(proc.stdout.readline(), timeout=30))
+        async with (
+            aiohttp.ClientSession(timeout=TIMEOUT) as session,
+            session.post(info["base_url"] + FETCH, json={"contact_id": "x"}) as resp,
+        ):
+            assert resp.status == 200
         proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.communicate(), timeout=30)
+        rest, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
+
+    stats = json.loads(rest.decode().splitlines()[-1])["stats"]
+    assert (stats["requests"], stats["applied"], stats["status_counts"]) == (1, 0, {"200": 1})
 
     assert list(info) == ["api_key", "developer_secret", "org_id", "brand_id", "member_id",
                           "base_url"]  # fmt: skip

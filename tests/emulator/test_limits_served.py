@@ -67,6 +67,16 @@ async def test_token_bucket_refuses_before_applying(
     assert zyntro_emulator.status_counts == {200: 2, 429: 1}
     last = zyntro_emulator.requests[-1]
     assert (last.outcome, last.applied, last.faults) == ("rate_limited", False, ("token_bucket",))
+    async with session.get(f"{zyntro_emulator.base_url}/_emulator/stats") as resp:
+        stats = await resp.json()
+    assert stats == zyntro_emulator.stats()
+    assert {k: stats[k] for k in ("requests", "applied", "rate_limited", "status_counts")} == {
+        "requests": 3,
+        "applied": 2,
+        "rate_limited": 1,
+        "status_counts": {"200": 2, "429": 1},
+    }
+    assert len(zyntro_emulator.requests) == 3  # the stats request is not logged
 
 
 async def test_clock_moves_and_the_limit_changes_live(

@@ -11,7 +11,9 @@ It prints ready-to-paste ``export`` lines, one per variable, the names the SDK a
     export ZYNTRO_BASE_URL=http://127.0.0.1:41233
 
 ``--env-file PATH`` also writes them as a dotenv file, ``--json`` prints one JSON line
-under the API's field names instead (for scripts). ``--latency``, ``--fault`` and the
+under the API's field names instead (for scripts), and at exit a second one,
+``{"stats": {...}}`` (``Emulator.stats()``: requests, applied, rate-limited, statuses);
+the same counts are served live at ``GET /_emulator/stats``. ``--latency``, ``--fault`` and the
 rate-limit flags (``--rate``/``--burst``, ``--max-concurrent``, ``--quota``,
 ``--retry-after``, ``--limit-scope``) shape how it answers. With ``--log``, each
 request is described on standard error (credentials redacted).
@@ -129,7 +131,10 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
     output.add_argument(
         "--json",
         action="store_true",
-        help="print one JSON line under the API's field names (plus base_url) instead",
+        help=(
+            "print one JSON line under the API's field names (plus base_url) instead, "
+            'and one {"stats": ...} line at exit'
+        ),
     )
     faults = parser.add_argument_group("latency and faults")
     faults.add_argument(
@@ -320,6 +325,15 @@ async def _serve(args: argparse.Namespace, *, faults: list[FaultRule], limits: l
         sys.stdout.flush()
         print(f"# Zyntro emulator serving at {base_url}; Ctrl-C stops it", file=sys.stderr)
         await stop.wait()
+        stats = emulator.stats()
+        if args.json:  # scripts (benchmarks) read what was served from the last line
+            print(json.dumps({"stats": stats}), flush=True)
+        else:
+            print(
+                f"# served {stats['requests']} requests: {stats['applied']} applied, "
+                f"{stats['rate_limited']} refused by a rate limit",
+                file=sys.stderr,
+            )
     finally:
         await emulator.close()
         for signum in (signal.SIGINT, signal.SIGTERM):

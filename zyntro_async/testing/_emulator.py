@@ -521,6 +521,16 @@ class Emulator:
         ``"updated"``, ``"deleted"``; comms ``"logged"``."""
         return self._store.applied_detail
 
+    def stats(self) -> dict[str, Any]:
+        """Counts for benchmarks, JSON-ready; also served at ``GET /_emulator/stats``.
+
+        Returns:
+            ``requests``, ``applied`` (goodput), ``rate_limited``, ``status_counts`` (by
+            HTTP status as text, ``"reset"`` for reset connections), ``in_flight``,
+            ``requests_by_endpoint`` and ``applied_by_endpoint``.
+        """
+        return self._server.stats()
+
     def reset(self) -> None:
         """Clear data, the request log and counts, faults and rate limits; keep the seed."""
         self._store.reset_data()

@@ -46,11 +46,13 @@ from zyntro_async.testing._log import RequestLog, RequestRecord, summarize_body
 from zyntro_async.testing._messages import ENDPOINTS, Rejected
 from zyntro_async.testing._rules import CrmRules
 
-__all__ = ["API_PREFIX", "ApiServer"]
+__all__ = ["API_PREFIX", "STATS_PATH", "ApiServer"]
 
 logger = logging.getLogger("zyntro_async.testing")
 
 API_PREFIX = "/apis/v2/public"
+STATS_PATH = "/_emulator/stats"
+"""``GET`` it for :meth:`ApiServer.stats` as JSON (not an API endpoint; never logged)."""
 
 _HTML_STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
                      504: "Gateway Timeout"}  # fmt: skip
@@ -122,6 +124,7 @@ class ApiServer:
         # Uploads are streamed to disk, never read whole: no size limit is needed.
         app = web.Application(client_max_size=1 << 62)
         app.router.add_route("*", API_PREFIX + "/{module}/{action}", self._handle_api)
+        app.router.add_route("GET", STATS_PATH, self._handle_stats)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
         return app
 
@@ -161,7 +164,33 @@ class ApiServer:
             self._closing.set()
         await runner.cleanup()
 
+    def stats(self) -> dict[str, Any]:
+        """The counts a benchmark needs, e.g. from an emulator in another process.
+
+        Returns:
+            ``requests`` (all), ``applied`` (took effect: goodput), ``rate_limited``
+            (refused by a limit), ``status_counts`` (by HTTP status, ``"reset"`` for reset
+            connections; ``"429"`` includes the ``RateLimited`` fault), ``in_flight``,
+            and per endpoint ``requests_by_endpoint`` and ``applied_by_endpoint``.
+        """
+        log = self._log
+        return {
+            "requests": sum(log.by_endpoint.values()),
+            "applied": sum(self._rules.store.applied.values()),
+            "rate_limited": sum(log.rate_limited.values()),
+            "status_counts": {
+                ("reset" if status is None else str(status)): count
+                for status, count in sorted(log.by_status.items(), key=lambda kv: str(kv[0]))
+            },
+            "in_flight": self._limits.in_flight(),
+            "requests_by_endpoint": dict(log.by_endpoint),
+            "applied_by_endpoint": dict(self._rules.store.applied),
+        }
+
     # -------------------------------------------------------------- handling
+
+    async def _handle_stats(self, _request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.stats())
 
     async def _handle_unknown(self, request: web.Request) -> web.StreamResponse:
         path = request.path
