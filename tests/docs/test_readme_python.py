@@ -122,6 +122,8 @@ def _auto_mode_config(block: Block) -> str:
 
 def _strict_mode(code: str) -> str:
     """The example as strict mode needs it: each async test marked, as the README says."""
+    if re.search(r"^pytestmark = pytest\.mark\.asyncio", code, flags=re.M):
+        return code  # marked already, for both modes
     marked = re.sub(r"^async def test_", "@pytest.mark.asyncio\nasync def test_", code, flags=re.M)
     if not re.search(r"^import pytest$", marked, flags=re.M):
         marked = "import pytest\n" + marked

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from zyntro_async.testing import Emulator
+from zyntro_async.testing._rules import MAX_TEXT_LENGTH
 
 from ._docs import CONTACTS_CURL, CONTACTS_EXAMPLE, DOC_EMAIL, doc_body
 from ._raw import RawApi
@@ -70,13 +71,13 @@ async def test_creating_requires_first_name_and_email(
         ("primaryPhone", "call me", "primaryPhone"),
         ("primaryPhone", "+1", "primaryPhone"),
         ("primaryPhone", "1" * 33, "primaryPhone"),
-        ("firstName", "J" * 256, "firstName"),
-        ("roleLabel", "R" * 256, "roleLabel"),
+        ("firstName", "J" * (MAX_TEXT_LENGTH + 1), "firstName"),
+        ("roleLabel", "R" * (MAX_TEXT_LENGTH + 1), "roleLabel"),
         ("firstName", 42, "firstName"),
         ("tags", "vip", "tags"),
         ("tags", ["vip", 3], "tags"),
         ("customFields", ["industry"], "customFields"),
-        ("favouriteColour", "x" * 256, "favouriteColour"),
+        ("favouriteColour", "x" * (MAX_TEXT_LENGTH + 1), "favouriteColour"),
     ],
 )
 async def test_validation_errors_name_the_field(
@@ -97,7 +98,9 @@ async def test_validation_reports_every_bad_field(api: RawApi) -> None:
 
 
 async def test_validation_covers_entity_fields(api: RawApi) -> None:
-    message = await api.error(ENDPOINT, contact_body(api, JANE, entity={"name": "A" * 256}))
+    message = await api.error(
+        ENDPOINT, contact_body(api, JANE, entity={"name": "A" * (MAX_TEXT_LENGTH + 1)})
+    )
     assert message.startswith("Contact validation errors: ")
     assert "entity.name" in message
 

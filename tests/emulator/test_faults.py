@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -19,6 +20,7 @@ from zyntro_async.testing import (
     ServerFailure,
     Stall,
 )
+from zyntro_async.testing._faults import parse_fault
 
 from ._docs import COMMS_CURL, NOTES_CURL, doc_body
 from ._raw import RawApi
@@ -267,3 +269,26 @@ def test_rules_validate_their_arguments() -> None:
         ServerFailure(status=418)
     with pytest.raises(ValueError):
         Latency(ms=-1)
+
+
+@pytest.mark.parametrize(
+    ("spec", "fault", "probability"),
+    [
+        ("503:0.05", ServerFailure(503), 0.05),
+        ("500", ServerFailure(500), 1.0),
+        ("429=0:0.2", RateLimited(retry_after=0), 0.2),
+        ("reset-before", ResetBeforeApply(), 1.0),
+        ("reset-after:0.01", ResetAfterApply(), 0.01),
+        ("malformed=html", Malformed("html"), 1.0),
+        ("stall=3", Stall(seconds=3, then="drop"), 1.0),
+        ("latency=20", Latency(ms=20), 1.0),
+    ],
+)
+def test_parse_fault_specs(spec: str, fault: Any, probability: float) -> None:
+    assert parse_fault(spec) == FaultRule(fault, probability=probability)
+
+
+@pytest.mark.parametrize("spec", ["404", "malformed=bad", "latency", "503:x", "503:1.5", "stall=x"])
+def test_parse_fault_refuses_bad_specs(spec: str) -> None:
+    with pytest.raises(ValueError, match=r"fault|probability"):
+        parse_fault(spec)

@@ -10,12 +10,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 
-if TYPE_CHECKING:
-    from zyntro_async.testing._emulator import Emulator
+from zyntro_async.testing._store import Store
 
 __all__ = ["DEFAULT_CUSTOM_FIELDS", "EmulatorCredentials", "seed_demo"]
 
@@ -115,15 +113,15 @@ def _developer_secret(seed: str, name: str) -> str:
 
 
 def seed_demo(
-    emulator: Emulator,
+    store: Store,
     *,
     seed: str,
     custom_fields: Mapping[str, Sequence[str] | None] | None,
 ) -> EmulatorCredentials:
-    """Seed ``emulator`` with the demo account.
+    """Seed ``store`` with the demo account.
 
     Args:
-        emulator: The emulator to seed.
+        store: The emulator's store.
         seed: The seed string all values derive from.
         custom_fields: Extra or overriding custom field definitions.
 
@@ -146,7 +144,7 @@ def seed_demo(
         revoked_developer_secret=_developer_secret(seed, "revoked-developer-key"),
         restricted_developer_secret=_developer_secret(seed, "restricted-developer-key"),
     )
-    emulator.add_org(
+    store.add_org(
         org_id=credentials.org_id,
         mode="B2B",
         storage=True,
@@ -154,7 +152,7 @@ def seed_demo(
         brands=("1", "2"),
         members=(credentials.member_id, *credentials.other_members),
     )
-    emulator.add_org(
+    store.add_org(
         org_id=credentials.other_org_id,
         mode="B2C",
         storage=False,
@@ -162,22 +160,20 @@ def seed_demo(
         brands=(credentials.other_org_brand_id,),
         members=(credentials.other_org_member_id, _uuid(seed, "other-org-member-1")),
     )
-    emulator.add_org(
+    store.add_org(
         org_id=credentials.no_access_org_id,
         members=(_uuid(seed, "no-access-org-member-0"),),
     )
-    emulator.add_user(
+    store.add_user(
         api_key=credentials.api_key,
         org_ids=(credentials.org_id, credentials.other_org_id),
     )
-    emulator.add_user(
+    store.add_user(
         api_key=credentials.inactive_api_key, active=False, org_ids=(credentials.org_id,)
     )
-    emulator.add_developer_key(
-        secret=credentials.developer_secret, whitelist=("127.0.0.0/8", "::1")
-    )
-    emulator.add_developer_key(secret=credentials.revoked_developer_secret, revoked=True)
-    emulator.add_developer_key(
+    store.add_developer_key(secret=credentials.developer_secret, whitelist=("127.0.0.0/8", "::1"))
+    store.add_developer_key(secret=credentials.revoked_developer_secret, revoked=True)
+    store.add_developer_key(
         secret=credentials.restricted_developer_secret, whitelist=("203.0.113.0/24",)
     )
     return credentials

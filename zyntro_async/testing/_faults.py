@@ -32,6 +32,7 @@ __all__ = [
     "ResetBeforeApply",
     "ServerFailure",
     "Stall",
+    "parse_fault",
 ]
 
 
@@ -295,11 +296,14 @@ class FaultInjector:
             self._seed = seed
             self._rng = random.Random(seed)
 
-    def decide(self, endpoint: str) -> FaultDecision:
+    def decide(self, endpoint: str, *, latency_only: bool = False) -> FaultDecision:
         """Choose the faults for one request; called once per request, in arrival order.
 
         Args:
             endpoint: The request's endpoint, ``"crm/addContactsFull"`` style.
+            latency_only: Consider only :class:`Latency` rules (a request a rate limit
+                refused: it is slow like any other, but nothing else happens to it, so
+                a ``times=1`` fault still meets a request that is handled).
 
         Returns:
             The decision (no fault at all when nothing fired).
@@ -309,6 +313,8 @@ class FaultInjector:
         with self._lock:
             for rule, counters in self._rules:
                 if rule.endpoint is not None and rule.endpoint != endpoint:
+                    continue
+                if latency_only and not isinstance(rule.fault, Latency):
                     continue
                 counters.matched += 1
                 eligible = counters.matched - rule.after
@@ -332,3 +338,63 @@ class FaultInjector:
                 else:
                     terminal = rule.fault
         return FaultDecision(latency_ms=latency, fault=terminal)
+
+
+_SERVER_FAILURES = {"500": 500, "502": 502, "503": 503, "504": 504}
+_MALFORMED_KINDS: dict[str, Fault] = {
+    "truncated": Malformed("truncated"),
+    "html": Malformed("html"),
+    "wrong_shape": Malformed("wrong_shape"),
+    "empty": Malformed("empty"),
+}
+
+
+def parse_fault(spec: str) -> FaultRule:
+    """A :class:`FaultRule` from a command-line spec ``KIND[=ARG][:PROBABILITY]``.
+
+    Kinds: ``500``/``502``/``503``/``504`` (:class:`ServerFailure`, nothing applied),
+    ``429`` (:class:`RateLimited`; ``429=5`` announces ``Retry-After: 5``),
+    ``reset-before``, ``reset-after``, ``malformed`` (``malformed=html``...), ``stall``
+    (``stall=30``: hold 30 s, then drop) and ``latency`` (``latency=20``: add 20 ms).
+    The probability defaults to 1 (every request).
+
+    Args:
+        spec: E.g. ``"503:0.05"``, ``"reset-after:0.01"``, ``"429=2:0.1"``.
+
+    Returns:
+        The rule, for every endpoint.
+
+    Raises:
+        ValueError: An unknown kind, a bad argument or probability.
+    """
+    head, _, probability_text = spec.partition(":")
+    kind, _, arg = head.strip().lower().partition("=")
+    try:
+        probability = float(probability_text) if probability_text else 1.0
+    except ValueError:
+        raise ValueError(f"fault {spec!r}: the probability must be a number") from None
+    fault: Fault
+    try:
+        if kind in _SERVER_FAILURES and not arg:
+            fault = ServerFailure(_SERVER_FAILURES[kind])
+        elif kind == "429":
+            fault = RateLimited(retry_after=int(arg) if arg else 1)
+        elif kind == "reset-before" and not arg:
+            fault = ResetBeforeApply()
+        elif kind == "reset-after" and not arg:
+            fault = ResetAfterApply()
+        elif kind == "malformed" and (arg or "truncated") in _MALFORMED_KINDS:
+            fault = _MALFORMED_KINDS[arg or "truncated"]
+        elif kind == "stall":
+            fault = Stall(seconds=float(arg) if arg else 60.0, then="drop")
+        elif kind == "latency" and arg:
+            fault = Latency(ms=float(arg))
+        else:
+            raise ValueError("unknown kind")
+    except ValueError as exc:
+        raise ValueError(
+            f"fault {spec!r}: {exc} (kinds: 500, 502, 503, 504, 429[=SECONDS], reset-before, "
+            "reset-after, malformed[=truncated|html|wrong_shape|empty], stall[=SECONDS], "
+            "latency=MS; then an optional :PROBABILITY)"
+        ) from None
+    return FaultRule(fault=fault, probability=probability)
