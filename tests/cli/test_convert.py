@@ -1,4 +1,4 @@
-"""JSONL import lines -> operations (``zyntro_async.bulk._convert.op_from_line``)."""
+"""Import lines ⇄ operations (``zyntro_async.bulk._format``: ``op_from_line``, ``line_from_op``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from zyntro_async.bulk import (
     UpsertContact,
     op_from_import_dict,
 )
-from zyntro_async.bulk._convert import op_from_line
+from zyntro_async.bulk._format import line_from_op, op_from_line
 from zyntro_async.bulk._report import ItemResult, Status, export_line
 
 
@@ -111,13 +111,13 @@ def test_a_bundle_line_becomes_a_contact_bundle(files: Path) -> None:
     )
 
 
-def test_what_import_dict_writes_reads_back_as_the_same_operation(files: Path) -> None:
+def test_what_line_from_op_writes_reads_back_as_the_same_operation(files: Path) -> None:
     bundle = op_from_line(full_line(), base_dir=files)
 
-    again = op_from_line(bundle.import_dict(), base_dir=None)
+    again = op_from_line(line_from_op(bundle), base_dir=None)
 
     assert again == bundle
-    assert again.import_dict() == bundle.import_dict()
+    assert line_from_op(again) == line_from_op(bundle)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 Two formats:
 
-- **JSONL**: one operation a line, in the import format (:mod:`zyntro_async.bulk._convert`);
+- **JSONL**: one operation a line, in the import format (:mod:`zyntro_async.bulk._format`);
   attachment paths are relative to the file's directory.
 - **CSV**: one contact a row. Columns are the API's contact field names (``firstName``,
   ``lastName``, ``primaryEmail``, ``primaryPhone``, ``source``, ``status``, ``roleLabel``)
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from zyntro_async._errors import RequestValidationError
-from zyntro_async.bulk._convert import CONTACT_KEYS, op_from_line
+from zyntro_async.bulk._format import CONTACT_KEYS, item_from_line
 from zyntro_async.bulk._ops import InvalidItem, Operation
 
 __all__ = [
@@ -157,10 +157,7 @@ def _jsonl_item(data: bytes, base_dir: Path, source: str) -> Operation:
         # sys.get_int_max_str_digits() (4300 digits by default). Kept whole as text.
         error = RequestValidationError("line", "has a number with too many digits to read")
         return InvalidItem(error, source=source, raw=text.strip())
-    try:
-        return op_from_line(parsed, base_dir=base_dir)
-    except RequestValidationError as exc:
-        return InvalidItem(exc, source=source, raw=parsed)
+    return item_from_line(parsed, base_dir=base_dir, source=source)
 
 
 # -------------------------------------------------------------------------------- CSV
@@ -347,10 +344,7 @@ def _csv_item(
         return InvalidItem(error, source=source, raw=list(row))
     cells = {name: value.strip() for name, value in zip(header, row, strict=False) if value.strip()}
     line = _csv_line(cells, declared, base_dir)
-    try:
-        return op_from_line(line, base_dir=base_dir)
-    except RequestValidationError as exc:
-        return InvalidItem(exc, source=source, raw=line)
+    return item_from_line(line, base_dir=base_dir, source=source)
 
 
 def _csv_line(cells: dict[str, str], declared: set[str], base_dir: Path) -> dict[str, Any]:
