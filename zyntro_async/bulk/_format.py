@@ -154,8 +154,11 @@ def _shape(
     spec.update({n: attrs.field(kw_only=True, default=_ABSENT) for n in [*optional, *add]})
     record = attrs.make_class(name, spec, frozen=True)
     renames = {attr: override(rename=key) for attr, key in (rename or {}).items()}
-    structure = make_dict_structure_fn(
-        record, _shape_converter, _cattrs_forbid_extra_keys=forbid_extra_keys, **renames
+    structure: Callable[[Mapping[str, Any], type[Any]], Any] = make_dict_structure_fn(
+        record,
+        _shape_converter,
+        _cattrs_forbid_extra_keys=forbid_extra_keys,
+        **renames,  # type: ignore[arg-type]  # cattrs types **overrides loosely
     )
     keys = sorted((rename or {}).get(n, n) for n in spec if n not in ("contact_id", "op"))
     return _Shape(record, structure, ", ".join(keys))
@@ -169,7 +172,10 @@ _CHILD_SHAPES: Mapping[str, _Shape] = {
     "note": _shape("NoteLine", AddNote, drop=["contact_id"], add=["op", "contact_id"]),
     "link": _shape("LinkLine", AddLink, drop=["contact_id"], add=["op", "contact_id"]),
     "file": _shape(
-        "FileLine", AddFile, drop=["contact_id", "file"], add=["op", "contact_id", "path", "data_base64"]
+        "FileLine",
+        AddFile,
+        drop=["contact_id", "file"],
+        add=["op", "contact_id", "path", "data_base64"],
     ),
     "comms": _shape("CommsLine", LogComms, drop=["contact_id"], add=["op", "contact_id"]),
 }
@@ -336,7 +342,8 @@ class _LineReader:
             self.problems.append(
                 ("contact_id", f'is required on an "op": "{kind}" line (or put it in a bundle)')
             )
-        return self.child(kind, line, "")
+        op: Operation | None = self.child(kind, line, "")
+        return op
 
     # ----------------------------------------------------------- contact and entity
 
@@ -586,7 +593,7 @@ _WRITERS = {
         _shape_converter,
         _cattrs_omit_if_default=True,  # defaults (False, None, "email") are left out
         contact_id=override(omit=True),
-        **({"file": override(omit=True)} if cls is AddFile else {}),
+        **({"file": override(omit=True)} if cls is AddFile else {}),  # type: ignore[arg-type]
     )
     for cls in _CHILD_CLASSES.values()
 }
