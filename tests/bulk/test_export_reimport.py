@@ -28,7 +28,11 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def contact(email: str, **fields: Any) -> dict[str, Any]:
-    return {"firstName": email.split("@")[0].title(), "primaryEmail": email, **fields}
+    return {"firstName": email.partition("@")[0].title(), "primaryEmail": email, **fields}
+
+
+def move(folder: Path, to: Path) -> None:
+    folder.rename(to)
 
 
 async def test_an_export_in_another_folder_is_fixed_and_imported_with_its_files(
@@ -126,12 +130,12 @@ async def test_files_under_the_export_folder_are_written_relative_to_it(
     assert line["attachments"] == [{"path": str(Path("files", "deck.pdf"))}]
     # The folder moves as a whole (input, files and export): the export still imports.
     moved = tmp_path.parent / f"{tmp_path.name}-moved"
-    tmp_path.rename(moved)
+    move(tmp_path, moved)
     try:
         del line["contact"]["customFields"]
         write_lines(moved / "attention.jsonl", [line])
         again = await zy.bulk.run(read_jsonl(moved / "attention.jsonl"))
     finally:
-        moved.rename(tmp_path)
+        move(moved, tmp_path)
     assert again.all_succeeded
     assert [a.data for a in emulator.attachments if a.att_type == "file"] == [DECK]

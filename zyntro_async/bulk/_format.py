@@ -118,7 +118,7 @@ class _Shape:
         """The object's fields by attribute name (absent keys left out), or None."""
         try:
             record = self.structure(value, self.record)
-        except Exception as exc:  # cattrs' ClassValidationError, holding every key problem
+        except cattrs.BaseValidationError as exc:  # holds every key problem of the object
             problems.extend(_shape_problems(exc, at))
             return None
         return {
@@ -423,8 +423,9 @@ class _LineReader:
             kind = kind_of(at, fields)
             if kind is None:
                 continue
-            # A child acts as the bundle's member unless it names its own.
-            if fields.get("member_id") is None and member_id is not None:
+            # A child acts as the bundle's member unless it says otherwise ("member_id":
+            # null is the API key's owner, as for a child built with member_id=None).
+            if "member_id" not in fields and member_id is not None:
                 fields["member_id"] = member_id
             built.append(self.child(kind, fields, at))
         return built
@@ -631,8 +632,11 @@ def line_from_op(
         keep = set(range(len(op.children)) if only_children is None else only_children)
         for position, child in enumerate(op.children):
             if position in keep:
+                fields = _child_fields(child, folder)
+                if child.member_id is None and op.member_id is not None:
+                    fields["member_id"] = None  # not the bundle's member: the key's owner
                 group = op.child_label(position).split("/")[0]
-                line.setdefault(group, []).append(_child_fields(child, folder))
+                line.setdefault(group, []).append(fields)
         return line
     if isinstance(op, UpsertContact):
         return {"op": "contact", **_contact_fields(op)}
