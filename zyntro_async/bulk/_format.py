@@ -626,7 +626,12 @@ def line_from_op(
     if isinstance(op, InvalidItem):
         if not isinstance(op.raw, Mapping):
             return {"raw": op.raw, "source": op.source}
-        return _with_paths(op.raw, lambda path: _written_path(path, folder))
+        if folder is None:
+            return dict(op.raw)
+        # Readers made its paths absolute; others are left as they are (their base unknown).
+        return _with_paths(
+            op.raw, lambda path: _written_path(path, folder) if Path(path).is_absolute() else path
+        )
     if isinstance(op, ContactBundle):
         line = _contact_fields(op)
         keep = set(range(len(op.children)) if only_children is None else only_children)
