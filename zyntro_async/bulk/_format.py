@@ -32,7 +32,7 @@ import binascii
 import os
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
@@ -90,16 +90,6 @@ T = TypeVar("T")
 Problems = list[tuple[str, str]]
 
 
-class _Absent:
-    """The value of a key the line does not have (so the operation's default applies)."""
-
-    def __repr__(self) -> str:
-        return "<absent>"
-
-
-_ABSENT: Final = _Absent()
-
-
 # ------------------------------------------------------------------------ the shapes
 
 # Checks keys only: values are passed through as given, for the models to check.
@@ -112,18 +102,18 @@ class _Shape:
 
     record: type[Any]
     structure: Callable[[Mapping[str, Any], type[Any]], Any]
+    names: Mapping[str, str]  # key in the line -> attribute
     expected: str  # the allowed keys, for messages
 
     def read(self, value: Mapping[str, Any], at: str, problems: Problems) -> dict[str, Any] | None:
         """The object's fields by attribute name (absent keys left out), or None."""
         try:
-            record = self.structure(value, self.record)
+            self.structure(value, self.record)  # a check: values pass through unchanged
         except cattrs.BaseValidationError as exc:  # holds every key problem of the object
             problems.extend(_shape_problems(exc, at))
             return None
-        return {
-            name: v for name, v in attrs.asdict(record, recurse=False).items() if v is not _ABSENT
-        }
+        names = self.names
+        return {names[key]: item for key, item in value.items() if key in names}
 
 
 def _shape(
@@ -150,9 +140,10 @@ def _shape(
         for a in attrs.fields(fields_of)
         if a.init and a.default is not attrs.NOTHING and a.name not in drop
     ]
-    spec = {n: attrs.field(kw_only=True) for n in required}
-    spec.update({n: attrs.field(kw_only=True, default=_ABSENT) for n in [*optional, *add]})
-    record = attrs.make_class(name, spec, frozen=True)
+    # Typed Any: cattrs passes the values through as given, for the models to check.
+    spec = {n: attrs.field(type=Any, kw_only=True) for n in required}
+    spec.update({n: attrs.field(type=Any, kw_only=True, default=None) for n in [*optional, *add]})
+    record = attrs.make_class(name, spec, frozen=True, slots=True)
     renames = {attr: override(rename=key) for attr, key in (rename or {}).items()}
     structure: Callable[[Mapping[str, Any], type[Any]], Any] = make_dict_structure_fn(
         record,
@@ -161,7 +152,8 @@ def _shape(
         **renames,  # type: ignore[arg-type]  # cattrs types **overrides loosely
     )
     keys = sorted((rename or {}).get(n, n) for n in spec if n not in ("contact_id", "op"))
-    return _Shape(record, structure, ", ".join(keys))
+    names = {(rename or {}).get(attr, attr): attr for attr in spec}
+    return _Shape(record, structure, names, ", ".join(keys))
 
 
 _BUNDLE = _shape("BundleLine", ContactBundle)
