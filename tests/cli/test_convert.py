@@ -1,26 +1,33 @@
-"""JSONL import lines -> operations (``zyntro_async.bulk._convert.op_from_line``)."""
+"""Import lines ⇄ operations (``zyntro_async.bulk._format``: ``op_from_line``, ``line_from_op``)."""
 
 from __future__ import annotations
 
+import atexit
 import base64
+import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zyntro_async import Contact, Entity, RequestValidationError
+from zyntro_async._errors import ImportLineError
 from zyntro_async.bulk import (
     AddFile,
     AddLink,
     AddNote,
     ContactBundle,
+    InvalidItem,
     LogComms,
     UpsertContact,
     op_from_import_dict,
 )
-from zyntro_async.bulk._convert import op_from_line
+from zyntro_async.bulk._format import item_from_line, line_from_op, op_from_line
 from zyntro_async.bulk._report import ItemResult, Status, export_line
 
 
@@ -111,13 +118,13 @@ def test_a_bundle_line_becomes_a_contact_bundle(files: Path) -> None:
     )
 
 
-def test_what_import_dict_writes_reads_back_as_the_same_operation(files: Path) -> None:
+def test_what_line_from_op_writes_reads_back_as_the_same_operation(files: Path) -> None:
     bundle = op_from_line(full_line(), base_dir=files)
 
-    again = op_from_line(bundle.import_dict(), base_dir=None)
+    again = op_from_line(line_from_op(bundle), base_dir=None)
 
     assert again == bundle
-    assert again.import_dict() == bundle.import_dict()
+    assert line_from_op(again) == line_from_op(bundle)
 
 
 @pytest.mark.parametrize(
@@ -177,6 +184,20 @@ def test_bundle_children_act_as_the_bundle_member_unless_they_say_otherwise() ->
 
     assert isinstance(op, ContactBundle)
     assert [note.member_id for note in op.notes] == ["m-1", "m-2"]
+
+
+def test_a_bundle_child_with_a_null_member_id_is_sent_as_the_key_owner() -> None:
+    line = {
+        "contact": {"firstName": "A", "primaryEmail": "a@b.example"},
+        "member_id": "m-1",
+        "notes": [{"note": "x", "member_id": None}],
+    }
+
+    op = op_from_line(line)
+
+    assert isinstance(op, ContactBundle)
+    assert op.notes[0].member_id is None
+    assert line_from_op(op)["notes"] == [{"note": "x", "member_id": None}]
 
 
 @pytest.mark.parametrize(
@@ -351,3 +372,229 @@ def test_a_path_that_cannot_be_resolved_is_a_validation_error(path: str, words: 
     assert error is not None
     assert error.field == "attachments[0].path"
     assert words in error.message
+
+
+# ---- every problem at once (ImportLineError) ----------------------------------------------
+
+
+def test_every_problem_of_a_line_is_reported_with_its_path(files: Path) -> None:
+    line = {
+        "contact": {"firstName": "A", "primaryEmail": "not-an-email"},
+        "entity": {"name": 5},
+        "colour": "red",
+        "notes": [{"note": "fine"}, {"visible": True}],
+        "attachments": [{"path": "files/missing.pdf"}, {"name": "x", "url": "ftp://x"}],
+        "comms": [{"comms_type": "fax", "data": "x"}],
+    }
+
+    with pytest.raises(ImportLineError) as caught:
+        op_from_line(line, base_dir=files)
+
+    paths = [path for path, _ in caught.value.problems]
+    assert paths == [
+        "colour",
+        "contact.primaryEmail",
+        "entity.name",
+        "notes[1].note",
+        "attachments[0].path",
+        "attachments[1].url",
+        "comms[0].comms_type",
+    ]
+    assert caught.value.field == "colour"  # a RequestValidationError naming the first
+    assert isinstance(caught.value, RequestValidationError)
+    assert "e-mail" in dict(caught.value.problems)["contact.primaryEmail"]
+    assert str(caught.value).startswith("colour: is not a known key")
+    assert all(f"; {path}: " in str(caught.value) for path in paths[1:])
+
+
+def test_a_single_operation_line_reports_all_its_problems() -> None:
+    line = {"op": "note", "visible": "yes", "pinned": True}
+
+    with pytest.raises(ImportLineError) as caught:
+        op_from_line(line)
+
+    assert [path for path, _ in caught.value.problems] == ["contact_id", "note", "pinned"]
+
+
+def test_missing_keys_and_unknown_keys_of_one_object_are_all_reported() -> None:
+    line = {
+        "contact": {"primaryEmail": "a@b.example"},
+        "comms": [{"source": "x", "mood": "ok", "tone": "calm"}],
+    }
+
+    with pytest.raises(ImportLineError) as caught:
+        op_from_line(line)
+
+    assert [path for path, _ in caught.value.problems] == [
+        "comms[0].comms_type",
+        "comms[0].data",
+        "comms[0].mood",
+        "comms[0].tone",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("contact", "path"),
+    [
+        ({"customFields": {"score": float("inf")}}, "contact.customFields.score"),
+        ({"nickName": "\ud800"}, "contact.nickName"),
+        ({"roleLabel": "r" * 256}, "contact.roleLabel"),
+        ({"tags": ["a", 3]}, "contact.tags[1]"),
+    ],
+)
+def test_model_errors_are_named_by_the_import_format_path(
+    contact: dict[str, Any], path: str
+) -> None:
+    line = {"contact": {"primaryEmail": "a@b.example", **contact}}
+
+    with pytest.raises(ImportLineError) as caught:
+        op_from_line(line)
+
+    assert [where for where, _ in caught.value.problems] == [path]
+
+
+# ---- writing lines back (line_from_op) ----------------------------------------------------
+
+
+def test_a_lone_operation_is_written_with_its_op() -> None:
+    assert line_from_op(AddNote(contact_id="c-1", note="hi")) == {
+        "op": "note",
+        "contact_id": "c-1",
+        "note": "hi",
+    }
+    assert line_from_op(AddFile(contact_id="c-1", file=b"hi", name="a.txt")) == {
+        "op": "file",
+        "contact_id": "c-1",
+        "data_base64": "aGk=",
+        "name": "a.txt",
+    }
+
+
+def test_file_paths_are_written_relative_to_the_target_folder_or_absolute(
+    files: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    op = AddFile(contact_id="c-1", file=files / "files" / "deck.pdf")
+
+    assert line_from_op(op, relative_to=files)["path"] == str(Path("files", "deck.pdf"))
+    assert line_from_op(op, relative_to=elsewhere)["path"] == str(
+        (files / "files" / "deck.pdf").resolve()
+    )
+    assert line_from_op(op)["path"] == str((files / "files" / "deck.pdf").resolve())
+
+
+def test_a_line_that_could_not_be_read_keeps_its_files_findable(
+    files: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    line = {
+        "contact": {"primaryEmail": "bad"},
+        "attachments": [{"path": "files/deck.pdf"}, {"path": "~zyntro-no-such-user/x.pdf"}],
+    }
+
+    item = item_from_line(line, base_dir=files, source="in.jsonl:1")
+
+    assert isinstance(item, InvalidItem)
+    assert isinstance(item.error, ImportLineError)
+    assert item.source == "in.jsonl:1"
+    absolute = str(files / "files" / "deck.pdf")
+    assert item.raw["attachments"] == [
+        {"path": absolute},
+        {"path": "~zyntro-no-such-user/x.pdf"},  # cannot be resolved: left as written
+    ]
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    written = line_from_op(item, relative_to=elsewhere)
+    assert written["attachments"][0]["path"] == str(Path(absolute).resolve())
+    assert line_from_op(item, relative_to=files)["attachments"][0]["path"] == str(
+        Path("files", "deck.pdf")
+    )
+
+
+@st.composite
+def operations(draw: st.DrawFn, folder: Path) -> Any:
+    text = st.text(st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]), min_size=1)
+    name = text.filter(str.strip)
+    member = st.none() | st.sampled_from(["m-1", "m-2"])
+    key = st.none() | st.sampled_from(["k-1", "row 7"])
+    file = st.sampled_from(
+        [folder / "files" / "deck.pdf", folder / "outside.pdf", b"bytes", b"\x00\xff"]
+    )
+    note = st.builds(
+        AddNote,
+        contact_id=st.none(),
+        note=name,
+        visible=st.booleans(),
+        editable=st.booleans(),
+        member_id=member,
+        key=key,
+    )
+    link = st.builds(
+        AddLink,
+        contact_id=st.none(),
+        name=name,
+        url=st.sampled_from(["https://acme.example/x", "http://a.example:8080/p?q=1"]),
+        context=st.none() | name,
+        member_id=member,
+    )
+    attachment = link | st.builds(
+        AddFile,
+        contact_id=st.none(),
+        file=file,
+        name=st.just("blob.pdf"),
+        context=st.none() | name,
+        key=key,
+    )
+    comms = st.builds(
+        LogComms,
+        contact_id=st.none(),
+        comms_type=st.sampled_from(["email", "sms", "call", "message"]),
+        data=name | st.dictionaries(st.sampled_from(["subject", "body"]), name, min_size=1),
+        source=st.none() | st.sampled_from(["Gmail", "Phone"]),
+        status=st.none() | st.sampled_from(["pending", "processed"]),
+    )
+    contact = st.builds(
+        Contact,
+        first_name=st.none() | name,
+        primary_email=st.sampled_from(["a@b.example", "jane@acme.example"]),
+        tags=st.none() | st.lists(name, min_size=1, max_size=2),
+        custom_fields=st.none() | st.dictionaries(st.sampled_from(["industry"]), name),
+        extra=st.none() | st.dictionaries(st.sampled_from(["linkedinUrl"]), name, min_size=1),
+    )
+    entity = st.none() | st.builds(Entity, name=name)
+    bundle = st.builds(
+        ContactBundle,
+        contact=contact,
+        entity=entity,
+        notes=st.lists(note, max_size=2),
+        attachments=st.lists(attachment, max_size=2),
+        comms=st.lists(comms, max_size=2),
+        key=key,
+        skip_entity=st.booleans(),
+        member_id=member,
+    )
+    kind = draw(st.sampled_from(["bundle", "contact", "child"]))
+    if kind == "bundle":
+        return draw(bundle)
+    if kind == "contact":
+        return draw(st.builds(UpsertContact, contact=contact, entity=entity, key=key))
+    child = draw(note | attachment | comms)
+    return attrs.evolve(child, contact_id="c-1")
+
+
+ROUND_TRIP = Path(tempfile.mkdtemp(prefix="zyntro-format-"))
+atexit.register(shutil.rmtree, ROUND_TRIP, True)
+(ROUND_TRIP / "export" / "files").mkdir(parents=True)
+(ROUND_TRIP / "export" / "files" / "deck.pdf").write_bytes(b"%PDF-1.4\n")
+(ROUND_TRIP / "export" / "outside.pdf").write_bytes(b"%PDF-1.4\n")
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(op=operations(ROUND_TRIP / "export"), target=st.sampled_from(["export", "other"]))
+def test_written_then_read_back_is_the_same_operation(op: Any, target: str) -> None:
+    folder = ROUND_TRIP / target
+    line = json.loads(json.dumps(line_from_op(op, relative_to=folder)))
+
+    again = op_from_line(line, base_dir=folder)
+
+    assert again == op, line
+    assert again.stable_key() == op.stable_key()
+    assert line_from_op(again, relative_to=folder) == line

@@ -39,9 +39,10 @@ from zyntro_async.bulk import (
     InvalidItem,
     ItemResult,
     Status,
+    line_from_op,
     op_from_import_dict,
 )
-from zyntro_async.bulk._convert import op_from_line
+from zyntro_async.bulk._format import op_from_line
 from zyntro_async.bulk._ops import OPERATION_TYPES
 from zyntro_async.cli._readers import (
     CSV_COLUMNS,
@@ -387,7 +388,7 @@ def check_items(items: list[Any], base_dir: Path) -> None:
             assert isinstance(item.error, RequestValidationError)
             assert item.error.field
         else:
-            line = json.loads(json.dumps(item.import_dict()))
+            line = json.loads(json.dumps(line_from_op(item)))
             again = op_from_import_dict(line, base_dir=base_dir)
             has_file = isinstance(item, AddFile) or (
                 isinstance(item, ContactBundle)

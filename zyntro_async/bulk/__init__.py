@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from zyntro_async.bulk._format import line_from_op, op_from_line
 from zyntro_async.bulk._ops import (
     AddFile,
     AddLink,
@@ -24,7 +25,6 @@ from zyntro_async.bulk._ops import (
     LogComms,
     Operation,
     UpsertContact,
-    op_from_import_dict,
 )
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
 from zyntro_async.bulk._runner import Bulk, BulkAbortedError
@@ -44,5 +44,10 @@ __all__ = [
     "Progress",
     "Status",
     "UpsertContact",
+    "line_from_op",
     "op_from_import_dict",
+    "op_from_line",
 ]
+
+op_from_import_dict = op_from_line
+"""The name :func:`op_from_line` had before the import format got its own module."""

@@ -3,7 +3,8 @@
 Each operation mirrors its method's arguments, adds ``key`` (a stable identity for the
 journal; by default a hash of the content), is validated when built (so a bad row fails
 before any I/O), knows whether repeating it is safe (``idempotent``), how to run itself on a
-client, and how to write itself back in the JSONL import format (for ``report.export``).
+client. The import format (reading lines, writing them back for ``report.export``) is
+:mod:`zyntro_async.bulk._format`.
 
 Children of a bundle are built with ``contact_id=None``; the runner fills it in when the
 bundle's contact has been upserted.
@@ -11,7 +12,6 @@ bundle's contact has been upserted.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from zyntro_async._errors import RequestValidationError
-from zyntro_async._serde import converter, unstructure_contact
 from zyntro_async.models._contact import Contact, Entity
 from zyntro_async.models._requests import (
     CommsEntry,
@@ -32,7 +31,7 @@ from zyntro_async.models._requests import (
     check_contact,
     check_entity,
 )
-from zyntro_async.models._validators import check_id, check_optional_str, check_str
+from zyntro_async.models._validators import check_id, check_str
 from zyntro_async.resources.attachments import MANAGE_ATTACHMENTS, prepare_file
 from zyntro_async.resources.comms import ADD_COMMS
 from zyntro_async.resources.contacts import ADD_CONTACTS, write_is_idempotent
@@ -51,7 +50,6 @@ __all__ = [
     "LogComms",
     "Operation",
     "UpsertContact",
-    "op_from_import_dict",
 ]
 
 # Stands in for a bundle child's contact id while validating it at construction.
@@ -63,6 +61,33 @@ def _content_key(kind: str, payload: Mapping[str, Any]) -> str:
     return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
+def _content(value: Any) -> Any:
+    """An attrs instance's constructor fields, recursively, as JSON-able values (for keys)."""
+    if attrs.has(type(value)):
+        fields = attrs.fields(type(value))
+        return {f.name: _content(getattr(value, f.name)) for f in fields if f.init}
+    if isinstance(value, Mapping):
+        return {str(name): _content(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_content(item) for item in value]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"sha256": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, os.PathLike):
+        return _file_identity(value)
+    return value
+
+
+def _file_identity(file: Any) -> Any:
+    """A file for its operation's key: its absolute path, or its content's hash (bytes)."""
+    if isinstance(file, bytes | bytearray | memoryview):
+        return {"sha256": hashlib.sha256(file).hexdigest()}
+    path = file if isinstance(file, str | os.PathLike) else getattr(file, "name", None)
+    if not isinstance(path, str | os.PathLike):
+        # A stream with no path: unique to this object, so two never share a key.
+        return f"<stream {id(file):x}>"
+    return str(Path(os.fspath(path)).resolve())
+
+
 class _Op:
     """What every operation shares: checking its ids, and its key for the journal."""
 
@@ -71,12 +96,9 @@ class _Op:
     kind: ClassVar[str]
     key: str | None
 
-    def import_dict(self) -> dict[str, Any]:  # pragma: no cover - every operation has one
-        raise NotImplementedError
-
     def stable_key(self) -> str:
-        """``key``, or a hash of the content (in the import format)."""
-        return self.key or _content_key(self.kind, self.import_dict())
+        """``key``, or a hash of the content (every constructor field)."""
+        return self.key or _content_key(self.kind, _content(self))
 
     def _check_ids(self) -> None:
         contact_id = getattr(self, "contact_id", None)
@@ -88,20 +110,6 @@ class _Op:
         if self.key is not None:
             # A key is the user's own label (journal rows, exports), not an API ID: text only.
             check_str("key", self.key)
-
-
-def _contact_line(op: UpsertContact | ContactBundle, line: dict[str, Any]) -> dict[str, Any]:
-    """Add the contact upsert's own keys to an import line."""
-    line["contact"] = unstructure_contact(op.contact)
-    if op.entity is not None:
-        line["entity"] = converter.unstructure(op.entity, Entity)
-    if op.lookup_by != "email":
-        line["lookup_by"] = op.lookup_by
-    if op.skip_entity:
-        line["skip_entity"] = True
-    if op.member_id is not None:
-        line["member_id"] = op.member_id
-    return line
 
 
 @attrs.frozen
@@ -141,13 +149,6 @@ class UpsertContact(_Op):
         """Send it; returns a :class:`~zyntro_async.ContactResult`."""
         return await client.contacts._write(self._request, self.member_id)
 
-    def import_dict(self) -> dict[str, Any]:
-        """This operation in the JSONL import format."""
-        line = _contact_line(self, {"op": "contact"})
-        if self.key is not None:
-            line["key"] = self.key
-        return line
-
 
 @attrs.frozen
 class AddNote(_Op):
@@ -183,15 +184,6 @@ class AddNote(_Op):
             member_id=self.member_id,
         )
 
-    def import_dict(self) -> dict[str, Any]:
-        """This operation in the JSONL import format (child form when in a bundle)."""
-        line: dict[str, Any] = {"note": self.note}
-        if self.visible:
-            line["visible"] = True
-        if self.editable:
-            line["editable"] = True
-        return _with_common(line, self)
-
 
 @attrs.frozen
 class AddLink(_Op):
@@ -226,13 +218,6 @@ class AddLink(_Op):
             context=self.context,
             member_id=self.member_id,
         )
-
-    def import_dict(self) -> dict[str, Any]:
-        """This operation in the JSONL import format."""
-        line: dict[str, Any] = {"name": self.name, "url": self.url}
-        if self.context is not None:
-            line["context"] = self.context
-        return _with_common(line, self)
 
 
 @attrs.frozen
@@ -282,32 +267,13 @@ class AddFile(_Op):
             member_id=self.member_id,
         )
 
-    def import_dict(self) -> dict[str, Any]:
-        """This operation in the JSONL import format: ``path`` absolute, or inline base64."""
-        line: dict[str, Any] = {}
-        if isinstance(self.file, str | os.PathLike):
-            line["path"] = str(Path(os.fspath(self.file)).resolve())
-        elif isinstance(self.file, bytes | bytearray | memoryview):
-            line["data_base64"] = base64.b64encode(bytes(self.file)).decode()
-        else:
-            handle_name = getattr(self.file, "name", None)
-            line["path"] = str(Path(handle_name).resolve()) if isinstance(handle_name, str) else ""
-        if self.name is not None:
-            line["name"] = self.name
-        if self.file_type is not None:
-            line["file_type"] = self.file_type
-        if self.context is not None:
-            line["context"] = self.context
-        return _with_common(line, self)
-
     def stable_key(self) -> str:
-        """``key``, or a hash of the metadata (for bytes, of the content)."""
+        """``key``, or a hash of the metadata and the file's path (for bytes, content)."""
         if self.key:
             return self.key
-        line = self.import_dict()
-        if "data_base64" in line:
-            line["data_base64"] = hashlib.sha256(line["data_base64"].encode()).hexdigest()
-        return _content_key(self.kind, line)
+        content = _content(self)
+        content["file"] = _file_identity(self.file)
+        return _content_key(self.kind, content)
 
 
 @attrs.frozen
@@ -353,18 +319,6 @@ class LogComms(_Op):
             member_id=self.member_id,
         )
 
-    def import_dict(self) -> dict[str, Any]:
-        """This operation in the JSONL import format."""
-        line: dict[str, Any] = {
-            "comms_type": self.comms_type,
-            "data": self.data if isinstance(self.data, str) else dict(self.data),
-        }
-        for name in ("source", "sentiment", "next_step", "status"):
-            value = getattr(self, name)
-            if value is not None:
-                line[name] = value
-        return _with_common(line, self)
-
 
 ChildOp = AddNote | AddLink | AddFile | LogComms
 
@@ -374,16 +328,6 @@ def _target(own: str | None, given: str | None) -> str:
     if contact_id is None:
         raise RequestValidationError("contact_id", "is required outside a ContactBundle")
     return contact_id
-
-
-def _with_common(line: dict[str, Any], op: ChildOp) -> dict[str, Any]:
-    if op.contact_id is not None:
-        line["contact_id"] = op.contact_id
-    if op.member_id is not None:
-        line["member_id"] = op.member_id
-    if op.key is not None:
-        line["key"] = op.key
-    return line
 
 
 def _children(field: str, kinds: tuple[type[Any], ...]) -> Any:
@@ -481,21 +425,6 @@ class ContactBundle(_Op):
             return f"attachments/{position - n_notes}"
         return f"comms/{position - n_notes - n_att}"
 
-    def import_dict(self, *, only_children: Sequence[int] | None = None) -> dict[str, Any]:
-        """This bundle in the JSONL import format.
-
-        Args:
-            only_children: positions (in :attr:`children` order) to keep; all when None.
-        """
-        line = _contact_line(self, {} if self.key is None else {"key": self.key})
-        keep = set(range(len(self.children)) if only_children is None else only_children)
-        groups: dict[str, list[dict[str, Any]]] = {"notes": [], "attachments": [], "comms": []}
-        for position, child in enumerate(self.children):
-            if position in keep:
-                groups[self.child_label(position).split("/")[0]].append(child.import_dict())
-        line.update({name: items for name, items in groups.items() if items})
-        return line
-
 
 @attrs.frozen
 class InvalidItem(_Op):
@@ -519,12 +448,6 @@ class InvalidItem(_Op):
     endpoint: ClassVar[str] = ""
     idempotent: ClassVar[bool] = True
 
-    def import_dict(self) -> dict[str, Any]:
-        """The raw row, when it was a JSON object; otherwise a wrapper holding it."""
-        if isinstance(self.raw, Mapping):
-            return dict(self.raw)
-        return {"raw": self.raw, "source": self.source}
-
     def stable_key(self) -> str:
         """``key``, or a hash of where it came from and what it was."""
         return self.key or _content_key(self.kind, {"source": self.source, "raw": self.raw})
@@ -533,24 +456,3 @@ class InvalidItem(_Op):
 Operation = UpsertContact | AddNote | AddLink | AddFile | LogComms | ContactBundle | InvalidItem
 
 OPERATION_TYPES = (UpsertContact, AddNote, AddLink, AddFile, LogComms, ContactBundle, InvalidItem)
-
-
-def _opt_str(line: Mapping[str, Any], name: str, field: str) -> str | None:
-    value = line.get(name)
-    check_optional_str(field, value)
-    return value
-
-
-def op_from_import_dict(line: Mapping[str, Any], *, base_dir: Path | None = None) -> Operation:
-    """Build an operation from one JSONL import line (what ``export`` writes).
-
-    Lines without ``"op"`` are bundles (``contact``, ``entity``, ``notes``, ``attachments``,
-    ``comms``); ``"op": "contact" | "note" | "link" | "file" | "comms"`` are single
-    operations. Attachment ``path`` is relative to ``base_dir``.
-
-    Raises:
-        RequestValidationError: naming the field that is wrong.
-    """
-    from zyntro_async.bulk._convert import op_from_line
-
-    return op_from_line(line, base_dir=base_dir)

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from zyntro_async._errors import APIError, RequestValidationError, ZyntroError
+from zyntro_async.bulk._format import line_from_op
 
 __all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code"]
 
@@ -166,6 +167,11 @@ class BulkReport:
         succeeded, only the children that did not), plus ``"error": {"code", "message",
         "status"}``. Fix the lines and import the file again.
 
+        File paths resolve from the export file: a file in the export's folder (or below
+        it) is written relative to that folder, any other as an absolute path. So the
+        export can be written anywhere and imported from there, whatever folder the
+        input was read from.
+
         The file is UTF-8. A line holding a string that UTF-8 cannot encode (a lone
         surrogate, as JSON's ``"\\ud800"`` reads) is written with ``\\u`` escapes instead,
         so it is still written, and reads back as the same strings.
@@ -175,9 +181,10 @@ class BulkReport:
         """
         lines = 0
         target = Path(path)
+        folder = target.resolve().parent
         with target.open("w", encoding="utf-8") as out:
             for result in self.results:
-                line = export_line(result)
+                line = export_line(result, relative_to=folder)
                 if line is None:
                     continue
                 out.write(_json_line(line))
@@ -213,17 +220,28 @@ def _error_dict(result: ItemResult) -> dict[str, Any]:
     }
 
 
-def export_line(result: ItemResult) -> dict[str, Any] | None:
-    """One item needing attention, in the import format (``None`` if nothing to redo)."""
-    op = result.op
+def export_line(
+    result: ItemResult, *, relative_to: str | os.PathLike[str] | None = None
+) -> dict[str, Any] | None:
+    """One item needing attention, in the import format (``None`` if nothing to redo).
+
+    Args:
+        result: The item's result.
+        relative_to: The folder of the file the line goes to; file paths under it are
+            written relative to it, others absolute (all absolute when ``None``).
+
+    Returns:
+        The line with its ``"error"``; for a bundle whose contact succeeded, only the
+        children that did not; ``None`` when nothing is left to do.
+    """
     if result.children and result.status is Status.SUCCEEDED:
         redo: Sequence[int] = [i for i, c in enumerate(result.children) if not c.ok]
         if not redo:
             return None
-        line: dict[str, Any] = op.import_dict(only_children=redo)
+        line = line_from_op(result.op, relative_to=relative_to, only_children=redo)
         first = next(c for c in result.children if not c.ok)
         line["error"] = _error_dict(first)
         return line
-    line = dict(op.import_dict())
+    line = line_from_op(result.op, relative_to=relative_to)
     line["error"] = _error_dict(result)
     return line

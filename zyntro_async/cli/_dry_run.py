@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 
 from zyntro_async._errors import ImportLineError, RequestValidationError
+from zyntro_async.bulk._format import line_from_op
 from zyntro_async.bulk._ops import (
     AddFile,
     AddLink,
@@ -154,9 +155,12 @@ def _count(op: Operation, would_send: dict[str, int]) -> None:
             would_send["comms"] += 1
 
 
-def _export_line(op: Operation, problems: list[Problem]) -> dict[str, Any]:
-    """The row in the import format, with its problems (what ``report.export`` writes)."""
-    line = dict(op.import_dict())
+def _export_line(op: Operation, problems: list[Problem], export: Path) -> dict[str, Any]:
+    """The row in the import format, with its problems (what ``report.export`` writes).
+
+    File paths are written so that they resolve from the export file's folder.
+    """
+    line = line_from_op(op, relative_to=export.parent)
     line["error"] = {
         "code": "REQUEST_VALIDATION",
         "message": "; ".join(f"{field}: {message}" for field, message in problems),
@@ -203,8 +207,8 @@ def dry_run(reader: ImportReader, *, out: TextIO, export: Path | None = None) ->
             summary.problems += len(problems)
             for field, message in problems:
                 out.write(f"{source}  {field}: {message}\n")
-            if export_handle is not None:
-                export_handle.write(_json_line(_export_line(item, problems)))
+            if export_handle is not None and export is not None:
+                export_handle.write(_json_line(_export_line(item, problems, export)))
     _write_summary(reader.path.name, summary, out, export)
     return summary
 

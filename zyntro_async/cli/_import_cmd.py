@@ -915,7 +915,7 @@ def _with_lookup(item: Any, lookup_by: str | None) -> Any:
     a failed item naming the field, like any other invalid line.
     """
     from zyntro_async._errors import RequestValidationError
-    from zyntro_async.bulk import ContactBundle, InvalidItem, UpsertContact
+    from zyntro_async.bulk import ContactBundle, InvalidItem, UpsertContact, line_from_op
 
     if lookup_by is None or lookup_by == "email":
         return item
@@ -930,7 +930,7 @@ def _with_lookup(item: Any, lookup_by: str | None) -> Any:
         return InvalidItem(
             error=exc,
             source=source if isinstance(source, str) else None,
-            raw=item.import_dict(),
+            raw=line_from_op(item),
             key=item.key,
         )
 

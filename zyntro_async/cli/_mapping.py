@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import attrs
 
-from zyntro_async.bulk._convert import CONTACT_KEYS, ENTITY_KEYS
+from zyntro_async.bulk._format import CONTACT_KEYS, ENTITY_KEYS
 from zyntro_async.cli._errors import ImportUsageError
 from zyntro_async.cli._headers import FULL_NAME, known_headers, lookup_header, normalise
 

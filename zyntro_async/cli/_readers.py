@@ -2,7 +2,7 @@
 
 Three formats:
 
-- **JSONL**: one operation a line, in the import format (:mod:`zyntro_async.bulk._convert`);
+- **JSONL**: one operation a line, in the import format (:mod:`zyntro_async.bulk._format`);
   attachment paths are relative to the file's directory.
 - **CSV**: one contact a row. Columns are matched to fields by
   :class:`~zyntro_async.cli._mapping.ColumnPlan`: the API's names and the headers other CRMs
@@ -41,7 +41,7 @@ from typing import Literal, NamedTuple
 import attrs
 
 from zyntro_async._errors import RequestValidationError
-from zyntro_async.bulk._convert import CONTACT_KEYS, op_from_line
+from zyntro_async.bulk._format import CONTACT_KEYS, item_from_line
 from zyntro_async.bulk._ops import InvalidItem, Operation
 from zyntro_async.cli._errors import ImportUsageError
 from zyntro_async.cli._mapping import (
@@ -173,10 +173,7 @@ def _jsonl_item(data: bytes, base_dir: Path, source: str) -> Operation:
         # sys.get_int_max_str_digits() (4300 digits by default). Kept whole as text.
         error = RequestValidationError("line", "has a number with too many digits to read")
         return InvalidItem(error, source=source, raw=text.strip())
-    try:
-        return op_from_line(parsed, base_dir=base_dir)
-    except RequestValidationError as exc:
-        return InvalidItem(exc, source=source, raw=parsed)
+    return item_from_line(parsed, base_dir=base_dir, source=source)
 
 
 # ------------------------------------------------------------------------ CSV and XLSX
@@ -717,10 +714,7 @@ def _table_item(row: Sequence[str], plan: ColumnPlan, base_dir: Path, source: st
         )
         return InvalidItem(error, source=source, raw=list(row))
     line = plan.line(row, base_dir=base_dir)
-    try:
-        return op_from_line(line, base_dir=base_dir)
-    except RequestValidationError as exc:
-        return InvalidItem(exc, source=source, raw=line)
+    return item_from_line(line, base_dir=base_dir, source=source)
 
 
 # ------------------------------------------------------------------------------ all
