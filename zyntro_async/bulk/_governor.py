@@ -1,0 +1,713 @@
+"""The rate governor: find an API's unannounced rate limit, run just under it, follow it.
+
+The Zyntro API announces no limit, so a run learns it from the only signal there is: the
+429 answers. :class:`RateGovernor` is an :class:`~zyntro_async._observe.AttemptObserver`:
+``before_attempt`` waits for the attempt's turn (or raises to stop the run),
+``after_attempt`` learns from how the attempt went. It controls two things at once:
+
+- a **rate** (attempts are spaced ``1/rate`` apart), for limits on requests per unit of time
+  (a token bucket, a quota per window);
+- a **window** of requests in flight, for a cap on concurrent requests.
+
+The control law
+---------------
+*Episodes and rounds.* A 429 starts an **episode** of refusals; it ends when requests sent
+after the last cut succeed and no 429 has come for a couple of round trips (or the pause the
+server asked for is over). Within an episode, the rate is cut at most once per **round**: a
+429 of a request sent *before* the last cut is the same overload seen again (as TCP reacts
+once per window of data, not once per lost packet), and a pause (``Retry-After``) is set at
+most once per round too.
+
+*What the limit is.* At a cut the governor estimates the sustainable rate ``W`` from what the
+server *accepted*, not from what was offered:
+
+- the **short estimate**: requests sent during the refusals that still succeeded, per second
+  of that span. While a token bucket is empty it accepts exactly its refill rate, whatever is
+  offered, so this is the bucket's rate, not its burst;
+- the **cycle estimate**: requests accepted between the previous episode's last refusal and
+  this one's first, per second. A bucket is empty at both ends, so everything accepted in
+  between is what refilled it (its rate); a quota per window accepts ``quota`` per window
+  between two exhaustions (``quota/window``). The first cycle of a run starts with a full
+  bucket or a fresh quota, so it is used only once the episode is over and measured up to
+  then (the pause included): a quota of 100 per 10 s drained at once and a 10 s
+  ``Retry-After`` gives 100 / 10 s.
+
+The rate becomes ``margin * W`` (``margin`` 0.97 by default: "settle just under it"), never
+higher than it was. With no estimate yet (the first round, or rounds with no success at all)
+the rate halves, once per round: a flood slows down within a few round trips, and a window
+quota with no ``Retry-After`` is polled ever more gently until it reopens.
+
+*Probing.* Once an episode is over the rate follows a CUBIC curve in time (not in
+successes): ``rate(t) = W * (1 + c * ((t - t0) / T - K) ** 3)``, which climbs quickly back
+towards ``W``, stays flat around it (where it spends most of its time: few 429s), then probes
+above it ever faster, so a limit that was raised is found again within a few ``T``. The time
+unit ``T`` is the length of the last episode (at least a second): refusals that cost a
+30-second pause or a 10-second quota window are probed for that much more slowly, so a probe
+never costs more than the time it takes.
+
+*Rate or concurrency?* The governor notes how many requests were in flight when each was
+sent. If a request is refused with more in flight than any request that succeeded since the
+last episode, the server is counting requests in flight, not requests per second: the window
+is set to the most that succeeded and the rate is left alone. A refusal with no more in
+flight than the window means the window was not the limit: it is dropped and the rate cut
+instead. The window probes upward by one request every ``5 * T`` seconds.
+
+*Why it converges.* Each cut replaces the rate by a measurement of the limit itself (not by a
+fraction of a guess), so one episode lands near the limit and later episodes correct the
+measurement's error; between episodes, the cubic curve spends its time flat near ``W``, so
+429s are rare once settled and goodput is about ``margin`` to 1 of the limit. A limit that
+drops is met by refusals (a cut to the new measurement); a limit that rises is found by the
+convex part of the curve.
+
+*What it assumes.* One governor sees all the traffic that shares the limit (one run per
+credential); the limit is on attempts, whatever their endpoint; latency is roughly stable
+over a few round trips; a 429 means the request was not applied (so it is retried outside
+``max_retries``: pacing is the only answer to it).
+
+*Pauses and stops.* ``Retry-After`` is honoured by every attempt (one pause per round of
+429s, not one per answer). A pause longer than ``max_pause`` is waited out by default (the
+state shows ``paused_until`` for the display), or with ``on_long_pause="stop"`` ends the run
+with :class:`LongRetryAfterError`. With no success for ``stall_timeout`` seconds while being
+refused, ``before_attempt`` raises :class:`RateLimitStalledError`. Both are
+:class:`RateLimitStopError`: nothing was sent, everything pending can be resumed.
+
+Everything is O(1) per attempt: counters, an EWMA and a one-second bucket, no lists.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+import anyio
+import attrs
+
+from zyntro_async._errors import ZyntroError
+from zyntro_async._observe import Attempt, AttemptResult
+from zyntro_async._retry import FailureKind
+
+__all__ = [
+    "GovernorPhase",
+    "GovernorState",
+    "LongRetryAfterError",
+    "RateGovernor",
+    "RateLimitStalledError",
+    "RateLimitStopError",
+]
+
+_CUBIC_C = 0.02  # growth above W: +2% one time unit after reaching it, +16% after two
+_GROWTH_CAP = 2.0  # the pace stays under this multiple of the accepted rate
+_BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
+_STALE_CUT = 0.7  # the cut when the estimate is above the rate that was refused
+_MIN_RATE = 0.05  # one attempt every 20 s at the very least, to see a quota reopen
+_SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
+_SHORT_ROUND_TRIPS = 3.0  # ... over a span of this many round trips
+_CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes: a cap
+_HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
+_CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
+_CYCLE_SECONDS = 1.0  # ... over at least this long
+_WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
+_ANSWERED = frozenset({None, FailureKind.FATAL})  # the server accepted and judged it
+
+
+class RateLimitStopError(ZyntroError):
+    """The run stopped because of rate limiting; nothing pending was sent, all of it resumable.
+
+    Attributes:
+        reason: the sentence for the user (also the message).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RateLimitStalledError(RateLimitStopError):
+    """No request succeeded for ``stall_timeout`` seconds while the server refused them.
+
+    Attributes:
+        stalled_for: seconds since the last success (or the start, or the end of a long pause).
+    """
+
+    def __init__(self, stalled_for: float) -> None:
+        super().__init__(f"rate limited: no request succeeded for {_duration(stalled_for)}")
+        self.stalled_for = stalled_for
+
+
+class LongRetryAfterError(RateLimitStopError):
+    """The server asked for a pause longer than ``max_pause`` and the run was told to stop.
+
+    Attributes:
+        retry_after: the pause the server asked for, in seconds.
+        max_pause: the longest pause the run was willing to wait.
+    """
+
+    def __init__(self, retry_after: float, max_pause: float) -> None:
+        super().__init__(
+            f"rate limited: the API asks to wait {_duration(retry_after)}, longer than "
+            f"max_pause ({_duration(max_pause)}); stopped so the run can be resumed later"
+        )
+        self.retry_after = retry_after
+        self.max_pause = max_pause
+
+
+class GovernorPhase(enum.Enum):
+    """What the governor is doing, for a progress display."""
+
+    PROBING = "probing"  # no limit met yet, or climbing above the one learned
+    SETTLED = "settled"  # running at or just under the learned limit
+    THROTTLED = "throttled"  # the server is refusing requests right now
+    PAUSED = "paused"  # waiting out the server's Retry-After
+
+
+@attrs.frozen(slots=True)
+class GovernorState:
+    """A snapshot of the governor, cheap to take, for ``on_progress`` and the CLI bar.
+
+    Attributes:
+        phase: probing, settled, throttled or paused.
+        rate_limit: the current pace in attempts per second (``None``: not paced).
+        window: the current cap on requests in flight (``None``: only the run's concurrency).
+        in_flight: attempts sent and not yet answered.
+        accepted_rate: requests the server accepted per second, measured over the last second.
+        learned_limit: the sustainable rate measured at the last episode of 429s
+            (``None`` until the server first refused).
+        settled_rate: the rate to pass as ``max_per_second`` next time (``None`` until a
+            limit was learned).
+        rate_limited: 429 answers so far (none of them counts against an item).
+        requests: attempts started so far.
+        paused_until: when the current pause ends, on the governor's clock (``None``: not
+            paused).
+        pause_remaining: seconds until the pause ends (0 when not paused); a display adds it
+            to the wall clock to say "resuming at 14:05".
+    """
+
+    phase: GovernorPhase
+    rate_limit: float | None
+    window: int | None
+    in_flight: int
+    accepted_rate: float
+    learned_limit: float | None
+    settled_rate: float | None
+    rate_limited: int
+    requests: int
+    paused_until: float | None
+    pause_remaining: float
+
+
+class RateGovernor:
+    """Paces every attempt of a run to the API's rate limit, which it learns from 429s.
+
+    An :class:`~zyntro_async._observe.AttemptObserver`; see the module docstring for the
+    control law.
+
+    Args:
+        max_per_second: a ceiling the pace never exceeds (``None``: no ceiling). Without
+            429s the run goes at this pace; with them, at most at it.
+        margin: the fraction of the measured limit to settle at (0 < margin <= 1).
+        max_pause: the longest ``Retry-After`` (seconds) treated as an ordinary pause.
+        on_long_pause: ``"wait"`` to wait out a longer pause anyway (the state shows
+            ``paused_until``), ``"stop"`` to raise :class:`LongRetryAfterError` instead.
+        stall_timeout: seconds without any success, while refused, after which
+            ``before_attempt`` raises :class:`RateLimitStalledError` (``None``: never).
+        clock: monotonic clock in seconds; sleep: async sleep (both injectable for tests).
+
+    Raises:
+        ValueError: an argument out of range (the message names it).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_per_second: float | None = None,
+        margin: float = 0.97,
+        max_pause: float = 300.0,
+        on_long_pause: Literal["wait", "stop"] = "wait",
+        stall_timeout: float | None = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        if max_per_second is not None and not max_per_second > 0:
+            raise ValueError(f"max_per_second must be > 0, got {max_per_second!r}")
+        if not 0 < margin <= 1:
+            raise ValueError(f"margin must be in (0, 1], got {margin!r}")
+        if not max_pause >= 0:
+            raise ValueError(f"max_pause must be >= 0, got {max_pause!r}")
+        if on_long_pause not in ("wait", "stop"):
+            raise ValueError(f"on_long_pause must be 'wait' or 'stop', got {on_long_pause!r}")
+        if stall_timeout is not None and not stall_timeout > 0:
+            raise ValueError(f"stall_timeout must be > 0, got {stall_timeout!r}")
+        self.ceiling = max_per_second
+        self.margin = margin
+        self.max_pause = max_pause
+        self.on_long_pause = on_long_pause
+        self.stall_timeout = stall_timeout
+        self._clock = clock
+        self._sleep = sleep
+        now = clock()
+        self._start = now
+
+        # Pace.
+        self._rate: float | None = max_per_second  # None: unpaced
+        self._next_slot = now
+        self._limit: float | None = None  # W, the measured sustainable rate
+        self._curve: _Curve | None = None  # the pace between episodes
+        self._unit = 1.0  # the probing curve's time unit: the last episode's length
+
+        # Window of requests in flight.
+        self._in_flight = 0
+        self._window: int | None = None
+        self._window_grown_at = now
+        self._window_waiters: deque[anyio.Event] = deque()
+
+        # The current episode of refusals.
+        self._in_episode = False
+        self._episode_started = 0.0  # when its first 429 arrived
+        self._episode_estimated = False  # a cut in it was based on a measurement
+        self._episode_successes = 0  # successes sent after its first 429 came back
+        self._episode_ok_in_flight = 0  # in flight at their sends, summed
+        self._episode_refused = 0  # 429s in it
+        self._episode_refused_in_flight = 0  # in flight at their sends, summed
+        self._episode_refused_min_in_flight = 1 << 30
+        self._last_cut_at = -math.inf
+        self._last_refusal_at = -math.inf  # arrival of the latest 429
+        self._last_refused_sent = -math.inf  # send time of the latest refused request
+
+        # The cycle since the previous episode.
+        self._cycle_start: float | None = None  # None: since the start (burst, fresh quota)
+        self._cycle_successes = 0
+
+        # Pauses and stops.
+        self._pause_until = now
+        self._pause_set_at = -math.inf
+        self._stall_origin = now  # last success, or the end of a long pause
+        self._refused_since_success = False
+        self._stop: RateLimitStopError | None = None
+
+        # Measurements.
+        self._srtt: float | None = None
+        self._second_start = now
+        self._second_count = 0
+        self._accepted_rate = 0.0
+        self.requests = 0
+        self.rate_limited = 0
+
+    # -- the observer ----------------------------------------------------------------------
+
+    async def before_attempt(self, attempt: Attempt) -> None:
+        """Wait for this attempt's turn: the pause, the pace, then a place in the window.
+
+        Args:
+            attempt: the attempt about to start.
+
+        Raises:
+            RateLimitStalledError: no success for ``stall_timeout`` while refused.
+            LongRetryAfterError: the server asked for a pause over ``max_pause`` and
+                ``on_long_pause="stop"``.
+        """
+        paced = False
+        while True:
+            now = self._clock()
+            self._raise_if_stopped(now)
+            if now < self._pause_until:
+                await self._sleep(self._pause_until - now)
+                paced = False  # a pause resets the turn: the pace starts over after it
+                continue
+            if not paced:
+                paced = True
+                wait = self._take_slot(now)
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue  # the pause or a stop may have come meanwhile
+            if self._window is not None and self._in_flight >= self._window:
+                await self._wait_for_window()
+                continue
+            break
+        self._in_flight += 1
+        self.requests += 1
+        attempt.call.state[self] = (now, self._in_flight)
+
+    async def before_last_byte(self, attempt: Attempt) -> None:
+        """Nothing to do: the governor paces whole attempts."""
+
+    def after_attempt(self, result: AttemptResult) -> None:
+        """Learn from how an attempt ended: a 429 teaches the limit, a success the pace.
+
+        Args:
+            result: the classified outcome (only ``kind``, ``retry_after`` and the attempt's
+                send time matter; other failures just leave the window).
+        """
+        now = self._clock()
+        sent, in_flight_at_send = result.attempt.call.state.pop(
+            self, (now - result.elapsed, self._in_flight)
+        )
+        if self._in_flight > 0:
+            self._in_flight -= 1
+        self._wake_one()
+        if result.kind is FailureKind.RATE_LIMITED:
+            self._refused(now, sent, in_flight_at_send, result.retry_after)
+        elif result.kind in _ANSWERED:
+            self._accepted(now, sent, in_flight_at_send, result.elapsed)
+
+    def abandon(self, attempt: Attempt) -> None:
+        """Forget an attempt that will never report (cancelled before its outcome).
+
+        Args:
+            attempt: an attempt whose ``before_attempt`` returned and whose
+                ``after_attempt`` will not be called.
+        """
+        if attempt.call.state.pop(self, None) is not None and self._in_flight > 0:
+            self._in_flight -= 1
+            self._wake_one()
+
+    # -- what the display reads -------------------------------------------------------------
+
+    def snapshot(self) -> GovernorState:
+        """The governor's state now.
+
+        Returns:
+            A frozen :class:`GovernorState`.
+        """
+        now = self._clock()
+        paused = now < self._pause_until
+        rate = self._current_rate(now)
+        if paused:
+            phase = GovernorPhase.PAUSED
+        elif self._in_episode:
+            phase = GovernorPhase.THROTTLED
+        elif self._limit is None or (rate is not None and rate > self._limit):
+            phase = GovernorPhase.PROBING
+        else:
+            phase = GovernorPhase.SETTLED
+        return GovernorState(
+            phase=phase,
+            rate_limit=rate,
+            window=self._window,
+            in_flight=self._in_flight,
+            accepted_rate=self._measured_accepted_rate(now),
+            learned_limit=self._limit,
+            settled_rate=self.settled_rate,
+            rate_limited=self.rate_limited,
+            requests=self.requests,
+            paused_until=self._pause_until if paused else None,
+            pause_remaining=max(0.0, self._pause_until - now),
+        )
+
+    @property
+    def settled_rate(self) -> float | None:
+        """The rate to pass as ``max_per_second`` next time (``None``: no limit was met)."""
+        if self._limit is None:
+            return None
+        settled = self.margin * self._limit
+        return settled if self.ceiling is None else min(settled, self.ceiling)
+
+    # -- pace and window ----------------------------------------------------------------------
+
+    def _current_rate(self, now: float) -> float | None:
+        rate = self._rate
+        if self._curve is not None and not self._in_episode:
+            # Never far above what the server was seen to accept: a pace that nothing uses
+            # (the window or the workers hold the run back) must not grow without bound.
+            cap = _GROWTH_CAP * max(self._measured_accepted_rate(now), self._limit or 0.0)
+            rate = min(self._curve.rate(now), max(cap, self._curve.start))
+        if rate is None:
+            return self.ceiling
+        return rate if self.ceiling is None else min(rate, self.ceiling)
+
+    def _take_slot(self, now: float) -> float:
+        """Reserve the next free slot of the pace; returns how long to wait for it."""
+        rate = self._current_rate(now)
+        if rate is None:
+            return 0.0
+        # No credit for idle time: a slot in the past is taken now, not as a burst.
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + 1.0 / rate
+        return slot - now
+
+    async def _wait_for_window(self) -> None:
+        event = anyio.Event()
+        self._window_waiters.append(event)
+        try:
+            await event.wait()
+        except BaseException:
+            # Cancelled while waiting: pass on a wake-up that was meant for this waiter.
+            if event.is_set():
+                self._wake_one()
+            else:
+                self._window_waiters.remove(event)
+            raise
+
+    def _wake_one(self) -> None:
+        if self._window_waiters and (self._window is None or self._in_flight < self._window):
+            self._window_waiters.popleft().set()
+
+    def _set_window(self, window: int | None, now: float) -> None:
+        self._window = window
+        self._window_grown_at = now
+        if window is None:
+            while self._window_waiters:
+                self._window_waiters.popleft().set()
+
+    def _grow_window(self, now: float) -> None:
+        if self._window is not None and now - self._window_grown_at >= (
+            _WINDOW_PROBE_UNITS * self._unit
+        ):
+            self._window += 1
+            self._window_grown_at = now
+            self._wake_one()
+
+    # -- learning ---------------------------------------------------------------------------
+
+    def _accepted(self, now: float, sent: float, in_flight: int, elapsed: float) -> None:
+        self._stall_origin = max(self._stall_origin, now)
+        self._refused_since_success = False
+        self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
+        if now - self._second_start >= 1.0:
+            self._accepted_rate = self._second_count / (now - self._second_start)
+            self._second_start, self._second_count = now, 0
+        self._second_count += 1
+        if self._cycle_start is None or sent > self._cycle_start:
+            self._cycle_successes += 1
+        if self._in_episode:
+            if sent >= self._episode_started:
+                self._episode_successes += 1
+                self._episode_ok_in_flight += in_flight
+            if sent >= self._last_cut_at and now - self._last_refusal_at >= self._quiet_time(now):
+                self._end_episode(now)
+        else:
+            self._grow_window(now)
+
+    def _quiet_time(self, now: float) -> float:
+        """How long without a 429 ends an episode: a measuring span, or two paced slots."""
+        rate = self._current_rate(now)
+        return max(self._measure_span(), 2.0 / rate if rate else 0.0)
+
+    def _refused(
+        self, now: float, sent: float, in_flight: int, retry_after: float | None
+    ) -> None:
+        self.rate_limited += 1
+        self._refused_since_success = True
+        self._last_refusal_at = now
+        self._last_refused_sent = max(self._last_refused_sent, sent)
+        paused = False
+        if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
+            self._pause(now, retry_after)
+            paused = True
+        if sent < self._last_cut_at:
+            return  # the round already cut for: the same overload, seen again
+        cycle = None
+        if not self._in_episode:
+            cycle = self._cycle_estimate(sent)
+            self._begin_episode(now)
+        self._episode_refused_in_flight += in_flight
+        self._episode_refused += 1
+        if self._window is not None and self._refused_at_window_edge(now, in_flight):
+            return
+        current = self._offered_rate(now, sent)
+        short = self._short_estimate(now, sent)
+        first = self._episode_refused == 1
+        if short is not None:
+            if not self._episode_blind and self._refused_above_the_rest(in_flight):
+                # Refused with clearly more in flight than the successes had: a cap on
+                # concurrent requests. Hold the window under it and leave the rate alone.
+                self._set_window(max(1, self._episode_refused_min_in_flight - 1), now)
+                self._episode_estimated = True
+            else:
+                # Measured at the limit itself. After a blind cut it may raise the pace back;
+                # otherwise refusals at this pace mean it must come down at least a little.
+                self._learn(short, None if self._episode_blind else self.margin * current)
+        elif first and cycle is not None and self.margin * cycle < current:
+            self._learn(cycle, None)
+        elif self._limit is not None and current <= _HOLD_ABOVE * self._limit:
+            if first:
+                # Just over the known limit (a probe went too far): back under it at once,
+                # then, if refusals go on, measure where the limit is now.
+                self._learn(self._limit, self.margin * current)
+            elif now - self._episode_started < self._measure_span() or paused:
+                return  # still measuring: a few round trips at this pace
+            else:
+                self._blind_cut(current)
+        else:
+            self._blind_cut(current)
+        self._last_cut_at = now
+
+    def _blind_cut(self, current: float) -> None:
+        self._rate = max(_MIN_RATE, current * _BLIND_CUT)
+        self._episode_blind = True
+
+    def _learn(self, limit: float, at_most: float | None) -> None:
+        self._limit = limit
+        rate = self.margin * limit
+        self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
+        self._episode_estimated = True
+
+    def _begin_episode(self, now: float) -> None:
+        # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
+        self._rate = self._current_rate(now)
+        self._in_episode = True
+        self._episode_started = now
+        self._episode_successes = 0
+        self._episode_ok_in_flight = 0
+        self._episode_refused = 0
+        self._episode_refused_in_flight = 0
+        self._episode_refused_min_in_flight = 1 << 30
+        self._episode_estimated = False
+        # Comparing in flight tells a concurrency cap only at a steady pace under a known
+        # limit: while a flood is cut down, everything in flight shrinks together.
+        self._episode_blind = self._limit is None
+
+    def _refused_at_window_edge(self, now: float, in_flight: int) -> bool:
+        """A refusal with a window set: shrink it if refused at its edge, else drop it."""
+        assert self._window is not None
+        if in_flight >= self._window:
+            # Refused at the window's edge (its probe, or the server counts a little more).
+            self._set_window(max(1, in_flight - 1), now)
+            self._episode_estimated = True
+            self._last_cut_at = now
+            return True
+        self._set_window(None, now)  # refused well within the window: it is not the limit
+        return False
+
+    def _refused_above_the_rest(self, in_flight: int) -> bool:
+        """Whether refusals come with clearly more in flight than the successes around them.
+
+        A token bucket refuses whatever the number in flight; a cap on concurrent requests
+        refuses only above it, while the successes around spread below it.
+        """
+        self._episode_refused_min_in_flight = min(self._episode_refused_min_in_flight, in_flight)
+        if not self._episode_successes or not self._episode_refused:
+            return False
+        succeeded = self._episode_ok_in_flight / self._episode_successes
+        refused = self._episode_refused_in_flight / self._episode_refused
+        return refused >= succeeded + _CONCURRENCY_GAP
+
+    def _offered_rate(self, now: float, sent: float) -> float:
+        rate = self._current_rate(now)
+        if rate is not None:
+            return rate
+        # Unpaced: what was being offered, by Little's law (in flight over round trip).
+        rtt = self._srtt if self._srtt else max(now - sent, 1e-3)
+        return max(self._in_flight + 1, 1) / rtt
+
+    def _measure_span(self) -> float:
+        """How long the short estimate needs: a few round trips."""
+        return _SHORT_ROUND_TRIPS * (self._srtt if self._srtt is not None else 0.0)
+
+    def _short_estimate(self, now: float, sent: float) -> float | None:
+        """What the server accepted per second since it started refusing, if enough is known.
+
+        Requests sent after the first 429 came back found the server at its limit, so the
+        rate at which they succeed is the limit itself (a token bucket's rate, not burst).
+        """
+        span = sent - self._episode_started
+        if self._episode_successes < _SHORT_SAMPLES or span < self._measure_span():
+            return None
+        return self._episode_successes / span
+
+    def _cycle_estimate(self, first_refused_sent: float) -> float | None:
+        """What the server accepted per second between the last episode and this one."""
+        if self._cycle_start is None or self._cycle_successes < _CYCLE_SAMPLES:
+            return None
+        span = first_refused_sent - self._cycle_start
+        return self._cycle_successes / span if span >= _CYCLE_SECONDS else None
+
+    def _end_episode(self, now: float) -> None:
+        self._in_episode = False
+        self._unit = max(1.0, now - self._episode_started)
+        current = self._rate if self._rate is not None else _MIN_RATE
+        if self._episode_estimated:
+            ref = self._limit if self._limit is not None and self._limit > current else current
+            self._curve = _Curve.cubic(now, current, ref, self._unit)
+        else:
+            # Nothing measured (refusals, then a pause, then success): what was accepted
+            # since the cycle began over the time until the server accepted again, pauses
+            # included. Exact for a quota drained at once (quota / window), a floor for a
+            # bucket: start there and climb exponentially until the next refusal measures.
+            origin = self._start if self._cycle_start is None else self._cycle_start
+            accepted = self._cycle_successes + self._episode_successes
+            if accepted >= _CYCLE_SAMPLES and now - origin >= _CYCLE_SECONDS:
+                self._limit = accepted / (now - origin)
+                current = max(_MIN_RATE, self.margin * self._limit)
+            self._curve = _Curve.exponential(now, current, self._unit)
+        self._rate = current
+        self._cycle_start = self._last_refused_sent
+        self._cycle_successes = 0
+        self._window_grown_at = now
+
+    def _measured_accepted_rate(self, now: float) -> float:
+        span = now - self._second_start
+        if span >= 1.0:
+            return self._second_count / span
+        return self._accepted_rate if self._accepted_rate else self._second_count / max(span, 1.0)
+
+    # -- pauses and stops --------------------------------------------------------------------
+
+    def _pause(self, now: float, retry_after: float) -> None:
+        self._pause_set_at = now
+        if retry_after > self.max_pause:
+            if self.on_long_pause == "stop":
+                self._stop = LongRetryAfterError(retry_after, self.max_pause)
+                return
+            # Waiting a long pause was chosen, not suffered: it does not count as a stall.
+            self._stall_origin = max(self._stall_origin, now + retry_after)
+        self._pause_until = max(self._pause_until, now + retry_after)
+
+    def _raise_if_stopped(self, now: float) -> None:
+        if self._stop is not None:
+            raise self._stop
+        if (
+            self.stall_timeout is not None
+            and self._refused_since_success
+            and now - self._stall_origin >= self.stall_timeout
+        ):
+            self._stop = RateLimitStalledError(now - self._stall_origin)
+            raise self._stop
+
+
+@attrs.frozen(slots=True)
+class _Curve:
+    """The pace between episodes, a function of time only (never of successes).
+
+    ``cubic``: ``ref * (1 + C * (x - k) ** 3)`` with ``x`` in units since ``epoch``: it starts
+    at the rate after the cut, flattens at ``ref`` (the measured limit) after ``k`` units,
+    then probes above it ever faster. ``exponential``: doubles every unit, for when nothing
+    was measured and the limit may be far above.
+    """
+
+    epoch: float
+    start: float
+    ref: float
+    unit: float
+    k: float
+    doubling: bool
+
+    @classmethod
+    def cubic(cls, epoch: float, start: float, ref: float, unit: float) -> _Curve:
+        k = ((1.0 - start / ref) / _CUBIC_C) ** (1.0 / 3.0) if ref > start else 0.0
+        return cls(epoch, start, ref, unit, k, doubling=False)
+
+    @classmethod
+    def exponential(cls, epoch: float, start: float, unit: float) -> _Curve:
+        return cls(epoch, start, start, unit, 0.0, doubling=True)
+
+    def rate(self, now: float) -> float:
+        x = (now - self.epoch) / self.unit
+        if self.doubling:
+            return self.start * 2.0 ** min(x, 60.0)
+        x -= self.k
+        return max(_MIN_RATE, self.ref * (1.0 + _CUBIC_C * x * x * x))
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``10 min``, ``1 h 5 min``: a pause or a stall as a person reads it."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
