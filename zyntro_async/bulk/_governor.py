@@ -79,7 +79,6 @@ from __future__ import annotations
 import enum
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -103,9 +102,9 @@ _CUBIC_C = 0.02  # growth above W: +2% one time unit after reaching it, +16% aft
 _GROWTH_CAP = 2.0  # the pace stays under this multiple of the accepted rate
 _BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
 _STALE_CUT = 0.7  # the cut when the estimate is above the rate that was refused
-_MIN_RATE = 0.05  # one attempt every 20 s at the very least, to see a quota reopen
+_MIN_RATE = 0.5  # one attempt every 2 s at the very least, to see a quota reopen
 _SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
-_SHORT_ROUND_TRIPS = 3.0  # ... over a span of this many round trips
+_SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
 _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes: a cap
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
 _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
@@ -253,7 +252,7 @@ class RateGovernor:
 
         # Pace.
         self._rate: float | None = max_per_second  # None: unpaced
-        self._next_slot = now
+        self._last_sent = -math.inf
         self._limit: float | None = None  # W, the measured sustainable rate
         self._curve: _Curve | None = None  # the pace between episodes
         self._unit = 1.0  # the probing curve's time unit: the last episode's length
@@ -262,7 +261,8 @@ class RateGovernor:
         self._in_flight = 0
         self._window: int | None = None
         self._window_grown_at = now
-        self._window_waiters: deque[anyio.Event] = deque()
+        self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
+        self._turn = anyio.Lock(fast_acquire=True)
 
         # The current episode of refusals.
         self._in_episode = False
@@ -309,27 +309,30 @@ class RateGovernor:
             LongRetryAfterError: the server asked for a pause over ``max_pause`` and
                 ``on_long_pause="stop"``.
         """
-        paced = False
-        while True:
-            now = self._clock()
-            self._raise_if_stopped(now)
-            if now < self._pause_until:
-                await self._sleep(self._pause_until - now)
-                paced = False  # a pause resets the turn: the pace starts over after it
-                continue
-            if not paced:
-                paced = True
-                wait = self._take_slot(now)
+        # One attempt at a time waits for its turn, first come first served: the pace is
+        # measured from the previous send at the rate of the moment (a cut or a pause takes
+        # effect at once), and the others wait behind it, not in a herd.
+        async with self._turn:
+            while True:
+                now = self._clock()
+                self._raise_if_stopped(now)
+                if now < self._pause_until:
+                    await self._sleep(self._pause_until - now)
+                    continue
+                if self._window is not None and self._in_flight >= self._window:
+                    self._window_freed = freed = anyio.Event()
+                    await freed.wait()
+                    continue
+                rate = self._current_rate(now)
+                wait = self._last_sent + 1.0 / rate - now if rate else 0.0
                 if wait > 0:
                     await self._sleep(wait)
-                    continue  # the pause or a stop may have come meanwhile
-            if self._window is not None and self._in_flight >= self._window:
-                await self._wait_for_window()
-                continue
-            break
-        self._in_flight += 1
-        self.requests += 1
-        attempt.call.state[self] = (now, self._in_flight)
+                    continue
+                break
+            self._in_flight += 1
+            self.requests += 1
+            self._last_sent = now
+            attempt.call.state[self] = (now, self._in_flight)
 
     async def before_last_byte(self, attempt: Attempt) -> None:
         """Nothing to do: the governor paces whole attempts."""
@@ -418,39 +421,16 @@ class RateGovernor:
             return self.ceiling
         return rate if self.ceiling is None else min(rate, self.ceiling)
 
-    def _take_slot(self, now: float) -> float:
-        """Reserve the next free slot of the pace; returns how long to wait for it."""
-        rate = self._current_rate(now)
-        if rate is None:
-            return 0.0
-        # No credit for idle time: a slot in the past is taken now, not as a burst.
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / rate
-        return slot - now
-
-    async def _wait_for_window(self) -> None:
-        event = anyio.Event()
-        self._window_waiters.append(event)
-        try:
-            await event.wait()
-        except BaseException:
-            # Cancelled while waiting: pass on a wake-up that was meant for this waiter.
-            if event.is_set():
-                self._wake_one()
-            else:
-                self._window_waiters.remove(event)
-            raise
-
     def _wake_one(self) -> None:
-        if self._window_waiters and (self._window is None or self._in_flight < self._window):
-            self._window_waiters.popleft().set()
+        freed = self._window_freed
+        if freed is not None and (self._window is None or self._in_flight < self._window):
+            self._window_freed = None
+            freed.set()
 
     def _set_window(self, window: int | None, now: float) -> None:
         self._window = window
         self._window_grown_at = now
-        if window is None:
-            while self._window_waiters:
-                self._window_waiters.popleft().set()
+        self._wake_one()
 
     def _grow_window(self, now: float) -> None:
         if self._window is not None and now - self._window_grown_at >= (
@@ -476,15 +456,15 @@ class RateGovernor:
             if sent >= self._episode_started:
                 self._episode_successes += 1
                 self._episode_ok_in_flight += in_flight
-            if sent >= self._last_cut_at and now - self._last_refusal_at >= self._quiet_time(now):
+            # Over once a request sent after the latest 429 came back (the server accepts
+            # again), and that was a measuring span ago.
+            if (
+                sent >= max(self._last_cut_at, self._last_refusal_at)
+                and now - self._last_refusal_at >= self._measure_span()
+            ):
                 self._end_episode(now)
         else:
             self._grow_window(now)
-
-    def _quiet_time(self, now: float) -> float:
-        """How long without a 429 ends an episode: a measuring span, or two paced slots."""
-        rate = self._current_rate(now)
-        return max(self._measure_span(), 2.0 / rate if rate else 0.0)
 
     def _refused(
         self, now: float, sent: float, in_flight: int, retry_after: float | None
@@ -527,12 +507,20 @@ class RateGovernor:
                 # Just over the known limit (a probe went too far): back under it at once,
                 # then, if refusals go on, measure where the limit is now.
                 self._learn(self._limit, self.margin * current)
-            elif now - self._episode_started < self._measure_span() or paused:
-                return  # still measuring: a few round trips at this pace
+            elif (
+                paused
+                or self._episode_successes >= _SHORT_SAMPLES
+                or now - self._episode_started < 2 * self._measure_span()
+            ):
+                return  # still measuring (the server accepts some): hold this pace
             else:
-                self._blind_cut(current)
+                self._blind_cut(current)  # it accepts nothing: a quota ran out
         else:
             self._blind_cut(current)
+        self._cut_done(now)
+
+    def _cut_done(self, now: float) -> None:
+        """The rest of this round's 429s are the same overload."""
         self._last_cut_at = now
 
     def _blind_cut(self, current: float) -> None:
@@ -619,7 +607,9 @@ class RateGovernor:
         self._in_episode = False
         self._unit = max(1.0, now - self._episode_started)
         current = self._rate if self._rate is not None else _MIN_RATE
-        if self._episode_estimated:
+        if self._episode_estimated and self._limit is not None:
+            # Cuts below the limit only polled a server that accepted nothing; resume at it.
+            current = max(current, self.margin * self._limit)
             ref = self._limit if self._limit is not None and self._limit > current else current
             self._curve = _Curve.cubic(now, current, ref, self._unit)
         else:
