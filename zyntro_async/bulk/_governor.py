@@ -109,6 +109,7 @@ _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes:
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
 _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
 _CYCLE_SECONDS = 1.0  # ... over at least this long
+_CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
 _ANSWERED = frozenset({None, FailureKind.FATAL})  # the server accepted and judged it
 
@@ -267,6 +268,9 @@ class RateGovernor:
         # The current episode of refusals.
         self._in_episode = False
         self._episode_started = 0.0  # when its first 429 arrived
+        self._episode_origin = now  # when the cycle it ends began
+        self._episode_origin_succeeded = 0  # successes in the run when it began
+        self._cycle_start_succeeded = 0
         self._episode_estimated = False  # a cut in it was based on a measurement
         self._episode_successes = 0  # successes sent after its first 429 came back
         self._episode_ok_in_flight = 0  # in flight at their sends, summed
@@ -278,8 +282,9 @@ class RateGovernor:
         self._last_refused_sent = -math.inf  # send time of the latest refused request
 
         # The cycle since the previous episode.
-        self._cycle_start: float | None = None  # None: since the start (burst, fresh quota)
+        self._cycle_start: float | None = None  # the latest refused send (None: none yet)
         self._cycle_successes = 0
+        self._cycle_in_flight = 0  # in flight at the sends that succeeded, summed
 
         # Pauses and stops.
         self._pause_until = now
@@ -294,6 +299,7 @@ class RateGovernor:
         self._second_count = 0
         self._accepted_rate = 0.0
         self.requests = 0
+        self.succeeded = 0
         self.rate_limited = 0
 
     # -- the observer ----------------------------------------------------------------------
@@ -443,6 +449,7 @@ class RateGovernor:
     # -- learning ---------------------------------------------------------------------------
 
     def _accepted(self, now: float, sent: float, in_flight: int, elapsed: float) -> None:
+        self.succeeded += 1
         self._stall_origin = max(self._stall_origin, now)
         self._refused_since_success = False
         self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
@@ -452,6 +459,7 @@ class RateGovernor:
         self._second_count += 1
         if self._cycle_start is None or sent > self._cycle_start:
             self._cycle_successes += 1
+            self._cycle_in_flight += in_flight
         if self._in_episode:
             if sent >= self._episode_started:
                 self._episode_successes += 1
@@ -477,12 +485,21 @@ class RateGovernor:
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             self._pause(now, retry_after)
             paused = True
+        cycle = None
+        above_cycle = False
+        if not self._in_episode and sent >= self._last_cut_at:
+            cycle = self._cycle_estimate(sent)
+            above_cycle = self._refused_above_the_cycle(in_flight)
+            self._begin_episode(now)
+        if self._cycle_start is None or sent > self._cycle_start:
+            # A new cycle starts at the latest refused send: what succeeds after it was
+            # accepted by a server that had just been at its limit.
+            self._cycle_start = sent
+            self._cycle_successes = 0
+            self._cycle_in_flight = 0
+            self._cycle_start_succeeded = self.succeeded
         if sent < self._last_cut_at:
             return  # the round already cut for: the same overload, seen again
-        cycle = None
-        if not self._in_episode:
-            cycle = self._cycle_estimate(sent)
-            self._begin_episode(now)
         self._episode_refused_in_flight += in_flight
         self._episode_refused += 1
         if self._window is not None and self._refused_at_window_edge(now, in_flight):
@@ -490,7 +507,13 @@ class RateGovernor:
         current = self._offered_rate(now, sent)
         short = self._short_estimate(now, sent)
         first = self._episode_refused == 1
-        if short is not None:
+        if first and not self._episode_blind and above_cycle:
+            # A lone 429 with more in flight than the successes before it had: maybe a cap
+            # on concurrent requests. Hold the window there (a second 429 at its edge
+            # lowers it) and leave the rate alone.
+            self._set_window(in_flight, now)
+            self._episode_estimated = True
+        elif short is not None:
             if not self._episode_blind and self._refused_above_the_rest(in_flight):
                 # Refused with clearly more in flight than the successes had: a cap on
                 # concurrent requests. Hold the window under it and leave the rate alone.
@@ -501,7 +524,10 @@ class RateGovernor:
                 # otherwise refusals at this pace mean it must come down at least a little.
                 self._learn(short, None if self._episode_blind else self.margin * current)
         elif first and cycle is not None and self.margin * cycle < current:
-            self._learn(cycle, None)
+            # Counts between episodes are coarse (a quota's windows fall anywhere in the
+            # cycle): move half way from what was known, a drop goes on at the next one.
+            known = self._limit
+            self._learn(cycle if known is None else (known + cycle) / 2, None)
         elif self._limit is not None and current <= _HOLD_ABOVE * self._limit:
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
@@ -538,6 +564,9 @@ class RateGovernor:
         self._rate = self._current_rate(now)
         self._in_episode = True
         self._episode_started = now
+        # Where the cycle that this episode ends began, and what it accepted.
+        self._episode_origin = self._start if self._cycle_start is None else self._cycle_start
+        self._episode_origin_succeeded = self._cycle_start_succeeded
         self._episode_successes = 0
         self._episode_ok_in_flight = 0
         self._episode_refused = 0
@@ -559,6 +588,12 @@ class RateGovernor:
             return True
         self._set_window(None, now)  # refused well within the window: it is not the limit
         return False
+
+    def _refused_above_the_cycle(self, in_flight: int) -> bool:
+        """Whether a 429 came with clearly more in flight than the cycle's successes had."""
+        if self._cycle_successes < _CYCLE_SAMPLES:
+            return False
+        return in_flight >= self._cycle_in_flight / self._cycle_successes + _CONCURRENCY_GAP
 
     def _refused_above_the_rest(self, in_flight: int) -> bool:
         """Whether refusals come with clearly more in flight than the successes around them.
@@ -605,7 +640,11 @@ class RateGovernor:
 
     def _end_episode(self, now: float) -> None:
         self._in_episode = False
-        self._unit = max(1.0, now - self._episode_started)
+        # The probing curve's time unit: as slow as the server's feedback. A refusal that
+        # cost a long pause, or a limit that answers only every so often (a quota), is
+        # probed that much more slowly.
+        cycle = now - self._episode_origin
+        self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
         current = self._rate if self._rate is not None else _MIN_RATE
         if self._episode_estimated and self._limit is not None:
             # Cuts below the limit only polled a server that accepted nothing; resume at it.
@@ -617,15 +656,12 @@ class RateGovernor:
             # since the cycle began over the time until the server accepted again, pauses
             # included. Exact for a quota drained at once (quota / window), a floor for a
             # bucket: start there and climb exponentially until the next refusal measures.
-            origin = self._start if self._cycle_start is None else self._cycle_start
-            accepted = self._cycle_successes + self._episode_successes
-            if accepted >= _CYCLE_SAMPLES and now - origin >= _CYCLE_SECONDS:
-                self._limit = accepted / (now - origin)
+            accepted = self.succeeded - self._episode_origin_succeeded
+            if accepted >= _CYCLE_SAMPLES and cycle >= _CYCLE_SECONDS:
+                self._limit = accepted / cycle
                 current = max(_MIN_RATE, self.margin * self._limit)
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
-        self._cycle_start = self._last_refused_sent
-        self._cycle_successes = 0
         self._window_grown_at = now
 
     def _measured_accepted_rate(self, now: float) -> float:
