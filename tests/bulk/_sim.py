@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 # "none": no header; a number: that many seconds; "exact": the seconds until the server
 # accepts again; "http-date": the same, as an HTTP date (whole seconds of wall clock).
-RetryAfterStyle = Literal["none", "exact", "http-date"] | float  # noqa: UP040
+RetryAfterStyle = Literal["none", "exact", "http-date"] | float
 
 
 class _VirtualSelector(selectors.DefaultSelector):
@@ -220,9 +220,7 @@ def simulate(
     async def main() -> SimResult:
         loop = asyncio.get_running_loop()
         rng = random.Random(seed)
-        governor = RateGovernor(
-            clock=loop.time, sleep=asyncio.sleep, **(governor_options or {})
-        )
+        governor = RateGovernor(clock=loop.time, sleep=asyncio.sleep, **(governor_options or {}))
         remaining = items
         completions: list[float] = []
         refused = 0

@@ -90,7 +90,9 @@ async def test_without_any_429_nothing_waits() -> None:
     assert clock.slept == []
     state = gov.snapshot()
     assert state.phase is GovernorPhase.PROBING
-    assert state.rate_limit is None and state.learned_limit is None and state.settled_rate is None
+    assert state.rate_limit is None
+    assert state.learned_limit is None
+    assert state.settled_rate is None
 
 
 async def test_max_per_second_spaces_attempts_and_is_a_ceiling() -> None:
@@ -170,11 +172,15 @@ async def test_a_long_retry_after_stops_the_run_when_asked() -> None:
 async def test_no_success_for_stall_timeout_stops_with_a_clear_reason() -> None:
     clock = FakeClock()
     gov = governor(clock, stall_timeout=600)
-    with pytest.raises(RateLimitStalledError, match="no request succeeded for 10 min"):
+
+    async def refused_until_stopped() -> None:
         for _ in range(10_000):
             attempt = await send(gov)
             clock.now += 1.0
             answer(gov, attempt, clock, refused=True, retry_after=5.0)
+
+    with pytest.raises(RateLimitStalledError, match="no request succeeded for 10 min"):
+        await refused_until_stopped()
     assert 600 <= clock.now - 1000.0 < 620
 
 
@@ -206,7 +212,8 @@ async def test_the_pace_climbs_with_time_not_with_successes() -> None:
         accepted, _ = bucket.admit(clock.now - 1000.0)
         answer(gov, attempt, clock, refused=not accepted, elapsed=0.0)
     learned = gov.snapshot().learned_limit
-    assert learned is not None and 90 <= learned <= 105
+    assert learned is not None
+    assert 90 <= learned <= 105
 
     before = gov.snapshot().rate_limit
     for _ in range(5000):  # successes alone (no time passing) do not raise the pace
@@ -214,7 +221,9 @@ async def test_the_pace_climbs_with_time_not_with_successes() -> None:
     assert gov.snapshot().rate_limit == before
     clock.now += 3.0  # time does
     later = gov.snapshot().rate_limit
-    assert before is not None and later is not None and later > before
+    assert before is not None
+    assert later is not None
+    assert later > before
 
 
 async def test_an_attempt_that_will_never_report_leaves_the_window() -> None:
@@ -259,7 +268,8 @@ def test_a_token_bucket_is_found_and_followed(style: RetryAfterStyle) -> None:
     result = simulate(bucket, items=6000, workers=64)
     assert_targets(bucket, result)
     learned = result.governor.snapshot().learned_limit
-    assert learned is not None and 0.9 * 300 <= learned <= 1.05 * 300
+    assert learned is not None
+    assert 0.9 * 300 <= learned <= 1.05 * 300
 
 
 def test_a_large_burst_is_not_learned_as_the_rate() -> None:
@@ -267,8 +277,10 @@ def test_a_large_burst_is_not_learned_as_the_rate() -> None:
     result = simulate(bucket, items=6000, workers=64)
     assert_targets(bucket, result)
     state = result.governor.snapshot()
-    assert state.learned_limit is not None and state.learned_limit <= 1.05 * 300
-    assert state.settled_rate is not None and state.settled_rate <= 300
+    assert state.learned_limit is not None
+    assert state.learned_limit <= 1.05 * 300
+    assert state.settled_rate is not None
+    assert state.settled_rate <= 300
 
 
 @pytest.mark.parametrize("style", ["none", "exact"])
@@ -285,7 +297,8 @@ def test_a_quota_per_window_settles_at_quota_over_window(style: RetryAfterStyle)
     result = simulate(quota, items=6000, workers=64)  # ten minutes, in virtual time
     assert_targets(quota, result)
     settled = result.governor.settled_rate
-    assert settled is not None and 9.0 <= settled <= 10.5
+    assert settled is not None
+    assert 9.0 <= settled <= 10.5
 
 
 def test_a_limit_that_halves_then_recovers_is_followed() -> None:

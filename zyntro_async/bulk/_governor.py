@@ -2,74 +2,81 @@
 
 The Zyntro API announces no limit, so a run learns it from the only signal there is: the
 429 answers. :class:`RateGovernor` is an :class:`~zyntro_async._observe.AttemptObserver`:
-``before_attempt`` waits for the attempt's turn (or raises to stop the run),
-``after_attempt`` learns from how the attempt went. It controls two things at once:
+``before_attempt`` waits for the attempt's turn (or raises to stop the run), ``after_attempt``
+learns from how it went. It controls two things:
 
-- a **rate** (attempts are spaced ``1/rate`` apart), for limits on requests per unit of time
-  (a token bucket, a quota per window);
+- a **pace** (attempts spaced ``1/rate`` apart, measured from the previous send at the rate
+  of the moment, one waiter at a time, first come first served), for limits on requests
+  per unit of time (a token bucket, a quota per window);
 - a **window** of requests in flight, for a cap on concurrent requests.
 
 The control law
 ---------------
-*Episodes and rounds.* A 429 starts an **episode** of refusals; it ends when requests sent
-after the last cut succeed and no 429 has come for a couple of round trips (or the pause the
-server asked for is over). Within an episode, the rate is cut at most once per **round**: a
-429 of a request sent *before* the last cut is the same overload seen again (as TCP reacts
-once per window of data, not once per lost packet), and a pause (``Retry-After``) is set at
-most once per round too.
+*Episodes and rounds.* A 429 starts an **episode** of refusals; it is over once a request
+sent after the latest 429 came back succeeds. Within an episode the pace is cut at most once
+per **round**: a 429 of a request sent before the last cut is the same overload seen again
+(TCP reacts once per window of data, not once per lost packet). A ``Retry-After`` pause is
+set at most once per round too.
 
-*What the limit is.* At a cut the governor estimates the sustainable rate ``W`` from what the
-server *accepted*, not from what was offered:
+*What the limit is.* At a cut the governor estimates the sustainable rate ``W`` from what
+the server *accepted*, never from what was offered:
 
-- the **short estimate**: requests sent during the refusals that still succeeded, per second
-  of that span. While a token bucket is empty it accepts exactly its refill rate, whatever is
-  offered, so this is the bucket's rate, not its burst;
-- the **cycle estimate**: requests accepted between the previous episode's last refusal and
-  this one's first, per second. A bucket is empty at both ends, so everything accepted in
-  between is what refilled it (its rate); a quota per window accepts ``quota`` per window
-  between two exhaustions (``quota/window``). The first cycle of a run starts with a full
-  bucket or a fresh quota, so it is used only once the episode is over and measured up to
-  then (the pause included): a quota of 100 per 10 s drained at once and a 10 s
-  ``Retry-After`` gives 100 / 10 s.
+- the **short estimate**: requests sent after the first 429 came back that still succeeded,
+  per second, over at least two round trips. A token bucket that refuses is empty, and then
+  accepts exactly its refill rate whatever is offered: this is the rate, not the burst.
+- the **cycle estimate** (at the first 429 of an episode): what was accepted between the
+  previous episode's last refused request and this one, per second. A bucket is empty at
+  both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
+  window between two exhaustions. Coarse (a window falls anywhere in a cycle), so it moves
+  ``W`` half way.
+- with neither (the first episode of a run, drained by a pause): at the end of the episode,
+  everything accepted since the run began over the time until the server accepted again,
+  pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s.
 
-The rate becomes ``margin * W`` (``margin`` 0.97 by default: "settle just under it"), never
-higher than it was. With no estimate yet (the first round, or rounds with no success at all)
-the rate halves, once per round: a flood slows down within a few round trips, and a window
-quota with no ``Retry-After`` is polled ever more gently until it reopens.
+The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
+pace halves once per round, so a flood of 64 requests in flight slows down within a few
+round trips, and a quota that accepts nothing is polled ever more gently (down to one
+attempt every 2 s) until it reopens; then the pace resumes at ``margin * W``. A lone 429 at a
+steady pace near a known ``W`` (a probe that went too far) cuts to ``margin`` of it at once;
+if 429s go on, the pace is held for a couple of round trips to measure the new limit.
 
-*Probing.* Once an episode is over the rate follows a CUBIC curve in time (not in
-successes): ``rate(t) = W * (1 + c * ((t - t0) / T - K) ** 3)``, which climbs quickly back
-towards ``W``, stays flat around it (where it spends most of its time: few 429s), then probes
-above it ever faster, so a limit that was raised is found again within a few ``T``. The time
-unit ``T`` is the length of the last episode (at least a second): refusals that cost a
-30-second pause or a 10-second quota window are probed for that much more slowly, so a probe
-never costs more than the time it takes.
+*Probing.* Between episodes the pace follows a CUBIC curve in time, never in successes:
+``rate(t) = W * (1 + c * ((t - t0) / T - k) ** 3)``. It climbs back to ``W`` quickly, stays
+flat around it (where it spends most of its time: few 429s), then probes above it ever
+faster, so a limit that rose is found within a few ``T``. The unit ``T`` is at least a
+second, the length of the last episode (a 30-second pause is probed 30 times more slowly)
+and a quarter of the last cycle (a quota that answers every 10 s is probed at its pace): a
+probe never costs more than the time it takes to learn from it. The pace never grows past
+twice what the server is seen to accept (a pace nothing uses must not grow without bound).
 
-*Rate or concurrency?* The governor notes how many requests were in flight when each was
-sent. If a request is refused with more in flight than any request that succeeded since the
-last episode, the server is counting requests in flight, not requests per second: the window
-is set to the most that succeeded and the rate is left alone. A refusal with no more in
-flight than the window means the window was not the limit: it is dropped and the rate cut
-instead. The window probes upward by one request every ``5 * T`` seconds.
+*Rate or concurrency?* Each attempt notes how many requests were in flight when it was
+sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
+refuses only above it. So a 429 at a steady pace with clearly more in flight than the
+successes before it had (or, within an episode, 429s whose mean in flight is clearly above
+the successes') sets the window there and leaves the pace alone; a 429 at the window's edge
+lowers it by one; a 429 well within it drops it (it was not the limit). The window grows by
+one every ``5 * T`` seconds to find a cap that rose.
 
-*Why it converges.* Each cut replaces the rate by a measurement of the limit itself (not by a
-fraction of a guess), so one episode lands near the limit and later episodes correct the
-measurement's error; between episodes, the cubic curve spends its time flat near ``W``, so
-429s are rare once settled and goodput is about ``margin`` to 1 of the limit. A limit that
-drops is met by refusals (a cut to the new measurement); a limit that rises is found by the
-convex part of the curve.
+*Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
+a fraction of a guess, so one episode lands near the limit and later ones correct the
+measurement; between episodes the curve dwells near ``W``, so 429s are rare once settled and
+goodput is ``margin`` to 1 of the limit. A limit that drops is met by 429s (a cut to the new
+measurement); one that rises is found by the convex part of the curve.
 
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
-credential); the limit is on attempts, whatever their endpoint; latency is roughly stable
+credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
 over a few round trips; a 429 means the request was not applied (so it is retried outside
-``max_retries``: pacing is the only answer to it).
+``max_retries``: pacing is the only answer to it). ``Retry-After`` is in seconds (the
+transport turns an HTTP date into seconds). When each 429 costs a long pause, learning costs
+that pause: goodput is lower until settled, then stays.
 
-*Pauses and stops.* ``Retry-After`` is honoured by every attempt (one pause per round of
-429s, not one per answer). A pause longer than ``max_pause`` is waited out by default (the
-state shows ``paused_until`` for the display), or with ``on_long_pause="stop"`` ends the run
-with :class:`LongRetryAfterError`. With no success for ``stall_timeout`` seconds while being
-refused, ``before_attempt`` raises :class:`RateLimitStalledError`. Both are
-:class:`RateLimitStopError`: nothing was sent, everything pending can be resumed.
+*Pauses and stops.* ``Retry-After`` is honoured by every attempt, one pause per round of
+429s. A pause longer than ``max_pause`` is waited out by default (the state shows
+``paused_until`` for the display), or with ``on_long_pause="stop"`` ends the run with
+:class:`LongRetryAfterError`. With no success for ``stall_timeout`` seconds while refused
+(a long pause waited by choice does not count), ``before_attempt`` raises
+:class:`RateLimitStalledError`. Both are :class:`RateLimitStopError`: the attempt was not
+sent, and everything pending can be resumed.
 
 Everything is O(1) per attempt: counters, an EWMA and a one-second bucket, no lists.
 """
@@ -101,7 +108,6 @@ __all__ = [
 _CUBIC_C = 0.02  # growth above W: +2% one time unit after reaching it, +16% after two
 _GROWTH_CAP = 2.0  # the pace stays under this multiple of the accepted rate
 _BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
-_STALE_CUT = 0.7  # the cut when the estimate is above the rate that was refused
 _MIN_RATE = 0.5  # one attempt every 2 s at the very least, to see a quota reopen
 _SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
 _SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
@@ -270,7 +276,6 @@ class RateGovernor:
         self._episode_started = 0.0  # when its first 429 arrived
         self._episode_origin = now  # when the cycle it ends began
         self._episode_origin_succeeded = 0  # successes in the run when it began
-        self._cycle_start_succeeded = 0
         self._episode_estimated = False  # a cut in it was based on a measurement
         self._episode_successes = 0  # successes sent after its first 429 came back
         self._episode_ok_in_flight = 0  # in flight at their sends, summed
@@ -279,12 +284,12 @@ class RateGovernor:
         self._episode_refused_min_in_flight = 1 << 30
         self._last_cut_at = -math.inf
         self._last_refusal_at = -math.inf  # arrival of the latest 429
-        self._last_refused_sent = -math.inf  # send time of the latest refused request
 
         # The cycle since the previous episode.
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
         self._cycle_successes = 0
         self._cycle_in_flight = 0  # in flight at the sends that succeeded, summed
+        self._cycle_start_succeeded = 0  # successes in the run when it began
 
         # Pauses and stops.
         self._pause_until = now
@@ -474,13 +479,10 @@ class RateGovernor:
         else:
             self._grow_window(now)
 
-    def _refused(
-        self, now: float, sent: float, in_flight: int, retry_after: float | None
-    ) -> None:
+    def _refused(self, now: float, sent: float, in_flight: int, retry_after: float | None) -> None:
         self.rate_limited += 1
         self._refused_since_success = True
         self._last_refusal_at = now
-        self._last_refused_sent = max(self._last_refused_sent, sent)
         paused = False
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             self._pause(now, retry_after)
@@ -723,7 +725,7 @@ class _Curve:
     def rate(self, now: float) -> float:
         x = (now - self.epoch) / self.unit
         if self.doubling:
-            return self.start * 2.0 ** min(x, 60.0)
+            return self.start * math.pow(2.0, min(x, 60.0))
         x -= self.k
         return max(_MIN_RATE, self.ref * (1.0 + _CUBIC_C * x * x * x))
 
