@@ -270,7 +270,12 @@ def simulate(
                 completions.append(loop.time())
 
         tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
-        await asyncio.gather(*tasks)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:  # a failing worker (a bug under test) ends the others too
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         return SimResult(
             items=items,
             succeeded=len(completions),
