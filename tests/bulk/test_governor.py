@@ -24,22 +24,8 @@ from zyntro_async.bulk._governor import (
     RateLimitStopError,
 )
 
+from ._helpers import FakeClock
 from ._sim import ConcurrencyCap, RetryAfterStyle, Server, TokenBucket, WindowQuota, simulate
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps (or the test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def governor(clock: FakeClock, **options: Any) -> RateGovernor:
@@ -74,9 +60,14 @@ def answer(
     )
 
 
-async def flood(gov: RateGovernor, clock: FakeClock, n: int) -> list[Attempt]:
-    """``n`` attempts sent at once (64 workers, nothing paced yet)."""
-    return [await send(gov) for _ in range(n)]
+async def flood_then_429(
+    gov: RateGovernor, clock: FakeClock, n: int, retry_after: float | None
+) -> list[Attempt]:
+    """``n`` attempts sent at once, then a 429 for the first; returns those still in flight."""
+    in_flight = [await send(gov) for _ in range(n)]
+    clock.now += 0.02
+    answer(gov, in_flight[0], clock, refused=True, retry_after=retry_after)
+    return in_flight[1:]
 
 
 # -- the pure object ---------------------------------------------------------------------
@@ -109,14 +100,12 @@ async def test_max_per_second_spaces_attempts_and_is_a_ceiling() -> None:
 async def test_a_round_of_429s_cuts_the_pace_once_and_pauses_once() -> None:
     clock = FakeClock()
     gov = governor(clock)
-    in_flight = await flood(gov, clock, 20)
-    clock.now += 0.02
-    answer(gov, in_flight[0], clock, refused=True, retry_after=2.0)
+    in_flight = await flood_then_429(gov, clock, 20, retry_after=2.0)
     after_first = gov.snapshot()
     assert after_first.phase is GovernorPhase.PAUSED
     assert after_first.paused_until == pytest.approx(clock.now + 2.0)
     rate = after_first.rate_limit
-    for attempt in in_flight[1:]:  # the same overload, seen by every request of the round
+    for attempt in in_flight:  # the same overload, seen by every request of the round
         clock.now += 0.001
         answer(gov, attempt, clock, refused=True, retry_after=2.0)
     state = gov.snapshot()
@@ -133,9 +122,7 @@ async def test_a_round_of_429s_cuts_the_pace_once_and_pauses_once() -> None:
 async def test_retry_after_zero_cuts_the_pace_without_pausing() -> None:
     clock = FakeClock()
     gov = governor(clock)
-    in_flight = await flood(gov, clock, 10)
-    clock.now += 0.02
-    answer(gov, in_flight[0], clock, refused=True, retry_after=0.0)
+    await flood_then_429(gov, clock, 10, retry_after=0.0)
     state = gov.snapshot()
     assert state.phase is GovernorPhase.THROTTLED
     assert state.paused_until is None
