@@ -116,7 +116,6 @@ _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, d
 _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
 _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
-_PAUSE_UNITS = 1.0  # ... and this many times an episode that made everyone pause
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
 _ANSWERED = frozenset({None, FailureKind.FATAL})  # the server accepted and judged it
@@ -279,7 +278,6 @@ class RateGovernor:
         self._episode_origin = now  # when the cycle it ends began
         self._episode_origin_succeeded = 0  # successes in the run when it began
         self._episode_estimated = False  # a cut in it was based on a measurement
-        self._episode_paused = False  # the server asked for a pause in it
         self._episode_successes = 0  # successes sent after its first 429 came back
         self._episode_ok_in_flight = 0  # in flight at their sends, summed
         self._episode_refused = 0  # 429s in it
@@ -496,8 +494,6 @@ class RateGovernor:
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now)
-        if paused and self._in_episode:
-            self._episode_paused = True
         if self._cycle_start is None or sent > self._cycle_start:
             # A new cycle starts at the latest refused send: what succeeds after it was
             # accepted by a server that had just been at its limit.
@@ -573,7 +569,6 @@ class RateGovernor:
         # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
         self._rate = self._current_rate(now)
         self._in_episode = True
-        self._episode_paused = False
         self._episode_started = now
         # Where the cycle that this episode ends began, and what it accepted.
         self._episode_origin = self._start if self._cycle_start is None else self._cycle_start
@@ -656,10 +651,6 @@ class RateGovernor:
         # probed that much more slowly.
         cycle = now - self._episode_origin
         self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
-        if self._episode_paused:
-            # Each probe past the limit will cost such a pause: probe rarely enough that
-            # the pauses cost a few percent.
-            self._unit = max(self._unit, _PAUSE_UNITS * (now - self._episode_started))
         current = self._rate if self._rate is not None else _MIN_RATE
         if self._episode_estimated and self._limit is not None:
             # Cuts below the limit only polled a server that accepted nothing; resume at it.
