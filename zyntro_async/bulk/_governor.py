@@ -28,7 +28,8 @@ the server *accepted*, never from what was offered:
   previous episode's last refused request and this one, per second. A bucket is empty at
   both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
   window between two exhaustions. Coarse (a window falls anywhere in a cycle), so it moves
-  ``W`` half way.
+  ``W`` half way, and never below 0.7 of the pace just refused (a cycle spent partly under
+  the limit undercounts it; CUBIC cuts to 0.7 too).
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
   pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s.
