@@ -275,3 +275,18 @@ def engine_tasks() -> list[asyncio.Task[Any]]:
         if code is not None and "zyntro_async" in code.co_filename.replace("\\", "/"):
             found.append(task)
     return found
+
+
+class FakeClock:
+    """A monotonic clock that only moves when someone sleeps (or the test says so)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

@@ -16,22 +16,7 @@ from zyntro_async._retry import FailureKind
 from zyntro_async.bulk._limiter import ItemPacer, RunPacer
 from zyntro_async.testing import Emulator
 
-from ._helpers import ADD_CONTACTS, upsert
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps (or the test says so)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from ._helpers import ADD_CONTACTS, FakeClock, upsert
 
 
 def pacer(clock: FakeClock, **options: object) -> RunPacer:

@@ -1,0 +1,290 @@
+"""A discrete-event simulation of a bulk run against a rate-limited server, in virtual time.
+
+The governor runs unchanged on a real asyncio event loop whose clock is virtual: when every
+task is waiting, the loop jumps straight to the next timer instead of sleeping. So a
+10-minute run against a quota of 100 per 10 s takes well under a second, and the same seed
+gives the same run. No sockets: the "server" is an object the workers call.
+
+Servers model the three kinds of limit a real API enforces (:class:`TokenBucket`,
+:class:`ConcurrencyCap`, :class:`WindowQuota`), each answering a refusal with a
+``Retry-After`` in one of the styles of :data:`RetryAfterStyle`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import selectors
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, TypeVar
+
+import attrs
+
+from zyntro_async._observe import Attempt, AttemptResult, Call
+from zyntro_async._retry import FailureKind
+from zyntro_async.bulk._governor import RateGovernor, RateLimitStopError
+
+T = TypeVar("T")
+
+# "none": no header; a number: that many seconds; "exact": the seconds until the server
+# accepts again; "http-date": the same, as an HTTP date (whole seconds of wall clock).
+RetryAfterStyle = Literal["none", "exact", "http-date"] | float
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    """Never blocks: a wait for the next timer moves the virtual clock instead."""
+
+    def __init__(self, loop: VirtualTimeLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(0)
+        if ready:
+            return ready
+        if timeout is None:
+            raise RuntimeError("simulation deadlock: every task waits and no timer is due")
+        self._loop.virtual_now += timeout
+        return []
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop on a virtual clock that jumps to the next timer."""
+
+    def __init__(self) -> None:
+        self.virtual_now = 0.0
+        super().__init__(_VirtualSelector(self))
+
+    def time(self) -> float:
+        return self.virtual_now
+
+
+def run_virtual(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``main()`` to completion on a fresh virtual-time loop."""
+    loop = VirtualTimeLoop()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def _retry_after(style: RetryAfterStyle, exact: float, now: float) -> float | None:
+    if style == "none":
+        return None
+    if style == "exact":
+        return exact
+    if style == "http-date":
+        # An HTTP date has whole seconds: the transport turns it into "until that second".
+        return math.ceil(now + exact) - now
+    return float(style)
+
+
+class Server:
+    """A rate-limited server: ``admit`` decides at arrival, ``leave`` when the answer leaves.
+
+    ``limit`` is the sustainable rate in requests per second at time ``t`` (for goodput).
+    """
+
+    def __init__(self, style: RetryAfterStyle) -> None:
+        self.style = style
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        raise NotImplementedError
+
+    def leave(self, now: float) -> None:
+        """The request's answer leaves the server."""
+
+    def limit(self, now: float) -> float:
+        raise NotImplementedError
+
+
+class TokenBucket(Server):
+    """``rate`` tokens a second, at most ``burst`` saved; ``schedule`` changes the rate."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float,
+        style: RetryAfterStyle,
+        schedule: tuple[tuple[float, float], ...] = (),
+    ) -> None:
+        super().__init__(style)
+        self.rate, self.burst = rate, burst
+        self.schedule = schedule  # (from time, rate) pairs
+        self.tokens = burst
+        self.updated = 0.0
+
+    def limit(self, now: float) -> float:
+        rate = self.rate
+        for start, changed in self.schedule:
+            if now >= start:
+                rate = changed
+        return rate
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.limit(now))
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True, None
+        wait = (1 - self.tokens) / self.limit(now)
+        return False, _retry_after(self.style, wait, now)
+
+
+class ConcurrencyCap(Server):
+    """At most ``cap`` requests inside the server at once: ``cap / latency`` a second."""
+
+    def __init__(self, cap: int, latency: float, style: RetryAfterStyle) -> None:
+        super().__init__(style)
+        self.cap, self.latency = cap, latency
+        self.inside = 0
+
+    def limit(self, now: float) -> float:
+        return self.cap / self.latency
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        if self.inside >= self.cap:
+            return False, _retry_after(self.style, self.latency, now)
+        self.inside += 1
+        return True, None
+
+    def leave(self, now: float) -> None:
+        self.inside -= 1
+
+
+class WindowQuota(Server):
+    """At most ``quota`` requests per fixed window of ``window`` seconds."""
+
+    def __init__(self, quota: int, window: float, style: RetryAfterStyle) -> None:
+        super().__init__(style)
+        self.quota, self.window = quota, window
+        self.current = -1
+        self.used = 0
+
+    def limit(self, now: float) -> float:
+        return self.quota / self.window
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        index = int(now // self.window)
+        if index != self.current:
+            self.current, self.used = index, 0
+        if self.used < self.quota:
+            self.used += 1
+            return True, None
+        return False, _retry_after(self.style, (index + 1) * self.window - now, now)
+
+
+@attrs.define
+class SimResult:
+    """What a simulated run did."""
+
+    items: int
+    succeeded: int
+    requests: int
+    refused: int
+    duration: float
+    stopped: RateLimitStopError | None
+    completions: list[float]  # virtual time of each success, in order
+    governor: RateGovernor
+
+    @property
+    def refused_fraction(self) -> float:
+        return self.refused / self.requests
+
+    def goodput(self, server: Server, start: float, end: float) -> float:
+        """Successes in [start, end) over what the limit allowed then (1.0: exactly it)."""
+        done = sum(1 for t in self.completions if start <= t < end)
+        steps = max(1, int((end - start) * 10))
+        allowed = sum(server.limit(start + (i + 0.5) * (end - start) / steps) for i in range(steps))
+        return done / (allowed * (end - start) / steps)
+
+
+def simulate(
+    server: Server,
+    *,
+    items: int,
+    workers: int,
+    latency: float = 0.02,
+    jitter: float = 0.2,
+    seed: int = 1,
+    governor_options: dict[str, Any] | None = None,
+) -> SimResult:
+    """Run ``items`` requests through ``workers`` workers and one governor to ``server``.
+
+    Each request spends 10% of ``latency`` on the way in, 80% inside the server, 10% on the
+    way back, each part varied by up to ``jitter`` (seeded). A 429 sends the item round again
+    (through the governor) without counting against it; a stop ends the run.
+    """
+
+    async def main() -> SimResult:
+        loop = asyncio.get_running_loop()
+        rng = random.Random(seed)
+        governor = RateGovernor(clock=loop.time, sleep=asyncio.sleep, **(governor_options or {}))
+        remaining = items
+        completions: list[float] = []
+        refused = 0
+        stopped: list[RateLimitStopError] = []
+
+        def vary(seconds: float) -> float:
+            return seconds * (1 + jitter * (2 * rng.random() - 1))
+
+        async def send(call: Call, number: int) -> bool:
+            nonlocal refused
+            attempt = Attempt(call=call, number=number, body_size=100)
+            await governor.before_attempt(attempt)
+            started = loop.time()
+            await asyncio.sleep(vary(0.1 * latency))
+            accepted, retry_after = server.admit(loop.time())
+            await asyncio.sleep(vary(0.8 * latency))
+            if accepted:
+                server.leave(loop.time())
+            await asyncio.sleep(vary(0.1 * latency))
+            kind = None if accepted else FailureKind.RATE_LIMITED
+            governor.after_attempt(
+                AttemptResult(
+                    attempt=attempt,
+                    elapsed=loop.time() - started,
+                    status=200 if accepted else 429,
+                    kind=kind,
+                    error=None,
+                    retry_after=retry_after,
+                )
+            )
+            if not accepted:
+                refused += 1
+            return accepted
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0 and not stopped:
+                remaining -= 1
+                call = Call("crm/addContactsFull", idempotent=True)
+                number = 1
+                try:
+                    while not await send(call, number):
+                        number += 1
+                except RateLimitStopError as stop:
+                    stopped.append(stop)
+                    return
+                completions.append(loop.time())
+
+        tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:  # a failing worker (a bug under test) ends the others too
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return SimResult(
+            items=items,
+            succeeded=len(completions),
+            requests=governor.requests,
+            refused=refused,
+            duration=loop.time(),
+            stopped=stopped[0] if stopped else None,
+            completions=completions,
+            governor=governor,
+        )
+
+    return run_virtual(main)

@@ -1,0 +1,324 @@
+"""The rate governor: a pure object under an injected clock, then whole runs in virtual time.
+
+The first half drives :class:`RateGovernor` by hand (a fake clock that moves only when the
+governor sleeps or the test says so), one behaviour per test. The second half runs the
+discrete-event simulation of :mod:`tests.bulk._sim` (64 workers, 20 ms latency, a server
+with a real limit) and checks the issue's targets once settled: goodput at least 0.95 of
+the limit, 429s at most 2% of requests, no item failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from zyntro_async import ZyntroError
+from zyntro_async._observe import Attempt, AttemptResult, Call
+from zyntro_async._retry import FailureKind
+from zyntro_async.bulk._governor import (
+    GovernorPhase,
+    LongRetryAfterError,
+    RateGovernor,
+    RateLimitStalledError,
+    RateLimitStopError,
+)
+
+from ._helpers import FakeClock
+from ._sim import ConcurrencyCap, RetryAfterStyle, Server, TokenBucket, WindowQuota, simulate
+
+
+def governor(clock: FakeClock, **options: Any) -> RateGovernor:
+    return RateGovernor(clock=clock, sleep=clock.sleep, **options)
+
+
+async def send(gov: RateGovernor) -> Attempt:
+    """Start one attempt (waiting for its turn) and return it, still in flight."""
+    attempt = Attempt(call=Call("crm/addContactsFull", idempotent=True), number=1, body_size=10)
+    await gov.before_attempt(attempt)
+    return attempt
+
+
+def answer(
+    gov: RateGovernor,
+    attempt: Attempt,
+    clock: FakeClock,
+    *,
+    refused: bool = False,
+    retry_after: float | None = None,
+    elapsed: float = 0.02,
+) -> None:
+    gov.after_attempt(
+        AttemptResult(
+            attempt=attempt,
+            elapsed=elapsed,
+            status=429 if refused else 200,
+            kind=FailureKind.RATE_LIMITED if refused else None,
+            error=None,
+            retry_after=retry_after,
+        )
+    )
+
+
+async def flood_then_429(
+    gov: RateGovernor, clock: FakeClock, n: int, retry_after: float | None
+) -> list[Attempt]:
+    """``n`` attempts sent at once, then a 429 for the first; returns those still in flight."""
+    in_flight = [await send(gov) for _ in range(n)]
+    clock.now += 0.02
+    answer(gov, in_flight[0], clock, refused=True, retry_after=retry_after)
+    return in_flight[1:]
+
+
+# -- the pure object ---------------------------------------------------------------------
+
+
+async def test_without_any_429_nothing_waits() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    for _ in range(100):
+        answer(gov, await send(gov), clock)
+    assert clock.slept == []
+    state = gov.snapshot()
+    assert state.phase is GovernorPhase.PROBING
+    assert state.rate_limit is None
+    assert state.learned_limit is None
+    assert state.settled_rate is None
+
+
+async def test_max_per_second_spaces_attempts_and_is_a_ceiling() -> None:
+    clock = FakeClock()
+    gov = governor(clock, max_per_second=10)
+    times = []
+    for _ in range(5):
+        answer(gov, await send(gov), clock)
+        times.append(round(clock.now - 1000.0, 6))
+    assert times == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert gov.snapshot().rate_limit == 10
+
+
+async def test_a_round_of_429s_cuts_the_pace_once_and_pauses_once() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    in_flight = await flood_then_429(gov, clock, 20, retry_after=2.0)
+    after_first = gov.snapshot()
+    assert after_first.phase is GovernorPhase.PAUSED
+    assert after_first.paused_until == pytest.approx(clock.now + 2.0)
+    rate = after_first.rate_limit
+    for attempt in in_flight:  # the same overload, seen by every request of the round
+        clock.now += 0.001
+        answer(gov, attempt, clock, refused=True, retry_after=2.0)
+    state = gov.snapshot()
+    assert state.rate_limit == rate, "one cut per round, not one per 429"
+    assert state.paused_until == after_first.paused_until, "one pause per round"
+    assert state.rate_limited == 20
+
+    before = clock.now
+    await send(gov)
+    assert clock.now == pytest.approx(after_first.paused_until)  # waited the pause out once
+    assert clock.now - before < 2.0
+
+
+async def test_retry_after_zero_cuts_the_pace_without_pausing() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    await flood_then_429(gov, clock, 10, retry_after=0.0)
+    state = gov.snapshot()
+    assert state.phase is GovernorPhase.THROTTLED
+    assert state.paused_until is None
+    assert state.rate_limit is not None
+
+
+async def test_a_long_retry_after_is_waited_out_by_default_and_shown() -> None:
+    clock = FakeClock()
+    gov = governor(clock, max_pause=300)
+    attempt = await send(gov)
+    answer(gov, attempt, clock, refused=True, retry_after=3600.0)
+    state = gov.snapshot()
+    assert state.phase is GovernorPhase.PAUSED
+    assert state.pause_remaining == pytest.approx(3600.0)
+    await send(gov)
+    assert sum(clock.slept) == pytest.approx(3600.0)
+
+
+async def test_a_long_retry_after_stops_the_run_when_asked() -> None:
+    clock = FakeClock()
+    gov = governor(clock, max_pause=300, on_long_pause="stop")
+    attempt = await send(gov)
+    answer(gov, attempt, clock, refused=True, retry_after=3480.0)
+    with pytest.raises(LongRetryAfterError, match="wait 58 min") as stopped:
+        await send(gov)
+    assert stopped.value.retry_after == 3480.0
+    assert isinstance(stopped.value, RateLimitStopError)
+    assert isinstance(stopped.value, ZyntroError)
+    assert clock.slept == []  # stopped at once, nothing waited
+    with pytest.raises(LongRetryAfterError):  # every other worker stops too
+        await send(gov)
+
+
+async def test_no_success_for_stall_timeout_stops_with_a_clear_reason() -> None:
+    clock = FakeClock()
+    gov = governor(clock, stall_timeout=600)
+
+    async def refused_until_stopped() -> None:
+        for _ in range(10_000):
+            attempt = await send(gov)
+            clock.now += 1.0
+            answer(gov, attempt, clock, refused=True, retry_after=5.0)
+
+    with pytest.raises(RateLimitStalledError, match="no request succeeded for 10 min"):
+        await refused_until_stopped()
+    assert 600 <= clock.now - 1000.0 < 620
+
+
+async def test_a_success_restarts_the_stall_bound() -> None:
+    clock = FakeClock()
+    gov = governor(clock, stall_timeout=60)
+    for n in range(300):
+        attempt = await send(gov)
+        clock.now += 1.0
+        answer(gov, attempt, clock, refused=n % 10 != 0)
+    assert gov.rate_limited == 270  # still running: a success every few seconds
+    assert clock.now - 1000.0 > 60
+
+
+async def test_a_long_pause_waited_by_choice_is_not_a_stall() -> None:
+    clock = FakeClock()
+    gov = governor(clock, stall_timeout=600, max_pause=300)
+    answer(gov, await send(gov), clock, refused=True, retry_after=3600.0)
+    answer(gov, await send(gov), clock)  # after the hour: accepted
+    assert clock.now - 1000.0 >= 3600.0
+
+
+async def test_the_pace_climbs_with_time_not_with_successes() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    bucket = TokenBucket(rate=100, burst=10, style="none")
+    for _ in range(2000):  # one request at a time against 100/s: learn it
+        attempt = await send(gov)
+        accepted, _ = bucket.admit(clock.now - 1000.0)
+        answer(gov, attempt, clock, refused=not accepted, elapsed=0.0)
+    learned = gov.snapshot().learned_limit
+    assert learned is not None
+    assert 90 <= learned <= 105
+
+    before = gov.snapshot().rate_limit
+    for _ in range(5000):  # successes alone (no time passing) do not raise the pace
+        answer(gov, Attempt(Call("crm/addContactsFull", idempotent=True), 1, 10), clock)
+    assert gov.snapshot().rate_limit == before
+    clock.now += 3.0  # time does
+    later = gov.snapshot().rate_limit
+    assert before is not None
+    assert later is not None
+    assert later > before
+
+
+async def test_an_attempt_that_will_never_report_leaves_the_window() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    attempt = await send(gov)
+    assert gov.snapshot().in_flight == 1
+    gov.abandon(attempt)
+    gov.abandon(attempt)  # twice is harmless
+    assert gov.snapshot().in_flight == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"max_per_second": 0}, "max_per_second"),
+        ({"margin": 1.5}, "margin"),
+        ({"max_pause": -1}, "max_pause"),
+        ({"on_long_pause": "later"}, "on_long_pause"),
+        ({"stall_timeout": 0}, "stall_timeout"),
+    ],
+)
+def test_bad_options_name_the_field(options: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        RateGovernor(**options)
+
+
+# -- whole runs in virtual time ------------------------------------------------------------
+
+
+def assert_targets(server: Server, result: Any, *, goodput: float = 0.95) -> None:
+    assert result.stopped is None
+    assert result.succeeded == result.items, "a 429 never makes an item fail"
+    assert result.refused_fraction <= 0.02, f"{result.refused} 429s of {result.requests}"
+    settled = result.duration / 2  # the second half: well after the start
+    assert result.goodput(server, settled, result.completions[-1]) >= goodput
+
+
+@pytest.mark.parametrize("style", ["none", 0.0, "exact"])
+def test_a_token_bucket_is_found_and_followed(style: RetryAfterStyle) -> None:
+    bucket = TokenBucket(rate=300, burst=60, style=style)
+    result = simulate(bucket, items=6000, workers=64)
+    assert_targets(bucket, result)
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.9 * 300 <= learned <= 1.05 * 300
+
+
+def test_a_large_burst_is_not_learned_as_the_rate() -> None:
+    bucket = TokenBucket(rate=300, burst=300, style="none")
+    result = simulate(bucket, items=6000, workers=64)
+    assert_targets(bucket, result)
+    state = result.governor.snapshot()
+    assert state.learned_limit is not None
+    assert state.learned_limit <= 1.05 * 300
+    assert state.settled_rate is not None
+    assert state.settled_rate <= 300
+
+
+@pytest.mark.parametrize("style", ["none", "exact"])
+def test_a_cap_on_concurrent_requests_is_held_by_the_window(style: RetryAfterStyle) -> None:
+    cap = ConcurrencyCap(cap=8, latency=0.02, style=style)
+    result = simulate(cap, items=6000, workers=64)
+    assert_targets(cap, result)
+    assert result.governor.snapshot().window == 8
+
+
+@pytest.mark.parametrize("style", ["exact", "http-date"])
+def test_a_quota_per_window_settles_at_quota_over_window(style: RetryAfterStyle) -> None:
+    quota = WindowQuota(quota=100, window=10.0, style=style)
+    result = simulate(quota, items=6000, workers=64)  # ten minutes, in virtual time
+    assert_targets(quota, result)
+    settled = result.governor.settled_rate
+    assert settled is not None
+    assert 9.0 <= settled <= 10.5
+
+
+def test_a_limit_that_halves_then_recovers_is_followed() -> None:
+    bucket = TokenBucket(rate=300, burst=60, style="none", schedule=((8.0, 150.0), (20.0, 300.0)))
+    result = simulate(bucket, items=8000, workers=64)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    assert result.goodput(bucket, 10.0, 20.0) >= 0.95  # settled at the halved limit
+    assert result.goodput(bucket, 2.0, result.completions[-1]) >= 0.9  # recovery included
+
+
+def test_max_per_second_stays_a_ceiling_under_a_higher_limit() -> None:
+    bucket = TokenBucket(rate=300, burst=60, style="none")
+    result = simulate(bucket, items=3000, workers=64, governor_options={"max_per_second": 200})
+    assert result.refused == 0
+    per_second: dict[int, int] = {}
+    for t in result.completions:
+        per_second[int(t)] = per_second.get(int(t), 0) + 1
+    assert max(per_second.values()) <= 201
+
+
+def test_retry_after_is_honoured_for_the_whole_run() -> None:
+    # A pause of a second per round of 429s: goodput suffers (every probe costs a second),
+    # but every item succeeds, and 429s stay rare.
+    bucket = TokenBucket(rate=300, burst=60, style=1.0)
+    result = simulate(bucket, items=3000, workers=64)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+
+
+def test_a_server_that_never_accepts_stops_the_run_resumably() -> None:
+    quota = WindowQuota(quota=0, window=86_400.0, style="none")
+    result = simulate(quota, items=50, workers=8, governor_options={"stall_timeout": 600})
+    assert isinstance(result.stopped, RateLimitStalledError)
+    assert result.succeeded == 0
+    assert 600 <= result.duration < 700

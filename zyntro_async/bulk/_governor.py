@@ -1,0 +1,746 @@
+"""The rate governor: find an API's unannounced rate limit, run just under it, follow it.
+
+The Zyntro API announces no limit, so a run learns it from the only signal there is: the
+429 answers. :class:`RateGovernor` is an :class:`~zyntro_async._observe.AttemptObserver`:
+``before_attempt`` waits for the attempt's turn (or raises to stop the run), ``after_attempt``
+learns from how it went. It controls two things:
+
+- a **pace** (attempts spaced ``1/rate`` apart, measured from the previous send at the rate
+  of the moment, one waiter at a time, first come first served), for limits on requests
+  per unit of time (a token bucket, a quota per window);
+- a **window** of requests in flight, for a cap on concurrent requests.
+
+The control law
+---------------
+*Episodes and rounds.* A 429 starts an **episode** of refusals; it is over once a request
+sent after the latest 429 came back succeeds. Within an episode the pace is cut at most once
+per **round**: a 429 of a request sent before the last cut is the same overload seen again
+(TCP reacts once per window of data, not once per lost packet). A ``Retry-After`` pause is
+set at most once per round too.
+
+*What the limit is.* At a cut the governor estimates the sustainable rate ``W`` from what
+the server *accepted*, never from what was offered:
+
+- the **short estimate**: requests sent after the first 429 came back that still succeeded,
+  per second, over at least two round trips. A token bucket that refuses is empty, and then
+  accepts exactly its refill rate whatever is offered: this is the rate, not the burst.
+- the **cycle estimate** (at the first 429 of an episode): what was accepted between the
+  previous episode's last refused request and this one, per second. A bucket is empty at
+  both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
+  window between two exhaustions. Coarse (a window falls anywhere in a cycle), so it moves
+  ``W`` half way, and never below 0.7 of the pace just refused (a cycle spent partly under
+  the limit undercounts it; CUBIC cuts to 0.7 too).
+- with neither (the first episode of a run, drained by a pause): at the end of the episode,
+  everything accepted since the run began over the time until the server accepted again,
+  pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s.
+
+The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
+pace halves once per round, so a flood of 64 requests in flight slows down within a few
+round trips, and a quota that accepts nothing is polled ever more gently (down to one
+attempt every 2 s) until it reopens; then the pace resumes at ``margin * W``. A lone 429 at a
+steady pace near a known ``W`` (a probe that went too far) cuts to ``margin`` of it at once;
+if 429s go on, the pace is held for a couple of round trips to measure the new limit.
+
+*Probing.* Between episodes the pace follows a CUBIC curve in time, never in successes:
+``rate(t) = W * (1 + c * ((t - t0) / T - k) ** 3)``. It climbs back to ``W`` quickly, stays
+flat around it (where it spends most of its time: few 429s), then probes above it ever
+faster, so a limit that rose is found within a few ``T``. The unit ``T`` is at least a
+second, the length of the last episode (a 30-second pause is probed 30 times more slowly)
+and a quarter of the last cycle (a quota that answers every 10 s is probed at its pace): a
+probe never costs more than the time it takes to learn from it. The pace never grows past
+twice what the server is seen to accept (a pace nothing uses must not grow without bound).
+
+*Rate or concurrency?* Each attempt notes how many requests were in flight when it was
+sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
+refuses only above it. So a 429 at a steady pace with clearly more in flight than the
+successes before it had (or, within an episode, 429s whose mean in flight is clearly above
+the successes') sets the window there and leaves the pace alone; a 429 at the window's edge
+lowers it by one; a 429 well within it drops it (it was not the limit). The window grows by
+one every ``5 * T`` seconds to find a cap that rose.
+
+*Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
+a fraction of a guess, so one episode lands near the limit and later ones correct the
+measurement; between episodes the curve dwells near ``W``, so 429s are rare once settled and
+goodput is ``margin`` to 1 of the limit. A limit that drops is met by 429s (a cut to the new
+measurement); one that rises is found by the convex part of the curve.
+
+*What it assumes.* One governor sees all the traffic that shares the limit (one run per
+credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
+over a few round trips; a 429 means the request was not applied (so it is retried outside
+``max_retries``: pacing is the only answer to it). ``Retry-After`` is in seconds (the
+transport turns an HTTP date into seconds). When each 429 costs a long pause, learning costs
+that pause: goodput is lower until settled, then stays.
+
+*Pauses and stops.* ``Retry-After`` is honoured by every attempt, one pause per round of
+429s. A pause longer than ``max_pause`` is waited out by default (the state shows
+``paused_until`` for the display), or with ``on_long_pause="stop"`` ends the run with
+:class:`LongRetryAfterError`. With no success for ``stall_timeout`` seconds while refused
+(a long pause waited by choice does not count), ``before_attempt`` raises
+:class:`RateLimitStalledError`. Both are :class:`RateLimitStopError`: the attempt was not
+sent, and everything pending can be resumed.
+
+Everything is O(1) per attempt: counters, an EWMA and a one-second bucket, no lists.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+import anyio
+import attrs
+
+from zyntro_async._errors import ZyntroError
+from zyntro_async._observe import Attempt, AttemptResult
+from zyntro_async._retry import FailureKind
+
+__all__ = [
+    "GovernorPhase",
+    "GovernorState",
+    "LongRetryAfterError",
+    "RateGovernor",
+    "RateLimitStalledError",
+    "RateLimitStopError",
+]
+
+_CUBIC_C = 0.02  # growth above W: +2% one time unit after reaching it, +16% after two
+_GROWTH_CAP = 2.0  # the pace stays under this multiple of the accepted rate
+_BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
+_MIN_RATE = 0.5  # one attempt every 2 s at the very least, to see a quota reopen
+_SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
+_SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
+_CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes: a cap
+_HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
+_CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
+_CYCLE_SECONDS = 1.0  # ... over at least this long
+_CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
+_REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
+_WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
+_ANSWERED = frozenset({None, FailureKind.FATAL})  # the server accepted and judged it
+
+
+class RateLimitStopError(ZyntroError):
+    """The run stopped because of rate limiting; nothing pending was sent, all of it resumable.
+
+    Attributes:
+        reason: the sentence for the user (also the message).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RateLimitStalledError(RateLimitStopError):
+    """No request succeeded for ``stall_timeout`` seconds while the server refused them.
+
+    Attributes:
+        stalled_for: seconds since the last success (or the start, or the end of a long pause).
+    """
+
+    def __init__(self, stalled_for: float) -> None:
+        super().__init__(f"rate limited: no request succeeded for {_duration(stalled_for)}")
+        self.stalled_for = stalled_for
+
+
+class LongRetryAfterError(RateLimitStopError):
+    """The server asked for a pause longer than ``max_pause`` and the run was told to stop.
+
+    Attributes:
+        retry_after: the pause the server asked for, in seconds.
+        max_pause: the longest pause the run was willing to wait.
+    """
+
+    def __init__(self, retry_after: float, max_pause: float) -> None:
+        super().__init__(
+            f"rate limited: the API asks to wait {_duration(retry_after)}, longer than "
+            f"max_pause ({_duration(max_pause)}); stopped so the run can be resumed later"
+        )
+        self.retry_after = retry_after
+        self.max_pause = max_pause
+
+
+class GovernorPhase(enum.Enum):
+    """What the governor is doing, for a progress display."""
+
+    PROBING = "probing"  # no limit met yet, or climbing above the one learned
+    SETTLED = "settled"  # running at or just under the learned limit
+    THROTTLED = "throttled"  # the server is refusing requests right now
+    PAUSED = "paused"  # waiting out the server's Retry-After
+
+
+@attrs.frozen(slots=True)
+class GovernorState:
+    """A snapshot of the governor, cheap to take, for ``on_progress`` and the CLI bar.
+
+    Attributes:
+        phase: probing, settled, throttled or paused.
+        rate_limit: the current pace in attempts per second (``None``: not paced).
+        window: the current cap on requests in flight (``None``: only the run's concurrency).
+        in_flight: attempts sent and not yet answered.
+        accepted_rate: requests the server accepted per second, measured over the last second.
+        learned_limit: the sustainable rate measured at the last episode of 429s
+            (``None`` until the server first refused).
+        settled_rate: the rate to pass as ``max_per_second`` next time (``None`` until a
+            limit was learned).
+        rate_limited: 429 answers so far (none of them counts against an item).
+        requests: attempts started so far.
+        paused_until: when the current pause ends, on the governor's clock (``None``: not
+            paused).
+        pause_remaining: seconds until the pause ends (0 when not paused); a display adds it
+            to the wall clock to say "resuming at 14:05".
+    """
+
+    phase: GovernorPhase
+    rate_limit: float | None
+    window: int | None
+    in_flight: int
+    accepted_rate: float
+    learned_limit: float | None
+    settled_rate: float | None
+    rate_limited: int
+    requests: int
+    paused_until: float | None
+    pause_remaining: float
+
+
+class RateGovernor:
+    """Paces every attempt of a run to the API's rate limit, which it learns from 429s.
+
+    An :class:`~zyntro_async._observe.AttemptObserver`; see the module docstring for the
+    control law.
+
+    Args:
+        max_per_second: a ceiling the pace never exceeds (``None``: no ceiling). Without
+            429s the run goes at this pace; with them, at most at it.
+        margin: the fraction of the measured limit to settle at (0 < margin <= 1).
+        max_pause: the longest ``Retry-After`` (seconds) treated as an ordinary pause.
+        on_long_pause: ``"wait"`` to wait out a longer pause anyway (the state shows
+            ``paused_until``), ``"stop"`` to raise :class:`LongRetryAfterError` instead.
+        stall_timeout: seconds without any success, while refused, after which
+            ``before_attempt`` raises :class:`RateLimitStalledError` (``None``: never).
+        clock: monotonic clock in seconds; sleep: async sleep (both injectable for tests).
+
+    Raises:
+        ValueError: an argument out of range (the message names it).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_per_second: float | None = None,
+        margin: float = 0.97,
+        max_pause: float = 300.0,
+        on_long_pause: Literal["wait", "stop"] = "wait",
+        stall_timeout: float | None = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        if max_per_second is not None and not max_per_second > 0:
+            raise ValueError(f"max_per_second must be > 0, got {max_per_second!r}")
+        if not 0 < margin <= 1:
+            raise ValueError(f"margin must be in (0, 1], got {margin!r}")
+        if not max_pause >= 0:
+            raise ValueError(f"max_pause must be >= 0, got {max_pause!r}")
+        if on_long_pause not in ("wait", "stop"):
+            raise ValueError(f"on_long_pause must be 'wait' or 'stop', got {on_long_pause!r}")
+        if stall_timeout is not None and not stall_timeout > 0:
+            raise ValueError(f"stall_timeout must be > 0, got {stall_timeout!r}")
+        self.ceiling = max_per_second
+        self.margin = margin
+        self.max_pause = max_pause
+        self.on_long_pause = on_long_pause
+        self.stall_timeout = stall_timeout
+        self._clock = clock
+        self._sleep = sleep
+        now = clock()
+        self._start = now
+
+        # Pace.
+        self._rate: float | None = max_per_second  # None: unpaced
+        self._last_sent = -math.inf
+        self._limit: float | None = None  # W, the measured sustainable rate
+        self._curve: _Curve | None = None  # the pace between episodes
+        self._unit = 1.0  # the probing curve's time unit: the last episode's length
+
+        # Window of requests in flight.
+        self._in_flight = 0
+        self._window: int | None = None
+        self._window_grown_at = now
+        self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
+        self._turn = anyio.Lock(fast_acquire=True)
+
+        # The current episode of refusals.
+        self._in_episode = False
+        self._episode_started = 0.0  # when its first 429 arrived
+        self._episode_origin = now  # when the cycle it ends began
+        self._episode_origin_succeeded = 0  # successes in the run when it began
+        self._episode_estimated = False  # a cut in it was based on a measurement
+        self._episode_successes = 0  # successes sent after its first 429 came back
+        self._episode_ok_in_flight = 0  # in flight at their sends, summed
+        self._episode_refused = 0  # 429s in it
+        self._episode_refused_in_flight = 0  # in flight at their sends, summed
+        self._episode_refused_min_in_flight = 1 << 30
+        self._last_cut_at = -math.inf
+        self._last_refusal_at = -math.inf  # arrival of the latest 429
+
+        # The cycle since the previous episode.
+        self._cycle_start: float | None = None  # the latest refused send (None: none yet)
+        self._cycle_successes = 0
+        self._cycle_in_flight = 0  # in flight at the sends that succeeded, summed
+        self._cycle_start_succeeded = 0  # successes in the run when it began
+
+        # Pauses and stops.
+        self._pause_until = now
+        self._pause_set_at = -math.inf
+        self._stall_origin = now  # last success, or the end of a long pause
+        self._refused_since_success = False
+        self._stop: RateLimitStopError | None = None
+
+        # Measurements.
+        self._srtt: float | None = None
+        self._second_start = now
+        self._second_count = 0
+        self._accepted_rate = 0.0
+        self.requests = 0
+        self.succeeded = 0
+        self.rate_limited = 0
+
+    # -- the observer ----------------------------------------------------------------------
+
+    async def before_attempt(self, attempt: Attempt) -> None:
+        """Wait for this attempt's turn: the pause, the pace, then a place in the window.
+
+        Args:
+            attempt: the attempt about to start.
+
+        Raises:
+            RateLimitStalledError: no success for ``stall_timeout`` while refused.
+            LongRetryAfterError: the server asked for a pause over ``max_pause`` and
+                ``on_long_pause="stop"``.
+        """
+        # One attempt at a time waits for its turn, first come first served: the pace is
+        # measured from the previous send at the rate of the moment (a cut or a pause takes
+        # effect at once), and the others wait behind it, not in a herd.
+        async with self._turn:
+            while True:
+                now = self._clock()
+                self._raise_if_stopped(now)
+                if now < self._pause_until:
+                    await self._sleep(self._pause_until - now)
+                    continue
+                if self._window is not None and self._in_flight >= self._window:
+                    self._window_freed = freed = anyio.Event()
+                    await freed.wait()
+                    continue
+                rate = self._current_rate(now)
+                wait = self._last_sent + 1.0 / rate - now if rate else 0.0
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue
+                break
+            self._in_flight += 1
+            self.requests += 1
+            self._last_sent = now
+            attempt.call.state[self] = (now, self._in_flight)
+
+    async def before_last_byte(self, attempt: Attempt) -> None:
+        """Nothing to do: the governor paces whole attempts."""
+
+    def after_attempt(self, result: AttemptResult) -> None:
+        """Learn from how an attempt ended: a 429 teaches the limit, a success the pace.
+
+        Args:
+            result: the classified outcome (only ``kind``, ``retry_after`` and the attempt's
+                send time matter; other failures just leave the window).
+        """
+        now = self._clock()
+        sent, in_flight_at_send = result.attempt.call.state.pop(
+            self, (now - result.elapsed, self._in_flight)
+        )
+        if self._in_flight > 0:
+            self._in_flight -= 1
+        self._wake_one()
+        if result.kind is FailureKind.RATE_LIMITED:
+            self._refused(now, sent, in_flight_at_send, result.retry_after)
+        elif result.kind in _ANSWERED:
+            self._accepted(now, sent, in_flight_at_send, result.elapsed)
+
+    def abandon(self, attempt: Attempt) -> None:
+        """Forget an attempt that will never report (cancelled before its outcome).
+
+        Args:
+            attempt: an attempt whose ``before_attempt`` returned and whose
+                ``after_attempt`` will not be called.
+        """
+        if attempt.call.state.pop(self, None) is not None and self._in_flight > 0:
+            self._in_flight -= 1
+            self._wake_one()
+
+    # -- what the display reads -------------------------------------------------------------
+
+    def snapshot(self) -> GovernorState:
+        """The governor's state now.
+
+        Returns:
+            A frozen :class:`GovernorState`.
+        """
+        now = self._clock()
+        paused = now < self._pause_until
+        rate = self._current_rate(now)
+        if paused:
+            phase = GovernorPhase.PAUSED
+        elif self._in_episode:
+            phase = GovernorPhase.THROTTLED
+        elif self._limit is None or (rate is not None and rate > self._limit):
+            phase = GovernorPhase.PROBING
+        else:
+            phase = GovernorPhase.SETTLED
+        return GovernorState(
+            phase=phase,
+            rate_limit=rate,
+            window=self._window,
+            in_flight=self._in_flight,
+            accepted_rate=self._measured_accepted_rate(now),
+            learned_limit=self._limit,
+            settled_rate=self.settled_rate,
+            rate_limited=self.rate_limited,
+            requests=self.requests,
+            paused_until=self._pause_until if paused else None,
+            pause_remaining=max(0.0, self._pause_until - now),
+        )
+
+    @property
+    def settled_rate(self) -> float | None:
+        """The rate to pass as ``max_per_second`` next time (``None``: no limit was met)."""
+        if self._limit is None:
+            return None
+        settled = self.margin * self._limit
+        return settled if self.ceiling is None else min(settled, self.ceiling)
+
+    # -- pace and window ----------------------------------------------------------------------
+
+    def _current_rate(self, now: float) -> float | None:
+        rate = self._rate
+        if self._curve is not None and not self._in_episode:
+            # Never far above what the server was seen to accept: a pace that nothing uses
+            # (the window or the workers hold the run back) must not grow without bound.
+            cap = _GROWTH_CAP * max(self._measured_accepted_rate(now), self._limit or 0.0)
+            rate = min(self._curve.rate(now), max(cap, self._curve.start))
+        if rate is None:
+            return self.ceiling
+        return rate if self.ceiling is None else min(rate, self.ceiling)
+
+    def _wake_one(self) -> None:
+        freed = self._window_freed
+        if freed is not None and (self._window is None or self._in_flight < self._window):
+            self._window_freed = None
+            freed.set()
+
+    def _set_window(self, window: int | None, now: float) -> None:
+        self._window = window
+        self._window_grown_at = now
+        self._wake_one()
+
+    def _grow_window(self, now: float) -> None:
+        if self._window is not None and now - self._window_grown_at >= (
+            _WINDOW_PROBE_UNITS * self._unit
+        ):
+            self._window += 1
+            self._window_grown_at = now
+            self._wake_one()
+
+    # -- learning ---------------------------------------------------------------------------
+
+    def _accepted(self, now: float, sent: float, in_flight: int, elapsed: float) -> None:
+        self.succeeded += 1
+        self._stall_origin = max(self._stall_origin, now)
+        self._refused_since_success = False
+        self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
+        if now - self._second_start >= 1.0:
+            self._accepted_rate = self._second_count / (now - self._second_start)
+            self._second_start, self._second_count = now, 0
+        self._second_count += 1
+        if self._cycle_start is None or sent > self._cycle_start:
+            self._cycle_successes += 1
+            self._cycle_in_flight += in_flight
+        if self._in_episode:
+            if sent >= self._episode_started:
+                self._episode_successes += 1
+                self._episode_ok_in_flight += in_flight
+            # Over once a request sent after the latest 429 came back (the server accepts
+            # again), and that was a measuring span ago.
+            if (
+                sent >= max(self._last_cut_at, self._last_refusal_at)
+                and now - self._last_refusal_at >= self._measure_span()
+            ):
+                self._end_episode(now)
+        else:
+            self._grow_window(now)
+
+    def _refused(self, now: float, sent: float, in_flight: int, retry_after: float | None) -> None:
+        self.rate_limited += 1
+        self._refused_since_success = True
+        self._last_refusal_at = now
+        paused = False
+        if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
+            self._pause(now, retry_after)
+            paused = True
+        cycle = None
+        above_cycle = False
+        if not self._in_episode and sent >= self._last_cut_at:
+            cycle = self._cycle_estimate(sent)
+            above_cycle = self._refused_above_the_cycle(in_flight)
+            self._begin_episode(now)
+        if self._cycle_start is None or sent > self._cycle_start:
+            # A new cycle starts at the latest refused send: what succeeds after it was
+            # accepted by a server that had just been at its limit.
+            self._cycle_start = sent
+            self._cycle_successes = 0
+            self._cycle_in_flight = 0
+            self._cycle_start_succeeded = self.succeeded
+        if sent < self._last_cut_at:
+            return  # the round already cut for: the same overload, seen again
+        self._episode_refused_in_flight += in_flight
+        self._episode_refused += 1
+        if self._window is not None and self._refused_at_window_edge(now, in_flight):
+            return
+        current = self._offered_rate(now, sent)
+        short = self._short_estimate(now, sent)
+        first = self._episode_refused == 1
+        if first and not self._episode_blind and above_cycle:
+            # A lone 429 with more in flight than the successes before it had: maybe a cap
+            # on concurrent requests. Hold the window there (a second 429 at its edge
+            # lowers it) and leave the rate alone.
+            self._set_window(in_flight, now)
+            self._episode_estimated = True
+        elif short is not None:
+            if not self._episode_blind and self._refused_above_the_rest(in_flight):
+                # Refused with clearly more in flight than the successes had: a cap on
+                # concurrent requests. Hold the window under it and leave the rate alone.
+                self._set_window(max(1, self._episode_refused_min_in_flight - 1), now)
+                self._episode_estimated = True
+            else:
+                # Measured at the limit itself. After a blind cut it may raise the pace back;
+                # otherwise refusals at this pace mean it must come down at least a little.
+                self._learn(short, None if self._episode_blind else self.margin * current)
+        elif first and cycle is not None and self.margin * cycle < current:
+            # Counts between episodes are coarse (a quota's windows fall anywhere in the
+            # cycle): move half way from what was known, a drop goes on at the next one.
+            # A cycle spent partly under the limit undercounts it; the pace that was just
+            # refused bounds it from above (CUBIC's cut, 0.7 of it, from below).
+            known = self._limit
+            estimate = cycle if known is None else (known + cycle) / 2
+            self._learn(max(estimate, _REFUSED_SHARE * current), None)
+        elif self._limit is not None and current <= _HOLD_ABOVE * self._limit:
+            if first:
+                # Just over the known limit (a probe went too far): back under it at once,
+                # then, if refusals go on, measure where the limit is now.
+                self._learn(self._limit, self.margin * current)
+            elif (
+                paused
+                or self._episode_successes >= _SHORT_SAMPLES
+                or now - self._episode_started < 2 * self._measure_span()
+            ):
+                return  # still measuring (the server accepts some): hold this pace
+            else:
+                self._blind_cut(current)  # it accepts nothing: a quota ran out
+        else:
+            self._blind_cut(current)
+        self._cut_done(now)
+
+    def _cut_done(self, now: float) -> None:
+        """The rest of this round's 429s are the same overload."""
+        self._last_cut_at = now
+
+    def _blind_cut(self, current: float) -> None:
+        self._rate = max(_MIN_RATE, current * _BLIND_CUT)
+        self._episode_blind = True
+
+    def _learn(self, limit: float, at_most: float | None) -> None:
+        self._limit = limit
+        rate = self.margin * limit
+        self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
+        self._episode_estimated = True
+
+    def _begin_episode(self, now: float) -> None:
+        # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
+        self._rate = self._current_rate(now)
+        self._in_episode = True
+        self._episode_started = now
+        # Where the cycle that this episode ends began, and what it accepted.
+        self._episode_origin = self._start if self._cycle_start is None else self._cycle_start
+        self._episode_origin_succeeded = self._cycle_start_succeeded
+        self._episode_successes = 0
+        self._episode_ok_in_flight = 0
+        self._episode_refused = 0
+        self._episode_refused_in_flight = 0
+        self._episode_refused_min_in_flight = 1 << 30
+        self._episode_estimated = False
+        # Comparing in flight tells a concurrency cap only at a steady pace under a known
+        # limit: while a flood is cut down, everything in flight shrinks together.
+        self._episode_blind = self._limit is None
+
+    def _refused_at_window_edge(self, now: float, in_flight: int) -> bool:
+        """A refusal with a window set: shrink it if refused at its edge, else drop it."""
+        assert self._window is not None
+        if in_flight >= self._window:
+            # Refused at the window's edge (its probe, or the server counts a little more).
+            self._set_window(max(1, in_flight - 1), now)
+            self._episode_estimated = True
+            self._last_cut_at = now
+            return True
+        self._set_window(None, now)  # refused well within the window: it is not the limit
+        return False
+
+    def _refused_above_the_cycle(self, in_flight: int) -> bool:
+        """Whether a 429 came with clearly more in flight than the cycle's successes had."""
+        if self._cycle_successes < _CYCLE_SAMPLES:
+            return False
+        return in_flight >= self._cycle_in_flight / self._cycle_successes + _CONCURRENCY_GAP
+
+    def _refused_above_the_rest(self, in_flight: int) -> bool:
+        """Whether refusals come with clearly more in flight than the successes around them.
+
+        A token bucket refuses whatever the number in flight; a cap on concurrent requests
+        refuses only above it, while the successes around spread below it.
+        """
+        self._episode_refused_min_in_flight = min(self._episode_refused_min_in_flight, in_flight)
+        if not self._episode_successes or not self._episode_refused:
+            return False
+        succeeded = self._episode_ok_in_flight / self._episode_successes
+        refused = self._episode_refused_in_flight / self._episode_refused
+        return refused >= succeeded + _CONCURRENCY_GAP
+
+    def _offered_rate(self, now: float, sent: float) -> float:
+        rate = self._current_rate(now)
+        if rate is not None:
+            return rate
+        # Unpaced: what was being offered, by Little's law (in flight over round trip).
+        rtt = self._srtt if self._srtt else max(now - sent, 1e-3)
+        return max(self._in_flight + 1, 1) / rtt
+
+    def _measure_span(self) -> float:
+        """How long the short estimate needs: a few round trips."""
+        return _SHORT_ROUND_TRIPS * (self._srtt if self._srtt is not None else 0.0)
+
+    def _short_estimate(self, now: float, sent: float) -> float | None:
+        """What the server accepted per second since it started refusing, if enough is known.
+
+        Requests sent after the first 429 came back found the server at its limit, so the
+        rate at which they succeed is the limit itself (a token bucket's rate, not burst).
+        """
+        span = sent - self._episode_started
+        if self._episode_successes < _SHORT_SAMPLES or span < self._measure_span():
+            return None
+        return self._episode_successes / span
+
+    def _cycle_estimate(self, first_refused_sent: float) -> float | None:
+        """What the server accepted per second between the last episode and this one."""
+        if self._cycle_start is None or self._cycle_successes < _CYCLE_SAMPLES:
+            return None
+        span = first_refused_sent - self._cycle_start
+        return self._cycle_successes / span if span >= _CYCLE_SECONDS else None
+
+    def _end_episode(self, now: float) -> None:
+        self._in_episode = False
+        # The probing curve's time unit: as slow as the server's feedback. A refusal that
+        # cost a long pause, or a limit that answers only every so often (a quota), is
+        # probed that much more slowly.
+        cycle = now - self._episode_origin
+        self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
+        current = self._rate if self._rate is not None else _MIN_RATE
+        if self._episode_estimated and self._limit is not None:
+            # Cuts below the limit only polled a server that accepted nothing; resume at it.
+            current = max(current, self.margin * self._limit)
+            ref = self._limit if self._limit is not None and self._limit > current else current
+            self._curve = _Curve.cubic(now, current, ref, self._unit)
+        else:
+            # Nothing measured (refusals, then a pause, then success): what was accepted
+            # since the cycle began over the time until the server accepted again, pauses
+            # included. Exact for a quota drained at once (quota / window), a floor for a
+            # bucket: start there and climb exponentially until the next refusal measures.
+            accepted = self.succeeded - self._episode_origin_succeeded
+            if accepted >= _CYCLE_SAMPLES and cycle >= _CYCLE_SECONDS:
+                self._limit = accepted / cycle
+                current = max(_MIN_RATE, self.margin * self._limit)
+            self._curve = _Curve.exponential(now, current, self._unit)
+        self._rate = current
+        self._window_grown_at = now
+
+    def _measured_accepted_rate(self, now: float) -> float:
+        span = now - self._second_start
+        if span >= 1.0:
+            return self._second_count / span
+        return self._accepted_rate if self._accepted_rate else self._second_count / max(span, 1.0)
+
+    # -- pauses and stops --------------------------------------------------------------------
+
+    def _pause(self, now: float, retry_after: float) -> None:
+        self._pause_set_at = now
+        if retry_after > self.max_pause:
+            if self.on_long_pause == "stop":
+                self._stop = LongRetryAfterError(retry_after, self.max_pause)
+                return
+            # Waiting a long pause was chosen, not suffered: it does not count as a stall.
+            self._stall_origin = max(self._stall_origin, now + retry_after)
+        self._pause_until = max(self._pause_until, now + retry_after)
+
+    def _raise_if_stopped(self, now: float) -> None:
+        if self._stop is not None:
+            raise self._stop
+        if (
+            self.stall_timeout is not None
+            and self._refused_since_success
+            and now - self._stall_origin >= self.stall_timeout
+        ):
+            self._stop = RateLimitStalledError(now - self._stall_origin)
+            raise self._stop
+
+
+@attrs.frozen(slots=True)
+class _Curve:
+    """The pace between episodes, a function of time only (never of successes).
+
+    ``cubic``: ``ref * (1 + C * (x - k) ** 3)`` with ``x`` in units since ``epoch``: it starts
+    at the rate after the cut, flattens at ``ref`` (the measured limit) after ``k`` units,
+    then probes above it ever faster. ``exponential``: doubles every unit, for when nothing
+    was measured and the limit may be far above.
+    """
+
+    epoch: float
+    start: float
+    ref: float
+    unit: float
+    k: float
+    doubling: bool
+
+    @classmethod
+    def cubic(cls, epoch: float, start: float, ref: float, unit: float) -> _Curve:
+        k = ((1.0 - start / ref) / _CUBIC_C) ** (1.0 / 3.0) if ref > start else 0.0
+        return cls(epoch, start, ref, unit, k, doubling=False)
+
+    @classmethod
+    def exponential(cls, epoch: float, start: float, unit: float) -> _Curve:
+        return cls(epoch, start, start, unit, 0.0, doubling=True)
+
+    def rate(self, now: float) -> float:
+        x = (now - self.epoch) / self.unit
+        if self.doubling:
+            return self.start * math.pow(2.0, min(x, 60.0))
+        x -= self.k
+        return max(_MIN_RATE, self.ref * (1.0 + _CUBIC_C * x * x * x))
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``10 min``, ``1 h 5 min``: a pause or a stall as a person reads it."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
