@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from zyntro_async._errors import ImportLineError, RequestValidationError
-from zyntro_async.bulk._convert import op_from_line
+from zyntro_async.bulk._format import op_from_line
 from zyntro_async.cli import main
 from zyntro_async.cli._dry_run import line_problems
 
