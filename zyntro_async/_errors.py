@@ -7,6 +7,8 @@ The tree::
     ├── RequestValidationError (also ValueError) input rejected before any I/O
     ├── ClientClosedError (also RuntimeError)   work asked of a closed client
     ├── CircuitOpenError                        bulk run stopped: the server is failing
+    ├── BulkAbortedError                        bulk run stopped early (carries its report)
+    ├── JournalError                            journal locked, damaged, foreign or newer
     ├── MalformedResponseError                  a body that is not the documented envelope
     ├── APIConnectionError                      transport failures (nothing usable came back)
     │   ├── APITimeoutError                     per-attempt timeout or overall deadline
@@ -34,6 +36,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zyntro_async.bulk._report import BulkReport
 
 __all__ = [
     "APIConnectionError",
@@ -41,11 +48,13 @@ __all__ = [
     "APITimeoutError",
     "AmbiguousOutcomeError",
     "AuthenticationError",
+    "BulkAbortedError",
     "CircuitOpenError",
     "ClientClosedError",
     "ConfigurationError",
     "ImportLineError",
     "InvalidRequestError",
+    "JournalError",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -117,6 +126,39 @@ class ClientClosedError(ZyntroError, RuntimeError):
 
 class CircuitOpenError(ZyntroError):
     """A bulk run stopped because the server kept failing (the circuit breaker opened)."""
+
+
+class BulkAbortedError(ZyntroError):
+    """A bulk run stopped before the end of its input.
+
+    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures`` and
+    the circuit breaker; every item pulled so far is still accounted for in ``report``.
+    Defined here (not in the bulk package) so that ``from zyntro_async import
+    BulkAbortedError`` does not load the bulk runner.
+
+    Attributes:
+        report: the run's report up to the stop.
+        reason: the error that stopped it (a :class:`~zyntro_async.CircuitOpenError` when
+            the server kept failing).
+    """
+
+    def __init__(self, message: str, *, report: BulkReport, reason: BaseException | None) -> None:
+        super().__init__(message)
+        self.report = report
+        self.reason = reason
+
+
+class JournalError(ZyntroError):
+    """A bulk journal that cannot be used: locked by another run, damaged, foreign (written
+    for other credentials or another input) or of a newer format than this version reads.
+
+    Attributes:
+        path: the journal file.
+    """
+
+    def __init__(self, message: str, *, path: str | Path) -> None:
+        super().__init__(message)
+        self.path = Path(path)
 
 
 class MalformedResponseError(ZyntroError):

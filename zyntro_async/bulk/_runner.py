@@ -41,6 +41,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
 
 from zyntro_async._errors import (
     AmbiguousOutcomeError,
+    BulkAbortedError,
     CircuitOpenError,
     MalformedResponseError,
     RequestValidationError,
@@ -67,24 +68,6 @@ if TYPE_CHECKING:
 __all__ = ["Bulk", "BulkAbortedError"]
 
 DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024
-
-
-class BulkAbortedError(ZyntroError):
-    """A bulk run stopped before the end of its input.
-
-    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures`` and
-    the circuit breaker; every item pulled so far is still accounted for in ``report``.
-
-    Attributes:
-        report: the run's report up to the stop.
-        reason: the error that stopped it (a :class:`~zyntro_async.CircuitOpenError` when
-            the server kept failing).
-    """
-
-    def __init__(self, message: str, *, report: BulkReport, reason: BaseException | None) -> None:
-        super().__init__(message)
-        self.report = report
-        self.reason = reason
 
 
 class _Stop(Exception):
