@@ -35,6 +35,7 @@ from zyntro_async._errors import (
 )
 from zyntro_async._files import Base64JsonPayload, FileSource, HookedBytesPayload
 from zyntro_async._retry import FailureKind, RetryPolicy, current_pacer, current_send_hook
+from zyntro_async._secrets import SecretScrubber
 
 __all__ = ["Transport"]
 
@@ -43,7 +44,6 @@ logger = logging.getLogger("zyntro_async")
 API_PREFIX = "/apis/v2/public"
 _UPLOAD_SECONDS_PER_MIB = 1.0  # attempt timeout grows by this for each MiB of request body
 _SNIPPET = 200
-_PARTIAL_SECRET = 8  # this many first characters of a credential are redacted, too
 _URL_CACHE_LIMIT = 64  # endpoints whose URL is kept parsed (``call`` takes any name)
 _TIMEOUT_CACHE_LIMIT = 256  # attempt timeouts kept built (they vary with the body's size)
 # A read-only multidict: aiohttp copies it as it is, without converting a dict first.
@@ -89,23 +89,6 @@ def _parse_retry_after(value: str | None) -> float | None:
     return seconds
 
 
-def _redact_cut_echoes(text: str, secret: str) -> str:
-    """Redact each run of ``text`` that is the start of ``secret`` (an echo cut short)."""
-    head = secret[:_PARTIAL_SECRET]
-    if len(head) < _PARTIAL_SECRET or head not in text:
-        return text
-    pieces: list[str] = []
-    position = 0
-    while (start := text.find(head, position)) != -1:
-        end = start + len(head)
-        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
-            end += 1
-        pieces += (text[position:start], "[redacted]")
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces)
-
-
 class Transport:
     """Owns the request pipeline of one client (not the session's lifetime)."""
 
@@ -119,6 +102,7 @@ class Transport:
         self._retry = retry
         self._get_session = get_session
         self._secrets = tuple(s for s in config.secrets() if s)
+        self._scrubber = SecretScrubber(self._secrets)
         self._urls: dict[str, URL] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
@@ -146,18 +130,13 @@ class Transport:
     def scrub(self, text: str) -> str:
         """Make text that came from elsewhere (server bodies, headers) safe to keep.
 
-        The credentials are removed, also their first characters wherever they appear (an
-        echo of our body cut short, by the server or by our own snippet window), and lone
+        The credentials are removed in every spelling (JSON-escaped, percent-encoded), also
+        their first characters wherever they appear (an echo of our body cut short, by the
+        server or by our own snippet window), and lone
         surrogates (a JSON ``"\\ud800"`` escape, a header that was not UTF-8) are replaced:
         the text may be written to the journal or an export file, which need valid Unicode.
         """
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-            text = _redact_cut_echoes(text, secret)
-        if not text.isascii():
-            text = text.encode("utf-8", errors="replace").decode("utf-8")
-        return text
+        return self._scrubber.scrub_text(text)
 
     def _safe_cause(self, exc: BaseException) -> BaseException | None:
         """``exc``, unless it (or an exception behind it) quotes a credential.
@@ -494,7 +473,8 @@ class Transport:
                     ),
                     FailureKind.FATAL,
                 )
-            return envelope["data"]
+            # A success answer may echo our body (a note's content): scrubbed like errors.
+            return self._scrubber.scrub_response(raw, envelope["data"])
         if result_status == "error":
             messages = self._error_messages(envelope)
             if messages is None:
