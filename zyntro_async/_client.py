@@ -175,7 +175,7 @@ class ZyntroClient:
         *,
         timeout: float | _NotGiven = NOT_GIVEN,
         max_retries: int | _NotGiven = NOT_GIVEN,
-        deadline: float | None | _NotGiven = NOT_GIVEN,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
         member_id: str | _NotGiven = NOT_GIVEN,
     ) -> ZyntroClient:
         """A view of this client with other options, sharing everything else (openai's way).

@@ -185,7 +185,8 @@ def user_agent(app_info: str | Mapping[str, str] | None, *, sdk_version: str) ->
     """
     import aiohttp
 
-    base = f"zyntro-async/{sdk_version} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+    python = platform.python_version()
+    base = f"zyntro-async/{sdk_version} python/{python} aiohttp/{aiohttp.__version__}"
     if app_info is None:
         return base
     return f"{base} {_app_token(app_info)}"
@@ -196,12 +197,9 @@ def _app_token(app_info: str | Mapping[str, str]) -> str:
         tokens = app_info.split()
         for token in tokens:
             product, _, product_version = token.partition("/")
-            if not _TOKEN.match(product) or (
-                product_version and not _TOKEN.match(product_version)
-            ):
+            if not _TOKEN.match(product) or (product_version and not _TOKEN.match(product_version)):
                 raise ConfigurationError(
-                    "app_info must be product tokens like 'acme-sync/1.2', got "
-                    f"{app_info[:80]!r}"
+                    f"app_info must be product tokens like 'acme-sync/1.2', got {app_info[:80]!r}"
                 )
         if not tokens:
             raise ConfigurationError("app_info must not be empty")

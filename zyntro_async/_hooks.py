@@ -26,7 +26,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 import attrs
 
@@ -112,7 +112,7 @@ class RetryEvent:
     elapsed: float
 
 
-Hook = Callable[[Any], Union[Awaitable[object], object]]
+Hook = Callable[[Any], Awaitable[object] | object]
 
 
 def _check_hooks(name: str, value: object) -> tuple[Hook, ...]:
@@ -148,8 +148,7 @@ class EventHooks:
             return cls()
         if not isinstance(hooks, Mapping):
             raise ConfigurationError(
-                f"event_hooks must be a mapping of event name to hooks, got "
-                f"{type(hooks).__name__}"
+                f"event_hooks must be a mapping of event name to hooks, got {type(hooks).__name__}"
             )
         unknown = [name for name in hooks if name not in HOOK_NAMES]
         if unknown:

@@ -8,9 +8,10 @@ the one API host, so the answer cannot change from one request to the next (aioh
 from __future__ import annotations
 
 import os
+import urllib.request
 from collections.abc import Mapping
 from urllib.parse import urlsplit
-from urllib.request import getproxies_environment, proxy_bypass_environment
+from urllib.request import getproxies_environment
 
 import aiohttp
 import attrs
@@ -81,7 +82,9 @@ class ProxySetting:
             }
         target = urlsplit(base_url)
         host = target.hostname or ""
-        if proxy_bypass_environment(host, proxies):
+        # The standard library's NO_PROXY matcher (the one requests uses); typeshed omits it.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if bypass(host, proxies):
             return None
         scheme = target.scheme
         value = proxies.get(scheme) or proxies.get("all")

@@ -168,7 +168,9 @@ def run_span(*, concurrency: int, journal: bool) -> Iterator[RunSpan]:
         attributes={"zyntro.bulk.concurrency": concurrency, "zyntro.bulk.journal": journal},
     )
     # No record_exception: an exception's message may quote the server.
-    with trace.use_span(span, end_on_exit=True, record_exception=False, set_status_on_exception=False):
+    with trace.use_span(
+        span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+    ):
         try:
             yield RunSpan(span)
         except BaseException as exc:
