@@ -34,6 +34,7 @@ from zyntro_async._errors import (
     api_error_for,
 )
 from zyntro_async._files import Base64JsonPayload, FileSource, HookedBytesPayload
+from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, Call
 from zyntro_async._retry import FailureKind, RetryPolicy, current_pacer, current_send_hook
 from zyntro_async._secrets import SecretScrubber
 
@@ -91,6 +92,9 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 class Transport:
     """Owns the request pipeline of one client (not the session's lifetime)."""
+
+    # TEMP wiring: the client's observer (hooks, tracing, log), set by ZyntroClient.
+    observer: AttemptObserver | None = None
 
     def __init__(
         self,
@@ -183,7 +187,57 @@ class Transport:
         Returns:
             The envelope's ``data`` (any JSON value; the caller structures it).
         """
+        observer = self.observer
+        if observer is None:
+            return await self._request(
+                endpoint,
+                body,
+                idempotent=idempotent,
+                file=file,
+                absorb=absorb,
+                observer=None,
+                opened=[],
+            )
+        # TEMP wiring: an attempt left open by an exception (a hook, a cancellation) is
+        # reported as final, so spans end.
+        opened: list[tuple[Attempt, float]] = []
+        try:
+            return await self._request(
+                endpoint,
+                body,
+                idempotent=idempotent,
+                file=file,
+                absorb=absorb,
+                observer=observer,
+                opened=opened,
+            )
+        except BaseException as exc:
+            if opened:
+                attempt_, started_ = opened.pop()
+                observer.after_attempt(
+                    AttemptResult(
+                        attempt_,
+                        self._retry.clock() - started_,
+                        getattr(exc, "status", None),
+                        FailureKind.FATAL,
+                        exc if isinstance(exc, ZyntroError) else None,
+                    )
+                )
+            raise
+
+    async def _request(
+        self,
+        endpoint: str,
+        body: dict[str, Any],
+        *,
+        idempotent: bool,
+        file: FileSource | None,
+        absorb: Callable[[ZyntroError], Any] | None,
+        observer: AttemptObserver | None,
+        opened: list[tuple[Attempt, float]],
+    ) -> Any:
         policy = self._retry
+        call = Call(endpoint, idempotent=idempotent) if observer is not None else None
         deadline = None if self._config.deadline is None else policy.clock() + self._config.deadline
         body_bytes = None if file is not None else _encode_json(body).encode()
         body_size = len(body_bytes) if body_bytes is not None else file.size if file else 0
@@ -207,6 +261,10 @@ class Transport:
                     )
             if pacer is not None and not pacer.turn_now():
                 await pacer.before_attempt()
+            if observer is not None and call is not None:
+                this = Attempt(call, attempt, body_size)
+                await observer.before_attempt(this)
+                opened[:] = [(this, policy.clock())]
             data_arg: Any
             if file is not None:
                 data_arg = Base64JsonPayload(body, file, send_hook)
@@ -229,6 +287,19 @@ class Transport:
                 if maybe_applied and absorb is not None and failure.kind is FailureKind.FATAL:
                     absorbed = absorb(failure.error)
                     if absorbed is not None:
+                        if observer is not None and opened:
+                            this, began = opened.pop()
+                            observer.after_attempt(
+                                AttemptResult(
+                                    this,
+                                    policy.clock() - began,
+                                    failure.error.status
+                                    if isinstance(failure.error, APIError)
+                                    else None,
+                                    None,
+                                    None,
+                                )
+                            )
                         return absorbed
                 maybe_applied = maybe_applied or failure.kind in (
                     FailureKind.AMBIGUOUS,
@@ -238,7 +309,32 @@ class Transport:
                 if delay is None or (deadline is not None and policy.clock() + delay >= deadline):
                     failure.error.__cause__ = failure.__cause__
                     final = self._final_error(failure, idempotent=idempotent)
+                    if observer is not None and opened:
+                        this, began = opened.pop()
+                        observer.after_attempt(
+                            AttemptResult(
+                                this,
+                                policy.clock() - began,
+                                getattr(failure.error, "status", None),
+                                failure.kind,
+                                final,
+                                failure.retry_after,
+                            )
+                        )
                     raise final from final.__cause__
+                if observer is not None and opened:
+                    this, began = opened.pop()
+                    observer.after_attempt(
+                        AttemptResult(
+                            this,
+                            policy.clock() - began,
+                            getattr(failure.error, "status", None),
+                            failure.kind,
+                            failure.error,
+                            failure.retry_after,
+                            delay,
+                        )
+                    )
                 logger.debug(
                     "%s attempt %d failed (%s); retrying in %.3fs",
                     endpoint,
@@ -250,6 +346,9 @@ class Transport:
                 continue
             if pacer is not None:
                 pacer.after_attempt(None, None)
+            if observer is not None and opened:
+                this, began = opened.pop()
+                observer.after_attempt(AttemptResult(this, policy.clock() - began, 200, None, None))
             return data
 
     def _next_delay(self, failure: _Failure, attempt: int, *, idempotent: bool) -> float | None:
