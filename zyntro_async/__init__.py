@@ -33,6 +33,7 @@ from zyntro_async._errors import (
     StorageError,
     ZyntroError,
 )
+from zyntro_async._hooks import RequestEvent, ResponseEvent, RetryEvent
 from zyntro_async._retry import RetryBudget, RetryPolicy
 from zyntro_async._version import __version__
 from zyntro_async.models import (
@@ -68,8 +69,11 @@ __all__ = [
     "Note",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestEvent",
     "RequestValidationError",
+    "ResponseEvent",
     "RetryBudget",
+    "RetryEvent",
     "RetryPolicy",
     "ServerError",
     "StorageError",
