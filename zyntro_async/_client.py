@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import ssl
+import warnings
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -239,17 +240,19 @@ class ZyntroClient:
         if proxy is None and self._trust_env:
             proxy = ProxySetting.from_environment(self._config.base_url)
         connector = aiohttp.TCPConnector(limit=self._config.max_connections)
-        return aiohttp.ClientSession(
-            connector=connector,
-            headers={"User-Agent": self._user_agent},
-            # Credentials live in the body; never follow redirects with them.
-            auto_decompress=True,
-            # The environment was read above, once: aiohttp's trust_env would look the
-            # proxy up again in a worker thread on every request.
-            trust_env=False,
-            proxy=None if proxy is None else proxy.url,
-            proxy_auth=None if proxy is None else proxy.auth,
-        )
+        with warnings.catch_warnings():
+            # aiohttp 3.14 warns about the session-level proxy_auth (see ProxySetting).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self._user_agent},
+                # Credentials live in the body; never follow redirects with them.
+                auto_decompress=True,
+                # The environment was read above, once: aiohttp's trust_env would look the
+                # proxy up again in a worker thread on every request.
+                trust_env=False,
+                **({} if proxy is None else proxy.session_options()),  # type: ignore[arg-type]
+            )
 
     @property
     def closed(self) -> bool:

@@ -63,10 +63,12 @@ async def test_a_hook_sees_a_retry_with_its_delay_and_cause(
     assert retry.status == 503
     assert retry.failure == "unavailable"
     assert retry.cause is failed.error
-    assert retry.cause is not None and retry.cause.status == 503  # type: ignore[attr-defined]
+    assert retry.cause is not None
+    assert retry.cause.status == 503
     assert (succeeded.status, succeeded.failure, succeeded.error) == (200, None, None)
     assert succeeded.final is True
-    assert succeeded.elapsed >= 0.0 and succeeded.attempt_elapsed >= 0.0
+    assert succeeded.elapsed >= 0.0
+    assert succeeded.attempt_elapsed >= 0.0
 
 
 async def test_events_are_frozen(make_client: ClientFactory, mocked: aioresponses) -> None:
@@ -109,7 +111,8 @@ async def test_a_failed_call_reports_its_error_to_the_final_response_hook(
         with pytest.raises(NotFoundError):
             await zy.contacts.update(CONTACT)
     [event] = responses
-    assert event.final and event.failure == "fatal"
+    assert event.final
+    assert event.failure == "fatal"
     assert isinstance(event.error, NotFoundError)
 
 
