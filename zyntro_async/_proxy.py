@@ -8,8 +8,8 @@ the one API host, so the answer cannot change from one request to the next (aioh
 from __future__ import annotations
 
 import os
-import warnings
 import urllib.request
+import warnings
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 from urllib.request import getproxies_environment

@@ -48,6 +48,7 @@ from zyntro_async._errors import (
     ZyntroError,
 )
 from zyntro_async._retry import current_pacer, current_send_hook
+from zyntro_async._tracing import run_span
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.bulk._limiter import ByteBudget, ItemPacer, RequestSlots, RunPacer
 from zyntro_async.bulk._ops import (
@@ -754,11 +755,28 @@ class Bulk:
         self._finish(run)
 
     async def _drive(self, run: _Run, items: Iterable[Any] | AsyncIterable[Any]) -> None:
+        options = run.options
         try:
-            async with AsyncExitStack() as stack:
-                if run.options.journal is not None:
-                    run.journal = await _open_journal(stack, run.options.journal)
-                await run.pull(items)
+            # The run's span is current while the workers start: their calls are children.
+            with run_span(
+                concurrency=options.concurrency, journal=options.journal is not None
+            ) as span:
+                try:
+                    async with AsyncExitStack() as stack:
+                        if options.journal is not None:
+                            run.journal = await _open_journal(stack, options.journal)
+                        await run.pull(items)
+                finally:
+                    report = run.report
+                    span.set_counts(
+                        {
+                            "total": report.total,
+                            "succeeded": report.succeeded,
+                            "failed": report.failed,
+                            "unknown": report.unknown,
+                            "skipped": report.skipped,
+                        }
+                    )
         except BaseExceptionGroup as group:
             # An error of the caller's own (their iterator or callback) surfaces as itself.
             errors = [
