@@ -33,26 +33,39 @@ REDACTED = "[redacted]"
 PARTIAL = 8  # a run starting with this many characters of a credential's form is redacted
 
 
-def _forms(secret: str) -> list[str]:
-    """Every spelling of ``secret`` worth searching for, longest first, without repeats."""
-    escaped_ascii = json.dumps(secret)[1:-1]
-    escaped_utf8 = json.dumps(secret, ensure_ascii=False)[1:-1]
-    candidates = [
-        secret,
-        escaped_ascii,
-        escaped_utf8,
-        # Some encoders (PHP's json_encode by default) also escape the slash.
-        escaped_ascii.replace("/", "\\/"),
-        escaped_utf8.replace("/", "\\/"),
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
+def _json_escapes(text: str) -> list[str]:
+    """``text`` as JSON encoders write it inside a string (ASCII-only or not; ``\\/``)."""
+    ascii_only = json.dumps(text)[1:-1]
+    utf8 = json.dumps(text, ensure_ascii=False)[1:-1]
+    # Some encoders (PHP's json_encode by default) also escape the slash; some write
+    # ``\\u00E9`` in upper case.
+    return [
+        ascii_only,
+        utf8,
+        ascii_only.replace("/", "\\/"),
+        utf8.replace("/", "\\/"),
+        _upper_unicode_escapes(ascii_only),
     ]
-    # Percent-encoding with lower-case hex digits is as valid as upper-case.
-    candidates += [_lower_hex(form) for form in candidates[-2:]]
-    # Lower-case ``\\u00e9`` escapes are the norm; some encoders write ``\\u00E9``.
-    candidates.append(_upper_unicode_escapes(escaped_ascii))
-    unique = list(dict.fromkeys(form for form in candidates if form))
-    return sorted(unique, key=len, reverse=True)
+
+
+def _percent_encodings(text: str) -> list[str]:
+    """``text`` percent-encoded the usual ways, with upper- and lower-case hex digits."""
+    encoded = [quote(text, safe=""), quote(text, safe="/"), quote_plus(text, safe="")]
+    encoded += [quote_plus(text, safe="/")]
+    return encoded + [_lower_hex(form) for form in encoded]
+
+
+def _forms(secret: str) -> list[str]:
+    """Every spelling of ``secret`` worth searching for, without repeats.
+
+    As is, JSON-escaped, and each of those percent-encoded (a URL or form body that quotes
+    our JSON body).
+    """
+    bases = [secret, *_json_escapes(secret)]
+    candidates = list(bases)
+    for base in bases:
+        candidates += _percent_encodings(base)
+    return list(dict.fromkeys(form for form in candidates if form))
 
 
 def _lower_hex(text: str) -> str:
@@ -84,24 +97,25 @@ def _upper_unicode_escapes(text: str) -> str:
     return "".join(out)
 
 
-def _redact_runs(text: str, form: str) -> str:
-    """Redact ``form`` and each run of ``text`` that is a start of it (an echo cut short)."""
+def _runs(text: str, form: str) -> list[tuple[int, int]]:
+    """Where ``form``, or a start of it (an echo cut short), appears in ``text``."""
     head = form[:PARTIAL]
-    if head not in text:
-        return text
+    found: list[tuple[int, int]] = []
     if len(head) < PARTIAL:
         # A credential shorter than the partial window is only removed when whole.
-        return text.replace(form, REDACTED)
-    pieces: list[str] = []
-    position = 0
-    while (start := text.find(head, position)) != -1:
+        start = text.find(form)
+        while start != -1:
+            found.append((start, start + len(form)))
+            start = text.find(form, start + 1)
+        return found
+    start = text.find(head)
+    while start != -1:
         end = start + len(head)
         while end < len(text) and end - start < len(form) and text[end] == form[end - start]:
             end += 1
-        pieces += (text[position:start], REDACTED)
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces)
+        found.append((start, end))
+        start = text.find(head, start + 1)
+    return found
 
 
 class SecretScrubber:
@@ -118,13 +132,22 @@ class SecretScrubber:
         for secret in secrets:
             if secret:
                 forms += _forms(secret)
-        self._forms = tuple(dict.fromkeys(sorted(forms, key=len, reverse=True)))
-        # What a raw body must contain for any form (or a cut echo of one) to be in it.
-        self._heads = tuple(dict.fromkeys(form[:PARTIAL].encode() for form in self._forms))
+        self._forms = tuple(dict.fromkeys(forms))
+        # What a raw body must hold for any form (or a cut echo of one) to be in what is
+        # parsed from it: the form's start, or that start escaped once more (the body is
+        # JSON, so a string in it that quotes our JSON body escapes it a second time).
+        heads: list[bytes] = []
+        for form in self._forms:
+            head = form[:PARTIAL]
+            heads += [variant[:PARTIAL].encode() for variant in (head, *_json_escapes(head))]
+        self._heads = tuple(dict.fromkeys(heads))
 
     def in_bytes(self, raw: bytes) -> bool:
         """Whether ``raw`` holds the start of any spelling of a credential."""
-        return any(head in raw for head in self._heads)
+        for head in self._heads:  # a loop, not any(): this runs on every response
+            if head in raw:
+                return True
+        return False
 
     def scrub_text(self, text: str) -> str:
         """``text`` without any spelling of a credential, and with valid Unicode.
@@ -132,8 +155,23 @@ class SecretScrubber:
         Lone surrogates (a JSON ``"\\ud800"`` escape, a header that was not UTF-8) are
         replaced too: the text may be written to the journal or an export file.
         """
+        runs: list[tuple[int, int]] = []
         for form in self._forms:
-            text = _redact_runs(text, form)
+            runs += _runs(text, form)
+        if runs:
+            # Runs of different spellings overlap (one diverges where another goes on):
+            # their union is redacted, so no spelling leaves a tail of another behind.
+            runs.sort()
+            pieces: list[str] = []
+            position = 0
+            for start, end in runs:
+                if start > position:
+                    pieces += (text[position:start], REDACTED)
+                elif not pieces:
+                    pieces.append(REDACTED)
+                position = max(position, end)
+            pieces.append(text[position:])
+            text = "".join(pieces)
         if not text.isascii():
             text = text.encode("utf-8", errors="replace").decode("utf-8")
         return text
