@@ -144,7 +144,7 @@ class SecretScrubber:
 
     def in_bytes(self, raw: bytes) -> bool:
         """Whether ``raw`` holds the start of any spelling of a credential."""
-        for head in self._heads:  # a loop, not any(): this runs on every response
+        for head in self._heads:  # noqa: SIM110 - a loop, not any(): runs on every response
             if head in raw:
                 return True
         return False

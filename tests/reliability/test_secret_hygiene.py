@@ -30,7 +30,6 @@ import pytest
 from aiohttp import web
 
 import zyntro_async._tracing
-
 from zyntro_async import Contact, ZyntroClient
 from zyntro_async.bulk import AddLink, AddNote, ContactBundle, ItemResult, LogComms, UpsertContact
 from zyntro_async.testing import Emulator, Malformed, ResetAfterApply, ServerFailure
