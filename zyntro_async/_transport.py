@@ -188,16 +188,6 @@ class Transport:
             The envelope's ``data`` (any JSON value; the caller structures it).
         """
         observer = self.observer
-        if observer is None:
-            return await self._request(
-                endpoint,
-                body,
-                idempotent=idempotent,
-                file=file,
-                absorb=absorb,
-                observer=None,
-                opened=[],
-            )
         # TEMP wiring: an attempt left open by an exception (a hook, a cancellation) is
         # reported as final, so spans end.
         opened: list[tuple[Attempt, float]] = []
@@ -212,18 +202,29 @@ class Transport:
                 opened=opened,
             )
         except BaseException as exc:
-            if opened:
-                attempt_, started_ = opened.pop()
-                observer.after_attempt(
-                    AttemptResult(
-                        attempt_,
-                        self._retry.clock() - started_,
-                        getattr(exc, "status", None),
-                        FailureKind.FATAL,
-                        exc if isinstance(exc, ZyntroError) else None,
-                    )
-                )
+            error = exc if isinstance(exc, ZyntroError) else None
+            self._report(observer, opened, getattr(exc, "status", None), FailureKind.FATAL, error)
             raise
+
+    def _report(
+        self,
+        observer: AttemptObserver | None,
+        opened: list[tuple[Attempt, float]],
+        status: int | None,
+        kind: FailureKind | None,
+        error: ZyntroError | None,
+        *,
+        retry_after: float | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        """TEMP wiring: tell the observer how the open attempt ended (once)."""
+        if observer is None or not opened:
+            return
+        attempt, began = opened.pop()
+        elapsed = self._retry.clock() - began
+        observer.after_attempt(
+            AttemptResult(attempt, elapsed, status, kind, error, retry_after, retry_in)
+        )
 
     async def _request(
         self,
@@ -287,54 +288,30 @@ class Transport:
                 if maybe_applied and absorb is not None and failure.kind is FailureKind.FATAL:
                     absorbed = absorb(failure.error)
                     if absorbed is not None:
-                        if observer is not None and opened:
-                            this, began = opened.pop()
-                            observer.after_attempt(
-                                AttemptResult(
-                                    this,
-                                    policy.clock() - began,
-                                    failure.error.status
-                                    if isinstance(failure.error, APIError)
-                                    else None,
-                                    None,
-                                    None,
-                                )
-                            )
+                        status = getattr(failure.error, "status", None)
+                        self._report(observer, opened, status, None, None)
                         return absorbed
                 maybe_applied = maybe_applied or failure.kind in (
                     FailureKind.AMBIGUOUS,
                     FailureKind.SERVER_ERROR,
                 )
                 delay = self._next_delay(failure, attempt, idempotent=idempotent)
+                final: ZyntroError | None = None
                 if delay is None or (deadline is not None and policy.clock() + delay >= deadline):
                     failure.error.__cause__ = failure.__cause__
                     final = self._final_error(failure, idempotent=idempotent)
-                    if observer is not None and opened:
-                        this, began = opened.pop()
-                        observer.after_attempt(
-                            AttemptResult(
-                                this,
-                                policy.clock() - began,
-                                getattr(failure.error, "status", None),
-                                failure.kind,
-                                final,
-                                failure.retry_after,
-                            )
-                        )
+                self._report(
+                    observer,
+                    opened,
+                    getattr(failure.error, "status", None),
+                    failure.kind,
+                    failure.error if final is None else final,
+                    retry_after=failure.retry_after,
+                    retry_in=delay if final is None else None,
+                )
+                if final is not None:
                     raise final from final.__cause__
-                if observer is not None and opened:
-                    this, began = opened.pop()
-                    observer.after_attempt(
-                        AttemptResult(
-                            this,
-                            policy.clock() - began,
-                            getattr(failure.error, "status", None),
-                            failure.kind,
-                            failure.error,
-                            failure.retry_after,
-                            delay,
-                        )
-                    )
+                assert delay is not None  # final is set whenever there is no delay
                 logger.debug(
                     "%s attempt %d failed (%s); retrying in %.3fs",
                     endpoint,
@@ -346,9 +323,7 @@ class Transport:
                 continue
             if pacer is not None:
                 pacer.after_attempt(None, None)
-            if observer is not None and opened:
-                this, began = opened.pop()
-                observer.after_attempt(AttemptResult(this, policy.clock() - began, 200, None, None))
+            self._report(observer, opened, 200, None, None)
             return data
 
     def _next_delay(self, failure: _Failure, attempt: int, *, idempotent: bool) -> float | None:
