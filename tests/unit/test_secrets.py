@@ -68,3 +68,12 @@ def test_keys_lists_and_nested_values_are_scrubbed() -> None:
 
 def test_lone_surrogates_become_valid_unicode() -> None:
     assert SCRUB.scrub_text("a\ud800b").encode("utf-8")
+
+
+def test_a_one_letter_test_credential_does_not_erase_answers() -> None:
+    scrubber = SecretScrubber(["k", "s"])
+    value = {"note_content": "fast notes"}
+    raw = json.dumps({"status": "success", "data": value}).encode()
+    assert scrubber.scrub_response(raw, value) == value
+    # Error text is still scrubbed of it whole, as before.
+    assert scrubber.scrub_text("bad key k") == f"bad key {REDACTED}"
