@@ -195,9 +195,7 @@ class SecretScrubber:
         if isinstance(value, str):
             return self._scrub(value, self._data_forms)
         if isinstance(value, dict):
-            return {
-                self._scrub(k, self._data_forms): self.scrub_value(v) for k, v in value.items()
-            }
+            return {self._scrub(k, self._data_forms): self.scrub_value(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.scrub_value(item) for item in value]
         return value
