@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox -s tests``, ``lint``, ``typecheck``, ``bench``, ``soak``, ``fuzz``.
+"""Developer sessions: ``nox -s tests``, ``lowest``, ``lint``, ``typecheck``, ``bench``, ``soak``,
+``fuzz``.
 
 Python versions for ``tests`` come from the classifiers in pyproject.toml, so adding a
 version there is the one place to change. Interpreters that are not installed are skipped
@@ -24,7 +25,8 @@ nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
 
 ROOT = Path(__file__).parent
-_CLASSIFIERS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["classifiers"]
+_PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+_CLASSIFIERS = _PROJECT["classifiers"]
 PYTHONS = [
     m.group(1)
     for c in _CLASSIFIERS
@@ -36,6 +38,36 @@ PYTHONS = [
 def tests(session: nox.Session) -> None:
     """The test suite (what .ci/run runs), on every supported Python."""
     session.install("-e", ".[tests]")
+    session.run("pytest", *session.posargs)
+
+
+def lowest_constraints() -> list[str]:
+    """``name==floor`` for every runtime dependency, from pyproject's ``name>=floor``.
+
+    Raises:
+        ValueError: a runtime dependency without a ``>=`` floor (the session would then test
+            whatever pip picks, not the lowest allowed version).
+    """
+    pins = []
+    for requirement in _PROJECT["dependencies"]:
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][^,;\s]*)\s*", requirement)
+        if match is None:
+            raise ValueError(f"runtime dependency without a plain >= floor: {requirement!r}")
+        pins.append(f"{match.group(1)}=={match.group(2)}")
+    return pins
+
+
+@nox.session(python=PYTHONS[0])
+def lowest(session: nox.Session) -> None:
+    """The suite on the lowest allowed version of every runtime dependency.
+
+    A floor in pyproject.toml is a promise that the suite's guarantees hold there (bounded
+    headers and decompression for aiohttp, ...); this session keeps the promise checked.
+    """
+    constraints = Path(session.create_tmp()) / "lowest-constraints.txt"
+    constraints.write_text("\n".join(lowest_constraints()) + "\n")
+    session.install("-c", str(constraints), "-e", ".[tests]")
+    session.run("pip", "list")
     session.run("pytest", *session.posargs)
 
 

@@ -20,7 +20,13 @@ ZYNTRO_VARIABLES = (
     "ZYNTRO_MEMBER_ID",
     "ZYNTRO_BRAND_ID",
     "ZYNTRO_BASE_URL",
+    "ZYNTRO_TIMEOUT",
+    "ZYNTRO_MAX_RETRIES",
+    "ZYNTRO_LOG",
 )
+# The client reads proxies from the environment (trust_env): a developer's or CI machine's
+# proxy must not stand between the tests and their loopback servers.
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 settings.register_profile("zyntro", deadline=None)
 settings.load_profile("zyntro")
@@ -31,3 +37,6 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own ZYNTRO_* variables must not leak into any test."""
     for name in ZYNTRO_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)

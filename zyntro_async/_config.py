@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import platform
+import re
 from collections.abc import Mapping
 from typing import cast
 from urllib.parse import urlsplit
@@ -17,9 +19,19 @@ import attrs
 
 from zyntro_async._errors import ConfigurationError
 
-__all__ = ["DEFAULT_BASE_URL", "ClientConfig", "Secret"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "ClientConfig",
+    "Secret",
+    "resolve_max_retries",
+    "user_agent",
+]
 
 DEFAULT_BASE_URL = "https://app.zyntrohq.com"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 3
 
 ENV_API_KEY = "ZYNTRO_API_KEY"
 ENV_DEVELOPER_SECRET = "ZYNTRO_DEVELOPER_SECRET"  # noqa: S105 - a variable name, not a secret
@@ -27,6 +39,10 @@ ENV_ORG_ID = "ZYNTRO_ORG_ID"
 ENV_MEMBER_ID = "ZYNTRO_MEMBER_ID"
 ENV_BRAND_ID = "ZYNTRO_BRAND_ID"
 ENV_BASE_URL = "ZYNTRO_BASE_URL"
+ENV_TIMEOUT = "ZYNTRO_TIMEOUT"
+ENV_MAX_RETRIES = "ZYNTRO_MAX_RETRIES"
+# A User-Agent product token or comment: printable ASCII, no spaces in a token.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
 
 
 @attrs.frozen(repr=False, eq=False)
@@ -115,6 +131,112 @@ def _positive(name: str, value: float | None, *, allow_none: bool = False) -> fl
     return float(value)
 
 
+def _env_timeout(timeout: float | None, environ: Mapping[str, str]) -> float:
+    """``timeout``, else ``ZYNTRO_TIMEOUT``, else the default; checked."""
+    if timeout is not None:
+        return _positive("timeout", timeout) or DEFAULT_TIMEOUT
+    text = (environ.get(ENV_TIMEOUT) or "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(
+            f"{ENV_TIMEOUT} must be a positive number of seconds, got {text[:40]!r}"
+        )
+    return value
+
+
+def resolve_max_retries(max_retries: int | None, environ: Mapping[str, str] | None = None) -> int:
+    """``max_retries``, else ``ZYNTRO_MAX_RETRIES``, else 3.
+
+    Raises:
+        ConfigurationError: the value (or the variable, named) is not an int >= 0.
+    """
+    if max_retries is not None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        return max_retries
+    env = os.environ if environ is None else environ
+    text = (env.get(ENV_MAX_RETRIES) or "").strip()
+    if not text:
+        return DEFAULT_MAX_RETRIES
+    if not text.isdecimal():
+        raise ConfigurationError(
+            f"{ENV_MAX_RETRIES} must be a whole number >= 0, got {text[:40]!r}"
+        )
+    return int(text)
+
+
+def user_agent(app_info: str | Mapping[str, str] | None, *, sdk_version: str) -> str:
+    """``zyntro-async/<v> python/<v> aiohttp/<v>``, then the integrating application's token.
+
+    Args:
+        app_info: ``"acme-sync/1.2"`` (one or more product tokens), or a mapping with
+            ``name`` and optionally ``version`` and ``url`` (stripe's ``set_app_info``):
+            ``{"name": "acme-sync", "version": "1.2"}`` gives ``acme-sync/1.2``, a ``url``
+            is added as a comment ``(+https://...)``.
+        sdk_version: this package's version.
+
+    Raises:
+        ConfigurationError: ``app_info`` is not one of those shapes, or a part holds a
+            character a User-Agent cannot carry (spaces in a name, control characters).
+    """
+    import aiohttp
+
+    python = platform.python_version()
+    base = f"zyntro-async/{sdk_version} python/{python} aiohttp/{aiohttp.__version__}"
+    if app_info is None:
+        return base
+    return f"{base} {_app_token(app_info)}"
+
+
+def _app_token(app_info: str | Mapping[str, str]) -> str:
+    if isinstance(app_info, str):
+        tokens = app_info.split()
+        for token in tokens:
+            product, _, product_version = token.partition("/")
+            if not _TOKEN.match(product) or (product_version and not _TOKEN.match(product_version)):
+                raise ConfigurationError(
+                    f"app_info must be product tokens like 'acme-sync/1.2', got {app_info[:80]!r}"
+                )
+        if not tokens:
+            raise ConfigurationError("app_info must not be empty")
+        return " ".join(tokens)
+    if not isinstance(app_info, Mapping):
+        raise ConfigurationError(
+            f"app_info must be a string or a mapping, got {type(app_info).__name__}"
+        )
+    unknown = set(app_info) - {"name", "version", "url"}
+    if unknown:
+        raise ConfigurationError(
+            f"app_info has unknown keys {sorted(map(str, unknown))}; use name, version, url"
+        )
+    parts: dict[str, str | None] = {}
+    for field in ("name", "version", "url"):
+        part = app_info.get(field)
+        if part is not None and not isinstance(part, str):
+            raise ConfigurationError(f"app_info[{field!r}] must be a string")
+        parts[field] = part
+    name, version, url = parts["name"], parts["version"], parts["url"]
+    if not name or not _TOKEN.match(name):
+        raise ConfigurationError(
+            f"app_info['name'] must be a name without spaces, like 'acme-sync', got {name!r:.80}"
+        )
+    if version is not None and not _TOKEN.match(version):
+        raise ConfigurationError(
+            f"app_info['version'] must be a version without spaces, got {version!r:.80}"
+        )
+    token = f"{name}/{version}" if version else name
+    if url is not None:
+        if not url.isprintable() or not url.isascii() or any(c in url for c in " ()"):
+            raise ConfigurationError(f"app_info['url'] is not a plain URL: {url!r:.80}")
+        token += f" (+{url})"
+    return token
+
+
 @attrs.frozen(repr=False)
 class ClientConfig:
     """Everything a :class:`~zyntro_async.ZyntroClient` needs, resolved and checked."""
@@ -140,7 +262,7 @@ class ClientConfig:
         member_id: str | None,
         brand_id: str | int | None,
         base_url: str | None,
-        timeout: float,
+        timeout: float | None,
         deadline: float | None,
         max_connections: int,
         max_response_bytes: int,
@@ -172,7 +294,7 @@ class ClientConfig:
             raise ConfigurationError("max_response_bytes must be an int")
         if max_response_bytes < 1024:
             raise ConfigurationError("max_response_bytes must be at least 1024")
-        timeout_value = _positive("timeout", timeout) or 0.0
+        timeout_value = _env_timeout(timeout, env)
         return cls(
             api_key=Secret(key),
             developer_secret=Secret(secret),
@@ -192,6 +314,25 @@ class ClientConfig:
             f"member_id={self.member_id!r}, brand_id={self.brand_id!r}, "
             "api_key=<redacted>, developer_secret=<redacted>)"
         )
+
+    def with_options(
+        self, *, timeout: float | None, deadline: float | None, member_id: str | None
+    ) -> ClientConfig:
+        """A copy with the per-call options of ``ZyntroClient.with_options`` (``None``: kept).
+
+        Raises:
+            ConfigurationError: a value is unusable (naming it).
+        """
+        changes: dict[str, object] = {}
+        if timeout is not None:
+            changes["timeout"] = _positive("timeout", timeout)
+        if deadline is not None:
+            changes["deadline"] = _positive("deadline", deadline)
+        if member_id is not None:
+            if not isinstance(member_id, str) or not member_id.strip():
+                raise ConfigurationError("member_id must be a non-empty string")
+            changes["member_id"] = member_id.strip()
+        return attrs.evolve(self, **changes)  # type: ignore[arg-type]
 
     def secrets(self) -> tuple[str, str]:
         """The raw secret values, for scrubbing them out of anything we print."""

@@ -7,7 +7,8 @@ The tree::
     ├── RequestValidationError (also ValueError) input rejected before any I/O
     ├── ClientClosedError (also RuntimeError)   work asked of a closed client
     ├── CircuitOpenError                        bulk run stopped: the server is failing
-    ├── JournalError                            a bulk journal in use, damaged, foreign, newer
+    ├── BulkAbortedError                        bulk run stopped early (carries its report)
+    ├── JournalError                            journal locked, damaged, foreign or newer
     ├── MalformedResponseError                  a body that is not the documented envelope
     ├── APIConnectionError                      transport failures (nothing usable came back)
     │   ├── APITimeoutError                     per-attempt timeout or overall deadline
@@ -39,7 +40,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zyntro_async.bulk._report import BulkReport
 
 __all__ = [
     "APIConnectionError",
@@ -47,6 +51,7 @@ __all__ = [
     "APITimeoutError",
     "AmbiguousOutcomeError",
     "AuthenticationError",
+    "BulkAbortedError",
     "CircuitOpenError",
     "ClientClosedError",
     "ConfigurationError",
@@ -146,6 +151,26 @@ class ClientClosedError(ZyntroError, RuntimeError):
 
 class CircuitOpenError(ZyntroError):
     """A bulk run stopped because the server kept failing (the circuit breaker opened)."""
+
+
+class BulkAbortedError(ZyntroError):
+    """A bulk run stopped before the end of its input.
+
+    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures`` and
+    the circuit breaker; every item pulled so far is still accounted for in ``report``.
+    Defined here (not in the bulk package) so that ``from zyntro_async import
+    BulkAbortedError`` does not load the bulk runner.
+
+    Attributes:
+        report: the run's report up to the stop.
+        reason: the error that stopped it (a :class:`~zyntro_async.CircuitOpenError` when
+            the server kept failing).
+    """
+
+    def __init__(self, message: str, *, report: BulkReport, reason: BaseException | None) -> None:
+        super().__init__(message)
+        self.report = report
+        self.reason = reason
 
 
 class MalformedResponseError(ZyntroError):

@@ -34,7 +34,9 @@ from zyntro_async._errors import (
     api_error_for,
 )
 from zyntro_async._files import Base64JsonPayload, FileSource, HookedBytesPayload
+from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, Call
 from zyntro_async._retry import FailureKind, RetryPolicy, current_pacer, current_send_hook
+from zyntro_async._secrets import SecretScrubber
 
 __all__ = ["Transport"]
 
@@ -43,7 +45,6 @@ logger = logging.getLogger("zyntro_async")
 API_PREFIX = "/apis/v2/public"
 _UPLOAD_SECONDS_PER_MIB = 1.0  # attempt timeout grows by this for each MiB of request body
 _SNIPPET = 200
-_PARTIAL_SECRET = 8  # this many first characters of a credential are redacted, too
 _URL_CACHE_LIMIT = 64  # endpoints whose URL is kept parsed (``call`` takes any name)
 _TIMEOUT_CACHE_LIMIT = 256  # attempt timeouts kept built (they vary with the body's size)
 # A read-only multidict: aiohttp copies it as it is, without converting a dict first.
@@ -89,25 +90,11 @@ def _parse_retry_after(value: str | None) -> float | None:
     return seconds
 
 
-def _redact_cut_echoes(text: str, secret: str) -> str:
-    """Redact each run of ``text`` that is the start of ``secret`` (an echo cut short)."""
-    head = secret[:_PARTIAL_SECRET]
-    if len(head) < _PARTIAL_SECRET or head not in text:
-        return text
-    pieces: list[str] = []
-    position = 0
-    while (start := text.find(head, position)) != -1:
-        end = start + len(head)
-        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
-            end += 1
-        pieces += (text[position:start], "[redacted]")
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces)
-
-
 class Transport:
     """Owns the request pipeline of one client (not the session's lifetime)."""
+
+    # TEMP wiring: the client's observer (hooks, tracing, log), set by ZyntroClient.
+    observer: AttemptObserver | None = None
 
     def __init__(
         self,
@@ -119,6 +106,7 @@ class Transport:
         self._retry = retry
         self._get_session = get_session
         self._secrets = tuple(s for s in config.secrets() if s)
+        self._scrubber = SecretScrubber(self._secrets)
         self._urls: dict[str, URL] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
@@ -146,18 +134,13 @@ class Transport:
     def scrub(self, text: str) -> str:
         """Make text that came from elsewhere (server bodies, headers) safe to keep.
 
-        The credentials are removed, also their first characters wherever they appear (an
-        echo of our body cut short, by the server or by our own snippet window), and lone
+        The credentials are removed in every spelling (JSON-escaped, percent-encoded), also
+        their first characters wherever they appear (an echo of our body cut short, by the
+        server or by our own snippet window), and lone
         surrogates (a JSON ``"\\ud800"`` escape, a header that was not UTF-8) are replaced:
         the text may be written to the journal or an export file, which need valid Unicode.
         """
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-            text = _redact_cut_echoes(text, secret)
-        if not text.isascii():
-            text = text.encode("utf-8", errors="replace").decode("utf-8")
-        return text
+        return self._scrubber.scrub_text(text)
 
     def _safe_cause(self, exc: BaseException) -> BaseException | None:
         """``exc``, unless it (or an exception behind it) quotes a credential.
@@ -204,7 +187,58 @@ class Transport:
         Returns:
             The envelope's ``data`` (any JSON value; the caller structures it).
         """
+        observer = self.observer
+        # TEMP wiring: an attempt left open by an exception (a hook, a cancellation) is
+        # reported as final, so spans end.
+        opened: list[tuple[Attempt, float]] = []
+        try:
+            return await self._request(
+                endpoint,
+                body,
+                idempotent=idempotent,
+                file=file,
+                absorb=absorb,
+                observer=observer,
+                opened=opened,
+            )
+        except BaseException as exc:
+            error = exc if isinstance(exc, ZyntroError) else None
+            self._report(observer, opened, getattr(exc, "status", None), FailureKind.FATAL, error)
+            raise
+
+    def _report(
+        self,
+        observer: AttemptObserver | None,
+        opened: list[tuple[Attempt, float]],
+        status: int | None,
+        kind: FailureKind | None,
+        error: ZyntroError | None,
+        *,
+        retry_after: float | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        """TEMP wiring: tell the observer how the open attempt ended (once)."""
+        if observer is None or not opened:
+            return
+        attempt, began = opened.pop()
+        elapsed = self._retry.clock() - began
+        observer.after_attempt(
+            AttemptResult(attempt, elapsed, status, kind, error, retry_after, retry_in)
+        )
+
+    async def _request(
+        self,
+        endpoint: str,
+        body: dict[str, Any],
+        *,
+        idempotent: bool,
+        file: FileSource | None,
+        absorb: Callable[[ZyntroError], Any] | None,
+        observer: AttemptObserver | None,
+        opened: list[tuple[Attempt, float]],
+    ) -> Any:
         policy = self._retry
+        call = Call(endpoint, idempotent=idempotent) if observer is not None else None
         deadline = None if self._config.deadline is None else policy.clock() + self._config.deadline
         body_bytes = None if file is not None else _encode_json(body).encode()
         body_size = len(body_bytes) if body_bytes is not None else file.size if file else 0
@@ -228,6 +262,10 @@ class Transport:
                     )
             if pacer is not None and not pacer.turn_now():
                 await pacer.before_attempt()
+            if observer is not None and call is not None:
+                this = Attempt(call, attempt, body_size)
+                await observer.before_attempt(this)
+                opened[:] = [(this, policy.clock())]
             data_arg: Any
             if file is not None:
                 data_arg = Base64JsonPayload(body, file, send_hook)
@@ -250,16 +288,30 @@ class Transport:
                 if maybe_applied and absorb is not None and failure.kind is FailureKind.FATAL:
                     absorbed = absorb(failure.error)
                     if absorbed is not None:
+                        status = getattr(failure.error, "status", None)
+                        self._report(observer, opened, status, None, None)
                         return absorbed
                 maybe_applied = maybe_applied or failure.kind in (
                     FailureKind.AMBIGUOUS,
                     FailureKind.SERVER_ERROR,
                 )
                 delay = self._next_delay(failure, attempt, idempotent=idempotent)
+                final: ZyntroError | None = None
                 if delay is None or (deadline is not None and policy.clock() + delay >= deadline):
                     failure.error.__cause__ = failure.__cause__
                     final = self._final_error(failure, idempotent=idempotent)
+                self._report(
+                    observer,
+                    opened,
+                    getattr(failure.error, "status", None),
+                    failure.kind,
+                    failure.error if final is None else final,
+                    retry_after=failure.retry_after,
+                    retry_in=delay if final is None else None,
+                )
+                if final is not None:
                     raise final from final.__cause__
+                assert delay is not None  # final is set whenever there is no delay
                 logger.debug(
                     "%s attempt %d failed (%s); retrying in %.3fs",
                     endpoint,
@@ -271,6 +323,7 @@ class Transport:
                 continue
             if pacer is not None:
                 pacer.after_attempt(None, None)
+            self._report(observer, opened, 200, None, None)
             return data
 
     def _next_delay(self, failure: _Failure, attempt: int, *, idempotent: bool) -> float | None:
@@ -494,7 +547,8 @@ class Transport:
                     ),
                     FailureKind.FATAL,
                 )
-            return envelope["data"]
+            # A success answer may echo our body (a note's content): scrubbed like errors.
+            return self._scrubber.scrub_response(raw, envelope["data"])
         if result_status == "error":
             messages = self._error_messages(envelope)
             if messages is None:

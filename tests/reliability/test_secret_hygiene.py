@@ -17,15 +17,19 @@ import contextlib
 import json
 import logging
 import pickle
+import secrets
 import sqlite3
 import tempfile
 import traceback
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
+from aiohttp import web
 
+import zyntro_async._tracing
 from zyntro_async import Contact, ZyntroClient
 from zyntro_async.bulk import AddLink, AddNote, ContactBundle, ItemResult, LogComms, UpsertContact
 from zyntro_async.testing import Emulator, Malformed, ResetAfterApply, ServerFailure
@@ -280,3 +284,145 @@ def test_the_leak_scan_finds_a_leak() -> None:
     assert leaks(f"x {API_KEY} y", SECRETS) == [API_KEY]
     assert leaks(f"...{DEVELOPER_SECRET[:14]}", SECRETS) == [DEVELOPER_SECRET]
     assert leaks("nothing here", SECRETS) == []
+
+
+# ---- success answers that echo the request, with credentials JSON and URLs escape ------
+
+# Characters a JSON encoder escapes (``"``, ``\``, ``/`` for some, non-ASCII with
+# ensure_ascii) and a URL encoder quotes: before, 13 of 21 characters of such a key leaked.
+ESCAPY_KEY = 'KEY"q\\u/é+&%' + secrets.token_hex(6)
+ESCAPY_SECRET = "zdk/+ &" + secrets.token_hex(8) + '"é'
+
+
+def spellings(secret: str) -> list[str]:
+    """The forms an echo may take: as is, JSON-escaped (three ways), percent-encoded."""
+    escaped = json.dumps(secret)[1:-1]
+    return [
+        secret,
+        escaped,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        escaped.replace("/", "\\/"),
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    ]
+
+
+def scan(sources: list[tuple[str, str]], *secret_values: str) -> None:
+    forms = tuple(form for secret in secret_values for form in spellings(secret))
+    assert_clean(sources, forms)
+
+
+async def echo_success(request: web.Request) -> web.Response:
+    """Answer every call with success, quoting the request body in several places."""
+    text = (await request.read()).decode()
+    endpoint = request.path.rsplit("/", 2)[-2:]
+    action = endpoint[-1]
+    if action == "addContactsFull":
+        data: Any = {
+            "action": "created",
+            "contact_id": "c-1",
+            "entity_action": "none",
+            "entity_id": None,
+            "message": text,
+            "echo": {"url": quote(text)},
+        }
+    elif action == "addNotestoContact":
+        data = {
+            "note_id": "n-1",
+            "contact_id": "c-1",
+            "note_content": text,
+            "note_editable": 0,
+            "note_visibility": 1,
+            "raw": [text, quote_plus(text)],
+        }
+    elif action == "manageAttachments":
+        data = {"action": "inserted", "att_id": "a-1", "message": quote(text)}
+    else:  # comms: an error quoting the body, so the item is in the export too
+        return web.json_response({"status": "error", "data": [f"Invalid data: {text}"]})
+    return web.json_response({"status": "success", "data": data})
+
+
+@pytest.fixture
+async def echo_server() -> AsyncIterator[str]:
+    runner = web.ServerRunner(web.Server(echo_success))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_a_success_echo_of_escaped_credentials_reaches_nothing(
+    scratch_dirs: tuple[Path, Path],
+    everything_logged: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    make_client: ClientFactory,
+    echo_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    otel_sdk = pytest.importorskip("opentelemetry.sdk.trace")
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = otel_sdk.TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(zyntro_async._tracing, "_tracer", lambda: provider.get_tracer("t"))
+
+    work, temp = scratch_dirs
+    events: list[Any] = []
+    hooks = {"request": [events.append], "response": [events.append], "retry": [events.append]}
+    zy = make_client(
+        echo_server, api_key=ESCAPY_KEY, developer_secret=ESCAPY_SECRET, event_hooks=hooks
+    )
+    items = [
+        ContactBundle(
+            Contact(first_name="E", primary_email=f"e{i}@acme.com"),
+            notes=[AddNote(contact_id=None, note=f"note {i}")],
+            attachments=[AddLink(contact_id=None, name="deck", url="https://a.io/d")],
+            comms=[LogComms(contact_id=None, comms_type="call", data=f"c{i}")],
+        )
+        for i in range(3)
+    ]
+    items += [LogComms(contact_id="c-1", comms_type="call", data="top-level")]
+    results: list[ItemResult] = []
+    report = await zy.bulk.run(
+        items, journal=work / "echo.journal", on_result=results.append, breaker_threshold=None
+    )
+    direct = [
+        await zy.contacts.upsert(Contact(first_name="D", primary_email="d@acme.com")),
+        await zy.notes.add("c-1", "direct"),
+        await zy.attachments.add_link("c-1", name="x", url="https://a.io/x"),
+    ]
+    await zy.aclose()
+    report.export(work / "attention.jsonl")
+    assert report.failed > 0  # the comms: the export has lines
+
+    sources: list[tuple[str, str]] = [("direct result", repr(r)) for r in direct]
+    sources += [
+        ("direct result extra", repr(vars(r) if hasattr(r, "__dict__") else r)) for r in direct
+    ]
+    sources += list(describe_results(results))
+    sources += [("report", repr(report))]
+    sources += list(journal_rows(work / "echo.journal"))
+    sources += [("journal bytes", (work / "echo.journal").read_bytes().decode("latin-1"))]
+    sources += [("export", (work / "attention.jsonl").read_text())]
+    sources += [("hook event", repr(event)) for event in events]
+    sources += [("span", span.to_json()) for span in exporter.get_finished_spans()]
+    sources += list(log_texts(everything_logged))
+    captured = capsys.readouterr()
+    sources += [("stdout", captured.out), ("stderr", captured.err)]
+    sources += list(files_under(work, temp))
+    assert len(events) > 0
+    assert len(exporter.get_finished_spans()) > 0
+    scan(sources, ESCAPY_KEY, ESCAPY_SECRET)
+    # The echo really was there, scrubbed: the note's content says so.
+    assert "[redacted]" in direct[1].note_content
+
+
+def test_the_spelling_scan_finds_an_escaped_leak() -> None:
+    leaked = json.dumps({"m": ESCAPY_KEY})  # "KEY\"q\\u/\u00e9+..." on the wire
+    with pytest.raises(AssertionError):
+        scan([("x", leaked)], ESCAPY_KEY)
+    with pytest.raises(AssertionError):
+        scan([("x", quote(ESCAPY_SECRET, safe=""))], ESCAPY_SECRET)

@@ -62,8 +62,20 @@ def test_the_contract_names_are_exported() -> None:
         "MalformedResponseError",
         "RequestValidationError",
         "AmbiguousOutcomeError",
+        "BulkAbortedError",
+        "CircuitOpenError",
+        "JournalError",
     }
     assert contract <= set(zyntro_async.__all__)
+
+
+def test_bulk_errors_are_the_same_classes_everywhere() -> None:
+    import zyntro_async.bulk
+
+    assert zyntro_async.bulk.BulkAbortedError is zyntro_async.BulkAbortedError
+    assert issubclass(zyntro_async.JournalError, zyntro_async.ZyntroError)
+    err = zyntro_async.JournalError("journal is locked", path="run.journal")
+    assert err.path.name == "run.journal"
 
 
 def test_every_exception_descends_from_zyntro_error() -> None:

@@ -41,12 +41,14 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
 
 from zyntro_async._errors import (
     AmbiguousOutcomeError,
+    BulkAbortedError,
     CircuitOpenError,
     MalformedResponseError,
     RequestValidationError,
     ZyntroError,
 )
 from zyntro_async._retry import current_pacer, current_send_hook
+from zyntro_async._tracing import run_span
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.bulk._limiter import ByteBudget, ItemPacer, RequestSlots, RunPacer
 from zyntro_async.bulk._ops import (
@@ -67,24 +69,6 @@ if TYPE_CHECKING:
 __all__ = ["Bulk", "BulkAbortedError"]
 
 DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024
-
-
-class BulkAbortedError(ZyntroError):
-    """A bulk run stopped before the end of its input.
-
-    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures`` and
-    the circuit breaker; every item pulled so far is still accounted for in ``report``.
-
-    Attributes:
-        report: the run's report up to the stop.
-        reason: the error that stopped it (a :class:`~zyntro_async.CircuitOpenError` when
-            the server kept failing).
-    """
-
-    def __init__(self, message: str, *, report: BulkReport, reason: BaseException | None) -> None:
-        super().__init__(message)
-        self.report = report
-        self.reason = reason
 
 
 class _Stop(Exception):
@@ -771,11 +755,28 @@ class Bulk:
         self._finish(run)
 
     async def _drive(self, run: _Run, items: Iterable[Any] | AsyncIterable[Any]) -> None:
+        options = run.options
         try:
-            async with AsyncExitStack() as stack:
-                if run.options.journal is not None:
-                    run.journal = await _open_journal(stack, run.options.journal)
-                await run.pull(items)
+            # The run's span is current while the workers start: their calls are children.
+            with run_span(
+                concurrency=options.concurrency, journal=options.journal is not None
+            ) as span:
+                try:
+                    async with AsyncExitStack() as stack:
+                        if options.journal is not None:
+                            run.journal = await _open_journal(stack, options.journal)
+                        await run.pull(items)
+                finally:
+                    report = run.report
+                    span.set_counts(
+                        {
+                            "total": report.total,
+                            "succeeded": report.succeeded,
+                            "failed": report.failed,
+                            "unknown": report.unknown,
+                            "skipped": report.skipped,
+                        }
+                    )
         except BaseExceptionGroup as group:
             # An error of the caller's own (their iterator or callback) surfaces as itself.
             errors = [

@@ -625,6 +625,9 @@ class Emulator:
         from zyntro_async import ZyntroClient
 
         params: dict[str, Any] = {**self.credentials.as_dict(), "base_url": self.base_url}
+        # The emulator is on this machine: a proxy from the environment (HTTPS_PROXY on a
+        # corporate laptop) must not be asked to reach it.
+        params["trust_env"] = False
         params.update(overrides)
         return ZyntroClient(**params)
 
