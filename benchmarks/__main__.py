@@ -49,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         default=_RESULTS / "chart.png",
         const=_RESULTS / "chart.png",
-        help="where to draw the chart (default, also for a bare --chart: %(default)s)",
+        help="where to draw the chart (default, also for a bare --chart: %(default)s); the "
+        "rate-limit section's chart goes beside it, as ratelimit.png",
     )
     parser.add_argument(
         "--from-json",
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         _progress(f"chart drawn to {args.chart}")
     else:
         _progress("no chart: matplotlib is not installed, or only some sections were run")
+    limit_chart = args.chart.with_name("ratelimit.png")
+    if report.draw_ratelimit_chart(results, limit_chart):
+        _progress(f"rate-limit chart drawn to {limit_chart}")
     if args.markdown:
         print(report.markdown_table(results))
     summary = results["summary"]
