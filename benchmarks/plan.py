@@ -109,7 +109,7 @@ QUICK = Plan(
     quota=(50, 2.0),
     limit_change_phase_s=5.0,
     cli_rows=10_000,
-    cli_rounds=1,
+    cli_rounds=2,
 )
 
 

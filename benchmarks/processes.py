@@ -587,6 +587,44 @@ def _contacts_only(source: Path, bad_lines: set[int], target: Path) -> int:
     return rows
 
 
+# make_dataset.py repeats its deliberately bad JSONL lines every this many lines.
+_DATASET_PERIOD = 300
+
+
+def _bad_lines(folder: Path, rows: int) -> set[int]:
+    """The line numbers make_dataset.py made bad on purpose (the CLI refuses them).
+
+    Its ``.zyntro-example.json`` lists the first few and how many there are; they repeat
+    every :data:`_DATASET_PERIOD` lines, which the count confirms.
+    """
+    marks = json.loads((folder / ".zyntro-example.json").read_text())["contacts.jsonl"]
+    pattern = [n for n in marks["lines"] if n <= _DATASET_PERIOD]
+    bad = {
+        start + n for start in range(0, rows, _DATASET_PERIOD) for n in pattern if start + n <= rows
+    }
+    if len(bad) != marks["refused"]:
+        raise RuntimeError(
+            f"make_dataset.py marks {marks['refused']} bad lines, the pattern gives {len(bad)}"
+        )
+    return bad
+
+
+def _make_dataset(rows: int, folder: Path, target: Path) -> int:
+    """Write ``rows`` lines with make_dataset.py into ``folder``; keep the good contacts.
+
+    Returns:
+        How many lines ``target`` holds.
+    """
+    generate = [sys.executable, str(ROOT / "examples" / "make_dataset.py")]
+    subprocess.run(
+        [*generate, "--rows", str(rows), "--out", str(folder)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return _contacts_only(folder / "contacts.jsonl", _bad_lines(folder, rows), target)
+
+
 def _timed_process(command: list[str], env: dict[str, str]) -> Result:
     """Run ``command`` to completion; its wall time and CPU time (user + system)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -622,25 +660,17 @@ def cli_runs(
     second implementation of the import format to compare fairly).
 
     Returns:
-        ``rows``, ``uvloop`` (whether it ran) and per client a list of results (``per_second``,
-        ``cpu_us_per_item``, the server's request count).
+        ``rows``, ``uvloop`` (whether it ran), ``startup_s`` (each client's start-up and exit
+        on an empty file) and per client a list of results (``per_second``,
+        ``per_second_after_startup``, ``cpu_us_per_item``, the server's request count).
     """
     clients = ["raw_aiohttp", "cli_asyncio"] + (["cli_uvloop"] if _uvloop_available() else [])
     out: Result = {"uvloop": "cli_uvloop" in clients, **{client: [] for client in clients}}
     with tempfile.TemporaryDirectory(prefix="zyntro-bench-cli-") as tmp:
         root = Path(tmp)
         progress(f"CLI import: generating {plan.cli_rows:,} rows (examples/make_dataset.py)")
-        generate = [sys.executable, str(ROOT / "examples" / "make_dataset.py")]
-        subprocess.run(
-            [*generate, "--rows", str(plan.cli_rows), "--out", str(root / "data")],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        marks = json.loads((root / "data" / ".zyntro-example.json").read_text())
-        bad = set(marks["contacts.jsonl"]["lines"])
         data = root / "contacts.jsonl"
-        out["rows"] = rows = _contacts_only(root / "data" / "contacts.jsonl", bad, data)
+        out["rows"] = rows = _make_dataset(plan.cli_rows, root / "data", data)
         template_path = root / "template.json"
         template_path.write_text(json.dumps(template))
         env = {
@@ -653,26 +683,36 @@ def cli_runs(
             "ZYNTRO_BASE_URL": url,
         }
         c = str(plan.cli_concurrency)
-        cli = ["import", str(data), "--no-journal", "--quiet", "--concurrency", c]
-        commands = {
-            "raw_aiohttp": [
-                *(sys.executable, "-m", "benchmarks.raw_import", str(data)),
-                *("--base-url", url, "--template", str(template_path), "--concurrency", c),
-            ],
-            "cli_asyncio": [sys.executable, "-m", "benchmarks.cli_loop", "asyncio", *cli],
-            "cli_uvloop": [sys.executable, "-m", "benchmarks.cli_loop", "uvloop", *cli],
+        empty = root / "empty.jsonl"
+        empty.write_text("")
+
+        def command(client: str, path: Path) -> list[str]:
+            if client == "raw_aiohttp":
+                return [
+                    *(sys.executable, "-m", "benchmarks.raw_import", str(path)),
+                    *("--base-url", url, "--template", str(template_path), "--concurrency", c),
+                ]
+            loop = client.removeprefix("cli_")
+            cli = ["import", str(path), "--no-journal", "--quiet", "--concurrency", c]
+            return [sys.executable, "-m", "benchmarks.cli_loop", loop, *cli]
+
+        # Start-up and exit alone (an empty file): the part of each figure no row pays for.
+        startup = {
+            client: _timed_process(command(client, empty), env)["wall_s"] for client in clients
         }
+        out["startup_s"] = startup
         for r in range(plan.cli_rounds):
             shift = r % len(clients)
             for client in clients[shift:] + clients[:shift]:
                 progress(f"CLI import of {rows:,} contacts, c={c}: {client} (round {r + 1})")
                 server.reset()
-                result = _timed_process(commands[client], env)
+                result = _timed_process(command(client, data), env)
                 sent = int(server.stats()["requests"])
                 result.update(
                     rows=rows,
                     server_requests=sent,
                     per_second=rows / result["wall_s"],
+                    per_second_after_startup=rows / max(result["wall_s"] - startup[client], 1e-9),
                     cpu_us_per_item=result["cpu_s"] / rows * 1e6,
                 )
                 if sent != rows and "error" not in result:

@@ -165,6 +165,25 @@ def _short_count(n: int) -> str:
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend, or None when it is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def _save(plt: Any, fig: Any, path: Path, *, dpi: int) -> None:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
 def draw_chart(results: Result, path: Path) -> bool:
     """Draw throughput vs concurrency, memory vs items and upload memory/stalls to a PNG.
 
@@ -172,12 +191,8 @@ def draw_chart(results: Result, path: Path) -> bool:
         False (and draws nothing) if matplotlib is not installed, or the run measured only
         some sections (``--only``).
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return False
 
     runs, plan = results["runs"], results["plan"]
@@ -266,10 +281,7 @@ def draw_chart(results: Result, path: Path) -> bool:
         f"zyntro_async benchmarks ({plan['name']} run) - {m['cpu_count']} CPUs, "
         f"Python {m['python']}, {m['timestamp']}"
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=110)
     return True
 
 
@@ -312,12 +324,8 @@ def draw_ratelimit_chart(results: Result, path: Path) -> bool:
     Returns:
         False (and draws nothing) if matplotlib is not installed or the section did not run.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return False
     runs = results["runs"].get("ratelimit")
     if not runs:
@@ -376,8 +384,5 @@ def draw_ratelimit_chart(results: Result, path: Path) -> bool:
         f"bulk.run at c={plan['limit_concurrency']}, no max_per_second, against emulator "
         f"limits it is not told ({plan['name']} run, {m['timestamp']})"
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=100)
     return True

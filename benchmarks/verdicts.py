@@ -498,20 +498,27 @@ def _cli_rows(plan: Plan, cli: Result, quick: str) -> list[Row]:
         "cli_asyncio": "CLI on asyncio",
         "cli_uvloop": "CLI on uvloop",
     }
+    startup = cli.get("startup_s", {})
     for client, name in names.items():
         results = cli.get(client)
-        note = "" if results else "uvloop is not installed"
+        note = (
+            f"start-up and exit on an empty file: {startup[client]:.2f} s"
+            if client in startup
+            else "uvloop is not installed"
+        )
         rows.append(Row(section, f"{name}: items/s", _median(results or [], "per_second"), "/s",
                         note=_error_note(results) or note))  # fmt: skip
     raw = cli.get("raw_aiohttp", [])
     for client in ("cli_asyncio", "cli_uvloop"):
-        if cli.get(client):
+        if not cli.get(client):
+            continue
+        for key, what in (
+            ("per_second", "items/s"),
+            ("per_second_after_startup", "items/s after start-up"),
+            ("cpu_us_per_item", "CPU per item"),
+        ):
             rows.append(
-                Row(section, f"{names[client]} / raw aiohttp on asyncio: items/s",
-                    _paired_ratio(cli[client], raw, "per_second"), "x")
-            )  # fmt: skip
-            rows.append(
-                Row(section, f"{names[client]} / raw aiohttp on asyncio: CPU per item",
-                    _paired_ratio(cli[client], raw, "cpu_us_per_item"), "x")
+                Row(section, f"{names[client]} / raw aiohttp on asyncio: {what}",
+                    _paired_ratio(cli[client], raw, key), "x")
             )  # fmt: skip
     return rows
