@@ -46,13 +46,13 @@ async def _serve(args: argparse.Namespace) -> None:
     def bucket(rate: float, burst: int) -> TokenBucket:
         return TokenBucket(rate=rate, burst=burst, retry_after=args.retry_after)
 
-    def start_schedule(_record: RequestRecord) -> None:
+    def start_schedule(record: RequestRecord) -> None:
         # The first request has been handled: time the changes from its arrival.
         if emulator_started:
             return
         emulator_started.append(loop.time())
         for at, rate, burst in phases[1:]:
-            delay = max(at - _record.duration, 0.0)
+            delay = max(at - record.duration, 0.0)
             loop.call_later(delay, emulator.set_limits, bucket(rate, burst))
 
     emulator_started: list[float] = []

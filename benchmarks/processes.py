@@ -522,53 +522,59 @@ def ratelimit_runs(plan: Plan, run: Runner) -> Result:
     """Run every scenario of :func:`benchmarks.plan.limit_scenarios`, each against its own
     emulator process.
 
-    A concurrency cap is first calibrated: the SDK at exactly ``cap`` requests in flight
-    measures the rate the cap allows, the reference for its goodput.
-
     Returns:
-        ``{scenario key: worker result + "scenario" (its description) + "emulator_stats"}``.
+        ``{scenario key: worker result + "scenario" (its description) + "emulator_stats"}``;
+        an emulator that does not start gives that scenario an ``error`` alone.
     """
     out: Result = {}
-    c = plan.limit_concurrency
     for scenario in limit_scenarios(plan):
-        with EmulatorProcess(_emulator_command(plan, scenario)) as emulator:
-            options = {"credentials": emulator.credentials, "sample_s": plan.limit_sample_s}
-            result: Result = {}
-            if scenario.kind == "concurrency_cap":
-                calibration = Spec(
-                    "calibrate_limited",
-                    emulator.base_url,
-                    count=10**9,  # stopped by max_seconds
-                    concurrency=plan.limit_cap,
-                    warmup=plan.limit_cap,
-                    max_seconds=min(2.0, plan.limit_seconds / 2),
-                    options=options,
-                )
-                result["calibration"] = run(
-                    calibration,
-                    f"rate limit: {plan.limit_cap} requests in flight back to back (calibration)",
-                    counters=False,
-                )
-            spec = Spec(
-                "bulk_limited",
+        try:
+            result = _limited_run(plan, scenario, run)
+        except RuntimeError as exc:  # the emulator did not start
+            run.progress(f"  ! {scenario.title}: {exc}")
+            result = {"error": str(exc)[:300]}
+        out[scenario.key] = {**result, "scenario": attrs.asdict(scenario)}
+    return out
+
+
+def _limited_run(plan: Plan, scenario: LimitScenario, run: Runner) -> Result:
+    """One scenario: start its emulator, calibrate a concurrency cap, run bulk.run, stop.
+
+    A concurrency cap is first calibrated: the SDK at exactly ``cap`` requests in flight
+    measures the rate the cap allows, the reference for its goodput.
+    """
+    c = plan.limit_concurrency
+    result: Result = {}
+    with EmulatorProcess(_emulator_command(plan, scenario)) as emulator:
+        options = {"credentials": emulator.credentials, "sample_s": plan.limit_sample_s}
+        if scenario.kind == "concurrency_cap":
+            calibration = Spec(
+                "calibrate_limited",
                 emulator.base_url,
-                count=scenario.count,
-                concurrency=c,
-                # A run stuck far below the limit must not hold up the section.
-                max_seconds=1.5 * scenario.seconds + 5,
+                count=10**9,  # stopped by max_seconds
+                concurrency=plan.limit_cap,
+                warmup=plan.limit_cap,
+                max_seconds=min(2.0, plan.limit_seconds / 2),
                 options=options,
             )
-            result.update(
-                run(
-                    spec,
-                    f"rate limit: {scenario.title}: bulk.run of {scenario.count:,} upserts, c={c}",
-                    counters=False,
-                )
+            result["calibration"] = run(
+                calibration,
+                f"rate limit: {plan.limit_cap} requests in flight back to back (calibration)",
+                counters=False,
             )
-        result["emulator_stats"] = emulator.final_stats
-        result["scenario"] = attrs.asdict(scenario)
-        out[scenario.key] = result
-    return out
+        spec = Spec(
+            "bulk_limited",
+            emulator.base_url,
+            count=scenario.count,
+            concurrency=c,
+            # A run stuck far below the limit must not hold up the section.
+            max_seconds=1.5 * scenario.seconds + 5,
+            options=options,
+        )
+        label = f"rate limit: {scenario.title}: bulk.run of {scenario.count:,} upserts, c={c}"
+        result.update(run(spec, label, counters=False))
+    result["emulator_stats"] = emulator.final_stats
+    return result
 
 
 # --------------------------------------------------------------------------- CLI import
