@@ -37,6 +37,8 @@ class Spec:
         small_file: the small attachment of each bundle.
         max_seconds: stop starting new requests after this long (0: no limit); the
             figures then cover the requests that completed.
+        options: scenario-specific settings, JSON-ready (the rate-limit scenarios: the
+            emulator's ``credentials`` and the sampling interval ``sample_s``).
     """
 
     scenario: str
@@ -48,6 +50,7 @@ class Spec:
     template: dict[str, Any] = attrs.field(factory=dict)
     small_file: str = ""
     max_seconds: float = 0.0
+    options: dict[str, Any] = attrs.field(factory=dict)
 
 
 def fallback_upsert_template() -> dict[str, Any]:

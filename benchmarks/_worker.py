@@ -13,6 +13,7 @@ corrupt the protocol.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -20,14 +21,18 @@ import traceback
 from typing import Any
 
 from benchmarks._spec import Spec
-from benchmarks.scenarios import run_scenario
+from benchmarks.limited import LIMITED_SCENARIOS
+from benchmarks.scenarios import SCENARIOS
+
+_ALL = {**SCENARIOS, **LIMITED_SCENARIOS}
 
 
 def _answer(spec_line: str) -> dict[str, Any]:
     try:
         raw = json.loads(spec_line)
         raw["paths"] = tuple(raw.get("paths", ()))
-        return run_scenario(Spec(**raw))
+        spec = Spec(**raw)
+        return asyncio.run(_ALL[spec.scenario](spec))
     except Exception as exc:  # every failure is reported, the worker keeps serving
         traceback.print_exc()
         return {"error": f"{type(exc).__name__}: {exc}"[:300], "traceback": traceback.format_exc()}

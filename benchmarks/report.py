@@ -13,7 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["draw_chart", "format_value", "markdown_table", "print_table", "write_json"]
+__all__ = [
+    "draw_chart",
+    "draw_ratelimit_chart",
+    "format_value",
+    "markdown_table",
+    "print_table",
+    "rate_series",
+    "write_json",
+]
 
 Result = dict[str, Any]
 
@@ -30,6 +38,10 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:,.0f} us"
     if unit in ("MB", "ms"):
         return f"{value:,.1f} {unit}"
+    if unit == "%":
+        return f"{value:.1%}"
+    if unit == "items":
+        return f"{value:,.0f}"
     if unit == "MB/s":
         return f"{value:,.0f} MB/s"
     return f"{value:,.3g} {unit}".strip()
@@ -153,6 +165,25 @@ def _short_count(n: int) -> str:
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only backend, or None when it is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def _save(plt: Any, fig: Any, path: Path, *, dpi: int) -> None:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
 def draw_chart(results: Result, path: Path) -> bool:
     """Draw throughput vs concurrency, memory vs items and upload memory/stalls to a PNG.
 
@@ -160,12 +191,8 @@ def draw_chart(results: Result, path: Path) -> bool:
         False (and draws nothing) if matplotlib is not installed, or the run measured only
         some sections (``--only``).
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = _pyplot()
+    if plt is None:
         return False
 
     runs, plan = results["runs"], results["plan"]
@@ -254,8 +281,108 @@ def draw_chart(results: Result, path: Path) -> bool:
         f"zyntro_async benchmarks ({plan['name']} run) - {m['cpu_count']} CPUs, "
         f"Python {m['python']}, {m['timestamp']}"
     )
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path, dpi=110)
+    return True
+
+
+def rate_series(
+    samples: list[list[float]], window_s: float = 1.0
+) -> tuple[list[float], list[float]]:
+    """Accepted requests per second over time, from the emulator's sampled counters.
+
+    Args:
+        samples: ``[t, applied, ...]`` rows, ``t`` in seconds from the run's start.
+        window_s: each point is the rate over the last ``window_s`` seconds (or since the
+            start), which smooths the sampling's granularity.
+
+    Returns:
+        Times and rates, one pair per sample from ``window_s`` on (earlier, a rate over a
+        fraction of the window would show the opening burst as a spike).
+    """
+    times: list[float] = []
+    rates: list[float] = []
+    for i, (t, applied, *_) in enumerate(samples):
+        if t < window_s:
+            continue
+        j = i
+        while j > 0 and t - samples[j][0] < window_s:
+            j -= 1
+        span = t - samples[j][0]
+        if span > 0:
+            times.append(t)
+            rates.append((applied - samples[j][1]) / span)
+    return times, rates
+
+
+def draw_ratelimit_chart(results: Result, path: Path) -> bool:
+    """Draw the accepted rate over time of the rate-limit section's runs to a PNG.
+
+    Three panels: the token bucket under each ``Retry-After`` style, against its limit; the
+    concurrency cap and window quota as a fraction of their limits; and the limit-change run
+    against its changing limit.
+
+    Returns:
+        False (and draws nothing) if matplotlib is not installed or the section did not run.
+    """
+    plt = _pyplot()
+    if plt is None:
+        return False
+    runs = results["runs"].get("ratelimit")
+    if not runs:
+        return False
+    plan = results["plan"]
+    fig, (ax_bucket, ax_other, ax_change) = plt.subplots(1, 3, figsize=(18, 5.6))
+    ok = {key: run for key, run in runs.items() if "samples" in run}
+
+    ax_bucket.axhline(plan["limit_rate"], color="k", linestyle="--", label="the limit")
+    for run in ok.values():
+        if run["scenario"]["kind"] == "token_bucket":
+            style = run["scenario"]["retry_after"]
+            ax_bucket.plot(*rate_series(run["samples"]), label=f"Retry-After: {style}")
+    ax_bucket.set_title(
+        f"Token bucket {plan['limit_rate']:g}/s, burst {plan['limit_burst']}: accepted rate"
+    )
+    ax_bucket.set_ylabel("requests accepted per second (1 s window)")
+
+    ax_other.axhline(1.0, color="k", linestyle="--", label="the limit")
+    for key, run in ok.items():
+        scenario = run["scenario"]
+        if scenario["kind"] not in ("concurrency_cap", "window_quota"):
+            continue
+        limit = scenario["rate"]
+        calibrated = run.get("calibration", {}).get("per_second")
+        if scenario["kind"] == "concurrency_cap" and calibrated:
+            limit = calibrated
+        window = 1.0 if scenario["kind"] == "concurrency_cap" else plan["quota"][1]
+        times, rates = rate_series(run["samples"], window)
+        ax_other.plot(times, [r / limit for r in rates], label=key.replace("_", " "))
+    ax_other.set_ylim(0, 2)
+    ax_other.set_title("Concurrency cap and window quota: accepted rate / limit")
+    ax_other.set_ylabel("fraction of the limit")
+
+    for run in ok.values():
+        phases = run["scenario"].get("phases")
+        if not phases:
+            continue
+        end = run["elapsed_s"]
+        steps_t = [p["at"] for p in phases] + [end]
+        steps_r = [p["rate"] for p in phases] + [phases[-1]["rate"]]
+        ax_change.step(steps_t, steps_r, where="post", color="k", linestyle="--",
+                       label="the limit")  # fmt: skip
+        ax_change.plot(*rate_series(run["samples"]), color="tab:blue", label="accepted")
+        times, refused = rate_series([[t, r] for t, _, r, *_ in run["samples"]])
+        ax_change.plot(times, refused, color="tab:red", alpha=0.6, label="429s")
+    ax_change.set_title("Token bucket halved, then restored: accepted rate")
+    ax_change.set_ylabel("requests per second (1 s window)")
+
+    for ax in (ax_bucket, ax_other, ax_change):
+        ax.set_xlabel("seconds since the run started")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    m = results["machine"]
+    fig.suptitle(
+        f"bulk.run at c={plan['limit_concurrency']}, no max_per_second, against emulator "
+        f"limits it is not told ({plan['name']} run, {m['timestamp']})"
+    )
+    _save(plt, fig, path, dpi=100)
     return True
