@@ -289,15 +289,15 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         "skip_entity",
     ),
     (
-        "contact_id as an int",
+        "contact_id as a bool",
         lambda zy: zy.contacts.upsert(
-            Contact(primary_email=EMAIL), lookup_by="contact_id", contact_id=42
+            Contact(primary_email=EMAIL), lookup_by="contact_id", contact_id=True
         ),
         "contact_id",
     ),
-    ("fetch contact_id as an int", lambda zy: zy.contacts.fetch(42), "contact_id"),
+    ("fetch contact_id as a float", lambda zy: zy.contacts.fetch(4.2), "contact_id"),
     ("fetch contact_id empty", lambda zy: zy.contacts.fetch(""), "contact_id"),
-    ("notes.add contact_id as an int", lambda zy: zy.notes.add(42, "Hi"), "contact_id"),
+    ("notes.add contact_id as a bool", lambda zy: zy.notes.add(False, "Hi"), "contact_id"),
     ("notes.add note as None", lambda zy: zy.notes.add(CONTACT_ID, None), "note"),
     ("notes.add note blank", lambda zy: zy.notes.add(CONTACT_ID, "   "), "note"),
     (
@@ -306,7 +306,7 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         "visible",
     ),
     ("notes.add editable as 2", lambda zy: zy.notes.add(CONTACT_ID, "Hi", editable=2), "editable"),
-    ("notes.update note_id as an int", lambda zy: zy.notes.update(5, CONTACT_ID, "Hi"), "note_id"),
+    ("notes.update note_id as a list", lambda zy: zy.notes.update([5], CONTACT_ID, "Hi"), "note_id"),
     (
         "add_link name as an int",
         lambda zy: zy.attachments.add_link(CONTACT_ID, name=5, url="https://acme.com"),
@@ -334,7 +334,7 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         lambda zy: zy.attachments.update(None, name="x"),
         "att_id",
     ),
-    ("attachments.delete att_id as an int", lambda zy: zy.attachments.delete(7), "att_id"),
+    ("attachments.delete att_id as a bool", lambda zy: zy.attachments.delete(True), "att_id"),
     ("comms data as an int", lambda zy: zy.comms.log(CONTACT_ID, "call", 123), "data"),
     ("comms data as a list", lambda zy: zy.comms.log(CONTACT_ID, "call", ["a"]), "data"),
     ("comms data empty mapping", lambda zy: zy.comms.log(CONTACT_ID, "call", {}), "data"),
@@ -363,7 +363,7 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
     ("call body as a list", lambda zy: zy.call("crm", "x", ["contact_id"]), "body"),
     ("call body as a str", lambda zy: zy.call("crm", "x", "contact_id=1"), "body"),
     ("call body value not JSON", lambda zy: zy.call("crm", "x", {"at": object()}), "body.at"),
-    ("call member_id as an int", lambda zy: zy.call("crm", "x", {}, member_id=5), "member_id"),
+    ("call member_id as a bool", lambda zy: zy.call("crm", "x", {}, member_id=True), "member_id"),
 ]
 
 
@@ -408,7 +408,7 @@ MEMBER_CALLS: list[tuple[str, Invoke]] = [
     [
         pytest.param(invoke, bad, id=f"{name}-{bad!r}")
         for n, (name, invoke) in enumerate(MEMBER_CALLS)
-        for bad in [(42, "", ["m"])[n % 3]]
+        for bad in [(True, "", ["m"])[n % 3]]
     ],
 )
 async def test_a_bad_member_id_override_is_refused_on_every_method(

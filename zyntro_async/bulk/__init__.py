@@ -23,11 +23,13 @@ from zyntro_async.bulk._ops import (
     InvalidItem,
     LogComms,
     Operation,
+    RequestOperation,
     UpsertContact,
     op_from_import_dict,
 )
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
-from zyntro_async.bulk._runner import Bulk, BulkAbortedError
+from zyntro_async.bulk._item_observer import ItemObserver
+from zyntro_async.bulk._runner import Bulk, BulkAbortedError, RunOptions
 
 __all__ = [
     "AddFile",
@@ -41,7 +43,10 @@ __all__ = [
     "ItemResult",
     "LogComms",
     "Operation",
+    "ItemObserver",
     "Progress",
+    "RequestOperation",
+    "RunOptions",
     "Status",
     "UpsertContact",
     "op_from_import_dict",

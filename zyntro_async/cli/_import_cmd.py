@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import functools
 import os
-import re
 import sqlite3
 import sys
 import threading
@@ -239,10 +238,9 @@ def _client_from_environment(member_id: str | None) -> ZyntroClient:
     try:
         client = ZyntroClient(member_id=member_id)
     except ConfigurationError as exc:
-        variable = re.search(r"ZYNTRO_[A-Z_]+", str(exc))
-        if variable is not None:
+        if exc.variable is not None:
             raise _UsageError(
-                f"missing credentials: set the {variable.group(0)} environment variable "
+                f"missing credentials: set the {exc.variable} environment variable "
                 f"({exc}); or use --emulator to try against a local emulator"
             ) from exc
         raise _UsageError(str(exc)) from exc
