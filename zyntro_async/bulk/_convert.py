@@ -271,8 +271,8 @@ def _note(fields: Mapping[str, Any], base_dir: Path | None, prefix: str) -> AddN
         AddNote,
         contact_id=fields.get("contact_id"),
         note=fields["note"],
-        visible=fields.get("visible", False),
-        editable=fields.get("editable", False),
+        visible=fields.get("visible"),
+        editable=fields.get("editable"),
         member_id=fields.get("member_id"),
         key=fields.get("key"),
     )

@@ -265,10 +265,11 @@ class AddNote(_ChildOp):
     def import_dict(self) -> dict[str, Any]:
         """This operation in the JSONL import format (child form when in a bundle)."""
         line: dict[str, Any] = {"note": self.note}
-        if self.visible:
-            line["visible"] = True
-        if self.editable:
-            line["editable"] = True
+        # None (the server's default) is left out; an explicit False is kept.
+        if self.visible is not None:
+            line["visible"] = self.visible
+        if self.editable is not None:
+            line["editable"] = self.editable
         return _with_common(line, self)
 
 
