@@ -34,15 +34,18 @@ from hypothesis import strategies as st
 from zyntro_async import RequestValidationError
 from zyntro_async.bulk import (
     AddFile,
+    AddLink,
+    AddNote,
     BulkReport,
     ContactBundle,
     InvalidItem,
     ItemResult,
+    LogComms,
     Status,
+    UpsertContact,
     op_from_import_dict,
 )
 from zyntro_async.bulk._convert import op_from_line
-from zyntro_async.bulk._ops import OPERATION_TYPES
 from zyntro_async.cli._readers import (
     CSV_COLUMNS,
     ImportReader,
@@ -217,6 +220,8 @@ good_bundle = st.fixed_dictionaries(
         "member_id": names,
     },
 )
+
+OPERATION_TYPES = (UpsertContact, AddNote, AddLink, AddFile, LogComms, ContactBundle, InvalidItem)
 
 
 def with_op(op: str, contact_id: bool = True) -> Any:
