@@ -202,9 +202,7 @@ class ZyntroClient:
             self._bulk = Bulk(self)
         return self._bulk
 
-    async def send(
-        self, request: ApiRequest[R], *, observer: AttemptObserver | None = None
-    ) -> R:
+    async def send(self, request: ApiRequest[R], *, observer: AttemptObserver | None = None) -> R:
         """Send a request model and return its typed result.
 
         Every endpoint method is this with a request it builds: ``zy.notes.add(cid, "x")``

@@ -178,9 +178,7 @@ class Transport:
             body_size = len(body_bytes)
         elif file is not None and file.size is not None:
             body_size = file.size
-        attempt_timeout = (
-            self._config.timeout + _UPLOAD_SECONDS_PER_MIB * max(body_size, 0) / 2**20
-        )
+        attempt_timeout = self._config.timeout + _UPLOAD_SECONDS_PER_MIB * max(body_size, 0) / 2**20
         if policy.budget is not None:
             policy.budget.record_request()
         # Only creating calls need the write-ahead mark: repeating the others is harmless.
@@ -208,7 +206,9 @@ class Transport:
             started = clock()
             payload: Base64JsonPayload | HookedBytesPayload | None = None
             if file is not None:
-                hook = None if attempt is None or before_last is None else _bind(before_last, attempt)
+                hook = (
+                    None if attempt is None or before_last is None else _bind(before_last, attempt)
+                )
                 payload = Base64JsonPayload(body, file, hook)
             elif before_last is not None and attempt is not None and body_bytes:
                 payload = HookedBytesPayload(body_bytes, _bind(before_last, attempt))

@@ -12,8 +12,8 @@ import anyio
 import pytest
 
 from zyntro_async import CircuitOpenError, ZyntroClient
-from zyntro_async._retry import FailureKind
 from zyntro_async._observe import Attempt, AttemptResult, Call
+from zyntro_async._retry import FailureKind
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._limiter import RunPacer
 from zyntro_async.testing import Emulator

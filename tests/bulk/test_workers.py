@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from zyntro_async import Contact, ZyntroClient
@@ -98,5 +97,3 @@ async def test_a_bad_setting_is_refused_by_run_and_stream(
     with pytest.raises(ValueError, match=next(iter(setting))):
         async for _ in zy.bulk.stream([upsert(0)], **setting):  # type: ignore[arg-type]
             pass
-
-

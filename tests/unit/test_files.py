@@ -21,8 +21,7 @@ import pytest
 from aiohttp import web
 from aioresponses import aioresponses
 
-from zyntro_async import RequestValidationError, ZyntroClient
-from zyntro_async import FileInsert
+from zyntro_async import FileInsert, RequestValidationError, ZyntroClient
 from zyntro_async._files import CHUNK_BYTES, ENCODE_SLICE, Base64JsonPayload, file_source
 
 from ._helpers import (

@@ -334,7 +334,9 @@ async def test_notes_add_sends_the_curl_sample_exactly(
     assert await sent_json(mocked, ADD_NOTES) == curl_sample
 
 
-async def test_notes_add_sends_a_flag_given_as_false(zy: ZyntroClient, mocked: aioresponses) -> None:
+async def test_notes_add_sends_a_flag_given_as_false(
+    zy: ZyntroClient, mocked: aioresponses
+) -> None:
     answer(mocked, ADD_NOTES)
     await zy.notes.add(CONTACT_ID, "Private", visible=False, editable=False)
     body = await sent_json(mocked, ADD_NOTES)

@@ -9,9 +9,9 @@ from aioresponses import aioresponses
 
 from zyntro_async import (
     Attempt,
-    Contact,
     AttemptResult,
     ConfigurationError,
+    Contact,
     ContactWrite,
     Note,
     NoteWrite,

@@ -306,7 +306,11 @@ WRONG_TYPES: list[tuple[str, Invoke, str]] = [
         "visible",
     ),
     ("notes.add editable as 2", lambda zy: zy.notes.add(CONTACT_ID, "Hi", editable=2), "editable"),
-    ("notes.update note_id as a list", lambda zy: zy.notes.update([5], CONTACT_ID, "Hi"), "note_id"),
+    (
+        "notes.update note_id as a list",
+        lambda zy: zy.notes.update([5], CONTACT_ID, "Hi"),
+        "note_id",
+    ),
     (
         "add_link name as an int",
         lambda zy: zy.attachments.add_link(CONTACT_ID, name=5, url="https://acme.com"),

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._ops import (
     AddFile,
     AddLink,
@@ -28,7 +29,6 @@ from zyntro_async.bulk._ops import (
     op_from_import_dict,
 )
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
-from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._runner import Bulk, BulkAbortedError, RunOptions
 
 __all__ = [
@@ -40,10 +40,10 @@ __all__ = [
     "BulkReport",
     "ContactBundle",
     "InvalidItem",
+    "ItemObserver",
     "ItemResult",
     "LogComms",
     "Operation",
-    "ItemObserver",
     "Progress",
     "RequestOperation",
     "RunOptions",

@@ -107,6 +107,4 @@ async def run_bundle(
         holder.append(attrs.evolve(parent, op=bundle, children=children))
         raise
     children = skip_children(index, key, bundle, results)
-    return attrs.evolve(
-        parent, op=bundle, children=children, elapsed=time.monotonic() - started
-    )
+    return attrs.evolve(parent, op=bundle, children=children, elapsed=time.monotonic() - started)

@@ -432,5 +432,3 @@ def _with_keys(result: ItemResult) -> ItemResult:
         for position, child in enumerate(result.children)
     )
     return attrs.evolve(result, key=key, children=children)
-
-

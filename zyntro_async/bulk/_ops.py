@@ -604,7 +604,6 @@ class InvalidItem(_Op):
 Operation = UpsertContact | AddNote | AddLink | AddFile | LogComms | ContactBundle | InvalidItem
 
 
-
 def _opt_str(line: Mapping[str, Any], name: str, field: str) -> str | None:
     value = line.get(name)
     check_optional_str(field, value)

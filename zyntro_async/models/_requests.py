@@ -84,7 +84,10 @@ ADD_COMMS = "crm/addCommsHistory"
 def to_id(value: object) -> object:
     """An ``int`` identifier as its decimal string; anything else as it is (checked later)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python converts: refused as not a string
+            return value
     return value
 
 
@@ -371,7 +374,7 @@ class FileInsert(ApiRequest[AttachmentResult]):
     """
 
     contact_id: str = attrs.field(converter=to_id)
-    file: Any = attrs.field(default=None, repr=False)
+    file: Any = attrs.field(repr=False)
     name: str | None = None
     file_type: str | None = None
     context: str | None = None
@@ -506,7 +509,7 @@ class AttachmentDelete(ApiRequest[AttachmentResult]):
         return {"action": "delete", "att_id": self.att_id}
 
     def absorb(self, error: ZyntroError) -> Mapping[str, Any] | None:
-        """"Not found" after an unanswered attempt: that attempt deleted it."""
+        """A "not found" after an unanswered attempt: that attempt deleted it."""
         if isinstance(error, NotFoundError) and error.code == "NOT_FOUND":
             return {
                 "action": "deleted",
