@@ -352,6 +352,19 @@ class Run:
         value: Any = None
         failure: BaseException | None = None
         held_bytes = 0
+
+        def outcome(status: Status, error: BaseException | None = None) -> ItemResult:
+            return ItemResult(
+                index=index,
+                key=key,
+                op=op,
+                status=status,
+                value=value,
+                error=error,
+                attempts=observer.attempts,
+                elapsed=time.monotonic() - started,
+            )
+
         try:
             request = op.request_for(contact_id)
             size = op.size
@@ -363,14 +376,7 @@ class Run:
             status = classify_cancelled(
                 in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
             )
-            result = ItemResult(
-                index=index,
-                key=key,
-                op=op,
-                status=status,
-                attempts=observer.attempts,
-                elapsed=time.monotonic() - started,
-            )
+            result = outcome(status)
             if journal is not None and observer.attempts:
                 # Also when skipped: that replaces the "sent" marks of attempts that proved
                 # nothing was applied (a 429 or 503), so the next run sends it.
@@ -388,16 +394,7 @@ class Run:
             attempts=observer.attempts,
             maybe_applied=observer.maybe_applied,
         )
-        result = ItemResult(
-            index=index,
-            key=key,
-            op=op,
-            status=status,
-            value=value,
-            error=error,
-            attempts=observer.attempts,
-            elapsed=time.monotonic() - started,
-        )
+        result = outcome(status, error)
         if journal is not None and status is not Status.SKIPPED:
             journal.record(key, _kept(status, decision), value, error)
         return result
