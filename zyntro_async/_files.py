@@ -29,7 +29,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from stat import S_ISREG
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import anyio.lowlevel
 import anyio.to_thread
@@ -257,8 +257,8 @@ def file_source(file: object, *, name: str | None = None) -> FileSource:
         except (OSError, ValueError) as exc:
             raise RequestValidationError("file", f"cannot read the file object: {exc}") from exc
         if can_seek:
-            return SeekableFileSource(file, base)  # type: ignore[arg-type]
-        return StreamSource(file, base)  # type: ignore[arg-type]
+            return SeekableFileSource(cast("IO[bytes]", file), base)
+        return StreamSource(cast("IO[bytes]", file), base)
     raise RequestValidationError(
         "file", f"must be a path, bytes or a binary file object, got {type(file).__name__}"
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from zyntro_async._errors import (
     AmbiguousOutcomeError,
+    APIConnectionError,
+    APIError,
     CircuitOpenError,
     MalformedResponseError,
     ZyntroError,
@@ -71,7 +73,8 @@ def classify_cancelled(*, in_flight: bool, maybe_applied: bool) -> Status:
 
 def ambiguous(endpoint: str, cause: ZyntroError) -> AmbiguousOutcomeError:
     """``cause`` restated as "may or may not have been applied" (chained to it)."""
-    endpoint = getattr(cause, "endpoint", None) or endpoint
+    if isinstance(cause, APIError | APIConnectionError | MalformedResponseError):
+        endpoint = cause.endpoint or endpoint
     detail = str(cause).removeprefix(f"{endpoint}: ")
     error = AmbiguousOutcomeError(
         f"the request may or may not have been applied ({detail})", endpoint=endpoint
