@@ -7,6 +7,9 @@ Quick start::
     async with ZyntroClient() as zy:  # credentials from ZYNTRO_* environment variables
         result = await zy.contacts.upsert(Contact(first_name="Jane", primary_email="j@acme.com"))
         await zy.notes.add(result.contact_id, "Met at the fair")
+
+Every endpoint method builds a request model and sends it; the same models can be sent
+directly, ``await zy.send(NoteWrite(contact_id=cid, note="..."))``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from zyntro_async._errors import (
     ZyntroError,
 )
 from zyntro_async._hooks import RequestEvent, ResponseEvent, RetryEvent
+from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, ObserverChain
 from zyntro_async._retry import RetryBudget, RetryPolicy
 from zyntro_async._version import __version__
 from zyntro_async.models import (
@@ -46,29 +50,53 @@ from zyntro_async.models import (
     Entity,
     Note,
 )
+from zyntro_async.models._requests import (
+    ApiRequest,
+    AttachmentDelete,
+    AttachmentUpdate,
+    CommsEntry,
+    ContactFetch,
+    ContactWrite,
+    FileInsert,
+    LinkInsert,
+    NoteWrite,
+)
 
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
     "AmbiguousOutcomeError",
+    "ApiRequest",
+    "AttachmentDelete",
     "AttachmentResult",
+    "AttachmentUpdate",
+    "Attempt",
+    "AttemptObserver",
+    "AttemptResult",
     "AuthenticationError",
     "BulkAbortedError",
     "CircuitOpenError",
     "ClientClosedError",
+    "CommsEntry",
     "CommsResult",
     "ConfigurationError",
     "Contact",
+    "ContactFetch",
     "ContactRecord",
     "ContactResult",
+    "ContactWrite",
     "Entity",
+    "FileInsert",
     "ImportLineError",
     "InvalidRequestError",
     "JournalError",
+    "LinkInsert",
     "MalformedResponseError",
     "NotFoundError",
     "Note",
+    "NoteWrite",
+    "ObserverChain",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestEvent",

@@ -8,7 +8,7 @@ import ssl
 import warnings
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import aiohttp
 import anyio
@@ -24,6 +24,7 @@ from zyntro_async._retry import RetryPolicy
 from zyntro_async._tracing import tracing_observer
 from zyntro_async._transport import Transport
 from zyntro_async._version import __version__
+from zyntro_async.models._requests import ApiRequest, to_id
 from zyntro_async.models._validators import check_id, check_json_value
 from zyntro_async.resources.attachments import Attachments
 from zyntro_async.resources.comms import Comms
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from zyntro_async.bulk import Bulk
 
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "ZyntroClient"]
+
+R = TypeVar("R")
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -162,12 +165,11 @@ class ZyntroClient:
     def _build_resources(self) -> None:
         """The transport and the resources over it (again for each view)."""
         self._transport = Transport(self._config, self._retry, self._root._get_session)
-        self._transport.observer = self._observer
-        self.contacts = Contacts(self._transport)
-        self.notes = Notes(self._transport)
-        self.attachments = Attachments(self._transport)
-        self.comms = Comms(self._transport)
-        self._bulk: Bulk | None = None
+        self.contacts = Contacts(self)
+        self.notes = Notes(self)
+        self.attachments = Attachments(self)
+        self.comms = Comms(self)
+        self._bulk: Bulk | None = None  # a view's bulk runs use the view's options
 
     # ---- per-call options ---------------------------------------------------------------
 
@@ -325,6 +327,36 @@ class ZyntroClient:
             self._bulk = Bulk(self)
         return self._bulk
 
+    async def send(self, request: ApiRequest[R], *, observer: AttemptObserver | None = None) -> R:
+        """Send a request model and return its typed result.
+
+        Every endpoint method is this with a request it builds: ``zy.notes.add(cid, "x")``
+        is ``zy.send(NoteWrite(contact_id=cid, note="x"))``. The request was validated when
+        it was built; here it gets the credentials, is sent and retried as its
+        ``idempotent`` allows, and its result is structured.
+
+        Args:
+            request: a request model (``zyntro_async.models`` ``ContactWrite``,
+                ``NoteWrite``, ``FileInsert``, ...).
+            observer: told about each attempt of this request, after the client's own
+                observer (a bulk run paces and journals its items this way).
+
+        Returns:
+            The request's result model (``ContactResult``, ``Note``, ...).
+
+        Raises:
+            ConfigurationError: the request needs a member or brand that is not configured.
+            APIError: the API refused (see its ``code``).
+            APIConnectionError: the API could not be reached after retries
+                (:class:`~zyntro_async.AmbiguousOutcomeError` when a creating request may
+                have been applied).
+            MalformedResponseError: the answer is not the documented envelope.
+        """
+        own = self._observer
+        if own is not None:
+            observer = ObserverChain.of(own, observer)
+        return await self._transport.send(request, observer=observer)
+
     async def call(
         self,
         module: str,
@@ -332,7 +364,7 @@ class ZyntroClient:
         body: Mapping[str, Any] | None = None,
         *,
         idempotent: bool = False,
-        member_id: str | None = None,
+        member_id: str | int | None = None,
         brand: bool = True,
     ) -> Any:
         """Call an endpoint this SDK has no method for.
@@ -368,19 +400,21 @@ class ZyntroClient:
         if not isinstance(body, Mapping):
             raise RequestValidationError("body", f"must be a mapping, got {type(body).__name__}")
         check_json_value("body", body)
-        if member_id is not None:
-            check_id("member_id", member_id)
+        member = to_id(member_id)
+        checked_member = None if member is None else check_id("member_id", member)
         extra = dict(body)
         for secret_key in ("api_key", "developer_secret"):
             if secret_key in extra:
                 raise RequestValidationError(
                     f"body.{secret_key}", "credentials come from the client, not the body"
                 )
-        fields = self._transport.base_fields(member_id=member_id)
+        fields = self._transport.base_fields(member_id=checked_member)
         if brand and self._config.brand_id:
             fields["brand_id"] = self._config.brand_id
         fields.update(extra)
-        return await self._transport.request(f"{module}/{action}", fields, idempotent=idempotent)
+        return await self._transport.request(
+            f"{module}/{action}", fields, idempotent=idempotent, observer=self._observer
+        )
 
 
 def _refuse_unverified_tls(session: aiohttp.ClientSession) -> None:

@@ -71,7 +71,7 @@ class Secret:
 def _require(value: str | None, env_name: str, environ: Mapping[str, str]) -> str:
     found = _pick(value, env_name, environ, required=True)
     if found is None:  # pragma: no cover - _pick raises first
-        raise ConfigurationError(f"missing {env_name}")
+        raise ConfigurationError(f"missing {env_name}", variable=env_name)
     return found
 
 
@@ -81,14 +81,17 @@ def _pick(
     if value is None:
         value = environ.get(env_name) or None
     if value is not None and not isinstance(value, str):
-        raise ConfigurationError(f"{env_name.removeprefix('ZYNTRO_').lower()} must be a string")
+        raise ConfigurationError(
+            f"{env_name.removeprefix('ZYNTRO_').lower()} must be a string", variable=env_name
+        )
     if value is not None:
         value = value.strip() or None
     if value is None and required:
         arg = env_name.removeprefix("ZYNTRO_").lower()
         raise ConfigurationError(
             f"missing {arg}: pass {arg}=... to ZyntroClient or set the {env_name} "
-            "environment variable"
+            "environment variable",
+            variable=env_name,
         )
     return value
 

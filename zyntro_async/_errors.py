@@ -76,7 +76,19 @@ class ZyntroError(Exception):
 
 
 class ConfigurationError(ZyntroError, ValueError):
-    """The client is missing a credential or was given an unusable setting."""
+    """The client is missing a credential or was given an unusable setting.
+
+    Attributes:
+        variable: the environment variable that would supply the missing or bad setting
+            (``"ZYNTRO_API_KEY"``), when there is one; ``None`` otherwise.
+    """
+
+    def __init__(self, message: str, *, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), (str(self),), {"variable": self.variable}))
 
 
 class RequestValidationError(ZyntroError, ValueError):

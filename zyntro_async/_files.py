@@ -5,8 +5,14 @@ memory costs about 2.4x the file size and blocks the event loop while encoding, 
 :class:`Base64JsonPayload` writes the JSON around the file and produces the base64 while
 sending: the file is read in a worker thread, chunk by chunk, and each chunk is encoded and
 written in slices small enough (well under a millisecond each) that the event loop runs
-between them. Its size is known up front (base64 of ``n`` bytes is ``4 * ceil(n / 3)``
-characters), so the request has a Content-Length and no chunked encoding.
+between them. For a path, bytes or a seekable file object the size is known up front
+(base64 of ``n`` bytes is ``4 * ceil(n / 3)`` characters), so the request has a
+Content-Length. A non-seekable stream (a pipe, a socket, a generator behind ``readinto``)
+has no size until it ends: it is sent with chunked transfer encoding, exactly once, as it
+is read; it cannot be rewound, so a retry that would have to send it again is refused.
+
+Nothing here reads a file while a request is being validated: a source is opened and read
+only by :meth:`Base64JsonPayload.write`, that is, while its request is being sent.
 
 The encoding itself stays on the event loop's thread on purpose: ``base64.b64encode`` holds
 the GIL, so a worker thread would not encode in parallel, only make the loop queue for the
@@ -23,7 +29,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from stat import S_ISREG
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import anyio.lowlevel
 import anyio.to_thread
@@ -37,11 +43,13 @@ __all__ = [
     "Base64JsonPayload",
     "FileSource",
     "HookedBytesPayload",
+    "StreamSource",
     "file_source",
     "guess_file_type",
 ]
 
-SendHook = Callable[[], Awaitable[None]]
+# Awaited before the body's last byte is written (the attempt observer's before_last_byte).
+BeforeLastByte = Callable[[], Awaitable[None]]
 
 # Multiples of 3, so each piece's base64 has no padding and pieces concatenate.
 CHUNK_BYTES = 3 * 256 * 1024  # read from the file at once (in a worker thread)
@@ -66,10 +74,20 @@ def guess_file_type(name: str) -> str | None:
 
 
 class FileSource:
-    """Bytes to upload, readable again for each attempt of a request."""
+    """Bytes to upload, read only while a request is being sent.
+
+    Attributes:
+        name: the file's own name, when it has one.
+        size: bytes of content, ``None`` when unknown until the end (a stream).
+    """
 
     name: str | None
-    size: int
+    size: int | None
+
+    @property
+    def rewindable(self) -> bool:
+        """Whether :meth:`open_chunks` can start over (for a retry)."""
+        return True
 
     def open_chunks(self) -> AsyncIterator[bytes | memoryview]:  # pragma: no cover - abstract
         """Yield the content in chunks of at most :data:`CHUNK_BYTES` (a multiple of 3).
@@ -82,6 +100,8 @@ class FileSource:
 
 class BytesSource(FileSource):
     """Bytes already in memory."""
+
+    size: int
 
     def __init__(self, data: bytes | bytearray | memoryview, name: str | None) -> None:
         self._data = bytes(data)
@@ -96,6 +116,8 @@ class BytesSource(FileSource):
 
 class PathSource(FileSource):
     """A file on disk, opened and read only while the request is being sent."""
+
+    size: int
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -140,6 +162,8 @@ class PathSource(FileSource):
 class SeekableFileSource(FileSource):
     """An open binary file object that can be rewound for each attempt."""
 
+    size: int
+
     def __init__(self, handle: IO[bytes], name: str | None) -> None:
         self._handle = handle
         self.name = name
@@ -162,10 +186,54 @@ class SeekableFileSource(FileSource):
             yield chunk
 
 
+class StreamSource(FileSource):
+    """A binary stream that cannot seek (a pipe, a socket, a generator): read once, as sent.
+
+    Its size is unknown until it ends. Once reading has started it cannot start over, so
+    :attr:`rewindable` turns ``False`` and the transport refuses a retry that would need to
+    send it again (rather than sending what is left of it, or nothing).
+    """
+
+    def __init__(self, handle: IO[bytes], name: str | None) -> None:
+        self._handle = handle
+        self.name = name
+        self.size = None
+        self._started = False
+
+    @property
+    def rewindable(self) -> bool:
+        """``True`` until the first read."""
+        return not self._started
+
+    async def open_chunks(self) -> AsyncIterator[bytes | memoryview]:
+        if self._started:
+            raise OSError("the stream was already read and cannot be rewound")
+        self._started = True
+        carry = b""
+        while True:
+            data = await anyio.to_thread.run_sync(self._handle.read, CHUNK_BYTES)
+            if data is None:
+                raise OSError("the stream is non-blocking and had no data ready")
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise OSError(f"file object must return bytes, got {type(data).__name__}")
+            if not data:
+                break
+            pending = carry + bytes(data)
+            # Only whole 3-byte groups, so each chunk's base64 has no padding; the rest
+            # waits for the next read (or is the last chunk).
+            whole = len(pending) - len(pending) % 3
+            carry = pending[whole:]
+            if whole:
+                yield pending[:whole]
+        if carry:
+            yield carry
+
+
 def file_source(file: object, *, name: str | None = None) -> FileSource:
     """Wrap what ``add_file`` was given: a path, bytes, or a binary file object.
 
-    A non-seekable file object is read into memory here, since a retry must send it again.
+    Nothing is read here: a path is checked with ``stat``, a seekable file object with
+    ``tell``/``seek``; a non-seekable one is wrapped as it is (see :class:`StreamSource`).
 
     Raises:
         RequestValidationError: for anything else, or an unreadable path.
@@ -185,16 +253,12 @@ def file_source(file: object, *, name: str | None = None) -> FileSource:
             raise RequestValidationError("file", "the file object is closed")
         seekable = getattr(file, "seekable", None)
         try:
-            if callable(seekable) and seekable():
-                return SeekableFileSource(file, base)  # type: ignore[arg-type]
-            data = read()
-        except RequestValidationError:
-            raise
+            can_seek = callable(seekable) and seekable()
         except (OSError, ValueError) as exc:
             raise RequestValidationError("file", f"cannot read the file object: {exc}") from exc
-        if not isinstance(data, bytes | bytearray):
-            raise RequestValidationError("file", "file object must return bytes")
-        return BytesSource(data, base)
+        if can_seek:
+            return SeekableFileSource(cast("IO[bytes]", file), base)
+        return StreamSource(cast("IO[bytes]", file), base)
     raise RequestValidationError(
         "file", f"must be a path, bytes or a binary file object, got {type(file).__name__}"
     )
@@ -230,14 +294,23 @@ class Base64JsonPayload(payload.Payload):
     Args:
         fields: the other keys of the body (credentials included).
         source: the file.
-        before_last: awaited before the closing bytes are written (see
-            :data:`zyntro_async._retry.current_send_hook`).
+        before_last: awaited before the closing bytes are written (the attempt
+            observer's ``before_last_byte``, for the journal's "sent" mark).
+
+    Attributes:
+        error: the exception this payload itself raised while writing (the file could not
+            be read, or ``before_last`` failed), ``None`` otherwise. aiohttp wraps it as a
+            connection error; the transport reads it here to tell "our body never
+            completed" (not applied) from a network failure (maybe applied).
     """
 
     _autoclose = True
 
     def __init__(
-        self, fields: dict[str, Any], source: FileSource, before_last: SendHook | None = None
+        self,
+        fields: dict[str, Any],
+        source: FileSource,
+        before_last: BeforeLastByte | None = None,
     ) -> None:
         super().__init__(source, content_type="application/json")
         head = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
@@ -245,7 +318,18 @@ class Base64JsonPayload(payload.Payload):
         self._suffix = b'"}'
         self._source = source
         self._before_last = before_last
-        self._size = len(self._prefix) + base64_length(source.size) + len(self._suffix)
+        self.error: BaseException | None = None
+        # None: chunked transfer encoding (a stream's length is known only at its end).
+        self._size = (
+            None
+            if source.size is None
+            else len(self._prefix) + base64_length(source.size) + len(self._suffix)
+        )
+
+    @property
+    def known_size(self) -> int:
+        """Bytes of body known up front (the JSON around a stream of unknown length)."""
+        return self._size if self._size is not None else len(self._prefix) + len(self._suffix)
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """Not supported: the body is never held in memory whole."""
@@ -254,7 +338,15 @@ class Base64JsonPayload(payload.Payload):
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write the prefix, the file as base64 (a slice per turn of the loop), the suffix."""
         await writer.write(self._prefix)
-        async for chunk in self._source.open_chunks():
+        chunks = self._source.open_chunks()
+        while True:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except Exception as exc:
+                self.error = exc
+                raise
             view = memoryview(chunk)
             for start in range(0, len(view), ENCODE_SLICE):
                 # A slice's base64 takes a fraction of a millisecond; the checkpoint lets
@@ -263,7 +355,11 @@ class Base64JsonPayload(payload.Payload):
                 await anyio.lowlevel.checkpoint()
         if self._before_last is not None:
             await _flush_to_kernel(writer)
-            await self._before_last()
+            try:
+                await self._before_last()
+            except Exception as exc:
+                self.error = exc
+                raise
         await writer.write(self._suffix)
 
     async def write_with_length(
@@ -274,18 +370,27 @@ class Base64JsonPayload(payload.Payload):
 
 
 class HookedBytesPayload(payload.BytesPayload):
-    """A JSON body whose last byte waits for ``before_last`` (the journal's "sent" mark)."""
+    """A JSON body whose last byte waits for ``before_last`` (the journal's "sent" mark).
 
-    def __init__(self, body: bytes, before_last: SendHook) -> None:
+    Attributes:
+        error: what ``before_last`` raised, if it did (see :class:`Base64JsonPayload`).
+    """
+
+    def __init__(self, body: bytes, before_last: BeforeLastByte) -> None:
         super().__init__(body, content_type="application/json")
         self._body = body
         self._before_last = before_last
+        self.error: BaseException | None = None
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write all but the last byte, await the hook, write the last byte."""
         await writer.write(self._body[:-1])
         await _flush_to_kernel(writer)
-        await self._before_last()
+        try:
+            await self._before_last()
+        except Exception as exc:
+            self.error = exc
+            raise
         await writer.write(self._body[-1:])
 
     async def write_with_length(

@@ -170,6 +170,8 @@ class HookObserver:
         clock: monotonic clock for ``elapsed`` (injectable).
     """
 
+    wants_last_byte = False  # it never needs the moment before a body's last byte
+
     def __init__(self, hooks: EventHooks, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._hooks = hooks
         self._clock = clock

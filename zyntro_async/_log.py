@@ -58,6 +58,8 @@ def install_env_log_handler(environ: Mapping[str, str] | None = None) -> None:
 class LogObserver:
     """One INFO line per attempt: endpoint, attempt, status or failure, and what follows."""
 
+    wants_last_byte = False  # it never needs the moment before a body's last byte
+
     async def before_attempt(self, attempt: Attempt) -> None:
         """Nothing to do before an attempt."""
 

@@ -123,7 +123,15 @@ class AttemptObserver(Protocol):
     Implementations must be cheap when they have nothing to do: they run on every request.
     ``after_attempt`` must not raise; ``before_attempt`` may raise a ``ZyntroError`` to stop
     the request before it is sent (it is then raised to the caller as it is).
+
+    Attributes:
+        wants_last_byte: ``before_last_byte`` is called only when this is true: holding the
+            body's last byte back (and flushing the rest to the kernel first) costs a little
+            on every creating request, so only an observer that needs the moment (a
+            journal's write-ahead mark) asks for it.
     """
+
+    wants_last_byte: bool
 
     async def before_attempt(self, attempt: Attempt) -> None:
         """Called before each attempt; may wait (pacing) or raise (stop)."""
@@ -142,10 +150,11 @@ class ObserverChain:
     an observer that wraps the others (a tracing span) sees its inner observers finish first.
     """
 
-    __slots__ = ("observers",)
+    __slots__ = ("observers", "wants_last_byte")
 
     def __init__(self, observers: Sequence[AttemptObserver]) -> None:
         self.observers = tuple(observers)
+        self.wants_last_byte = any(o.wants_last_byte for o in self.observers)
 
     @classmethod
     def of(cls, *observers: AttemptObserver | None) -> AttemptObserver | None:
@@ -158,14 +167,35 @@ class ObserverChain:
         return cls(present)
 
     async def before_attempt(self, attempt: Attempt) -> None:
-        """Await each observer's ``before_attempt`` in order."""
-        for observer in self.observers:
-            await observer.before_attempt(attempt)
+        """Await each observer's ``before_attempt`` in order.
+
+        If one raises (a governor stopping the run, a cancellation while it waits), the
+        observers before it have already seen the attempt start: they are told it ended
+        (``FATAL``, no retry), so a span is closed and no count is left open.
+        """
+        for entered, observer in enumerate(self.observers):
+            try:
+                await observer.before_attempt(attempt)
+            except BaseException as exc:
+                from zyntro_async._errors import ZyntroError
+                from zyntro_async._retry import FailureKind
+
+                ended = AttemptResult(
+                    attempt,
+                    0.0,
+                    None,
+                    FailureKind.FATAL,
+                    exc if isinstance(exc, ZyntroError) else None,
+                )
+                for earlier in reversed(self.observers[:entered]):
+                    earlier.after_attempt(ended)
+                raise
 
     async def before_last_byte(self, attempt: Attempt) -> None:
-        """Await each observer's ``before_last_byte`` in order."""
+        """Await ``before_last_byte`` of each observer that wants it, in order."""
         for observer in self.observers:
-            await observer.before_last_byte(attempt)
+            if observer.wants_last_byte:
+                await observer.before_last_byte(attempt)
 
     def after_attempt(self, result: AttemptResult) -> None:
         """Call each observer's ``after_attempt``, innermost first."""

@@ -7,12 +7,19 @@ failure                           idempotent call         creating call
 ================================  =====================  ==========================
 connection refused / connect      retry                   retry (nothing was sent)
 timeout before anything was sent
-HTTP 429 (Retry-After honoured)   retry                   retry (not applied)
+HTTP 429 (Retry-After honoured)   retry (*)               retry (*) (not applied)
 HTTP 503                          retry                   retry (not applied)
 HTTP 500 / 502 / 504              retry                   AmbiguousOutcomeError
 timeout / reset after sending     retry                   AmbiguousOutcomeError
 error envelope, other 4xx         raise                   raise
 ================================  =====================  ==========================
+
+(*) A 429 proves the request was not applied: the server only asks us to slow down. It
+does not count against ``max_retries`` and draws nothing from the retry budget (the budget
+guards a *failing* server against retry storms; a 429 is a working server pacing us, and
+the waits it asks for already space the calls out). The call goes again until it gets
+another answer, bounded by its deadline and by ``rate_limit_patience``: that many seconds
+of nothing but 429s raise :class:`~zyntro_async.RateLimitError`.
 
 Waits are exponential with full jitter (``uniform(0, min(max_delay, base * 2**n))``), or
 the server's ``Retry-After`` capped at ``retry_after_cap``. A :class:`RetryBudget` shared by
@@ -22,25 +29,34 @@ calls: retries are paid from tokens that successful traffic earns.
 
 from __future__ import annotations
 
-import asyncio
 import enum
+import logging
 import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
-from typing import Protocol
 
+import anyio
 import attrs
 
+from zyntro_async._errors import (
+    AmbiguousOutcomeError,
+    APIConnectionError,
+    APIError,
+    MalformedResponseError,
+    RateLimitError,
+    ZyntroError,
+)
+
 __all__ = [
+    "AttemptFailure",
     "FailureKind",
-    "Pacer",
     "RetryBudget",
     "RetryPolicy",
-    "current_pacer",
-    "current_send_hook",
+    "final_error",
 ]
+
+logger = logging.getLogger("zyntro_async")
 
 
 class FailureKind(enum.Enum):
@@ -66,6 +82,15 @@ _RETRYABLE = frozenset(
         FailureKind.AMBIGUOUS,
     }
 )
+
+
+@attrs.define
+class AttemptFailure(Exception):
+    """One failed attempt: the error to raise if we stop, and how to classify it."""
+
+    error: ZyntroError
+    kind: FailureKind
+    retry_after: float | None = None
 
 
 @attrs.define
@@ -130,10 +155,6 @@ class RetryBudget:
             return self._tokens
 
 
-async def _asyncio_sleep(seconds: float) -> None:
-    await asyncio.sleep(seconds)
-
-
 @attrs.define
 class RetryPolicy:
     """How a client retries. Pass one as ``ZyntroClient(retry_policy=...)``.
@@ -143,8 +164,12 @@ class RetryPolicy:
         base_delay: first backoff ceiling in seconds; doubles each retry.
         max_delay: largest backoff ceiling.
         retry_after_cap: longest ``Retry-After`` we wait; larger values are cut to it.
+        rate_limit_patience: seconds a call keeps waiting out 429 answers (which do not
+            count against ``max_retries``) with no other answer in between; then it raises
+            :class:`~zyntro_async.RateLimitError`.
         budget: the client-wide retry budget; ``None`` disables it.
-        sleep: ``async`` sleep function (injectable so tests never really wait).
+        sleep: ``async`` sleep function (injectable so tests never really wait); the
+            default is anyio's, the one the bulk limiter uses too.
         clock: monotonic clock used for deadlines.
         rng: random source for jitter.
     """
@@ -153,8 +178,9 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     retry_after_cap: float = 60.0
+    rate_limit_patience: float = 300.0
     budget: RetryBudget | None = attrs.field(factory=RetryBudget)
-    sleep: Callable[[float], Awaitable[None]] = _asyncio_sleep
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = attrs.field(factory=random.Random)
 
@@ -163,6 +189,9 @@ class RetryPolicy:
             raise TypeError("max_retries must be an int")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        patience = self.rate_limit_patience
+        if isinstance(patience, bool) or not isinstance(patience, int | float) or patience < 0:
+            raise ValueError(f"rate_limit_patience must be a number >= 0, got {patience!r}")
 
     def should_retry(self, kind: FailureKind, *, idempotent: bool) -> bool:
         """Whether this kind of failure may be retried for this kind of call."""
@@ -182,30 +211,89 @@ class RetryPolicy:
         ceiling = min(self.max_delay, self.base_delay * (2 ** (retry_number - 1)))
         return self.rng.uniform(0.0, ceiling)
 
+    def next_delay(
+        self, failure: AttemptFailure, retries: int, *, idempotent: bool
+    ) -> float | None:
+        """Seconds to wait before retrying a failed attempt, or ``None`` to stop.
 
-class Pacer(Protocol):
-    """What a bulk run plugs into every attempt made inside it (see :data:`current_pacer`).
+        A 429 is handled by the caller (see :meth:`rate_limited_delay`): this is for every
+        other failure, which counts against ``max_retries`` and the budget.
 
-    Before each attempt the transport calls :meth:`turn_now`, and awaits
-    :meth:`before_attempt` only when that returns ``False``.
+        Args:
+            failure: how the attempt failed.
+            retries: retries already made for this call (429 waits not counted).
+            idempotent: whether repeating the call cannot change the outcome.
+        """
+        if retries >= self.max_retries:
+            return None
+        if not self.should_retry(failure.kind, idempotent=idempotent):
+            return None
+        if self.budget is not None and not self.budget.try_spend():
+            logger.debug("retry budget exhausted; not retrying")
+            return None
+        return self.backoff(retries + 1, failure.retry_after)
+
+    def rate_limited_delay(
+        self, failure: AttemptFailure, streak: int, waited: float
+    ) -> float | ZyntroError:
+        """Seconds to wait after a 429, or the error to raise when patience ran out.
+
+        With ``rate_limit_patience=0`` a 429 is never waited out: the server's own
+        :class:`~zyntro_async.RateLimitError` is raised at once.
+
+        Args:
+            failure: the 429 attempt.
+            streak: 429s in a row so far, this one included (the backoff's exponent when
+                the server gave no ``Retry-After``).
+            waited: seconds since the streak began.
+        """
+        if self.rate_limit_patience == 0:
+            return failure.error
+        # "Retry-After: 0" (or a date in the past) is taken as "no advice": answered with
+        # 429s again and again, it would otherwise retry in a tight loop.
+        delay = self.backoff(streak, failure.retry_after or None)
+        if waited + delay > self.rate_limit_patience:
+            error = failure.error
+            endpoint = error.endpoint if isinstance(error, APIError) else "?"
+            limited = RateLimitError(
+                "RATE_LIMITED",
+                (
+                    f"still rate limited (HTTP 429) after {streak} attempts over {waited:.1f}s; "
+                    f"gave up at rate_limit_patience={self.rate_limit_patience:g}s",
+                ),
+                endpoint,
+                retry_after=failure.retry_after,
+            )
+            limited.__cause__ = error
+            return limited
+        return delay
+
+
+def final_error(failure: AttemptFailure, *, idempotent: bool) -> ZyntroError:
+    """The error a call raises after its last attempt failed.
+
+    A creating call whose last attempt may have been applied (reset or timeout after
+    sending, 500/502/504, an answer that cannot be read) raises
+    :class:`~zyntro_async.AmbiguousOutcomeError` with the attempt's error as its cause.
     """
-
-    def turn_now(self) -> bool:
-        """Start the attempt at once if no wait is due; ``False``: await before_attempt."""
-
-    async def before_attempt(self) -> None:
-        """Wait for the run's rate limit; raise to stop the attempt (circuit open)."""
-
-    def after_attempt(self, kind: FailureKind | None, retry_after: float | None) -> None:
-        """Report how the attempt went: ``None`` for an answer, else the failure kind."""
-
-
-# Set by the bulk runner for the tasks it starts, so every attempt made by an endpoint call
-# inside a run is paced by the run's shared limiter without threading it through each call.
-current_pacer: ContextVar[Pacer | None] = ContextVar("zyntro_async_pacer", default=None)
-
-# Set by the bulk runner (with a journal) around a creating call: awaited just before the
-# last byte of each attempt's body is written, so the journal can commit "sent" first.
-current_send_hook: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
-    "zyntro_async_send_hook", default=None
-)
+    error = failure.error
+    # A creating request whose answer cannot be read (cut short, not JSON, too large)
+    # reached the server: it may have been applied, exactly like a reset after sending.
+    unreadable = isinstance(error, MalformedResponseError)
+    if not idempotent and (
+        unreadable or failure.kind in (FailureKind.AMBIGUOUS, FailureKind.SERVER_ERROR)
+    ):
+        detail = str(error)
+        if isinstance(error, APIError | APIConnectionError | MalformedResponseError):
+            detail = detail.removeprefix(f"{error.endpoint}: ")
+            endpoint = error.endpoint
+        else:  # pragma: no cover - only API and connection errors are ambiguous
+            endpoint = "?"
+        ambiguous = AmbiguousOutcomeError(
+            f"the request may or may not have been applied ({detail}); not retried "
+            "because retrying could create a duplicate",
+            endpoint=endpoint,
+        )
+        ambiguous.__cause__ = error
+        return ambiguous
+    return error

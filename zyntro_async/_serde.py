@@ -1,8 +1,8 @@
 """The one place that knows the wire format.
 
-- Models -> request bodies: camelCase for contact and entity fields, ``None`` omitted,
-  ``custom_fields`` and ``extra`` passed through untouched, booleans as the 0/1 integers
-  the notes endpoint documents.
+- Contacts and entities -> their wire objects: camelCase, ``None`` omitted,
+  ``custom_fields`` and ``extra`` passed through untouched (each request model in
+  :mod:`zyntro_async.models._requests` lays out its own keys around them).
 - ``data`` -> result models: unknown keys kept in the result's ``extra``, wrong types of
   named fields rejected as :class:`~zyntro_async.MalformedResponseError` (never
   ``KeyError`` or ``TypeError``).
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import cattrs
@@ -25,15 +25,6 @@ from zyntro_async.models._contact import (
     Contact,
     Entity,
 )
-from zyntro_async.models._requests import (
-    AttachmentDelete,
-    AttachmentUpdate,
-    CommsEntry,
-    ContactWrite,
-    FileInsert,
-    LinkInsert,
-    NoteWrite,
-)
 from zyntro_async.models._results import (
     CREDENTIAL_KEYS,
     AttachmentResult,
@@ -42,6 +33,9 @@ from zyntro_async.models._results import (
     ContactResult,
     Note,
 )
+
+if TYPE_CHECKING:
+    from zyntro_async.models._requests import ApiRequest
 
 __all__ = ["converter", "request_body", "structure_result", "unstructure_contact"]
 
@@ -98,107 +92,14 @@ def unstructure_contact(contact: Contact) -> dict[str, Any]:
     return result
 
 
-def _contact_write(req: ContactWrite) -> dict[str, Any]:
-    body: dict[str, Any] = {"mode": req.mode}
-    if req.mode != "insert":
-        body["lookup_by"] = req.lookup_by
-    if req.contact_id is not None:
-        body["contact_id"] = req.contact_id
-    if req.skip_entity:
-        body["skip_entity"] = True
-    body["contact"] = unstructure_contact(req.contact)
-    if req.entity is not None:
-        body["entity"] = converter.unstructure(req.entity, Entity)
-    if req.debug:
-        body["debug"] = True
-    return body
-
-
-def _note_write(req: NoteWrite) -> dict[str, Any]:
-    body: dict[str, Any] = {"contact_id": req.contact_id, "note": req.note}
-    if req.note_id is not None:
-        body["note_id"] = req.note_id
-    body["note_visibility"] = int(req.visible)
-    body["note_editable"] = int(req.editable)
-    return body
-
-
-def _link_insert(req: LinkInsert) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "action": "insert",
-        "contact_id": req.contact_id,
-        "att_type": "link",
-        "att_name": req.name,
-        "att_content": {"link_url": req.url},
-    }
-    if req.context is not None:
-        body["att_context"] = req.context
-    return body
-
-
-def _file_insert(req: FileInsert) -> dict[str, Any]:
-    # ``file_data`` is not here: it is streamed by the transport between these keys.
-    body: dict[str, Any] = {
-        "action": "insert",
-        "contact_id": req.contact_id,
-        "att_type": "file",
-        "att_name": req.name,
-        "file_type": req.file_type,
-    }
-    if req.context is not None:
-        body["att_context"] = req.context
-    return body
-
-
-def _attachment_update(req: AttachmentUpdate) -> dict[str, Any]:
-    body: dict[str, Any] = {"action": "update", "att_id": req.att_id}
-    if req.name is not None:
-        body["att_name"] = req.name
-    if req.url is not None:
-        body["att_content"] = {"link_url": req.url}
-    if req.context is not None:
-        body["att_context"] = req.context
-    return body
-
-
-def _attachment_delete(req: AttachmentDelete) -> dict[str, Any]:
-    return {"action": "delete", "att_id": req.att_id}
-
-
-def _comms_entry(req: CommsEntry) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "contact_id": req.contact_id,
-        "comms_type": req.comms_type,
-        "comms_data": req.data if isinstance(req.data, str) else dict(req.data),
-    }
-    optional = {
-        "comms_source": req.source,
-        "comms_sentiment": req.sentiment,
-        "comms_next": req.next_step,
-        "comms_status": req.status,
-    }
-    body.update({key: value for key, value in optional.items() if value is not None})
-    return body
-
-
-_BODY_BUILDERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
-    ContactWrite: _contact_write,
-    NoteWrite: _note_write,
-    LinkInsert: _link_insert,
-    FileInsert: _file_insert,
-    AttachmentUpdate: _attachment_update,
-    AttachmentDelete: _attachment_delete,
-    CommsEntry: _comms_entry,
-}
-
-
-def request_body(request: object) -> dict[str, Any]:
+def request_body(request: ApiRequest[Any]) -> dict[str, Any]:
     """The endpoint-specific part of a request body (credentials are added by the transport).
 
     Args:
-        request: one of the request models in :mod:`zyntro_async.models._requests`.
+        request: one of the request models in :mod:`zyntro_async.models._requests`; each
+            knows its own keys and uses this module's converter for contacts and entities.
     """
-    return _BODY_BUILDERS[type(request)](request)
+    return request.body()
 
 
 # ---- responses -------------------------------------------------------------------------

@@ -54,6 +54,8 @@ class TracingObserver:
             anyway).
     """
 
+    wants_last_byte = False  # it never needs the moment before a body's last byte
+
     def __init__(self, tracer: Tracer, base_url: str) -> None:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 

@@ -14,7 +14,7 @@ from zyntro_async import AmbiguousOutcomeError, Contact, ZyntroClient
 from zyntro_async._errors import JournalError
 from zyntro_async.bulk import AddNote, ContactBundle, ItemResult, Status, UpsertContact
 from zyntro_async.bulk._journal import Journal
-from zyntro_async.testing import Emulator, Latency, RateLimited, ResetAfterApply
+from zyntro_async.testing import Emulator, Latency, RateLimited, ResetAfterApply, ServerFailure
 
 from ._helpers import ADD_CONTACTS, ADD_NOTES, ClientFactory, bundles, email, fast_retry, upsert
 
@@ -55,7 +55,9 @@ async def test_rerun_sends_again_what_failed_and_idempotent_items_left_unknown(
     emulator: Emulator, make_client: ClientFactory, journal: Path, contact_id: str
 ) -> None:
     emulator.faults.add(ResetAfterApply(), endpoint=ADD_CONTACTS, times=1)
-    emulator.faults.add(RateLimited(retry_after=0), endpoint=ADD_NOTES, times=1)
+    # A 503 proves nothing was applied (a 429 would too, but it is waited out beyond
+    # max_retries): with no retries the note fails, and the rerun sends it.
+    emulator.faults.add(ServerFailure(status=503), endpoint=ADD_NOTES, times=1)
     items = [upsert(0), AddNote(contact_id, "refused once")]
     async with make_client(retry_policy=fast_retry(max_retries=0)) as zy:
         first = await zy.bulk.run(items, journal=journal)

@@ -12,8 +12,10 @@ import anyio
 import pytest
 
 from zyntro_async import CircuitOpenError, ZyntroClient
+from zyntro_async._observe import Attempt, AttemptResult, Call
 from zyntro_async._retry import FailureKind
-from zyntro_async.bulk._limiter import ItemPacer, RunPacer
+from zyntro_async.bulk._item_observer import ItemObserver
+from zyntro_async.bulk._limiter import RunPacer
 from zyntro_async.testing import Emulator
 
 from ._helpers import ADD_CONTACTS, FakeClock, upsert
@@ -118,14 +120,16 @@ async def test_an_item_takes_its_turn_at_once_only_when_the_run_would_not_wait()
     script: list[tuple[FailureKind | None, float | None]] = [(None, None)] * 30
     script += [(FailureKind.RATE_LIMITED, 1.5), (None, None), (FailureKind.NOT_SENT, None)]
     script += [(None, None)] * 200
+    call = Call("crm/addContactsFull", idempotent=True)
+    attempt = Attempt(call, 1, 100)
     for kind, retry_after in script:
-        item = ItemPacer(through_items)
+        item = ItemObserver(through_items, None, "key")
         await direct.before_attempt()
-        if not item.turn_now():
-            await item.before_attempt()
+        await item.before_attempt(attempt)
         direct.after_attempt(kind, retry_after)
-        item.after_attempt(kind, retry_after)
+        item.after_attempt(AttemptResult(attempt, 0.01, None, kind, None, retry_after))
         assert item.attempts == 1
+        assert not item.in_flight
         for clock in (direct_clock, item_clock):
             clock.now += 0.01
     assert item_clock.slept == direct_clock.slept

@@ -12,12 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from zyntro_async import Contact, ZyntroClient
 from zyntro_async.bulk import AddNote, ContactBundle, ItemResult, Status
-from zyntro_async.bulk._limiter import RequestSlots
 from zyntro_async.testing import Emulator, Latency
 
 from ._helpers import ADD_CONTACTS, upsert
@@ -99,36 +97,3 @@ async def test_a_bad_setting_is_refused_by_run_and_stream(
     with pytest.raises(ValueError, match=next(iter(setting))):
         async for _ in zy.bulk.stream([upsert(0)], **setting):  # type: ignore[arg-type]
             pass
-
-
-# ---- request slots -----------------------------------------------------------------------
-
-
-async def test_released_request_slots_go_to_the_waiters_in_order() -> None:
-    slots = RequestSlots(1)
-    await slots.acquire()
-    order: list[int] = []
-
-    async def wait_then_note(n: int) -> None:
-        await slots.acquire()
-        order.append(n)
-        slots.release()
-
-    async with anyio.create_task_group() as tg:
-        for n in range(3):
-            tg.start_soon(wait_then_note, n)
-            await anyio.sleep(0.01)  # each one queued before the next
-        slots.release()
-    assert order == [0, 1, 2]
-
-
-async def test_a_cancelled_task_takes_no_request_slot_even_when_one_is_free() -> None:
-    slots = RequestSlots(1)
-    with anyio.CancelScope() as scope:
-        scope.cancel()
-        await slots.acquire()
-    assert scope.cancelled_caught
-    await slots.acquire()  # still free: taking it does not wait
-    with anyio.move_on_after(0.05) as waited:
-        await slots.acquire()  # now taken: waits
-    assert waited.cancelled_caught

@@ -1,7 +1,7 @@
 """Fuzz the response side: the envelope parser, Retry-After, snippets, result structuring.
 
-Everything a server sends goes through ``Transport._parse`` (status, Content-Type, body
-bytes): it must return the envelope's ``data`` or raise the internal ``_Failure`` carrying
+Everything a server sends goes through ``ResponseParser.parse`` (status, Content-Type, body
+bytes): it must return the envelope's ``data`` or raise the internal ``AttemptFailure`` carrying
 a typed :class:`ZyntroError` and a retry classification, and never let a credential through,
 whole or cut. The bodies are random bytes, random JSON, and mutations of real envelopes
 (truncated, spliced, bytes flipped, credentials planted at random places).
@@ -25,13 +25,12 @@ from zyntro_async import (
     ContactResult,
     MalformedResponseError,
     Note,
-    RetryPolicy,
     ZyntroError,
 )
-from zyntro_async._config import ClientConfig
-from zyntro_async._retry import FailureKind
+from zyntro_async._parse import ResponseParser, decode_envelope, parse_retry_after
+from zyntro_async._redact import Redactor
+from zyntro_async._retry import AttemptFailure, FailureKind
 from zyntro_async._serde import structure_result
-from zyntro_async._transport import Transport, _Failure, _parse_retry_after
 
 from ._budget import fuzz_settings, run_for
 
@@ -42,29 +41,8 @@ DEVELOPER_SECRET = "zdk_" + secrets.token_hex(16)
 SECRETS = (API_KEY, DEVELOPER_SECRET)
 
 
-def _no_session() -> Any:
-    raise AssertionError("the parser must not touch the network")
-
-
-def make_transport() -> Transport:
-    config = ClientConfig.resolve(
-        api_key=API_KEY,
-        developer_secret=DEVELOPER_SECRET,
-        org_id="org",
-        member_id="member",
-        brand_id="1",
-        base_url=None,
-        timeout=30.0,
-        deadline=None,
-        max_connections=1,
-        max_response_bytes=1 << 20,
-        allow_insecure_http=False,
-        environ={},
-    )
-    return Transport(config, RetryPolicy(), _no_session)
-
-
-TRANSPORT = make_transport()
+REDACTOR = Redactor(SECRETS)
+PARSER = ResponseParser(REDACTOR)
 
 
 def leaked(text: str) -> bool:
@@ -190,10 +168,10 @@ statuses = st.one_of(
 
 
 def check_parse(status: int, content_type: str, raw: bytes, retry_after: float | None) -> None:
-    failure: _Failure | None = None
+    failure: AttemptFailure | None = None
     try:
-        data = TRANSPORT._parse("crm/fuzz", status, content_type, raw, retry_after)
-    except _Failure as caught:
+        data = PARSER.parse("crm/fuzz", status, content_type, raw, retry_after)
+    except AttemptFailure as caught:
         failure = caught
     if failure is None:
         # Only a 200 with a success envelope returns, and it returns exactly its data.
@@ -234,14 +212,14 @@ def test_fuzz_the_envelope_parser(fuzz_budget: float, fuzz_seed: int) -> None:
 @fuzz_settings
 @given(raw=bodies | st.binary(max_size=2000), content_type=content_types)
 def decode_anything(raw: bytes, content_type: str) -> None:
-    envelope = Transport._decode_envelope(raw, content_type)
+    envelope = decode_envelope(raw, content_type)
     assert envelope is None or isinstance(envelope, dict)
 
 
 @fuzz_settings
 @given(raw=mutated(st.binary(max_size=600)))
 def snippet_anything(raw: bytes) -> None:
-    snippet = TRANSPORT._snippet(raw)
+    snippet = REDACTOR.snippet(raw)
     assert len(snippet) <= 200
     assert not leaked(snippet), snippet
     snippet.encode("utf-8")
@@ -264,7 +242,7 @@ def test_fuzz_envelope_decoding_and_snippets(fuzz_budget: float, fuzz_seed: int)
     )
 )
 def retry_after_anything(value: str | None) -> None:
-    seconds = _parse_retry_after(value)
+    seconds = parse_retry_after(value)
     assert seconds is None or (isinstance(seconds, float) and seconds >= 0)
     assert seconds is None or not math.isnan(seconds)
 
@@ -298,5 +276,5 @@ def test_fuzz_retry_after_and_result_structuring(fuzz_budget: float, fuzz_seed: 
 )
 def test_a_credential_at_the_snippet_cut_is_not_kept(raw: bytes) -> None:
     """Known cases, always checked when fuzzing (the fuzzer found the first one)."""
-    snippet = TRANSPORT._snippet(raw)
+    snippet = REDACTOR.snippet(raw)
     assert not leaked(snippet), snippet

@@ -34,16 +34,19 @@ from hypothesis import strategies as st
 from zyntro_async import RequestValidationError
 from zyntro_async.bulk import (
     AddFile,
+    AddLink,
+    AddNote,
     BulkReport,
     ContactBundle,
     InvalidItem,
     ItemResult,
+    LogComms,
     Status,
+    UpsertContact,
     line_from_op,
     op_from_import_dict,
 )
 from zyntro_async.bulk._format import op_from_line
-from zyntro_async.bulk._ops import OPERATION_TYPES
 from zyntro_async.cli._readers import (
     CSV_COLUMNS,
     ImportReader,
@@ -218,6 +221,8 @@ good_bundle = st.fixed_dictionaries(
         "member_id": names,
     },
 )
+
+OPERATION_TYPES = (UpsertContact, AddNote, AddLink, AddFile, LogComms, ContactBundle, InvalidItem)
 
 
 def with_op(op: str, contact_id: bool = True) -> Any:

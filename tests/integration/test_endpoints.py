@@ -339,18 +339,20 @@ async def test_notes_add_then_update_in_place(
         note_visibility=True,
     )
     assert updated.note_id == added.note_id
+    # ``visible`` was left None, so it was not sent: the note keeps its visibility.
     assert (updated.note_content, updated.note_editable, updated.note_visibility) == (
         "Met at the fair; call back",
         True,
-        False,
+        True,
     )
     (stored,) = zyntro_emulator.notes
     assert (stored.note_content, stored.note_editable, stored.note_visibility) == (
         "Met at the fair; call back",
         1,
-        0,
+        1,
     )
     assert last_body(zyntro_emulator, ADD_NOTES)["note_id"] == added.note_id
+    assert "note_visibility" not in last_body(zyntro_emulator, ADD_NOTES)
     assert zyntro_emulator.applied_detail[ADD_NOTES, "created"] == 1
     assert zyntro_emulator.applied_detail[ADD_NOTES, "updated"] == 1
 

@@ -27,9 +27,14 @@ MEMBER_ID = "f2470c7f-60b1-4491-b117-8ba0e3e2a53b"
 
 
 def fast_policy(max_retries: int = 2) -> RetryPolicy:
-    """Real (short) waits, no budget: retries happen, quickly and deterministically."""
+    """Real (short) waits, no budget: retries happen, quickly and deterministically.
+
+    429s are waited out beyond ``max_retries``, for ``rate_limit_patience``: none at all
+    with ``max_retries=0`` (no retries of any kind), else a tenth of a second.
+    """
     return RetryPolicy(
         max_retries=max_retries,
+        rate_limit_patience=0.0 if max_retries == 0 else 0.1,
         base_delay=0.005,
         max_delay=0.02,
         retry_after_cap=0.02,

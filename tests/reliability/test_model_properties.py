@@ -212,6 +212,7 @@ REQUEST_MODELS: dict[type[Any], dict[str, st.SearchStrategy[Any]]] = {
     LinkInsert: {"contact_id": anything, "name": anything, "url": anything, "context": anything},
     FileInsert: {
         "contact_id": anything,
+        "file": st.binary(max_size=32) | st.builds(io.BytesIO, st.binary(max_size=32)) | anything,
         "name": anything,
         "file_type": st.sampled_from(["application/pdf", "text/plain"]) | anything,
         "context": anything,

@@ -80,15 +80,18 @@ async def make_client(fake_time: FakeTime) -> AsyncIterator[ClientFactory]:
     """Build clients with the documented placeholder credentials; all closed afterwards.
 
     Keyword arguments override ``ZyntroClient``'s. Unless a ``retry_policy`` or
-    ``max_retries`` is given, calls are not retried and never really sleep.
+    ``max_retries`` is given, calls are not retried (429s included) and never really sleep.
     """
     clients: list[ZyntroClient] = []
 
     def build(**kwargs: Any) -> ZyntroClient:
         options: dict[str, Any] = {**DOC_CREDENTIALS}
         if "retry_policy" not in kwargs:
+            retried = "max_retries" in kwargs
             options["retry_policy"] = RetryPolicy(
                 max_retries=kwargs.pop("max_retries", 0),
+                # 429s are waited out outside max_retries: "not retried" means no patience.
+                rate_limit_patience=300.0 if retried else 0.0,
                 sleep=fake_time.sleep,
                 clock=fake_time.clock,
                 rng=random.Random(0),

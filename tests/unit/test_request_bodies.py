@@ -314,11 +314,11 @@ async def test_notes_add_sends_the_documented_json_example(
     }
 
 
-async def test_notes_add_sends_the_curl_sample_stating_the_default_editable_flag(
+async def test_notes_add_sends_the_curl_sample_exactly(
     zy: ZyntroClient, mocked: aioresponses
 ) -> None:
-    # The curl sample leaves note_editable at its documented default (0); the SDK always
-    # states both flags, as the JSON example does. That is the only difference.
+    # The curl sample leaves note_editable out (its documented default, 0, stands): so does
+    # the SDK when ``editable`` is left None.
     text = "Had a great demo call. Interested in the enterprise plan."
     answer(mocked, ADD_NOTES)
     await zy.notes.add(CONTACT_ID, text, visible=True)
@@ -331,7 +331,36 @@ async def test_notes_add_sends_the_curl_sample_stating_the_default_editable_flag
         "note": text,
         "note_visibility": 1,
     }
-    assert await sent_json(mocked, ADD_NOTES) == {**curl_sample, "note_editable": 0}
+    assert await sent_json(mocked, ADD_NOTES) == curl_sample
+
+
+async def test_notes_add_sends_a_flag_given_as_false(
+    zy: ZyntroClient, mocked: aioresponses
+) -> None:
+    answer(mocked, ADD_NOTES)
+    await zy.notes.add(CONTACT_ID, "Private", visible=False, editable=False)
+    body = await sent_json(mocked, ADD_NOTES)
+    assert (body["note_visibility"], body["note_editable"]) == (0, 0)
+
+
+async def test_notes_update_without_flags_keeps_the_notes_flags(
+    zy: ZyntroClient, mocked: aioresponses
+) -> None:
+    # Flags left None are omitted, so the server keeps the note's current ones.
+    answer(mocked, ADD_NOTES)
+    await zy.notes.update(NOTE_ID, CONTACT_ID, "Revised")
+    body = await sent_json(mocked, ADD_NOTES)
+    assert "note_visibility" not in body
+    assert "note_editable" not in body
+
+
+async def test_integer_identifiers_are_sent_as_strings(
+    zy: ZyntroClient, mocked: aioresponses
+) -> None:
+    answer(mocked, ADD_NOTES)
+    await zy.notes.update(7, 42, "Revised", member_id=9)
+    body = await sent_json(mocked, ADD_NOTES)
+    assert (body["note_id"], body["contact_id"], body["member_id"]) == ("7", "42", "9")
 
 
 async def test_notes_update_sends_the_note_id(zy: ZyntroClient, mocked: aioresponses) -> None:
@@ -345,7 +374,6 @@ async def test_notes_update_sends_the_note_id(zy: ZyntroClient, mocked: aiorespo
         "contact_id": CONTACT_ID,
         "note": "Revised",
         "note_id": NOTE_ID,
-        "note_visibility": 0,
         "note_editable": 1,
     }
 

@@ -141,8 +141,12 @@ CREATING_OUTCOME: dict[str, tuple[bool, type[Exception], type[Exception] | None]
 
 
 def policy(fake_time: FakeTime, **overrides: Any) -> RetryPolicy:
+    # A persistent 429 ("Retry-After: 3") is waited out outside max_retries, for up to
+    # rate_limit_patience: 6 s allows exactly two waits, as many as max_retries=2 allows
+    # for the other failures, so the matrix below holds for every row.
     options: dict[str, Any] = {
         "max_retries": 2,
+        "rate_limit_patience": 6.0,
         "sleep": fake_time.sleep,
         "clock": fake_time.clock,
         "rng": random.Random(0),
@@ -388,7 +392,7 @@ async def test_backoff_is_full_jitter_under_a_capped_exponential_ceiling(
     assert len(set(fake_time.sleeps)) == 7  # drawn, not fixed
 
 
-@pytest.mark.parametrize(("header", "slept"), [("3", 3.0), ("2.5", 2.5), ("0", 0.0)])
+@pytest.mark.parametrize(("header", "slept"), [("3", 3.0), ("2.5", 2.5)])
 async def test_retry_after_seconds_are_honoured(
     make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime, header: str, slept: float
 ) -> None:
@@ -413,7 +417,8 @@ async def test_retry_after_is_capped_at_retry_after_cap(
     make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
 ) -> None:
     mocked.post(url(ADD_CONTACTS), status=429, headers={"Retry-After": "3600"}, repeat=True)
-    async with make_client(retry_policy=policy(fake_time, retry_after_cap=20.0)) as zy:
+    patient = policy(fake_time, retry_after_cap=20.0, rate_limit_patience=40.0)
+    async with make_client(retry_policy=patient) as zy:
         with pytest.raises(RateLimitError):
             await zy.contacts.upsert(CONTACT)
     assert fake_time.sleeps == [20.0, 20.0]
@@ -424,22 +429,25 @@ async def test_retry_after_as_an_http_date_is_honoured(
 ) -> None:
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     mocked.post(url(ADD_CONTACTS), status=429, headers={"Retry-After": when}, repeat=True)
-    async with make_client(retry_policy=policy(fake_time, max_retries=1)) as zy:
+    patient = policy(fake_time, rate_limit_patience=35.0)
+    async with make_client(retry_policy=patient) as zy:
         with pytest.raises(RateLimitError):
             await zy.contacts.upsert(CONTACT)
     (slept,) = fake_time.sleeps
     assert 27.0 <= slept <= 30.0  # whole seconds in the header, and a little time passes
 
 
-async def test_retry_after_as_a_past_http_date_retries_at_once(
-    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
+@pytest.mark.parametrize("past", [False, True], ids=["zero seconds", "a past date"])
+async def test_a_retry_after_of_now_on_repeated_429s_backs_off_instead_of_spinning(
+    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime, past: bool
 ) -> None:
-    when = email.utils.formatdate(time.time() - 60, usegmt=True)
+    when = email.utils.formatdate(time.time() - 60, usegmt=True) if past else "0"
     mocked.post(url(ADD_CONTACTS), status=429, headers={"Retry-After": when}, repeat=True)
-    async with make_client(retry_policy=policy(fake_time, max_retries=1)) as zy:
+    async with make_client(retry_policy=policy(fake_time)) as zy:
         with pytest.raises(RateLimitError):
             await zy.contacts.upsert(CONTACT)
-    assert fake_time.sleeps == [0.0]
+    assert fake_time.sleeps == jitter(len(fake_time.sleeps))
+    assert sum(fake_time.sleeps) <= 6.0  # rate_limit_patience
 
 
 @pytest.mark.parametrize("header", ["soon", "", "Wed, 99 Foo 2026", "Mon, 01 Jan 2026 00:00:00"])
@@ -450,8 +458,10 @@ async def test_an_unusable_retry_after_falls_back_to_backoff(
     async with make_client(retry_policy=policy(fake_time, max_retries=2)) as zy:
         with pytest.raises(RateLimitError):
             await zy.contacts.upsert(CONTACT)
-    assert len(fake_time.sleeps) == 2
-    assert all(0.0 <= slept <= 1.0 for slept in fake_time.sleeps)
+    # Backoff with full jitter, for as long as rate_limit_patience allows (not max_retries).
+    assert len(fake_time.sleeps) > 2
+    assert fake_time.sleeps == jitter(len(fake_time.sleeps))
+    assert sum(fake_time.sleeps) <= 6.0
 
 
 def test_retry_policy_refuses_a_negative_max_retries() -> None:

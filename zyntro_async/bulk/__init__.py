@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from zyntro_async.bulk._format import line_from_op, op_from_line
+from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._ops import (
     AddFile,
     AddLink,
@@ -24,10 +25,11 @@ from zyntro_async.bulk._ops import (
     InvalidItem,
     LogComms,
     Operation,
+    RequestOperation,
     UpsertContact,
 )
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
-from zyntro_async.bulk._runner import Bulk, BulkAbortedError
+from zyntro_async.bulk._runner import Bulk, BulkAbortedError, RunOptions
 
 __all__ = [
     "AddFile",
@@ -38,10 +40,13 @@ __all__ = [
     "BulkReport",
     "ContactBundle",
     "InvalidItem",
+    "ItemObserver",
     "ItemResult",
     "LogComms",
     "Operation",
     "Progress",
+    "RequestOperation",
+    "RunOptions",
     "Status",
     "UpsertContact",
     "line_from_op",

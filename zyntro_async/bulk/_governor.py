@@ -228,6 +228,8 @@ class RateGovernor:
         ValueError: an argument out of range (the message names it).
     """
 
+    wants_last_byte = False  # it never needs the moment before a body's last byte
+
     def __init__(
         self,
         *,

@@ -46,7 +46,7 @@ from typing import IO, Any
 import anyio.to_thread
 import attrs
 
-from zyntro_async._errors import JournalError
+from zyntro_async._errors import AmbiguousOutcomeError, JournalError
 from zyntro_async._serde import converter
 from zyntro_async.bulk._report import Status, error_code
 from zyntro_async.models._results import (
@@ -57,7 +57,7 @@ from zyntro_async.models._results import (
     Note,
 )
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "Resume", "recorded_status", "resume"]
 
 SENT = "sent"  # write-ahead mark of a creating request whose body is about to complete
 _RESULT_TYPES: dict[str, type[Any]] = {
@@ -104,6 +104,68 @@ class JournalEntry:
     def maybe_applied(self) -> bool:
         """``unknown`` or a ``sent`` mark with no outcome after it."""
         return self.status in (Status.UNKNOWN.value, SENT)
+
+
+@attrs.frozen
+class Resume:
+    """What an earlier run's entry means for an item about to run.
+
+    Attributes:
+        status: ``None``: send the item. Otherwise the item's status without sending it
+            (``succeeded`` with the recorded ``value``, or ``unknown`` with ``error``).
+        value: the recorded result of an earlier success.
+        error: why it is not sent again.
+        earlier_unknown: an earlier run may have applied this creating request (and it is
+            sent again anyway, ``retry_unknown``): whatever this run's attempts prove, the
+            journal keeps saying ``unknown`` until a success (see :func:`recorded_status`).
+    """
+
+    status: Status | None = None
+    value: Any = None
+    error: AmbiguousOutcomeError | None = None
+    earlier_unknown: bool = False
+
+
+_SEND = Resume()
+
+
+def resume(
+    entry: JournalEntry | None, *, idempotent: bool, retry_unknown: bool, endpoint: str
+) -> Resume:
+    """Decide what to do with an item given what an earlier run recorded for its key.
+
+    A recorded success is reused (not sent again). A creating request an earlier run may
+    have applied (``unknown``, or a ``sent`` mark with no outcome after it) is not sent
+    again, unless ``retry_unknown``. Anything else is sent.
+
+    Args:
+        entry: the earlier record, ``None`` when there is none.
+        idempotent: whether repeating the item's request cannot change the outcome.
+        retry_unknown: send creating requests of unknown outcome again anyway.
+        endpoint: the item's endpoint (named in the error).
+    """
+    if entry is None:
+        return _SEND
+    earlier_unknown = entry.maybe_applied and not idempotent
+    if entry.status == Status.SUCCEEDED.value and entry.value is not None:
+        return Resume(Status.SUCCEEDED, value=entry.value)
+    if earlier_unknown and not retry_unknown:
+        return Resume(
+            Status.UNKNOWN,
+            error=AmbiguousOutcomeError(
+                "an earlier run may have applied this; not sent again "
+                "(use retry_unknown=True to send it anyway)",
+                endpoint=endpoint,
+            ),
+        )
+    return Resume(earlier_unknown=earlier_unknown) if earlier_unknown else _SEND
+
+
+def recorded_status(status: Status, decision: Resume) -> Status:
+    """The status to journal: an earlier "may have been applied" stays until a success."""
+    if decision.earlier_unknown and status is not Status.SUCCEEDED:
+        return Status.UNKNOWN
+    return status
 
 
 def _encode_value(value: Any) -> tuple[str | None, str | None]:
@@ -251,7 +313,7 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Any, ...] | None] = queue.Queue()  # rows; None: stop
         self._thread: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()

@@ -1,7 +1,8 @@
 """The shared pace of a bulk run: rate limit, adaptive 429 backoff, circuit breaker, bytes.
 
-One :class:`RunPacer` serves every attempt of every item in a run (the transport calls it
-through :data:`zyntro_async._retry.current_pacer`):
+One :class:`RunPacer` serves every attempt of every item in a run (each item's
+:class:`~zyntro_async.bulk._item_observer.ItemObserver` consults it, as the transport's
+attempt observer):
 
 - ``max_per_second`` spaces attempts evenly;
 - a 429 cuts the rate by 30% (starting from the rate actually observed when no limit was set),
@@ -11,7 +12,8 @@ through :data:`zyntro_async._retry.current_pacer`):
   between, open the circuit: every later attempt raises :class:`CircuitOpenError`, and the
   run stops instead of retrying every remaining item against a dead server.
 
-:class:`RequestSlots` bounds the requests in flight, :class:`ByteBudget` the attachment bytes.
+:class:`ByteBudget` bounds the attachment bytes in flight (the requests in flight are
+bounded by an ``anyio.Semaphore``).
 """
 
 from __future__ import annotations
@@ -20,12 +22,11 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
-import anyio.lowlevel
 
 from zyntro_async._errors import CircuitOpenError
 from zyntro_async._retry import FailureKind
 
-__all__ = ["ByteBudget", "ItemPacer", "RequestSlots", "RunPacer"]
+__all__ = ["MAYBE_APPLIED", "ByteBudget", "RunPacer"]
 
 _TRANSPORT_FAILURES = frozenset(
     {
@@ -35,7 +36,8 @@ _TRANSPORT_FAILURES = frozenset(
         FailureKind.AMBIGUOUS,
     }
 )
-_MAYBE_APPLIED = frozenset({FailureKind.SERVER_ERROR, FailureKind.AMBIGUOUS})
+# Failures after which the request may have been applied.
+MAYBE_APPLIED = frozenset({FailureKind.SERVER_ERROR, FailureKind.AMBIGUOUS})
 _MIN_RATE = 0.5
 _DECREASE = 0.7  # multiplicative decrease per 429 window
 _INCREASE = 0.02  # multiplicative increase per success
@@ -157,80 +159,6 @@ class RunPacer:
         self.rate = min(target, self.rate + step)
         if self.ceiling is None and self.rate >= self._measured_rate(self._clock()) * 2 + 10:
             self.rate = None  # fully recovered: no limit was asked for
-
-
-class ItemPacer:
-    """The run's pacer seen from one item: also counts the item's attempts.
-
-    Attributes:
-        attempts: attempts made so far.
-        maybe_applied: an attempt failed in a way that may have applied it (a reset or
-            timeout after sending, a 500/502/504) and no later attempt got a definitive
-            answer, so the item's final failure does not prove it was not applied.
-    """
-
-    def __init__(self, run: RunPacer) -> None:
-        self._run = run
-        self.attempts = 0
-        self.maybe_applied = False
-        self._finished = 0
-
-    @property
-    def in_flight(self) -> bool:
-        """An attempt has started and has not come back (it may be applied as we speak)."""
-        return self.attempts > self._finished
-
-    def turn_now(self) -> bool:
-        """Count the attempt if the run lets it start at once (see :meth:`RunPacer.turn_now`)."""
-        if self._run.turn_now():
-            self.attempts += 1
-            return True
-        return False
-
-    async def before_attempt(self) -> None:
-        """Wait for the run's turn, then count the attempt."""
-        await self._run.before_attempt()
-        self.attempts += 1
-
-    def after_attempt(self, kind: FailureKind | None, retry_after: float | None) -> None:
-        """Note whether the attempt may have been applied, then defer to the run."""
-        self._finished += 1
-        if kind in _MAYBE_APPLIED:
-            self.maybe_applied = True
-        elif kind is FailureKind.FATAL:
-            # The server judged the very same request: that answer settles the outcome.
-            self.maybe_applied = False
-        self._run.after_attempt(kind, retry_after)
-
-
-class RequestSlots:
-    """At most ``capacity`` requests in flight, first come first served.
-
-    Taking a free slot does not yield to the event loop (anyio's limiters do, once per
-    acquisition: a loop turn per request for nothing); it still raises at once when the
-    task has been cancelled, exactly as a checkpoint would.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._semaphore = anyio.Semaphore(capacity)
-
-    async def acquire(self) -> None:
-        """Take a slot, waiting for one when all are taken."""
-        semaphore = self._semaphore
-        # A released slot goes straight to the longest waiter, so a free one means nobody
-        # waits: taking it cannot jump the queue.
-        if semaphore.value:
-            await anyio.lowlevel.checkpoint_if_cancelled()
-            try:
-                semaphore.acquire_nowait()
-            except anyio.WouldBlock:  # pragma: no cover - the checkpoint yielded meanwhile
-                await semaphore.acquire()
-        else:
-            await semaphore.acquire()
-
-    def release(self) -> None:
-        """Give a slot back (to the longest waiter, if any)."""
-        self._semaphore.release()
 
 
 class ByteBudget:

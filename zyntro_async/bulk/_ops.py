@@ -1,13 +1,15 @@
 """Bulk operations: one attrs class per endpoint method, plus :class:`ContactBundle`.
 
 Each operation mirrors its method's arguments, adds ``key`` (a stable identity for the
-journal; by default a hash of the content), is validated when built (so a bad row fails
-before any I/O), knows whether repeating it is safe (``idempotent``), how to run itself on a
-client. The import format (reading lines, writing them back for ``report.export``) is
-:mod:`zyntro_async.bulk._format`.
+journal; by default a hash of the content), and builds its request model once, when it is
+built (so a bad row fails before any I/O, and no file is read): the runner sends that very
+request with ``client.send(op.request_for(...), observer=...)``. The import format (reading
+lines, writing them back for ``report.export``) is :mod:`zyntro_async.bulk._format`.
 
-Children of a bundle are built with ``contact_id=None``; the runner fills it in when the
-bundle's contact has been upserted.
+Children of a bundle are built with ``contact_id=None``; their request then holds a
+placeholder, and the runner gives it the contact's id (``attrs.evolve``) once the bundle's
+contact has been upserted. The runner sees single operations through the
+:class:`RequestOperation` protocol.
 """
 
 from __future__ import annotations
@@ -17,28 +19,28 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import attrs
 
 from zyntro_async._errors import RequestValidationError
 from zyntro_async.models._contact import Contact, Entity
 from zyntro_async.models._requests import (
+    ADD_COMMS,
+    ADD_CONTACTS,
+    ADD_NOTES,
+    MANAGE_ATTACHMENTS,
+    ApiRequest,
     CommsEntry,
     ContactWrite,
+    FileInsert,
     LinkInsert,
     NoteWrite,
     check_contact,
     check_entity,
+    to_id,
 )
 from zyntro_async.models._validators import check_id, check_str
-from zyntro_async.resources.attachments import MANAGE_ATTACHMENTS, prepare_file
-from zyntro_async.resources.comms import ADD_COMMS
-from zyntro_async.resources.contacts import ADD_CONTACTS, write_is_idempotent
-from zyntro_async.resources.notes import ADD_NOTES
-
-if TYPE_CHECKING:
-    from zyntro_async._client import ZyntroClient
 
 __all__ = [
     "AddFile",
@@ -49,6 +51,7 @@ __all__ = [
     "InvalidItem",
     "LogComms",
     "Operation",
+    "RequestOperation",
     "UpsertContact",
 ]
 
@@ -88,8 +91,48 @@ def _file_identity(file: Any) -> Any:
     return str(Path(os.fspath(path)).resolve())
 
 
+@runtime_checkable
+class RequestOperation(Protocol):
+    """A bulk item that is one request: what the runner needs of it.
+
+    ``UpsertContact``, ``AddNote``, ``AddLink``, ``AddFile`` and ``LogComms`` are; an
+    object of your own that has these members runs too.
+    """
+
+    @property
+    def kind(self) -> str:
+        """A short name of the operation (``"note"``), used in journal keys."""
+
+    @property
+    def key(self) -> str | None:
+        """The caller's stable identity for the item, if given."""
+
+    @property
+    def endpoint(self) -> str:
+        """``module/action`` of its request."""
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether repeating its request cannot change the outcome."""
+
+    @property
+    def size(self) -> int:
+        """Bytes of attachment content it uploads (the run's byte budget), else 0."""
+
+    def stable_key(self) -> str:
+        """``key``, or a key derived from the content (same content, same key)."""
+
+    def request_for(self, contact_id: str | None) -> ApiRequest[Any]:
+        """Its validated request; a bundle child's with the bundle contact's id.
+
+        Raises:
+            RequestValidationError: a child operation run outside a bundle without
+                ``contact_id``.
+        """
+
+
 class _Op:
-    """What every operation shares: checking its ids, and its key for the journal."""
+    """What every operation shares: checking its key, and its key for the journal."""
 
     __slots__ = ()
 
@@ -100,16 +143,44 @@ class _Op:
         """``key``, or a hash of the content (every constructor field)."""
         return self.key or _content_key(self.kind, _content(self))
 
-    def _check_ids(self) -> None:
-        contact_id = getattr(self, "contact_id", None)
-        if contact_id is not None:
-            check_id("contact_id", contact_id)
-        member_id = getattr(self, "member_id", None)
-        if member_id is not None:
-            check_id("member_id", member_id)
+    def _check_key(self) -> None:
         if self.key is not None:
             # A key is the user's own label (journal rows, exports), not an API ID: text only.
             check_str("key", self.key)
+
+
+class _ChildOp(_Op):
+    """A note, attachment or comms entry: in a bundle, its contact id comes later."""
+
+    __slots__ = ()
+
+    contact_id: str | None
+    member_id: str | None
+    idempotent: ClassVar[bool] = False  # every child creates something: never sent twice
+
+    @property
+    def size(self) -> int:
+        """Bytes of attachment content it uploads (only files have any)."""
+        return 0
+
+    @property
+    def request(self) -> ApiRequest[Any]:  # pragma: no cover - every child defines it
+        """The request built (and validated) with the operation."""
+        raise NotImplementedError
+
+    def request_for(self, contact_id: str | None) -> ApiRequest[Any]:
+        """The request; in a bundle, given the bundle contact's id.
+
+        Raises:
+            RequestValidationError: no ``contact_id`` here nor from a bundle.
+        """
+        if self.contact_id is not None:
+            return self.request
+        if contact_id is None:
+            raise RequestValidationError("contact_id", "is required outside a ContactBundle")
+        # Frozen and validated: the child's request gets the id as a new, checked copy.
+        request: ApiRequest[Any] = attrs.evolve(cast(Any, self.request), contact_id=contact_id)
+        return request
 
 
 @attrs.frozen
@@ -120,18 +191,14 @@ class UpsertContact(_Op):
     entity: Entity | None = None
     lookup_by: str = "email"
     skip_entity: bool = False
-    member_id: str | None = None
+    member_id: str | None = attrs.field(default=None, converter=to_id)
     key: str | None = None
 
     _request: ContactWrite = attrs.field(init=False, eq=False, repr=False, default=None)
 
     kind: ClassVar[str] = "contact"
     endpoint: ClassVar[str] = ADD_CONTACTS
-
-    @property
-    def idempotent(self) -> bool:
-        """Safe to repeat, unless it looks the contact up by ``contact_id`` (see upsert)."""
-        return write_is_idempotent("upsert", self.lookup_by)
+    size: ClassVar[int] = 0
 
     def __attrs_post_init__(self) -> None:
         request = ContactWrite(
@@ -140,132 +207,144 @@ class UpsertContact(_Op):
             entity=check_entity(self.entity),
             lookup_by=self.lookup_by,
             skip_entity=self.skip_entity,
+            member_id=self.member_id,
         )
-        self._check_ids()
-        # Validated once, here; execute() sends this very request, not a new copy.
+        self._check_key()
+        # Validated once, here; the run sends this very request, not a new copy.
         object.__setattr__(self, "_request", request)
 
-    async def execute(self, client: ZyntroClient) -> Any:
-        """Send it; returns a :class:`~zyntro_async.ContactResult`."""
-        return await client.contacts._write(self._request, self.member_id)
+    @property
+    def request(self) -> ContactWrite:
+        """The ``addContactsFull`` upsert, validated when the operation was built."""
+        return self._request
+
+    @property
+    def idempotent(self) -> bool:
+        """Safe to repeat, unless it looks the contact up by ``contact_id`` (see upsert)."""
+        return self._request.idempotent
+
+    def request_for(self, contact_id: str | None) -> ContactWrite:
+        """The request (a contact upsert needs no contact id from elsewhere)."""
+        return self._request
+
 
 
 @attrs.frozen
-class AddNote(_Op):
-    """``zy.notes.add`` as a bulk item (creates: never sent twice)."""
+class AddNote(_ChildOp):
+    """``zy.notes.add`` as a bulk item (creates: never sent twice).
 
-    contact_id: str | None
+    ``visible``/``editable`` left ``None`` are not sent (the server's default stands).
+    """
+
+    contact_id: str | None = attrs.field(converter=to_id)
     note: str
-    visible: bool = False
-    editable: bool = False
-    member_id: str | None = None
+    visible: bool | None = None
+    editable: bool | None = None
+    member_id: str | None = attrs.field(default=None, converter=to_id)
     key: str | None = None
+
+    _request: NoteWrite = attrs.field(init=False, eq=False, repr=False, default=None)
 
     kind: ClassVar[str] = "note"
     endpoint: ClassVar[str] = ADD_NOTES
-    idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
-        NoteWrite(
-            contact_id=self.contact_id or _PENDING_CONTACT,
+        request = NoteWrite(
+            contact_id=_contact_or_pending(self.contact_id),
             note=self.note,
             visible=self.visible,
             editable=self.editable,
-        )
-        self._check_ids()
-
-    async def execute(self, client: ZyntroClient, contact_id: str | None = None) -> Any:
-        """Send it; returns a :class:`~zyntro_async.Note`."""
-        return await client.notes.add(
-            _target(self.contact_id, contact_id),
-            self.note,
-            visible=self.visible,
-            editable=self.editable,
             member_id=self.member_id,
         )
+        self._check_key()
+        object.__setattr__(self, "_request", request)
+
+    @property
+    def request(self) -> NoteWrite:
+        """The note, validated when the operation was built."""
+        return self._request
+
 
 
 @attrs.frozen
-class AddLink(_Op):
+class AddLink(_ChildOp):
     """``zy.attachments.add_link`` as a bulk item (creates: never sent twice)."""
 
-    contact_id: str | None
+    contact_id: str | None = attrs.field(converter=to_id)
     name: str
     url: str
     context: str | None = None
-    member_id: str | None = None
+    member_id: str | None = attrs.field(default=None, converter=to_id)
     key: str | None = None
+
+    _request: LinkInsert = attrs.field(init=False, eq=False, repr=False, default=None)
 
     kind: ClassVar[str] = "link"
     endpoint: ClassVar[str] = MANAGE_ATTACHMENTS
-    idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
-        LinkInsert(
-            contact_id=self.contact_id or _PENDING_CONTACT,
-            name=self.name,
-            url=self.url,
-            context=self.context,
-        )
-        self._check_ids()
-
-    async def execute(self, client: ZyntroClient, contact_id: str | None = None) -> Any:
-        """Send it; returns an :class:`~zyntro_async.AttachmentResult`."""
-        return await client.attachments.add_link(
-            _target(self.contact_id, contact_id),
+        request = LinkInsert(
+            contact_id=_contact_or_pending(self.contact_id),
             name=self.name,
             url=self.url,
             context=self.context,
             member_id=self.member_id,
         )
+        self._check_key()
+        object.__setattr__(self, "_request", request)
+
+    @property
+    def request(self) -> LinkInsert:
+        """The link, validated when the operation was built."""
+        return self._request
+
 
 
 @attrs.frozen
-class AddFile(_Op):
+class AddFile(_ChildOp):
     """``zy.attachments.add_file`` as a bulk item (creates: never sent twice).
 
-    ``file`` is a path (read only while sending), bytes, or a binary file object.
+    ``file`` is a path, bytes, or a binary file object; it is checked when the operation
+    is built but read only while its request is sent. A non-seekable stream is sent once;
+    if a retry would need to send it again, the item fails with that reason.
     """
 
-    contact_id: str | None
+    contact_id: str | None = attrs.field(converter=to_id)
     file: Any
     name: str | None = None
     file_type: str | None = None
     context: str | None = None
-    member_id: str | None = None
+    member_id: str | None = attrs.field(default=None, converter=to_id)
     key: str | None = None
-    _size: int = attrs.field(init=False, default=0, eq=False, repr=False)
+
+    _request: FileInsert = attrs.field(init=False, eq=False, repr=False, default=None)
 
     kind: ClassVar[str] = "file"
     endpoint: ClassVar[str] = MANAGE_ATTACHMENTS
-    idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
-        _, source = prepare_file(
-            self.contact_id or _PENDING_CONTACT,
-            self.file,
-            name=self.name,
-            file_type=self.file_type,
-            context=self.context,
-        )
-        object.__setattr__(self, "_size", source.size)
-        self._check_ids()
-
-    @property
-    def size(self) -> int:
-        """Bytes of file content (what the run's byte budget counts)."""
-        return self._size
-
-    async def execute(self, client: ZyntroClient, contact_id: str | None = None) -> Any:
-        """Send it; returns an :class:`~zyntro_async.AttachmentResult`."""
-        return await client.attachments.add_file(
-            _target(self.contact_id, contact_id),
-            self.file,
+        request = FileInsert(
+            contact_id=_contact_or_pending(self.contact_id),
+            file=self.file,
             name=self.name,
             file_type=self.file_type,
             context=self.context,
             member_id=self.member_id,
         )
+        self._check_key()
+        object.__setattr__(self, "_request", request)
+
+    @property
+    def request(self) -> FileInsert:
+        """The upload, validated (not read) when the operation was built."""
+        return self._request
+
+    @property
+    def size(self) -> int:
+        """Bytes of file content (what the run's byte budget counts; 0 for a stream,
+        whose length is unknown until it ends)."""
+        return self._request.size or 0
+
 
     def stable_key(self) -> str:
         """``key``, or a hash of the metadata and the file's path (for bytes, content)."""
@@ -277,57 +356,53 @@ class AddFile(_Op):
 
 
 @attrs.frozen
-class LogComms(_Op):
+class LogComms(_ChildOp):
     """``zy.comms.log`` as a bulk item (creates: never sent twice)."""
 
-    contact_id: str | None
+    contact_id: str | None = attrs.field(converter=to_id)
     comms_type: str
     data: str | Mapping[str, Any]
     source: str | None = None
     sentiment: str | None = None
     next_step: str | None = None
     status: str | None = None
-    member_id: str | None = None
+    member_id: str | None = attrs.field(default=None, converter=to_id)
     key: str | None = None
+
+    _request: CommsEntry = attrs.field(init=False, eq=False, repr=False, default=None)
 
     kind: ClassVar[str] = "comms"
     endpoint: ClassVar[str] = ADD_COMMS
-    idempotent: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
-        CommsEntry(
-            contact_id=self.contact_id or _PENDING_CONTACT,
+        request = CommsEntry(
+            contact_id=_contact_or_pending(self.contact_id),
             comms_type=self.comms_type,
             data=self.data,
             source=self.source,
             sentiment=self.sentiment,
             next_step=self.next_step,
             status=self.status,
-        )
-        self._check_ids()
-
-    async def execute(self, client: ZyntroClient, contact_id: str | None = None) -> Any:
-        """Send it; returns a :class:`~zyntro_async.CommsResult`."""
-        return await client.comms.log(
-            _target(self.contact_id, contact_id),
-            self.comms_type,
-            self.data,
-            source=self.source,
-            sentiment=self.sentiment,
-            next_step=self.next_step,
-            status=self.status,
             member_id=self.member_id,
         )
+        self._check_key()
+        object.__setattr__(self, "_request", request)
+
+    @property
+    def request(self) -> CommsEntry:
+        """The entry, validated when the operation was built."""
+        return self._request
+
 
 
 ChildOp = AddNote | AddLink | AddFile | LogComms
 
 
-def _target(own: str | None, given: str | None) -> str:
-    contact_id = own if own is not None else given
+def _contact_or_pending(contact_id: str | None) -> str:
+    """The contact id to validate a child's request with (a placeholder in a bundle)."""
     if contact_id is None:
-        raise RequestValidationError("contact_id", "is required outside a ContactBundle")
-    return contact_id
+        return _PENDING_CONTACT
+    return check_id("contact_id", contact_id)
 
 
 def _children(field: str, kinds: tuple[type[Any], ...]) -> Any:
@@ -383,7 +458,7 @@ class ContactBundle(_Op):
     key: str | None = None
     lookup_by: str = "email"
     skip_entity: bool = False
-    member_id: str | None = None
+    member_id: str | None = attrs.field(default=None, converter=to_id)
     _parent: UpsertContact = attrs.field(init=False, eq=False, repr=False, default=None)
 
     kind: ClassVar[str] = "bundle"
@@ -392,7 +467,7 @@ class ContactBundle(_Op):
     @property
     def idempotent(self) -> bool:
         """Whether the parent upsert is safe to repeat; children decide for themselves."""
-        return write_is_idempotent("upsert", self.lookup_by)
+        return self._parent.idempotent
 
     def __attrs_post_init__(self) -> None:
         # Building the parent checks the contact's fields; it is kept for the run.
@@ -403,7 +478,7 @@ class ContactBundle(_Op):
             skip_entity=self.skip_entity,
             member_id=self.member_id,
         )
-        self._check_ids()
+        self._check_key()
         object.__setattr__(self, "_parent", parent)
 
     @property
@@ -424,6 +499,7 @@ class ContactBundle(_Op):
         if position < n_notes + n_att:
             return f"attachments/{position - n_notes}"
         return f"comms/{position - n_notes - n_att}"
+
 
 
 @attrs.frozen
@@ -448,11 +524,10 @@ class InvalidItem(_Op):
     endpoint: ClassVar[str] = ""
     idempotent: ClassVar[bool] = True
 
+
     def stable_key(self) -> str:
         """``key``, or a hash of where it came from and what it was."""
         return self.key or _content_key(self.kind, {"source": self.source, "raw": self.raw})
 
 
 Operation = UpsertContact | AddNote | AddLink | AddFile | LogComms | ContactBundle | InvalidItem
-
-OPERATION_TYPES = (UpsertContact, AddNote, AddLink, AddFile, LogComms, ContactBundle, InvalidItem)

@@ -537,7 +537,9 @@ def _client_from_environment(
     try:
         return ZyntroClient(**options)
     except ConfigurationError as exc:
-        raise _UsageError(str(exc)) from exc
+        # A setting that is there but unusable (ZYNTRO_TIMEOUT=soon): named by its variable.
+        where = f" (check {exc.variable})" if exc.variable and exc.variable not in str(exc) else ""
+        raise _UsageError(f"{exc}{where}") from exc
 
 
 def _join(names: list[str]) -> str:

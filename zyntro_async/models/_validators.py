@@ -24,7 +24,6 @@ from zyntro_async._errors import RequestValidationError
 
 __all__ = [
     "ALLOWED_MIME_TYPES",
-    "ATTACHMENT_TYPES",
     "COMMS_STATUSES",
     "COMMS_TYPES",
     "LOOKUP_BY",
@@ -46,7 +45,6 @@ MODES = ("insert", "update", "upsert")
 LOOKUP_BY = ("email", "phone", "contact_id")
 COMMS_TYPES = ("email", "sms", "call", "message")
 COMMS_STATUSES = ("pending", "processed")
-ATTACHMENT_TYPES = ("link", "file")
 MAX_COMMS_SOURCE = 55
 _MAX_JSON_DEPTH = 32
 

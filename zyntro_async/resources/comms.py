@@ -5,22 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from zyntro_async._serde import request_body, structure_result
 from zyntro_async.models._requests import CommsEntry
 from zyntro_async.models._results import CommsResult
-from zyntro_async.resources._base import Resource
+from zyntro_async.resources._base import ID, Resource
 
 __all__ = ["Comms"]
-
-ADD_COMMS = "crm/addCommsHistory"
 
 
 class Comms(Resource):
     """Log communication events (email, SMS, call, message) on a contact's timeline."""
 
+    __slots__ = ()
+
     async def log(
         self,
-        contact_id: str,
+        contact_id: ID,
         comms_type: str,
         data: str | Mapping[str, Any],
         *,
@@ -28,7 +27,7 @@ class Comms(Resource):
         sentiment: str | None = None,
         next_step: str | None = None,
         status: str | None = None,
-        member_id: str | None = None,
+        member_id: ID | None = None,
     ) -> CommsResult:
         """Log one communication (insert-only; never retried once possibly applied).
 
@@ -57,8 +56,6 @@ class Comms(Resource):
             sentiment=sentiment,
             next_step=next_step,
             status=status,
+            member_id=member_id,
         )
-        body = self._fields(member_id)
-        body.update(request_body(request))
-        result = await self._transport.request(ADD_COMMS, body, idempotent=False)
-        return structure_result(result, CommsResult, endpoint=ADD_COMMS)
+        return await self._client.send(request)

@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from zyntro_async._serde import request_body, structure_result
 from zyntro_async.models._contact import Contact, Entity
-from zyntro_async.models._requests import ContactWrite
+from zyntro_async.models._requests import ContactFetch, ContactWrite
 from zyntro_async.models._results import ContactRecord, ContactResult
-from zyntro_async.models._validators import check_id
-from zyntro_async.resources._base import Resource
+from zyntro_async.resources._base import ID, Resource
 
 __all__ = ["Contacts"]
-
-ADD_CONTACTS = "crm/addContactsFull"
-FETCH_CONTACT = "crm/fetchContact"
-
-
-def write_is_idempotent(mode: str, lookup_by: str | None) -> bool:
-    """Whether repeating an addContactsFull write converges on the same state.
-
-    ``update`` does. ``upsert`` does when it looks the contact up by e-mail or phone: a
-    repeat finds what the first attempt created. Looked up by ``contact_id``, an unknown id
-    creates a contact with a new id each time, so it is a creating call, like ``insert``.
-    """
-    if mode == "update":
-        return True
-    return mode == "upsert" and lookup_by != "contact_id"
 
 
 class Contacts(Resource):
     """Create, update, upsert and fetch contacts."""
 
-    async def _write(self, request: ContactWrite, member_id: str | None) -> ContactResult:
-        body = self._fields(member_id)
-        body.update(request_body(request))
-        data = await self._transport.request(
-            ADD_CONTACTS, body, idempotent=write_is_idempotent(request.mode, request.lookup_by)
-        )
-        return structure_result(data, ContactResult, endpoint=ADD_CONTACTS)
+    __slots__ = ()
 
     async def upsert(
         self,
@@ -45,8 +22,8 @@ class Contacts(Resource):
         entity: Entity | None = None,
         lookup_by: str = "email",
         skip_entity: bool = False,
-        member_id: str | None = None,
-        contact_id: str | None = None,
+        member_id: ID | None = None,
+        contact_id: ID | None = None,
         debug: bool = False,
     ) -> ContactResult:
         """Create the contact, or update the one found by ``lookup_by`` (``mode=upsert``).
@@ -79,8 +56,9 @@ class Contacts(Resource):
             skip_entity=skip_entity,
             contact_id=contact_id,
             debug=debug,
+            member_id=member_id,
         )
-        return await self._write(request, member_id)
+        return await self._client.send(request)
 
     async def create(
         self,
@@ -88,7 +66,7 @@ class Contacts(Resource):
         *,
         entity: Entity | None = None,
         skip_entity: bool = False,
-        member_id: str | None = None,
+        member_id: ID | None = None,
         debug: bool = False,
     ) -> ContactResult:
         """Create a new contact (``mode=insert``); fails if it already exists.
@@ -109,8 +87,9 @@ class Contacts(Resource):
             entity=entity,
             skip_entity=skip_entity,
             debug=debug,
+            member_id=member_id,
         )
-        return await self._write(request, member_id)
+        return await self._client.send(request)
 
     async def update(
         self,
@@ -119,8 +98,8 @@ class Contacts(Resource):
         entity: Entity | None = None,
         lookup_by: str = "email",
         skip_entity: bool = False,
-        member_id: str | None = None,
-        contact_id: str | None = None,
+        member_id: ID | None = None,
+        contact_id: ID | None = None,
         debug: bool = False,
     ) -> ContactResult:
         """Update an existing contact found by ``lookup_by`` (``mode=update``).
@@ -137,10 +116,11 @@ class Contacts(Resource):
             skip_entity=skip_entity,
             contact_id=contact_id,
             debug=debug,
+            member_id=member_id,
         )
-        return await self._write(request, member_id)
+        return await self._client.send(request)
 
-    async def fetch(self, contact_id: str, *, member_id: str | None = None) -> ContactRecord:
+    async def fetch(self, contact_id: ID, *, member_id: ID | None = None) -> ContactRecord:
         """Fetch one contact (``crm/fetchContact``, which also sends ``brand_id``).
 
         Raises:
@@ -149,11 +129,4 @@ class Contacts(Resource):
                 non-empty string.
             NotFoundError: the contact does not exist.
         """
-        check_id("contact_id", contact_id)
-        if member_id is not None:
-            # Read-only, so no member is required; an override must still be a real ID.
-            check_id("member_id", member_id)
-        body = self._transport.base_fields(member_id=member_id, brand=True)
-        body["contact_id"] = contact_id
-        data = await self._transport.request(FETCH_CONTACT, body, idempotent=True)
-        return structure_result(data, ContactRecord, endpoint=FETCH_CONTACT)
+        return await self._client.send(ContactFetch(contact_id=contact_id, member_id=member_id))

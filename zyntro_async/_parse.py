@@ -1,0 +1,193 @@
+"""Parsing responses: a capped read, the envelope's decoding, and the mapping to errors.
+
+The answer to an attempt becomes the envelope's ``data``, or an
+:class:`~zyntro_async._retry.AttemptFailure` carrying the typed error and how the retry
+loop should see it (a 429, a 503, another 5xx, or an answer retrying cannot change).
+Everything quoted from the server in an error passes through the client's
+:class:`~zyntro_async._redact.Redactor`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import time
+from typing import Any
+
+import aiohttp
+
+from zyntro_async._errors import MalformedResponseError, api_error_for
+from zyntro_async._redact import Redactor
+from zyntro_async._retry import AttemptFailure, FailureKind
+
+__all__ = ["ResponseParser", "decode_envelope", "parse_retry_after", "read_capped"]
+
+# The usual answers' Content-Type, known to be JSON without parsing the header.
+_JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
+_READ_CHUNK = 65536
+
+
+def is_json_media(content_type: str) -> bool:
+    """``application/json`` or ``application/*+json``, whatever the case and parameters."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date); ``None`` if unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None  # neither seconds nor an HTTP date: ignore it, back off as usual
+        if parsed.tzinfo is None:
+            return None
+        seconds = parsed.timestamp() - time.time()
+    if math.isnan(seconds) or seconds < 0:  # NaN or in the past
+        return 0.0
+    return seconds
+
+
+def decode_envelope(raw: bytes, content_type: str) -> dict[str, Any] | None:
+    """The JSON object in ``raw``, or ``None`` when it is not JSON or not an object."""
+    if content_type not in _JSON_CONTENT_TYPES and not is_json_media(content_type):
+        return None
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+async def read_capped(endpoint: str, response: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The response's body, refused once it grows past ``cap`` bytes.
+
+    Raises:
+        AttemptFailure: ``FATAL``, with a :class:`~zyntro_async.MalformedResponseError`.
+    """
+    declared = response.content_length
+    if declared is not None and declared > cap:
+        raise AttemptFailure(
+            MalformedResponseError(
+                f"response of {declared} bytes exceeds max_response_bytes={cap}",
+                endpoint=endpoint,
+                status=response.status,
+            ),
+            FailureKind.FATAL,
+        )
+    if declared is not None and not response.headers.get("Content-Encoding"):
+        # Not compressed, so no larger than declared (the parser stops there): reading it
+        # whole stays within the cap.
+        return await response.read()
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := await response.content.read(_READ_CHUNK):
+        total += len(chunk)
+        if total > cap:
+            raise AttemptFailure(
+                MalformedResponseError(
+                    f"response exceeds max_response_bytes={cap}; refused",
+                    endpoint=endpoint,
+                    status=response.status,
+                ),
+                FailureKind.FATAL,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class ResponseParser:
+    """Turns one answer into the envelope's ``data`` or a classified failure.
+
+    Args:
+        redactor: scrubs what the server sent before it is quoted in an error.
+    """
+
+    __slots__ = ("_redactor",)
+
+    def __init__(self, redactor: Redactor) -> None:
+        self._redactor = redactor
+
+    def parse(
+        self,
+        endpoint: str,
+        status: int,
+        content_type: str,
+        raw: bytes,
+        retry_after: float | None,
+    ) -> Any:
+        """The envelope's ``data`` for a 200 success envelope.
+
+        Raises:
+            AttemptFailure: for everything else, with the typed error and its kind.
+        """
+        envelope = decode_envelope(raw, content_type)
+        if status != 200:
+            messages = self._error_messages(envelope)
+            if messages is None:
+                snippet = self._redactor.snippet(raw)
+                messages = (f"HTTP {status}: {snippet}",) if snippet else ()
+            error = api_error_for(messages, endpoint, status=status, retry_after=retry_after)
+            if status == 429:
+                raise AttemptFailure(error, FailureKind.RATE_LIMITED, retry_after)
+            if status == 503:
+                raise AttemptFailure(error, FailureKind.UNAVAILABLE, retry_after)
+            if status >= 500:
+                raise AttemptFailure(error, FailureKind.SERVER_ERROR, retry_after)
+            raise AttemptFailure(error, FailureKind.FATAL)
+        if envelope is None:
+            kind = (
+                "not JSON"
+                if is_json_media(content_type)
+                # The header is the server's text too: scrubbed like the body.
+                else f"Content-Type {self._redactor.scrub(content_type or 'missing')[:80]!r}, "
+                "not JSON"
+            )
+            raise self._malformed(
+                endpoint,
+                status,
+                f"expected the JSON envelope, got {kind}: {self._redactor.snippet(raw)!r}",
+            )
+        result_status = envelope.get("status")
+        if result_status == "success":
+            if "data" not in envelope:
+                raise self._malformed(endpoint, status, "success envelope without 'data'")
+            # A success answer may echo our body (a note's content): scrubbed like errors.
+            return self._redactor.scrub_response(raw, envelope["data"])
+        if result_status == "error":
+            messages = self._error_messages(envelope)
+            if messages is None:
+                raise self._malformed(
+                    endpoint, status, "error envelope whose 'data' is not a list of messages"
+                )
+            raise AttemptFailure(
+                api_error_for(messages, endpoint, status=status), FailureKind.FATAL
+            )
+        raise self._malformed(
+            endpoint,
+            status,
+            "envelope 'status' must be 'success' or 'error', got "
+            f"{self._redactor.scrub(repr(result_status))[:40]}",
+        )
+
+    @staticmethod
+    def _malformed(endpoint: str, status: int, message: str) -> AttemptFailure:
+        return AttemptFailure(
+            MalformedResponseError(message, endpoint=endpoint, status=status), FailureKind.FATAL
+        )
+
+    def _error_messages(self, envelope: dict[str, Any] | None) -> tuple[str, ...] | None:
+        if envelope is None or envelope.get("status") != "error":
+            return None
+        data = envelope.get("data")
+        scrub = self._redactor.scrub
+        if isinstance(data, str):
+            return (scrub(data),)
+        if isinstance(data, list) and data and all(isinstance(m, str) for m in data):
+            return tuple(scrub(m) for m in data)
+        return None

@@ -1,0 +1,98 @@
+"""What a bulk run plugs into each attempt of an item: the run's pace and the journal.
+
+The runner sends each item with ``client.send(request, observer=ItemObserver(...))``; the
+transport then tells the observer about every attempt (see :mod:`zyntro_async._observe`):
+
+- before an attempt, the run's :class:`~zyntro_async.bulk._limiter.RunPacer` gives it its
+  turn (rate limit, Retry-After pause) or stops it (circuit open);
+- just before the last byte of a creating request, the journal commits its write-ahead
+  "sent" mark, so a run killed after that instant knows the item may have been applied;
+- after the attempt, the pacer learns how it went, and the observer keeps what the
+  runner needs to classify the item's outcome (attempts made, whether one may have been
+  applied, whether one is still out).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from zyntro_async._observe import Attempt, AttemptResult
+from zyntro_async._retry import FailureKind
+from zyntro_async.bulk._limiter import MAYBE_APPLIED, RunPacer
+
+if TYPE_CHECKING:
+    from zyntro_async.bulk._journal import Journal
+
+__all__ = ["ItemObserver"]
+
+
+class ItemObserver:
+    """One item's view of a run: paces its attempts, journals "sent", counts attempts.
+
+    Args:
+        pacer: the run's shared pacer.
+        journal: the run's journal, or ``None``.
+        key: the item's journal key (for the "sent" mark).
+
+    Attributes:
+        attempts: attempts started so far.
+        maybe_applied: an attempt failed in a way that may have applied it (a reset or
+            timeout after sending, a 500/502/504) and no later attempt got a definitive
+            answer, so the item's final failure does not prove it was not applied.
+    """
+
+    __slots__ = (
+        "_finished",
+        "_journal",
+        "_key",
+        "_pacer",
+        "attempts",
+        "maybe_applied",
+        "wants_last_byte",
+    )
+
+    def __init__(self, pacer: RunPacer, journal: Journal | None, key: str) -> None:
+        self._pacer = pacer
+        self._journal = journal
+        self._key = key
+        # The journal's write-ahead "sent" mark is the one use of that moment.
+        self.wants_last_byte = journal is not None
+        self.attempts = 0
+        self.maybe_applied = False
+        self._finished = 0
+
+    @property
+    def in_flight(self) -> bool:
+        """An attempt has started and has not come back (it may be applied as we speak)."""
+        return self.attempts > self._finished
+
+    async def before_attempt(self, attempt: Attempt) -> None:
+        """Take the run's turn (waiting only when one is due), then count the attempt.
+
+        Raises:
+            CircuitOpenError: the run's circuit breaker is open.
+        """
+        pacer = self._pacer
+        if not pacer.turn_now():
+            await pacer.before_attempt()
+        self.attempts += 1
+
+    async def before_last_byte(self, attempt: Attempt) -> None:
+        """Commit the journal's "sent" mark (creating requests only).
+
+        Raises:
+            OSError: the journal cannot be written; the request is then not completed.
+        """
+        if self._journal is not None:
+            await self._journal.mark_sent(self._key)
+
+    def after_attempt(self, result: AttemptResult) -> None:
+        """Note whether the attempt may have been applied, then tell the run's pacer."""
+        self._finished += 1
+        kind = result.kind
+        if kind in MAYBE_APPLIED:
+            self.maybe_applied = True
+        elif kind is FailureKind.FATAL and result.status is not None:
+            # The server judged the very same request: that answer settles the outcome.
+            self.maybe_applied = False
+        self._pacer.after_attempt(kind, result.retry_after)
