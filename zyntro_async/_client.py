@@ -21,7 +21,7 @@ from zyntro_async._log import install_env_log_handler, log_observer
 from zyntro_async._observe import AttemptObserver, ObserverChain
 from zyntro_async._proxy import ProxySetting, resolve_proxy
 from zyntro_async._retry import RetryPolicy
-from zyntro_async._tracing import tracing_observer
+from zyntro_async._tracing import TracingSwitch
 from zyntro_async._transport import Transport
 from zyntro_async._version import __version__
 from zyntro_async.models._requests import ApiRequest, to_id
@@ -152,15 +152,28 @@ class ZyntroClient:
         # The client's observers see every attempt of every call made through it (and its
         # views); the transport chains a caller's own observer (a bulk run's) after them.
         install_env_log_handler()
-        self._observer: AttemptObserver | None = ObserverChain.of(
-            tracing_observer(self._config.base_url), self._hooks, log_observer()
-        )
+        self._log = log_observer()
+        # Tracing joins them at the first call after a tracer provider is configured: until
+        # then (or without opentelemetry-api) a call pays nothing for it.
+        self._tracing = TracingSwitch.for_client(self._config.base_url)
+        self._traced: AttemptObserver | None = None
+        self._own: AttemptObserver | None = ObserverChain.of(self._hooks, self._log)
         self._retry = retry_policy
         self._session = session
         self._owns_session = session is None
         self._state = _STATE_UNOPENED
         self._root = self
         self._build_resources()
+
+    @property
+    def _observer(self) -> AttemptObserver | None:
+        """The client's own observers: tracing (once it records), event hooks, the log."""
+        if self._tracing is not None:
+            traced = self._tracing.current()
+            if traced is not self._traced:
+                self._traced = traced
+                self._own = ObserverChain.of(traced, self._hooks, self._log)
+        return self._own
 
     def _build_resources(self) -> None:
         """The transport and the resources over it (again for each view)."""
@@ -354,7 +367,7 @@ class ZyntroClient:
         """
         own = self._observer
         if own is not None:
-            observer = ObserverChain.of(own, observer)
+            observer = own if observer is None else ObserverChain((own, observer))
         return await self._transport.send(request, observer=observer)
 
     async def call(

@@ -10,14 +10,15 @@ Everything quoted from the server in an error passes through the client's
 from __future__ import annotations
 
 import email.utils
-import json
 import math
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import aiohttp
 
 from zyntro_async._errors import MalformedResponseError, api_error_for
+from zyntro_async._json import decode_json
 from zyntro_async._redact import Redactor
 from zyntro_async._retry import AttemptFailure, FailureKind
 
@@ -58,17 +59,21 @@ def decode_envelope(raw: bytes, content_type: str) -> dict[str, Any] | None:
     if content_type not in _JSON_CONTENT_TYPES and not is_json_media(content_type):
         return None
     try:
-        value = json.loads(raw.decode("utf-8"))
+        value = decode_json(raw)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
 
-async def read_capped(endpoint: str, response: aiohttp.ClientResponse, cap: int) -> bytes:
-    """The response's body, refused once it grows past ``cap`` bytes.
+def read_capped(endpoint: str, response: aiohttp.ClientResponse, cap: int) -> Awaitable[bytes]:
+    """The response's body, refused once it grows past ``cap`` bytes (await the result).
+
+    Not a coroutine itself: a body of a declared size is aiohttp's own ``read()``, with no
+    frame of ours around it.
 
     Raises:
-        AttemptFailure: ``FATAL``, with a :class:`~zyntro_async.MalformedResponseError`.
+        AttemptFailure: ``FATAL``, with a :class:`~zyntro_async.MalformedResponseError`
+            (a declared size over the cap is refused at once, before anything is read).
     """
     declared = response.content_length
     if declared is not None and declared > cap:
@@ -83,7 +88,11 @@ async def read_capped(endpoint: str, response: aiohttp.ClientResponse, cap: int)
     if declared is not None and not response.headers.get("Content-Encoding"):
         # Not compressed, so no larger than declared (the parser stops there): reading it
         # whole stays within the cap.
-        return await response.read()
+        return response.read()
+    return _read_chunks(endpoint, response, cap)
+
+
+async def _read_chunks(endpoint: str, response: aiohttp.ClientResponse, cap: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while chunk := await response.content.read(_READ_CHUNK):

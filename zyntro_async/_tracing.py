@@ -13,13 +13,16 @@ workers start, so the calls' spans are its children; it ends with the outcome co
 
 Without ``opentelemetry-api`` installed nothing of this runs: :func:`tracing_observer`
 returns ``None`` (no observer is installed) and :func:`run_span` yields an inert handle.
-The package is imported on first use, never by ``import zyntro_async``.
+The package is imported on first use, never by ``import zyntro_async``. With it installed
+but no tracer provider configured, calls pay nothing either: a client's
+:class:`TracingSwitch` installs the observer at the first call after a provider is set.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from yarl import URL
@@ -30,7 +33,7 @@ from zyntro_async._version import __version__
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
 
-__all__ = ["RunSpan", "TracingObserver", "run_span", "tracing_observer"]
+__all__ = ["RunSpan", "TracingObserver", "TracingSwitch", "run_span", "tracing_observer"]
 
 TRACER_NAME = "zyntro_async"
 API_PREFIX = "/apis/v2/public"  # as the transport builds URLs
@@ -122,12 +125,85 @@ class TracingObserver:
         span.end()
 
 
+def _records(tracer: Tracer) -> bool:
+    """Whether spans of ``tracer`` can go anywhere: a tracer provider has been configured.
+
+    Until the application sets one, ``opentelemetry-api`` hands out a proxy tracer whose spans
+    are no-ops; ``NoOpTracerProvider`` (or a ``NoOpTracer``) stays a no-op for good.
+    """
+    from opentelemetry import trace
+
+    if isinstance(tracer, trace.NoOpTracer):
+        return False
+    if isinstance(tracer, trace.ProxyTracer):
+        provider = trace.get_tracer_provider()
+        return not isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+    return True
+
+
 def tracing_observer(base_url: str) -> TracingObserver | None:
-    """The client's tracing observer, or ``None`` without ``opentelemetry-api`` (free)."""
+    """The tracing observer, or ``None`` when nothing would record its spans (free).
+
+    ``None`` without ``opentelemetry-api``, and while no tracer provider is configured (the
+    API's default proxy, or ``NoOpTracerProvider``): a span nobody records would cost every
+    call a few microseconds for nothing.
+    """
     tracer = _tracer()
-    if tracer is None:
+    if tracer is None or not _records(tracer):
         return None
     return TracingObserver(tracer, base_url)
+
+
+class TracingSwitch:
+    """A client's tracing, switched on at the first call after a tracer provider is set.
+
+    Applications often build their client (a module-level one, say) before they configure
+    OpenTelemetry, so the decision is not taken when the client is built. While no provider
+    is configured, a call asks again only when ``recheck_seconds`` have passed since the
+    last time (asking costs about a microsecond); once a provider is there, tracing stays
+    on (OpenTelemetry's global provider cannot be replaced).
+
+    Args:
+        base_url: the client's API root.
+        recheck_seconds: how long a "no provider" answer is trusted.
+        clock: monotonic clock (injectable).
+    """
+
+    __slots__ = ("_base_url", "_check_after", "_clock", "_observer", "_recheck")
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        recheck_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._base_url = base_url
+        self._recheck = recheck_seconds
+        self._clock = clock
+        self._check_after: float | None = None  # None: never checked yet
+        self._observer: TracingObserver | None = None
+
+    @classmethod
+    def for_client(cls, base_url: str) -> TracingSwitch | None:
+        """The switch, or ``None`` when ``opentelemetry-api`` is not installed (free)."""
+        try:
+            import opentelemetry.trace  # noqa: F401 - only whether it can be imported
+        except ImportError:
+            return None
+        return cls(base_url)
+
+    def current(self) -> TracingObserver | None:
+        """The tracing observer, or ``None`` while nothing would record its spans."""
+        observer = self._observer
+        if observer is not None:
+            return observer
+        now = self._clock()
+        if self._check_after is not None and now < self._check_after:
+            return None
+        self._check_after = now + self._recheck
+        self._observer = tracing_observer(self._base_url)
+        return self._observer
 
 
 class RunSpan:

@@ -10,10 +10,9 @@ go again. An :class:`~zyntro_async._observe.AttemptObserver` is told about each 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -30,6 +29,7 @@ from zyntro_async._errors import (
     RequestValidationError,
     ZyntroError,
 )
+from zyntro_async._json import encode_body
 from zyntro_async._files import Base64JsonPayload, FileSource, HookedBytesPayload
 from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, Call
 from zyntro_async._parse import ResponseParser, parse_retry_after, read_capped
@@ -51,8 +51,6 @@ _TIMEOUT_CACHE_LIMIT = 256  # attempt timeouts kept built (they vary with the bo
 _HEADERS = CIMultiDictProxy(
     CIMultiDict({"Content-Type": "application/json", "Accept": "application/json"})
 )
-# json.dumps(body, separators=...) builds an encoder per call; this one is reused.
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode
 _MAYBE_APPLIED = (FailureKind.AMBIGUOUS, FailureKind.SERVER_ERROR)
 
 Absorb = Callable[[ZyntroError], Mapping[str, Any] | None]
@@ -80,6 +78,11 @@ class Transport:
         self._parser = ResponseParser(self.redactor)
         self._urls: dict[str, URL] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        # The opening of most bodies (the client's member, no brand), built once and copied
+        # per request; None without a configured member (base_fields checks each call then).
+        self._usual_fields = (
+            None if config.member_id is None else self.base_fields(member_id=config.member_id)
+        )
 
     # ---- building -------------------------------------------------------------------
 
@@ -122,23 +125,32 @@ class Transport:
 
     # ---- sending --------------------------------------------------------------------
 
-    async def send(self, request: ApiRequest[R], *, observer: AttemptObserver | None) -> R:
-        """Send a request model and return its typed result (see ``ZyntroClient.send``)."""
-        fields = self.base_fields(
-            member_id=request.member_id,
-            brand=request.sends_brand,
-            needs_member=request.needs_member,
-        )
+    def send(self, request: ApiRequest[R], *, observer: AttemptObserver | None) -> Awaitable[R]:
+        """Send a request model; await the result for its typed result (see ``ZyntroClient.send``).
+
+        Not a coroutine itself: the body's opening is built now (raising
+        ``ConfigurationError`` here), and the one coroutine returned sends, retries and
+        structures, so a call crosses one frame less on every resumption.
+        """
+        usual = self._usual_fields
+        if usual is not None and request.member_id is None and not request.sends_brand:
+            fields = usual.copy()
+        else:
+            fields = self.base_fields(
+                member_id=request.member_id,
+                brand=request.sends_brand,
+                needs_member=request.needs_member,
+            )
         fields.update(request.body())
-        data = await self.request(
+        return self.request(
             request.endpoint,
             fields,
             idempotent=request.idempotent,
             file=request.upload,
             absorb=request.absorb,
             observer=observer,
+            structure=request.structure,
         )
-        return request.structure(data)
 
     async def request(
         self,
@@ -149,6 +161,7 @@ class Transport:
         file: FileSource | None = None,
         absorb: Absorb | None = None,
         observer: AttemptObserver | None = None,
+        structure: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Send ``body`` to ``endpoint`` (``"crm/addContactsFull"``), retrying as allowed.
 
@@ -160,9 +173,11 @@ class Transport:
             absorb: for a retried call whose earlier attempt may have been applied: maps the
                 error of a later attempt to the data to return instead (``None`` to raise).
             observer: told about each attempt (and paces it).
+            structure: turns the envelope's ``data`` into the result (a request model's
+                ``structure``); ``None`` returns ``data`` as parsed.
 
         Returns:
-            The envelope's ``data`` (any JSON value; the caller structures it).
+            The envelope's ``data`` (any JSON value), through ``structure`` when given.
 
         Raises:
             ZyntroError: the typed error of the last attempt (see :mod:`zyntro_async._retry`).
@@ -171,7 +186,7 @@ class Transport:
         policy = self._retry
         clock = policy.clock
         deadline = None if self._config.deadline is None else clock() + self._config.deadline
-        body_bytes = None if file is not None else _encode_json(body).encode()
+        body_bytes = None if file is not None else encode_body(body)
         # -1: a stream's size is unknown until its end (observers are told so).
         body_size = -1
         if body_bytes is not None:
@@ -207,7 +222,7 @@ class Transport:
             if observer is not None and call is not None:
                 attempt = Attempt(call, number, body_size)
                 await observer.before_attempt(attempt)
-            started = clock()
+            started = 0.0 if attempt is None else clock()  # only observers are told
             payload: Base64JsonPayload | HookedBytesPayload | None = None
             if file is not None:
                 hook = (
@@ -234,7 +249,7 @@ class Transport:
                             observer.after_attempt(
                                 AttemptResult(attempt, clock() - started, None, None, None)
                             )
-                        return absorbed
+                        return absorbed if structure is None else structure(absorbed)
                 maybe_applied = maybe_applied or failure.kind in _MAYBE_APPLIED
                 if failure.kind is FailureKind.RATE_LIMITED:
                     limited += 1
@@ -307,7 +322,7 @@ class Transport:
                 raise
             if observer is not None and attempt is not None:
                 observer.after_attempt(AttemptResult(attempt, clock() - started, 200, None, None))
-            return data
+            return data if structure is None else structure(data)
 
     async def _attempt(
         self,
