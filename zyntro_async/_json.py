@@ -23,6 +23,7 @@ from typing import Any
 __all__ = ["ORJSON", "decode_json", "encode_body"]
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_ascii = json.JSONEncoder(separators=(",", ":")).encode
 
 # Bytes with every digit as "0" and everything else as " ": an integer orjson would turn
 # into a float has at least 19 digits in a row (18 always fit in 64 bits, either sign).
@@ -31,7 +32,12 @@ _LONG_NUMBER = b"0" * 19
 
 
 def _json_encode_body(value: Any) -> bytes:
-    return _encode(value).encode("utf-8")
+    try:
+        return _encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (request models refuse them; an environment variable holding
+        # bytes that are not UTF-8 can bring one): escaped, as json writes it in ASCII.
+        return _encode_ascii(value).encode("ascii")
 
 
 def _json_decode(raw: bytes) -> Any:

@@ -31,6 +31,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zyntro_async.cli._loop import run as run_loop
+
 if TYPE_CHECKING:
     from zyntro_async.testing import EmulatorCredentials, FaultRule, Limit
 
@@ -280,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"zyntro-async emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(_serve(args, faults=_fault_rules(args), limits=limits))
+        run_loop(_serve(args, faults=_fault_rules(args), limits=limits))
     except OSError as exc:
         print(f"zyntro-async emulator: cannot listen on {args.host}:{args.port}: {exc}",
               file=sys.stderr)  # fmt: skip

@@ -43,6 +43,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zyntro_async.cli._loop import choose_loop, describe_running_loop
+from zyntro_async.cli._loop import run as run_loop
+
 if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
     from exceptiongroup import BaseExceptionGroup
 
@@ -370,6 +373,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     args.journal = journal
+    args.loop = loop = choose_loop()
     if args.verbose:
         _log_to_stderr()
     if args.emulator and journal is not None and journal.exists():
@@ -379,7 +383,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     try:
-        return asyncio.run(_main(args, reader, client))
+        return run_loop(_main(args, reader, client), loop)
     except JournalError as exc:
         # Locked by another run, empty, damaged, foreign or newer: nothing was sent.
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
@@ -549,6 +553,11 @@ def _join(names: list[str]) -> str:
 
 
 async def _main(args: argparse.Namespace, reader: ImportReader, client: ZyntroClient | None) -> int:
+    if args.verbose:
+        # Said from inside the loop: the loop the import really runs on.
+        logging.getLogger("zyntro_async.cli").info(
+            "event loop: %s", describe_running_loop(args.loop)
+        )
     emulator: Emulator | None = None
     try:
         if client is None:
