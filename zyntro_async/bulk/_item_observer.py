@@ -95,4 +95,4 @@ class ItemObserver:
         elif kind is FailureKind.FATAL and result.status is not None:
             # The server judged the very same request: that answer settles the outcome.
             self.maybe_applied = False
-        self._pacer.after_attempt(kind, result.retry_after)
+        self._pacer.after_attempt(kind, result.retry_after)  # the pacer caps it
