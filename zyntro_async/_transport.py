@@ -29,8 +29,8 @@ from zyntro_async._errors import (
     RequestValidationError,
     ZyntroError,
 )
-from zyntro_async._json import encode_body
 from zyntro_async._files import Base64JsonPayload, FileSource, HookedBytesPayload
+from zyntro_async._json import encode_body
 from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, Call
 from zyntro_async._parse import ResponseParser, parse_retry_after, read_capped
 from zyntro_async._redact import SNIPPET, Redactor

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import zyntro_async._json as zjson
 from zyntro_async import CommsEntry, Contact, MalformedResponseError
 
-from ._helpers import ADD_COMMS, ADD_CONTACTS, CONTACT_RESULT_DATA, raw_body, success, url
+from ._helpers import ADD_COMMS, ADD_CONTACTS, CONTACT_RESULT_DATA, raw_body, url
 from .conftest import ClientFactory
 
 pytest.importorskip("orjson")

@@ -208,3 +208,109 @@ def test_without_opentelemetry_no_observer_is_installed() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_without_a_tracer_provider_calls_pay_nothing_until_one_is_set() -> None:
+    # A fresh process: opentelemetry-api is importable, but no provider is configured yet.
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        from aioresponses import aioresponses
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        import zyntro_async._transport as transport
+        from zyntro_async import Contact, ZyntroClient
+        from zyntro_async._tracing import TracingObserver, TracingSwitch, tracing_observer
+
+        made = []
+        real_call = transport.Call
+        transport.Call = lambda *a, **k: made.append(1) or real_call(*a, **k)
+        URL = "https://app.zyntrohq.com/apis/v2/public/crm/addContactsFull"
+        ANSWER = {"status": "success", "data": {"contact_id": "c-1", "action": "created"}}
+        now = [0.0]
+
+        async def main():
+            zy = ZyntroClient(api_key="k" * 12, developer_secret="s" * 12, org_id="o",
+                              member_id="m")
+            zy._tracing = TracingSwitch(zy.config.base_url, clock=lambda: now[0])
+            with aioresponses() as mocked:
+                mocked.post(URL, payload=ANSWER, repeat=True)
+                await zy.contacts.upsert(Contact(primary_email="a@b.co"))
+                assert zy._observer is None
+                assert tracing_observer("https://x.example") is None
+                assert made == [], made
+
+                exporter = InMemorySpanExporter()
+                provider = TracerProvider()
+                provider.add_span_processor(SimpleSpanProcessor(exporter))
+                trace.set_tracer_provider(provider)
+                await zy.contacts.upsert(Contact(primary_email="a@b.co"))
+                assert exporter.get_finished_spans() == ()  # asked again only after 1 s
+                now[0] += 1.0
+                await zy.contacts.upsert(Contact(primary_email="a@b.co"))
+                assert isinstance(zy._observer, TracingObserver)
+                [span] = exporter.get_finished_spans()
+                assert span.name == "zyntro crm/addContactsFull"
+                # A client built now traces from its first call.
+                other = ZyntroClient(api_key="k" * 12, developer_secret="s" * 12, org_id="o",
+                                     member_id="m")
+                await other.contacts.upsert(Contact(primary_email="a@b.co"))
+                assert len(exporter.get_finished_spans()) == 2
+                await other.aclose()
+            await zy.aclose()
+
+        asyncio.run(main())
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_no_op_tracer_switches_nothing_on_and_is_asked_again_after_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zyntro_async._tracing as tracing
+
+    now = [0.0]
+    tracers: list[Any] = [trace.NoOpTracer()]
+    monkeypatch.setattr(tracing, "_tracer", lambda: tracers[-1])
+    switch = tracing.TracingSwitch("https://x.example", recheck_seconds=5.0, clock=lambda: now[0])
+    assert switch.current() is None
+    tracers.append(TracerProvider().get_tracer("t"))  # a recording tracer from now on
+    now[0] = 4.9
+    assert switch.current() is None  # the "no" of t=0 still holds
+    now[0] = 5.0
+    observer = switch.current()
+    assert isinstance(observer, tracing.TracingObserver)
+    tracers.append(trace.NoOpTracer())
+    now[0] = 100.0
+    assert switch.current() is observer  # once on, it stays on
+
+
+def test_without_opentelemetry_there_is_no_switch() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name == "opentelemetry" or name.startswith("opentelemetry."):
+                    raise ImportError("blocked for the test")
+
+        sys.meta_path.insert(0, Block())
+        from zyntro_async._tracing import TracingSwitch
+
+        assert TracingSwitch.for_client("https://x.example") is None
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr
