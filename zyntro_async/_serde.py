@@ -154,41 +154,51 @@ _PLAIN_TYPES: dict[Any, tuple[type[Any], ...]] = {
     Any: (),
 }
 
-_Fields = tuple[tuple[str, tuple[type[Any], ...], bool], ...]
+@attrs.frozen
+class _PlainSpec:
+    """What a result model's named fields take as they are (see :func:`_structure_plain`).
+
+    Attributes:
+        types: field name -> the exact types taken without conversion (``()``: any value).
+        required: the fields without a default.
+    """
+
+    types: dict[str, tuple[type[Any], ...]]
+    required: frozenset[str]
 
 
-def _plain_fields(cls: type[Any]) -> _Fields:
+def _plain_spec(cls: type[Any]) -> _PlainSpec:
     hints = typing.get_type_hints(cls)
-    return tuple(
-        (field.name, _PLAIN_TYPES[hints[field.name]], field.default is attrs.NOTHING)
-        for field in attrs.fields(cls)
-        if field.name != "extra"
+    fields = [field for field in attrs.fields(cls) if field.name != "extra"]
+    return _PlainSpec(
+        types={field.name: _PLAIN_TYPES[hints[field.name]] for field in fields},
+        required=frozenset(field.name for field in fields if field.default is attrs.NOTHING),
     )
 
 
-_MISSING = object()
-_RESULT_FIELDS: dict[type[Any], _Fields] = {cls: _plain_fields(cls) for cls in RESULT_TYPES}
+_PLAIN_SPECS: dict[type[Any], _PlainSpec] = {cls: _plain_spec(cls) for cls in RESULT_TYPES}
 _NAMED_KEYS: dict[type[Any], frozenset[str]] = {
-    cls: frozenset(name for name, _, _ in fields) for cls, fields in _RESULT_FIELDS.items()
+    cls: frozenset(spec.types) for cls, spec in _PLAIN_SPECS.items()
 }
 
 
-def _structure_plain(data: Mapping[str, Any], cls: type[T], extra: dict[str, Any]) -> T | None:
-    """``cls`` from ``data`` when every value is already of its field's type, else None.
+def _structure_plain(
+    values: Mapping[str, Any], cls: type[T], extra: dict[str, Any]
+) -> T | None:
+    """``cls`` from ``values`` (named keys only) when each is already of its field's type.
 
     The common answer needs no conversion: this builds it without the converter's
-    dispatch per field, and gives up (for the converter to do it) on anything else.
+    dispatch per field, and gives up (``None``, for the converter to do it) on anything
+    else: a missing required key, a numeric ID, a 0/1 flag, a wrong type.
     """
-    values: dict[str, Any] = {}
-    for name, types, required in _RESULT_FIELDS[cls]:
-        value = data.get(name, _MISSING)
-        if value is _MISSING:
-            if required:
-                return None
-        elif not types or type(value) in types:
-            values[name] = value
-        else:
+    spec = _PLAIN_SPECS[cls]
+    types = spec.types
+    for name, value in values.items():
+        allowed = types[name]
+        if allowed and type(value) not in allowed:
             return None
+    if not spec.required <= values.keys():
+        return None
     build: Callable[..., T] = cls
     return build(**values, extra=extra)
 
@@ -227,11 +237,17 @@ def structure_result(data: object, cls: type[T], *, endpoint: str, status: int =
             endpoint=endpoint,
             status=status,
         )
-    extra = _unnamed(data, cls)
-    result = _structure_plain(data, cls, extra)
+    named_keys = _NAMED_KEYS[cls]
+    if named_keys.issuperset(data):
+        # The usual answer: every key is a named field, nothing for ``extra``.
+        extra: dict[str, Any] = {}
+        named: Mapping[str, Any] = data
+    else:
+        extra = _unnamed(data, cls)
+        named = {key: value for key, value in data.items() if key in named_keys}
+    result = _structure_plain(named, cls, extra)
     if result is not None:
         return result
-    named = {key: value for key, value in data.items() if key in _NAMED_KEYS[cls]}
     try:
         structured = _result_converter.structure(named, cls)
     except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as exc:
