@@ -249,7 +249,8 @@ class Transport:
                             observer.after_attempt(
                                 AttemptResult(attempt, clock() - started, None, None, None)
                             )
-                        return absorbed if structure is None else structure(absorbed)
+                        data = absorbed
+                        break  # structured below, outside this except block
                 maybe_applied = maybe_applied or failure.kind in _MAYBE_APPLIED
                 if failure.kind is FailureKind.RATE_LIMITED:
                     limited += 1
@@ -323,7 +324,8 @@ class Transport:
                 raise
             if observer is not None and attempt is not None:
                 observer.after_attempt(AttemptResult(attempt, clock() - started, 200, None, None))
-            return data if structure is None else structure(data)
+            break
+        return data if structure is None else structure(data)
 
     async def _attempt(
         self,
