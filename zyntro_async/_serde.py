@@ -154,6 +154,7 @@ _PLAIN_TYPES: dict[Any, tuple[type[Any], ...]] = {
     Any: (),
 }
 
+
 @attrs.frozen
 class _PlainSpec:
     """What a result model's named fields take as they are (see :func:`_structure_plain`).
@@ -182,9 +183,7 @@ _NAMED_KEYS: dict[type[Any], frozenset[str]] = {
 }
 
 
-def _structure_plain(
-    values: Mapping[str, Any], cls: type[T], extra: dict[str, Any]
-) -> T | None:
+def _structure_plain(values: Mapping[str, Any], cls: type[T], extra: dict[str, Any]) -> T | None:
     """``cls`` from ``values`` (named keys only) when each is already of its field's type.
 
     The common answer needs no conversion: this builds it without the converter's
