@@ -175,6 +175,12 @@ class ZyntroClient:
                 self._own = ObserverChain.of(traced, self._hooks, self._log)
         return self._own
 
+    @_observer.setter
+    def _observer(self, observer: AttemptObserver | None) -> None:
+        # Replaces all of them (a test's recorder, say): tracing no longer joins by itself.
+        self._tracing = None
+        self._own = observer
+
     def _build_resources(self) -> None:
         """The transport and the resources over it (again for each view)."""
         self._transport = Transport(self._config, self._retry, self._root._get_session)
