@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from zyntro_async import AmbiguousOutcomeError, Contact, ZyntroClient
-from zyntro_async._errors import JournalError
+from zyntro_async._errors import JournalConflictError, JournalError
 from zyntro_async.bulk import AddNote, ContactBundle, ItemResult, Status, UpsertContact
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.testing import Emulator, Latency, RateLimited, ResetAfterApply, ServerFailure
@@ -164,23 +164,69 @@ async def test_custom_keys_identify_items_in_the_journal(
     keys = {key for key, _ in Journal(journal).entries()}
     assert {"crm-row-17", "account-9", "account-9/notes/0", upsert(3).stable_key()} <= keys
 
-    # Same keys, different content: the key is the identity, so nothing is sent again.
-    requests = sum(emulator.request_counts.values())
-    edited = [
-        UpsertContact(
-            Contact(first_name="Ada L.", primary_email="ada@x.example"), key="crm-row-17"
-        ),
-        ContactBundle(
-            Contact(first_name="Bob", primary_email="bob@x.example"),
-            notes=[AddNote(None, "hello, edited")],
-            key="account-9",
-        ),
-    ]
+
+async def test_a_key_reused_for_changed_content_is_updated_or_reported_as_a_conflict(
+    emulator: Emulator, zy: ZyntroClient, journal: Path
+) -> None:
+    def items(name: str, note: str) -> list[UpsertContact | ContactBundle]:
+        return [
+            UpsertContact(Contact(first_name=name, primary_email="ada@x.example"), key="row-17"),
+            ContactBundle(
+                Contact(first_name="Bob", primary_email="bob@x.example"),
+                notes=[AddNote(None, note)],
+                key="account-9",
+            ),
+        ]
+
+    assert (await zy.bulk.run(items("Ada", "hello"), journal=journal)).all_succeeded
+
+    # Same keys, different content: the upsert (idempotent) is sent again and updates the
+    # contact; the note (creating) is not, since "hello" is in Zyntro already: a conflict.
     results: list[ItemResult] = []
-    await zy.bulk.run(edited, journal=journal, on_result=results.append)
-    assert all(r.from_journal for r in results)
+    edited = items("Ada L.", "hello, edited")
+    report = await zy.bulk.run(edited, journal=journal, on_result=results.append)
+    upserted, bundle = sorted(results, key=lambda r: r.index)
+    assert upserted.status is Status.SUCCEEDED
+    assert not upserted.from_journal
+    ada = emulator.find_contact(email="ada@x.example")
+    assert ada is not None
+    assert ada.first_name == "Ada L."
+    assert bundle.status is Status.SUCCEEDED
+    assert bundle.from_journal
+    (note,) = bundle.children
+    assert (note.status, note.code) == (Status.FAILED, "JOURNAL_CONFLICT")
+    assert note.key == "account-9/notes/0"
+    assert note.from_journal
+    assert isinstance(note.error, JournalConflictError)
+    assert note.error.earlier == "succeeded"
+    assert "retry_changed=True" in str(note.error)
+    assert "key of its own" in str(note.error)
+    assert notes(emulator) == Counter(["hello"])
+    assert report.child_counts[Status.FAILED] == 1
+
+    # Not resolved, a rerun reports it again (the journal still holds the first content).
+    again = await zy.bulk.run(edited, journal=journal)
+    assert again.child_counts[Status.FAILED] == 1
+    assert notes(emulator) == Counter(["hello"])
+
+    # retry_changed sends it; the journal then holds the new content as done.
+    assert (await zy.bulk.run(edited, journal=journal, retry_changed=True)).all_succeeded
+    assert notes(emulator) == Counter(["hello", "hello, edited"])
+    requests = sum(emulator.request_counts.values())
+    final = await zy.bulk.run(edited, journal=journal)
+    assert final.all_succeeded
     assert sum(emulator.request_counts.values()) == requests
-    assert [r.key for r in results[1].children] == ["account-9/notes/0"]
+
+
+async def test_changed_content_under_a_key_that_failed_before_is_simply_sent(
+    emulator: Emulator, zy: ZyntroClient, journal: Path
+) -> None:
+    missing = AddNote("no-such-contact", "first try", key="note-1")
+    assert (await zy.bulk.run([missing], journal=journal)).failed == 1
+    contact_id = emulator.add_contact(fields={"primaryEmail": "k@x.example"}).contact_id
+    fixed = AddNote(contact_id, "first try, fixed", key="note-1")
+    assert (await zy.bulk.run([fixed], journal=journal)).all_succeeded
+    assert notes(emulator) == Counter(["first try, fixed"])
 
 
 async def test_a_file_that_is_not_a_journal_is_refused_and_left_with_nothing_open(

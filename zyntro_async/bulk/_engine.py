@@ -3,6 +3,7 @@
 Shape of a run (all in one anyio task group)::
 
     items ──pull──> [workers: concurrency (+ buffer), one item each at a time]
+                      ├─ an upsert: its turn for its lookup key (bulk/_same_key.py)
                       ├─ journal lookup: resume decision (bulk/_journal.py)
                       ├─ request slot (concurrency), byte budget (attachments)
                       │    └─ client.send(op.request_for(...), observer=ItemObserver)
@@ -19,7 +20,12 @@ Every input item yields exactly one :class:`ItemResult`, whatever happens: error
 ``failed``, ambiguous creating calls ``unknown``, children of a failed contact ``skipped``;
 when the run stops early (``fail_fast``, ``max_failures``, circuit breaker, cancellation),
 items with a request out (or one that may have been applied) become ``unknown``, and the
-other pulled items ``skipped``.
+other pulled items ``skipped``. An input that raises stops the pulling only: the items in
+flight finish, and the run ends with that error (see ``Run.input_error``).
+
+``max_failures`` and ``fail_fast`` count what this run learns: outcomes restored from the
+journal (an earlier ``unknown``, a conflict) and items that fail again as they did in an
+earlier run are reported but not counted, so a rerun after an abort gets further.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from zyntro_async.bulk._ops import (
 from zyntro_async.bulk._options import RunOptions
 from zyntro_async.bulk._outcome import classify, classify_cancelled
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
+from zyntro_async.bulk._same_key import SameKeyGate, lookup_key
 
 if TYPE_CHECKING:
     from zyntro_async._client import ZyntroClient
@@ -75,6 +82,8 @@ _PENDING_KEY = _PendingKey()
 # later gives the same key, and cannot raise.
 _KEYED_BY_CONTENT = frozenset({UpsertContact, AddNote, AddLink, AddFile, LogComms, ContactBundle})
 _COUNTED_AS_FAILURES = frozenset({Status.FAILED, Status.UNKNOWN})
+# Our own request operations: they have a content fingerprint for the journal.
+_FINGERPRINTED = (UpsertContact, AddNote, AddLink, AddFile, LogComms)
 
 
 class Run:
@@ -120,6 +129,12 @@ class Run:
         self.pulled = 0
         self.failures = 0
         self.stop_reason: BaseException | None = None
+        # What the input raised: pulling stops there, the items in flight finish.
+        self.input_error: Exception | None = None
+        # Upserts of one contact (e-mail, phone, id) run one at a time.
+        self.same_key = SameKeyGate()
+        # Keys of items that failed again as an earlier run recorded: not news, not counted.
+        self._repeats: set[str] = set()
         self.scope: anyio.CancelScope | None = None
         self._exhausted = False
         self._last_progress = 0.0
@@ -137,9 +152,7 @@ class Run:
             result = _with_keys(result)
         self.report.add(result)
         if not ok:
-            self.failures += sum(
-                r.status in _COUNTED_AS_FAILURES for r in (result, *result.children)
-            )
+            self.failures += sum(map(self._new_failure, (result, *result.children)))
         options = self.options
         if self.stop_reason is None:
             if isinstance(result.error, CircuitOpenError) or self.pacer.open_error is not None:
@@ -151,6 +164,20 @@ class Run:
         if options.on_progress is not None:
             self.progress(force=False)
         return result
+
+    def _new_failure(self, result: ItemResult) -> bool:
+        """Whether ``result`` counts toward ``max_failures``/``fail_fast``.
+
+        Only what this run learnt counts: not an outcome restored from the journal, nor
+        an item that failed (or was unknown) in an earlier run and does again. Otherwise a
+        rerun after an abort would stop again at the same items, never getting further.
+        """
+        if result.status not in _COUNTED_AS_FAILURES or result.from_journal:
+            return False
+        if result.key in self._repeats:
+            self._repeats.discard(result.key)
+            return False
+        return True
 
     def stop(self, reason: BaseException | None) -> None:
         """Stop pulling and cancel what is in flight."""
@@ -224,6 +251,9 @@ class Run:
             except StopIteration:
                 self._exhausted = True
                 return
+            except Exception as exc:
+                self._input_failed(exc)
+                return
             index = self.pulled
             self.pulled += 1
             await self._item(index, item)
@@ -238,9 +268,17 @@ class Run:
         async with receive:
             for _ in range(self.options.workers):
                 tg.start_soon(self._work_from, receive.clone())
+        pulling = aiter(items)
         async with send:
             index = 0
-            async for item in items:
+            while True:
+                try:
+                    item = await anext(pulling)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    self._input_failed(exc)
+                    return
                 self.pulled += 1
                 try:
                     await send.send((index, item))
@@ -249,6 +287,17 @@ class Run:
                     await self._finish_shielded(self._not_started(index, item), journal=True)
                     raise
                 index += 1
+
+    def _input_failed(self, error: Exception) -> None:
+        """The input raised: pull nothing more, let the items in flight finish.
+
+        The requests out are not the input's fault: cancelling them would only turn
+        outcomes into ``unknown``. The run then ends with a ``BulkAbortedError`` whose
+        ``reason`` is ``error`` (see ``Bulk._finish``).
+        """
+        if self.input_error is None:
+            self.input_error = error
+        self._exhausted = True
 
     async def _work_from(self, receive: anyio.abc.ObjectReceiveStream[tuple[int, Any]]) -> None:
         """A worker: run the items the feeder hands over (an async iterable's items)."""
@@ -325,16 +374,44 @@ class Run:
         contact_id: str | None,
         holder: list[ItemResult],
     ) -> ItemResult:
-        """Run one request operation (a bundle child gets its contact's id)."""
+        """Run one request operation (a bundle child gets its contact's id).
+
+        An upsert first waits for its turn: no two items with one lookup key (e-mail,
+        phone, contact id) run at once, so the later updates what the earlier created
+        instead of both creating. The wait comes before its request slot, so a waiting
+        item never keeps the earlier one from getting a slot. Registering in the line is
+        the first thing it does, so items queue in the order they were pulled.
+        """
+        if isinstance(op, UpsertContact):
+            same = lookup_key(op.lookup_by, op.contact, op.request.contact_id)
+            if same is not None:
+                async with self.same_key.turn(same, index):
+                    return await self._send_op(index, key, op, contact_id, holder)
+        return await self._send_op(index, key, op, contact_id, holder)
+
+    async def _send_op(
+        self,
+        index: int,
+        key: str,
+        op: RequestOperation,
+        contact_id: str | None,
+        holder: list[ItemResult],
+    ) -> ItemResult:
         journal = self.journal
         endpoint = op.endpoint or op.kind
         decision: Resume | None = None
+        fingerprint: str | None = None
         if journal is not None:
+            if isinstance(op, _FINGERPRINTED):
+                fingerprint = op.fingerprint()
             decision = resume(
                 await journal.lookup(key),
                 idempotent=op.idempotent,
                 retry_unknown=self.options.retry_unknown,
                 endpoint=endpoint,
+                key=key,
+                fingerprint=fingerprint,
+                retry_changed=self.options.retry_changed,
             )
             if decision.status is not None:
                 return ItemResult(
@@ -348,12 +425,16 @@ class Run:
                 )
         started = time.monotonic()
         # Only creating requests need the journal's write-ahead "sent" mark.
-        observer = ItemObserver(self.pacer, None if op.idempotent else journal, key)
+        observer = ItemObserver(
+            self.pacer, None if op.idempotent else journal, key, fingerprint=fingerprint
+        )
         value: Any = None
         failure: BaseException | None = None
         held_bytes = 0
 
         def outcome(status: Status, error: BaseException | None = None) -> ItemResult:
+            if decision is not None and decision.earlier_failed and status in _COUNTED_AS_FAILURES:
+                self._repeats.add(key)
             return ItemResult(
                 index=index,
                 key=key,
@@ -380,7 +461,7 @@ class Run:
             if journal is not None and observer.attempts:
                 # Also when skipped: that replaces the "sent" marks of attempts that proved
                 # nothing was applied (a 429 or 503), so the next run sends it.
-                journal.record(key, _kept(status, decision), None, None)
+                journal.record(key, _kept(status, decision), None, None, fingerprint=fingerprint)
             holder.append(result)
             raise
         except (ZyntroError, OSError, ValueError) as exc:
@@ -396,7 +477,7 @@ class Run:
         )
         result = outcome(status, error)
         if journal is not None and status is not Status.SKIPPED:
-            journal.record(key, _kept(status, decision), value, error)
+            journal.record(key, _kept(status, decision), value, error, fingerprint=fingerprint)
         return result
 
 

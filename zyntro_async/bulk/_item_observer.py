@@ -33,6 +33,7 @@ class ItemObserver:
         pacer: the run's shared pacer.
         journal: the run's journal, or ``None``.
         key: the item's journal key (for the "sent" mark).
+        fingerprint: the item's content fingerprint, recorded with the "sent" mark.
 
     Attributes:
         attempts: attempts started so far.
@@ -42,6 +43,7 @@ class ItemObserver:
     """
 
     __slots__ = (
+        "_fingerprint",
         "_finished",
         "_journal",
         "_key",
@@ -51,10 +53,18 @@ class ItemObserver:
         "wants_last_byte",
     )
 
-    def __init__(self, pacer: RunPacer, journal: Journal | None, key: str) -> None:
+    def __init__(
+        self,
+        pacer: RunPacer,
+        journal: Journal | None,
+        key: str,
+        *,
+        fingerprint: str | None = None,
+    ) -> None:
         self._pacer = pacer
         self._journal = journal
         self._key = key
+        self._fingerprint = fingerprint
         # The journal's write-ahead "sent" mark is the one use of that moment.
         self.wants_last_byte = journal is not None
         self.attempts = 0
@@ -84,7 +94,7 @@ class ItemObserver:
             OSError: the journal cannot be written; the request is then not completed.
         """
         if self._journal is not None:
-            await self._journal.mark_sent(self._key)
+            await self._journal.mark_sent(self._key, fingerprint=self._fingerprint)
 
     def after_attempt(self, result: AttemptResult) -> None:
         """Note whether the attempt may have been applied, then tell the run's pacer."""
@@ -95,4 +105,8 @@ class ItemObserver:
         elif kind is FailureKind.FATAL and result.status is not None:
             # The server judged the very same request: that answer settles the outcome.
             self.maybe_applied = False
+        elif kind is FailureKind.FATAL and result.error is None:
+            # Cut off mid-attempt (the run was cancelled): the request may have reached
+            # the server and been applied, so the item is ``unknown``, never re-sent blind.
+            self.maybe_applied = True
         self._pacer.after_attempt(kind, result.retry_after)

@@ -141,7 +141,22 @@ class _Op:
 
     def stable_key(self) -> str:
         """``key``, or a hash of the content (every constructor field)."""
-        return self.key or _content_key(self.kind, _content(self))
+        return self.key or _content_key(self.kind, self._identity())
+
+    def fingerprint(self) -> str:
+        """A hash of the content, ``key`` left out: what tells a changed item under one key.
+
+        The journal stores it with each outcome; an item whose key an earlier run used for
+        other content is then not taken for one already done.
+        """
+        content = self._identity()
+        content.pop("key", None)
+        return _content_key(self.kind, content)
+
+    def _identity(self) -> dict[str, Any]:
+        """The content that identifies the item (every constructor field)."""
+        content: dict[str, Any] = _content(self)
+        return content
 
     def _check_key(self) -> None:
         if self.key is not None:
@@ -228,7 +243,6 @@ class UpsertContact(_Op):
         return self._request
 
 
-
 @attrs.frozen
 class AddNote(_ChildOp):
     """``zy.notes.add`` as a bulk item (creates: never sent twice).
@@ -265,7 +279,6 @@ class AddNote(_ChildOp):
         return self._request
 
 
-
 @attrs.frozen
 class AddLink(_ChildOp):
     """``zy.attachments.add_link`` as a bulk item (creates: never sent twice)."""
@@ -297,7 +310,6 @@ class AddLink(_ChildOp):
     def request(self) -> LinkInsert:
         """The link, validated when the operation was built."""
         return self._request
-
 
 
 @attrs.frozen
@@ -345,14 +357,27 @@ class AddFile(_ChildOp):
         whose length is unknown until it ends)."""
         return self._request.size or 0
 
-
     def stable_key(self) -> str:
         """``key``, or a hash of the metadata and the file's path (for bytes, content)."""
         if self.key:
             return self.key
-        content = _content(self)
-        content["file"] = _file_identity(self.file)
+        return _content_key(self.kind, self._identity())
+
+    def fingerprint(self) -> str:
+        """A hash of the metadata, the file's path and size (for bytes, content), no key.
+
+        The file is not read for it: a file replaced by one of the same size at the same
+        path is taken for the same content.
+        """
+        content = self._identity()
+        content.pop("key", None)
+        content["size"] = self._request.size
         return _content_key(self.kind, content)
+
+    def _identity(self) -> dict[str, Any]:
+        content: dict[str, Any] = _content(self)
+        content["file"] = _file_identity(self.file)
+        return content
 
 
 @attrs.frozen
@@ -392,7 +417,6 @@ class LogComms(_ChildOp):
     def request(self) -> CommsEntry:
         """The entry, validated when the operation was built."""
         return self._request
-
 
 
 ChildOp = AddNote | AddLink | AddFile | LogComms
@@ -501,7 +525,6 @@ class ContactBundle(_Op):
         return f"comms/{position - n_notes - n_att}"
 
 
-
 @attrs.frozen
 class InvalidItem(_Op):
     """An input row that could not be turned into an operation.
@@ -523,7 +546,6 @@ class InvalidItem(_Op):
     kind: ClassVar[str] = "invalid"
     endpoint: ClassVar[str] = ""
     idempotent: ClassVar[bool] = True
-
 
     def stable_key(self) -> str:
         """``key``, or a hash of where it came from and what it was."""
