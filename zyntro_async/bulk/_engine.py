@@ -349,9 +349,7 @@ class Run:
 
     async def _process(self, index: int, item: Any, holder: list[ItemResult]) -> ItemResult:
         if isinstance(item, InvalidItem):
-            return ItemResult(
-                index=index, key=item.stable_key(), op=item, status=Status.FAILED, error=item.error
-            )
+            return await self._invalid(index, item)
         keyed_by_content = type(item) in _KEYED_BY_CONTENT
         if not keyed_by_content and not isinstance(item, RequestOperation):
             error = RequestValidationError("item", f"not a bulk operation: {type(item).__name__}")
@@ -365,6 +363,21 @@ class Run:
         if isinstance(item, ContactBundle):
             return await run_bundle(self._op, index, key, item, holder)
         return await self._op(index, key, item, None, holder)
+
+    async def _invalid(self, index: int, item: InvalidItem) -> ItemResult:
+        """A row that could not be read: ``failed``, and journaled as such.
+
+        Journaled so that a rerun knows it failed before: then it is no news, and does not
+        count toward ``max_failures`` again (a rerun after an abort gets further).
+        """
+        key = item.stable_key()
+        journal = self.journal
+        if journal is not None:
+            entry = await journal.lookup(key)
+            if entry is not None and entry.status == Status.FAILED.value:
+                self._repeats.add(key)
+            journal.record(key, Status.FAILED, None, item.error)
+        return ItemResult(index=index, key=key, op=item, status=Status.FAILED, error=item.error)
 
     async def _op(
         self,

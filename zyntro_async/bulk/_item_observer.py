@@ -47,6 +47,7 @@ class ItemObserver:
         "_finished",
         "_journal",
         "_key",
+        "_last_byte",
         "_pacer",
         "attempts",
         "maybe_applied",
@@ -70,6 +71,7 @@ class ItemObserver:
         self.attempts = 0
         self.maybe_applied = False
         self._finished = 0
+        self._last_byte = False  # this attempt's body was complete (journal "sent" mark)
 
     @property
     def in_flight(self) -> bool:
@@ -86,6 +88,7 @@ class ItemObserver:
         if not pacer.turn_now():
             await pacer.before_attempt()
         self.attempts += 1
+        self._last_byte = False
 
     async def before_last_byte(self, attempt: Attempt) -> None:
         """Commit the journal's "sent" mark (creating requests only).
@@ -95,6 +98,7 @@ class ItemObserver:
         """
         if self._journal is not None:
             await self._journal.mark_sent(self._key, fingerprint=self._fingerprint)
+            self._last_byte = True
 
     def after_attempt(self, result: AttemptResult) -> None:
         """Note whether the attempt may have been applied, then tell the run's pacer."""
@@ -106,7 +110,8 @@ class ItemObserver:
             # The server judged the very same request: that answer settles the outcome.
             self.maybe_applied = False
         elif kind is FailureKind.FATAL and result.error is None:
-            # Cut off mid-attempt (the run was cancelled): the request may have reached
-            # the server and been applied, so the item is ``unknown``, never re-sent blind.
-            self.maybe_applied = True
+            # Cut off mid-attempt (the run was cancelled): the request may have reached the
+            # server and been applied (``unknown``, never re-sent blind), unless the journal
+            # watched its body and saw it end before the last byte (nothing was applied).
+            self.maybe_applied = self._last_byte or not self.wants_last_byte
         self._pacer.after_attempt(kind, result.retry_after)
