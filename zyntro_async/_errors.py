@@ -201,8 +201,9 @@ class CircuitOpenError(ZyntroError):
 class BulkAbortedError(ZyntroError):
     """A bulk run stopped before the end of its input.
 
-    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures`` and
-    the circuit breaker; every item pulled so far is still accounted for in ``report``.
+    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures``, the
+    circuit breaker, and an input that raised (``reason`` is its error); every item pulled
+    so far is still accounted for in ``report``.
     Defined here (not in the bulk package) so that ``from zyntro_async import
     BulkAbortedError`` does not load the bulk runner.
 

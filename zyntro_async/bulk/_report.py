@@ -62,7 +62,9 @@ class ItemResult:
         attempts: HTTP attempts made (0 when restored from the journal or skipped).
         elapsed: seconds spent on it.
         children: a bundle's children's results, in the bundle's order.
-        from_journal: the outcome was restored from the journal, not sent again.
+        from_journal: the outcome was restored from the journal, not sent again (or, for
+            a ``JOURNAL_CONFLICT``, decided from it); it does not count toward
+            ``max_failures`` / ``fail_fast``.
     """
 
     index: int

@@ -199,7 +199,8 @@ class Bulk:
                         }
                     )
         except BaseExceptionGroup as group:
-            # An error of the caller's own (their iterator or callback) surfaces as itself.
+            # An error of the caller's own callback surfaces as itself (one of their input
+            # is a BulkAbortedError with the report: see ``Run.input_error``).
             errors = [
                 exc
                 for exc in group.exceptions
