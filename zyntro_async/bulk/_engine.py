@@ -84,6 +84,8 @@ _KEYED_BY_CONTENT = frozenset({UpsertContact, AddNote, AddLink, AddFile, LogComm
 _COUNTED_AS_FAILURES = frozenset({Status.FAILED, Status.UNKNOWN})
 # Our own request operations: they have a content fingerprint for the journal.
 _FINGERPRINTED = (UpsertContact, AddNote, AddLink, AddFile, LogComms)
+# What an item with no lookup key waits for: nothing (and nothing is built per item).
+_NO_WAIT: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 class Run:
@@ -395,103 +397,99 @@ class Run:
         item never keeps the earlier one from getting a slot. Registering in the line is
         the first thing it does, so items queue in the order they were pulled.
         """
-        if isinstance(op, UpsertContact):
-            same = lookup_key(op.lookup_by, op.contact, op.request.contact_id)
-            if same is not None:
-                async with self.same_key.turn(same, index):
-                    return await self._send_op(index, key, op, contact_id, holder)
-        return await self._send_op(index, key, op, contact_id, holder)
-
-    async def _send_op(
-        self,
-        index: int,
-        key: str,
-        op: RequestOperation,
-        contact_id: str | None,
-        holder: list[ItemResult],
-    ) -> ItemResult:
-        journal = self.journal
-        endpoint = op.endpoint or op.kind
-        decision: Resume | None = None
-        fingerprint: str | None = None
-        if journal is not None:
-            if isinstance(op, _FINGERPRINTED):
-                fingerprint = op.fingerprint()
-            decision = resume(
-                await journal.lookup(key),
-                idempotent=op.idempotent,
-                retry_unknown=self.options.retry_unknown,
-                endpoint=endpoint,
-                key=key,
-                fingerprint=fingerprint,
-                retry_changed=self.options.retry_changed,
+        same = (
+            lookup_key(op.lookup_by, op.contact, op.request.contact_id)
+            if isinstance(op, UpsertContact)
+            else None
+        )
+        turn = _NO_WAIT if same is None else self.same_key.turn(same, index)
+        async with turn:
+            journal = self.journal
+            endpoint = op.endpoint or op.kind
+            decision: Resume | None = None
+            fingerprint: str | None = None
+            if journal is not None:
+                if isinstance(op, _FINGERPRINTED):
+                    fingerprint = op.fingerprint()
+                decision = resume(
+                    await journal.lookup(key),
+                    idempotent=op.idempotent,
+                    retry_unknown=self.options.retry_unknown,
+                    endpoint=endpoint,
+                    key=key,
+                    fingerprint=fingerprint,
+                    retry_changed=self.options.retry_changed,
+                )
+                if decision.status is not None:
+                    return ItemResult(
+                        index=index,
+                        key=key,
+                        op=op,
+                        status=decision.status,
+                        value=decision.value,
+                        error=decision.error,
+                        from_journal=True,
+                    )
+            started = time.monotonic()
+            # Only creating requests need the journal's write-ahead "sent" mark.
+            observer = ItemObserver(
+                self.pacer, None if op.idempotent else journal, key, fingerprint=fingerprint
             )
-            if decision.status is not None:
+            value: Any = None
+            failure: BaseException | None = None
+            held_bytes = 0
+
+            # Failing again as an earlier run recorded: no news (see ``_new_failure``).
+            repeated = decision is not None and decision.earlier_failed
+
+            def outcome(status: Status, error: BaseException | None = None) -> ItemResult:
+                if repeated and status in _COUNTED_AS_FAILURES:
+                    self._repeats.add(key)
                 return ItemResult(
                     index=index,
                     key=key,
                     op=op,
-                    status=decision.status,
-                    value=decision.value,
-                    error=decision.error,
-                    from_journal=True,
+                    status=status,
+                    value=value,
+                    error=error,
+                    attempts=observer.attempts,
+                    elapsed=time.monotonic() - started,
                 )
-        started = time.monotonic()
-        # Only creating requests need the journal's write-ahead "sent" mark.
-        observer = ItemObserver(
-            self.pacer, None if op.idempotent else journal, key, fingerprint=fingerprint
-        )
-        value: Any = None
-        failure: BaseException | None = None
-        held_bytes = 0
 
-        def outcome(status: Status, error: BaseException | None = None) -> ItemResult:
-            if decision is not None and decision.earlier_failed and status in _COUNTED_AS_FAILURES:
-                self._repeats.add(key)
-            return ItemResult(
-                index=index,
-                key=key,
-                op=op,
-                status=status,
-                value=value,
-                error=error,
+            try:
+                request = op.request_for(contact_id)
+                size = op.size
+                if size:
+                    held_bytes = await self.bytes.acquire(size)
+                async with self.requests:
+                    value = await self.client.send(request, observer=observer)
+            except anyio.get_cancelled_exc_class():
+                status = classify_cancelled(
+                    in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
+                )
+                result = outcome(status)
+                if journal is not None and observer.attempts:
+                    # Also when skipped: that replaces the "sent" marks of attempts that proved
+                    # nothing was applied (a 429 or 503), so the next run sends it.
+                    kept = _kept(status, decision)
+                    journal.record(key, kept, None, None, fingerprint=fingerprint)
+                holder.append(result)
+                raise
+            except (ZyntroError, OSError, ValueError) as exc:
+                failure = exc
+            finally:
+                if held_bytes:
+                    await self.bytes.release(held_bytes)
+            status, error = classify(
+                failure,
+                endpoint=endpoint,
                 attempts=observer.attempts,
-                elapsed=time.monotonic() - started,
+                maybe_applied=observer.maybe_applied,
             )
-
-        try:
-            request = op.request_for(contact_id)
-            size = op.size
-            if size:
-                held_bytes = await self.bytes.acquire(size)
-            async with self.requests:
-                value = await self.client.send(request, observer=observer)
-        except anyio.get_cancelled_exc_class():
-            status = classify_cancelled(
-                in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
-            )
-            result = outcome(status)
-            if journal is not None and observer.attempts:
-                # Also when skipped: that replaces the "sent" marks of attempts that proved
-                # nothing was applied (a 429 or 503), so the next run sends it.
-                journal.record(key, _kept(status, decision), None, None, fingerprint=fingerprint)
-            holder.append(result)
-            raise
-        except (ZyntroError, OSError, ValueError) as exc:
-            failure = exc
-        finally:
-            if held_bytes:
-                await self.bytes.release(held_bytes)
-        status, error = classify(
-            failure,
-            endpoint=endpoint,
-            attempts=observer.attempts,
-            maybe_applied=observer.maybe_applied,
-        )
-        result = outcome(status, error)
-        if journal is not None and status is not Status.SKIPPED:
-            journal.record(key, _kept(status, decision), value, error, fingerprint=fingerprint)
-        return result
+            result = outcome(status, error)
+            if journal is not None and status is not Status.SKIPPED:
+                journal.record(key, _kept(status, decision), value, error, fingerprint=fingerprint)
+            return result
 
 
 def _kept(status: Status, decision: Resume | None) -> Status:
