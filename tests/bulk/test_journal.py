@@ -252,3 +252,54 @@ async def test_a_file_that_is_not_a_journal_is_refused_and_left_with_nothing_ope
     for conn in opened:  # each one closed (an open one would leak until GC, and warn)
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             conn.execute("SELECT 1")
+
+
+def fingerprints(path: Path) -> dict[str, str | None]:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return dict(conn.execute("SELECT key, fingerprint FROM outcomes").fetchall())
+    finally:
+        conn.close()
+
+
+async def test_every_outcome_and_sent_mark_is_journaled_with_the_items_fingerprint(
+    emulator: Emulator, zy: ZyntroClient, journal: Path, contact_id: str
+) -> None:
+    item = next(bundles(1))
+    note = AddNote(contact_id, "maybe sent", key="n-1")
+    emulator.faults.add(ResetAfterApply(), endpoint=ADD_NOTES, times=1)
+    await zy.bulk.run([item, note], journal=journal, concurrency=1)
+
+    recorded = fingerprints(journal)
+    # The note's outcome (unknown) was written over its "sent" mark: both had it.
+    assert recorded["n-1"] == note.fingerprint()
+    assert recorded[item.stable_key()] == item.parent.fingerprint()
+    for position, child in enumerate(item.children):
+        assert recorded[f"{item.stable_key()}/{item.child_label(position)}"] == child.fingerprint()
+    # The key is left out: the same content under another key has the same fingerprint.
+    assert AddNote(contact_id, "maybe sent", key="other").fingerprint() == note.fingerprint()
+    assert AddNote(contact_id, "edited", key="n-1").fingerprint() != note.fingerprint()
+
+
+async def test_an_entry_without_a_fingerprint_is_taken_as_the_items(
+    emulator: Emulator, zy: ZyntroClient, journal: Path, contact_id: str
+) -> None:
+    emulator.faults.add(ResetAfterApply(), endpoint=ADD_NOTES, times=1)
+    await zy.bulk.run([AddNote(contact_id, "old", key="n-2")], journal=journal)
+    import sqlite3
+
+    # As the first journal format left it: an outcome with no fingerprint.
+    with sqlite3.connect(journal) as conn:
+        conn.execute("UPDATE outcomes SET fingerprint = NULL")
+    conn.close()
+
+    results: list[ItemResult] = []
+    edited = [AddNote(contact_id, "edited", key="n-2")]
+    await zy.bulk.run(edited, journal=journal, on_result=results.append)
+
+    (result,) = results
+    assert result.status is Status.UNKNOWN  # today's behaviour: not sent again
+    assert result.from_journal
+    assert notes(emulator) == Counter(["old"])
