@@ -21,9 +21,12 @@ second run fails at once with a :class:`~zyntro_async.JournalError` naming the p
 
 The file identifies itself (SQLite ``application_id`` and ``user_version``): an empty file,
 another program's database, a damaged file or a journal written by a newer zyntro-async is
-a :class:`~zyntro_async.JournalError` before anything is sent. Each outcome is stored with
-the item's *fingerprint* (a hash of its content), so an item whose content changed under the
-same key is not mistaken for one already done.
+a :class:`~zyntro_async.JournalError` before anything is sent. Each outcome (and each
+``sent`` mark) is stored with the item's *fingerprint* (a hash of its content, its key left
+out), so an item whose content changed under the same key is not mistaken for one already
+done: :func:`resume` sends a changed upsert again, and reports a changed creating item
+whose earlier content may be in Zyntro as a conflict (``JOURNAL_CONFLICT``) unless
+``retry_changed``.
 
 Credentials never reach the journal: it stores keys, statuses, result values (IDs) and
 error codes/messages, which the SDK already scrubs of secrets.
