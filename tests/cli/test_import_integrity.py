@@ -7,13 +7,19 @@ emulator is read from its state.
 from __future__ import annotations
 
 import asyncio
+import errno
+import itertools
 import json
 import sys
 from collections import Counter
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from zyntro_async.cli import _import_cmd, build_parser
+from zyntro_async.cli._readers import ImportReader
 from zyntro_async.testing import Emulator, Latency, ResetAfterApply
 
 from .conftest import bundle, emulator_env, run_cli_async, write_jsonl
@@ -135,3 +141,34 @@ async def test_two_processes_on_one_journal_never_both_send(
     assert set(note_counts(zyntro_emulator).values()) == {1}
     assert len(zyntro_emulator.notes) == 20
     assert len(zyntro_emulator.comms) == 20
+
+
+class _FailingReader(ImportReader):
+    """The file's first lines, then a disk error (as a failing drive gives mid-read)."""
+
+    def __iter__(self) -> Generator[Any, None, None]:
+        lines = super().__iter__()
+        yield from itertools.islice(lines, 3)
+        raise OSError(errno.EIO, "Input/output error")
+
+
+async def test_an_input_that_fails_mid_run_is_summarised_and_exported_then_exits_2(
+    zyntro_emulator: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_jsonl(tmp_path / "in.jsonl", [bundle(i) for i in range(6)])
+    export = tmp_path / "attention.jsonl"
+    args = build_parser().parse_args(
+        ["import", str(data), "--quiet", "--export", str(export), "--journal", str(tmp_path / "j")]
+    )
+    args.journal = tmp_path / "j"
+
+    async with zyntro_emulator.client() as client:
+        status = await _import_cmd._import(args, _FailingReader(data, "jsonl"), client, None)
+
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert "stopped early: [Errno 5] Input/output error" in out
+    assert "3 succeeded" in out  # the summary of what was read
+    assert export.exists()
+    assert f"error: cannot read {data}: [Errno 5] Input/output error" in err
+    assert len(zyntro_emulator.contacts) == 3

@@ -600,6 +600,7 @@ async def _import(
     # Every result also lands here: in-flight counts, and the report if the run gives none.
     received = BulkReport()
     stopped: str | None = None
+    unreadable: OSError | None = None  # the input failed mid-run (a disk error)
 
     stop_counting = threading.Event()
 
@@ -660,6 +661,8 @@ async def _import(
                                 raise
                     except BulkAbortedError as exc:
                         report = exc.report
+                        if isinstance(exc.reason, OSError):
+                            unreadable = exc.reason
                         if not stopper.forced:  # a forced stop is reported as such
                             stopped = _progress.describe_error(exc.reason) or str(exc)
                     finally:
@@ -674,7 +677,7 @@ async def _import(
             report = received
             report.elapsed = anyio.current_time() - started
         # Still under the signal handlers: a signal now does not cut the summary short.
-        return _conclude(
+        status = _conclude(
             args,
             reader,
             report,
@@ -685,6 +688,11 @@ async def _import(
             stopper=stopper,
             stopped=stopped,
         )
+        if unreadable is not None and stopper.signum is None:
+            # What was read is reported (and journaled); the file itself is unusable.
+            print(f"{_PROG}: error: cannot read {reader.path}: {unreadable}", file=sys.stderr)
+            return EXIT_USAGE
+        return status
 
 
 def _conclude(
