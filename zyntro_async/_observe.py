@@ -171,7 +171,8 @@ class ObserverChain:
 
         If one raises (a governor stopping the run, a cancellation while it waits), the
         observers before it have already seen the attempt start: they are told it ended
-        (``FATAL``, no retry), so a span is closed and no count is left open.
+        (``NOT_SENT``: nothing left, no retry), so a span is closed and no count is left
+        open.
         """
         for entered, observer in enumerate(self.observers):
             try:
@@ -184,7 +185,7 @@ class ObserverChain:
                     attempt,
                     0.0,
                     None,
-                    FailureKind.FATAL,
+                    FailureKind.NOT_SENT,
                     exc if isinstance(exc, ZyntroError) else None,
                 )
                 for earlier in reversed(self.observers[:entered]):

@@ -293,14 +293,15 @@ class Transport:
                 continue
             except BaseException as exc:
                 # Cancelled, or a hook raised mid-attempt: the attempt still ends for the
-                # observers (a span is closed, a governor's in-flight count goes down).
+                # observers (a span is closed, a governor's in-flight count goes down), as
+                # AMBIGUOUS: the request may have reached the server before it was cut off.
                 if observer is not None and attempt is not None:
                     observer.after_attempt(
                         AttemptResult(
                             attempt,
                             clock() - started,
                             None,
-                            FailureKind.FATAL,
+                            FailureKind.AMBIGUOUS,
                             exc if isinstance(exc, ZyntroError) else None,
                         )
                     )

@@ -18,7 +18,7 @@ from zyntro_async.bulk import (
     LogComms,
     Progress,
     Status,
-    op_from_import_dict,
+    op_from_line,
 )
 from zyntro_async.testing import Emulator, ResetAfterApply
 
@@ -99,14 +99,14 @@ async def test_report_counts_keeps_what_needs_attention_and_exports_it_for_reimp
     assert invalid_line["contact"] == {"firstName": "NoEmail"}
 
     # Fed back: each line is the operation again (the part that still needs doing).
-    assert op_from_import_dict(by_what["a@x.example"]) == refused
-    assert op_from_import_dict(partial) == attrs.evolve(
+    assert op_from_line(by_what["a@x.example"]) == refused
+    assert op_from_line(partial) == attrs.evolve(
         partly, notes=[partly.notes[1]], comms=list(partly.comms)
     )
-    assert op_from_import_dict(by_what["lost"]) == lost
-    assert op_from_import_dict(by_what["maybe"]) == maybe
+    assert op_from_line(by_what["lost"]) == lost
+    assert op_from_line(by_what["maybe"]) == maybe
     with pytest.raises(RequestValidationError):  # still needs fixing by a person
-        op_from_import_dict(invalid_line)
+        op_from_line(invalid_line)
 
 
 async def test_on_progress_reports_counts_and_rate(zy: ZyntroClient) -> None:

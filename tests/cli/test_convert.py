@@ -25,7 +25,6 @@ from zyntro_async.bulk import (
     InvalidItem,
     LogComms,
     UpsertContact,
-    op_from_import_dict,
 )
 from zyntro_async.bulk._format import item_from_line, line_from_op, op_from_line
 from zyntro_async.bulk._report import ItemResult, Status, export_line
@@ -163,7 +162,7 @@ def test_single_operations_round_trip_through_export(op: Any) -> None:
     assert line is not None
     assert line["error"]["status"] == "failed"
 
-    assert op_from_import_dict(line) == op
+    assert op_from_line(line) == op
 
 
 def test_a_lone_comms_line_keeps_its_own_status() -> None:

@@ -44,7 +44,6 @@ from zyntro_async.bulk import (
     Status,
     UpsertContact,
     line_from_op,
-    op_from_import_dict,
 )
 from zyntro_async.bulk._format import op_from_line
 from zyntro_async.cli._readers import (
@@ -394,7 +393,7 @@ def check_items(items: list[Any], base_dir: Path) -> None:
             assert item.error.field
         else:
             line = json.loads(json.dumps(line_from_op(item)))
-            again = op_from_import_dict(line, base_dir=base_dir)
+            again = op_from_line(line, base_dir=base_dir)
             has_file = isinstance(item, AddFile) or (
                 isinstance(item, ContactBundle)
                 and any(isinstance(a, AddFile) for a in item.attachments)

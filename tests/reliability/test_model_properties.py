@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import pickle
-import time
 from typing import Any
 
 import attrs
@@ -54,7 +53,7 @@ from zyntro_async.bulk import (
     LogComms,
     UpsertContact,
     line_from_op,
-    op_from_import_dict,
+    op_from_line,
 )
 from zyntro_async.models._contact import CONTACT_WIRE_NAMES, ENTITY_WIRE_NAMES
 from zyntro_async.models._requests import (
@@ -399,7 +398,7 @@ def test_an_import_line_reads_back_as_the_same_operation(
         ops.append(AddFile(contact_id="c-1", file=raw, name="blob.txt"))
     for op in ops:
         line = json.loads(json.dumps(line_from_op(op)))
-        again = op_from_import_dict(line)
+        again = op_from_line(line)
         assert again == op, (op, line)
         assert again.stable_key() == op.stable_key()
 
@@ -516,10 +515,10 @@ long_texts = st.builds(
 
 @SOME
 @given(message=st.one_of(any_text, long_texts))
-def test_any_message_maps_to_a_documented_code_quickly(message: str) -> None:
-    started = time.perf_counter()
+def test_any_message_maps_to_a_documented_code(message: str) -> None:
+    # Messages up to 500k characters of repeated pieces: a matcher that backtracks on them
+    # would not finish (speed is the benchmarks' business; this holds the outcome).
     code = code_for_message(message)
-    assert time.perf_counter() - started < 1.0
     assert code in KNOWN_CODES
 
 

@@ -53,9 +53,5 @@ __all__ = [
     "UpsertContact",
     "cancelled_report",
     "line_from_op",
-    "op_from_import_dict",
     "op_from_line",
 ]
-
-op_from_import_dict = op_from_line
-"""The name :func:`op_from_line` had before the import format got its own module."""

@@ -111,7 +111,9 @@ class Run:
         # turn per request for nothing); a released slot goes to the longest waiter.
         self.requests = anyio.Semaphore(options.concurrency, fast_acquire=True)
         self.pacer = RunPacer(
-            max_per_second=options.max_per_second, breaker_threshold=options.breaker_threshold
+            max_per_second=options.max_per_second,
+            breaker_threshold=options.breaker_threshold,
+            retry_after_cap=client.retry_policy.retry_after_cap,
         )
         self.bytes = ByteBudget(options.max_inflight_bytes)
         self.journal: Journal | None = None

@@ -105,13 +105,12 @@ class ItemObserver:
         self._finished += 1
         kind = result.kind
         if kind in MAYBE_APPLIED:
-            self.maybe_applied = True
+            # A reset, timeout or cut-off (cancelled) attempt may have been applied, unless
+            # the journal watched its body and it never reached its last byte: a request
+            # whose body never completed cannot have been applied (the rerun sends it).
+            if self._last_byte or not self.wants_last_byte:
+                self.maybe_applied = True
         elif kind is FailureKind.FATAL and result.status is not None:
             # The server judged the very same request: that answer settles the outcome.
             self.maybe_applied = False
-        elif kind is FailureKind.FATAL and result.error is None:
-            # Cut off mid-attempt (the run was cancelled): the request may have reached the
-            # server and been applied (``unknown``, never re-sent blind), unless the journal
-            # watched its body and saw it end before the last byte (nothing was applied).
-            self.maybe_applied = self._last_byte or not self.wants_last_byte
-        self._pacer.after_attempt(kind, result.retry_after)
+        self._pacer.after_attempt(kind, result.retry_after)  # the pacer caps it

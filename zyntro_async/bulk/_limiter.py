@@ -58,6 +58,7 @@ class RunPacer:
         *,
         max_per_second: float | None = None,
         breaker_threshold: int | None = 25,
+        retry_after_cap: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -66,6 +67,9 @@ class RunPacer:
         self.ceiling = max_per_second
         self.rate: float | None = max_per_second
         self._breaker_threshold = breaker_threshold
+        # The whole run pauses for a Retry-After: held to the retry policy's cap, or
+        # "Retry-After: 99999999" would stall it (observers get the server's figure as is).
+        self._retry_after_cap = retry_after_cap
         self._clock = clock
         self._sleep = sleep
         self._next_slot = 0.0
@@ -132,6 +136,8 @@ class RunPacer:
             return
         if kind is FailureKind.RATE_LIMITED:
             self.throttle_events += 1
+            if retry_after is not None:
+                retry_after = min(retry_after, self._retry_after_cap)
             now = self._clock()
             # Many in-flight requests see the same overload: slow down once per window,
             # not once per 429, or the rate would collapse to nothing.
