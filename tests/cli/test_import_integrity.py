@@ -96,6 +96,7 @@ async def test_reruns_after_max_failures_get_further_until_all_that_can_succeed_
     assert set(note_counts(zyntro_emulator).values()) == {1}
     assert len(zyntro_emulator.notes) == 20
     assert "--retry-unknown" in final.stdout  # what the reader can do about the unknowns
+    assert "unknown: they may have been applied, so rerunning does not send them" in final.stdout
     assert "retry_unknown=True" not in final.output
 
 

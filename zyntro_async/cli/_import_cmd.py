@@ -710,6 +710,7 @@ def _conclude(
     """Print the summary, write ``--export``; return the exit status."""
     import attrs
 
+    from zyntro_async.bulk import Status
     from zyntro_async.cli import _progress
 
     def source_of(result: ItemResult) -> str:
@@ -754,6 +755,15 @@ def _conclude(
         print(f"stopped early: {in_cli_terms(stopped)}", flush=True)
     if report.shared_keys:
         print(shared_keys_line(report, reader.source), flush=True)
+    unknown = report.counts[Status.UNKNOWN] + report.child_counts[Status.UNKNOWN]
+    if unknown and args.journal is not None and not args.retry_unknown:
+        print(
+            f"{unknown:,} unknown: they may have been applied, so rerunning does not send them "
+            "again. Check them in Zyntro; rerun with --retry-unknown to send them all again "
+            "(any already applied would then be there twice), or import only the missing "
+            "ones from --export.",
+            flush=True,
+        )
     if args.export is not None:
         # Completion order is arbitrary; input order is what a person fixing the file wants.
         report.results.sort(key=lambda result: result.index)
