@@ -303,3 +303,16 @@ async def test_an_entry_without_a_fingerprint_is_taken_as_the_items(
     assert result.status is Status.UNKNOWN  # today's behaviour: not sent again
     assert result.from_journal
     assert notes(emulator) == Counter(["old"])
+
+
+def test_a_conflict_error_is_public_pickles_and_reports_its_code() -> None:
+    import pickle
+
+    import zyntro_async
+    from zyntro_async.bulk._report import error_code
+
+    error = JournalConflictError("key 'k' was used ...", key="k", earlier="succeeded")
+    again = pickle.loads(pickle.dumps(error))
+    assert (str(again), again.key, again.earlier) == (str(error), "k", "succeeded")
+    assert zyntro_async.JournalConflictError is JournalConflictError
+    assert error_code(error) == "JOURNAL_CONFLICT"
