@@ -9,6 +9,7 @@ The tree::
     ├── CircuitOpenError                        bulk run stopped: the server is failing
     ├── BulkAbortedError                        bulk run stopped early (carries its report)
     ├── JournalError                            journal locked, damaged, foreign or newer
+    ├── JournalConflictError                    an item's key was used for other content
     ├── MalformedResponseError                  a body that is not the documented envelope
     ├── APIConnectionError                      transport failures (nothing usable came back)
     │   ├── APITimeoutError                     per-attempt timeout or overall deadline
@@ -57,6 +58,7 @@ __all__ = [
     "ConfigurationError",
     "ImportLineError",
     "InvalidRequestError",
+    "JournalConflictError",
     "JournalError",
     "MalformedResponseError",
     "NotFoundError",
@@ -153,6 +155,37 @@ class JournalError(ZyntroError):
         return (_rebuild_journal_error, (str(self), str(self.path)))
 
 
+class JournalConflictError(ZyntroError):
+    """A bulk item's key was used by an earlier run of its journal for different content.
+
+    Never raised: it is the error of the item's ``failed`` result (code
+    ``JOURNAL_CONFLICT``). The item is a creating call (a note, attachment or comms entry)
+    and the earlier content may be in Zyntro already, so sending this one could add a
+    second entry where one was meant. Give the item a new key, or send it anyway with
+    ``retry_changed=True`` (``--retry-changed`` on the command line).
+
+    Attributes:
+        key: the item's key.
+        earlier: what the journal recorded for the earlier content (``"succeeded"``,
+            ``"unknown"``, ``"sent"``).
+        code: ``"JOURNAL_CONFLICT"``.
+    """
+
+    code = "JOURNAL_CONFLICT"
+
+    def __init__(self, message: str, *, key: str, earlier: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.earlier = earlier
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_conflict, (str(self), self.key, self.earlier))
+
+
+def _rebuild_conflict(message: str, key: str, earlier: str) -> JournalConflictError:
+    return JournalConflictError(message, key=key, earlier=earlier)
+
+
 def _rebuild_journal_error(message: str, path: str) -> JournalError:
     return JournalError(message, path=path)
 
@@ -168,8 +201,9 @@ class CircuitOpenError(ZyntroError):
 class BulkAbortedError(ZyntroError):
     """A bulk run stopped before the end of its input.
 
-    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures`` and
-    the circuit breaker; every item pulled so far is still accounted for in ``report``.
+    Raised by ``run`` (and at the end of ``stream``) for ``fail_fast``, ``max_failures``, the
+    circuit breaker, and an input that raised (``reason`` is its error); every item pulled
+    so far is still accounted for in ``report``.
     Defined here (not in the bulk package) so that ``from zyntro_async import
     BulkAbortedError`` does not load the bulk runner.
 

@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from zyntro_async import AmbiguousOutcomeError, Contact, ZyntroClient
-from zyntro_async._errors import JournalError
+from zyntro_async._errors import JournalConflictError, JournalError
 from zyntro_async.bulk import AddNote, ContactBundle, ItemResult, Status, UpsertContact
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.testing import Emulator, Latency, RateLimited, ResetAfterApply, ServerFailure
@@ -164,23 +164,69 @@ async def test_custom_keys_identify_items_in_the_journal(
     keys = {key for key, _ in Journal(journal).entries()}
     assert {"crm-row-17", "account-9", "account-9/notes/0", upsert(3).stable_key()} <= keys
 
-    # Same keys, different content: the key is the identity, so nothing is sent again.
-    requests = sum(emulator.request_counts.values())
-    edited = [
-        UpsertContact(
-            Contact(first_name="Ada L.", primary_email="ada@x.example"), key="crm-row-17"
-        ),
-        ContactBundle(
-            Contact(first_name="Bob", primary_email="bob@x.example"),
-            notes=[AddNote(None, "hello, edited")],
-            key="account-9",
-        ),
-    ]
+
+async def test_a_key_reused_for_changed_content_is_updated_or_reported_as_a_conflict(
+    emulator: Emulator, zy: ZyntroClient, journal: Path
+) -> None:
+    def items(name: str, note: str) -> list[UpsertContact | ContactBundle]:
+        return [
+            UpsertContact(Contact(first_name=name, primary_email="ada@x.example"), key="row-17"),
+            ContactBundle(
+                Contact(first_name="Bob", primary_email="bob@x.example"),
+                notes=[AddNote(None, note)],
+                key="account-9",
+            ),
+        ]
+
+    assert (await zy.bulk.run(items("Ada", "hello"), journal=journal)).all_succeeded
+
+    # Same keys, different content: the upsert (idempotent) is sent again and updates the
+    # contact; the note (creating) is not, since "hello" is in Zyntro already: a conflict.
     results: list[ItemResult] = []
-    await zy.bulk.run(edited, journal=journal, on_result=results.append)
-    assert all(r.from_journal for r in results)
+    edited = items("Ada L.", "hello, edited")
+    report = await zy.bulk.run(edited, journal=journal, on_result=results.append)
+    upserted, bundle = sorted(results, key=lambda r: r.index)
+    assert upserted.status is Status.SUCCEEDED
+    assert not upserted.from_journal
+    ada = emulator.find_contact(email="ada@x.example")
+    assert ada is not None
+    assert ada.first_name == "Ada L."
+    assert bundle.status is Status.SUCCEEDED
+    assert bundle.from_journal
+    (note,) = bundle.children
+    assert (note.status, note.code) == (Status.FAILED, "JOURNAL_CONFLICT")
+    assert note.key == "account-9/notes/0"
+    assert note.from_journal
+    assert isinstance(note.error, JournalConflictError)
+    assert note.error.earlier == "succeeded"
+    assert "retry_changed=True" in str(note.error)
+    assert "key of its own" in str(note.error)
+    assert notes(emulator) == Counter(["hello"])
+    assert report.child_counts[Status.FAILED] == 1
+
+    # Not resolved, a rerun reports it again (the journal still holds the first content).
+    again = await zy.bulk.run(edited, journal=journal)
+    assert again.child_counts[Status.FAILED] == 1
+    assert notes(emulator) == Counter(["hello"])
+
+    # retry_changed sends it; the journal then holds the new content as done.
+    assert (await zy.bulk.run(edited, journal=journal, retry_changed=True)).all_succeeded
+    assert notes(emulator) == Counter(["hello", "hello, edited"])
+    requests = sum(emulator.request_counts.values())
+    final = await zy.bulk.run(edited, journal=journal)
+    assert final.all_succeeded
     assert sum(emulator.request_counts.values()) == requests
-    assert [r.key for r in results[1].children] == ["account-9/notes/0"]
+
+
+async def test_changed_content_under_a_key_that_failed_before_is_simply_sent(
+    emulator: Emulator, zy: ZyntroClient, journal: Path
+) -> None:
+    missing = AddNote("no-such-contact", "first try", key="note-1")
+    assert (await zy.bulk.run([missing], journal=journal)).failed == 1
+    contact_id = emulator.add_contact(fields={"primaryEmail": "k@x.example"}).contact_id
+    fixed = AddNote(contact_id, "first try, fixed", key="note-1")
+    assert (await zy.bulk.run([fixed], journal=journal)).all_succeeded
+    assert notes(emulator) == Counter(["first try, fixed"])
 
 
 async def test_a_file_that_is_not_a_journal_is_refused_and_left_with_nothing_open(
@@ -206,3 +252,67 @@ async def test_a_file_that_is_not_a_journal_is_refused_and_left_with_nothing_ope
     for conn in opened:  # each one closed (an open one would leak until GC, and warn)
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             conn.execute("SELECT 1")
+
+
+def fingerprints(path: Path) -> dict[str, str | None]:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return dict(conn.execute("SELECT key, fingerprint FROM outcomes").fetchall())
+    finally:
+        conn.close()
+
+
+async def test_every_outcome_and_sent_mark_is_journaled_with_the_items_fingerprint(
+    emulator: Emulator, zy: ZyntroClient, journal: Path, contact_id: str
+) -> None:
+    item = next(bundles(1))
+    note = AddNote(contact_id, "maybe sent", key="n-1")
+    emulator.faults.add(ResetAfterApply(), endpoint=ADD_NOTES, times=1)
+    await zy.bulk.run([item, note], journal=journal, concurrency=1)
+
+    recorded = fingerprints(journal)
+    # The note's outcome (unknown) was written over its "sent" mark: both had it.
+    assert recorded["n-1"] == note.fingerprint()
+    assert recorded[item.stable_key()] == item.parent.fingerprint()
+    for position, child in enumerate(item.children):
+        assert recorded[f"{item.stable_key()}/{item.child_label(position)}"] == child.fingerprint()
+    # The key is left out: the same content under another key has the same fingerprint.
+    assert AddNote(contact_id, "maybe sent", key="other").fingerprint() == note.fingerprint()
+    assert AddNote(contact_id, "edited", key="n-1").fingerprint() != note.fingerprint()
+
+
+async def test_an_entry_without_a_fingerprint_is_taken_as_the_items(
+    emulator: Emulator, zy: ZyntroClient, journal: Path, contact_id: str
+) -> None:
+    emulator.faults.add(ResetAfterApply(), endpoint=ADD_NOTES, times=1)
+    await zy.bulk.run([AddNote(contact_id, "old", key="n-2")], journal=journal)
+    import sqlite3
+
+    # As the first journal format left it: an outcome with no fingerprint.
+    with sqlite3.connect(journal) as conn:
+        conn.execute("UPDATE outcomes SET fingerprint = NULL")
+    conn.close()
+
+    results: list[ItemResult] = []
+    edited = [AddNote(contact_id, "edited", key="n-2")]
+    await zy.bulk.run(edited, journal=journal, on_result=results.append)
+
+    (result,) = results
+    assert result.status is Status.UNKNOWN  # today's behaviour: not sent again
+    assert result.from_journal
+    assert notes(emulator) == Counter(["old"])
+
+
+def test_a_conflict_error_is_public_pickles_and_reports_its_code() -> None:
+    import pickle
+
+    import zyntro_async
+    from zyntro_async.bulk._report import error_code
+
+    error = JournalConflictError("key 'k' was used ...", key="k", earlier="succeeded")
+    again = pickle.loads(pickle.dumps(error))
+    assert (str(again), again.key, again.earlier) == (str(error), "k", "succeeded")
+    assert zyntro_async.JournalConflictError is JournalConflictError
+    assert error_code(error) == "JOURNAL_CONFLICT"

@@ -171,6 +171,7 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
         "--max-per-second",
         "--journal",
         "--retry-unknown",
+        "--retry-changed",
         "--export",
         "--emulator",
         "--custom-field",

@@ -29,7 +29,8 @@ from zyntro_async.bulk._ops import (
     UpsertContact,
 )
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
-from zyntro_async.bulk._runner import Bulk, BulkAbortedError, RunOptions
+from zyntro_async.bulk._runner import Bulk, BulkAbortedError, RunOptions, cancelled_report
+from zyntro_async.bulk._same_key import SharedKey
 
 __all__ = [
     "AddFile",
@@ -47,8 +48,10 @@ __all__ = [
     "Progress",
     "RequestOperation",
     "RunOptions",
+    "SharedKey",
     "Status",
     "UpsertContact",
+    "cancelled_report",
     "line_from_op",
     "op_from_line",
 ]

@@ -3,6 +3,7 @@
 Shape of a run (all in one anyio task group)::
 
     items ──pull──> [workers: concurrency (+ buffer), one item each at a time]
+                      ├─ an upsert: its turn for its lookup key (bulk/_same_key.py)
                       ├─ journal lookup: resume decision (bulk/_journal.py)
                       ├─ request slot (concurrency), byte budget (attachments)
                       │    └─ client.send(op.request_for(...), observer=ItemObserver)
@@ -19,7 +20,12 @@ Every input item yields exactly one :class:`ItemResult`, whatever happens: error
 ``failed``, ambiguous creating calls ``unknown``, children of a failed contact ``skipped``;
 when the run stops early (``fail_fast``, ``max_failures``, circuit breaker, cancellation),
 items with a request out (or one that may have been applied) become ``unknown``, and the
-other pulled items ``skipped``.
+other pulled items ``skipped``. An input that raises stops the pulling only: the items in
+flight finish, and the run ends with that error (see ``Run.input_error``).
+
+``max_failures`` and ``fail_fast`` count what this run learns: outcomes restored from the
+journal (an earlier ``unknown``, a conflict) and items that fail again as they did in an
+earlier run are reported but not counted, so a rerun after an abort gets further.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from zyntro_async.bulk._ops import (
 from zyntro_async.bulk._options import RunOptions
 from zyntro_async.bulk._outcome import classify, classify_cancelled
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
+from zyntro_async.bulk._same_key import SameKeyGate, lookup_key
 
 if TYPE_CHECKING:
     from zyntro_async._client import ZyntroClient
@@ -75,6 +82,10 @@ _PENDING_KEY = _PendingKey()
 # later gives the same key, and cannot raise.
 _KEYED_BY_CONTENT = frozenset({UpsertContact, AddNote, AddLink, AddFile, LogComms, ContactBundle})
 _COUNTED_AS_FAILURES = frozenset({Status.FAILED, Status.UNKNOWN})
+# Our own request operations: they have a content fingerprint for the journal.
+_FINGERPRINTED = (UpsertContact, AddNote, AddLink, AddFile, LogComms)
+# What an item with no lookup key waits for: nothing (and nothing is built per item).
+_NO_WAIT: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 class Run:
@@ -122,6 +133,12 @@ class Run:
         self.pulled = 0
         self.failures = 0
         self.stop_reason: BaseException | None = None
+        # What the input raised: pulling stops there, the items in flight finish.
+        self.input_error: Exception | None = None
+        # Upserts of one contact (e-mail, phone, id) run one at a time.
+        self.same_key = SameKeyGate()
+        # Keys of items that failed again as an earlier run recorded: not news, not counted.
+        self._repeats: set[str] = set()
         self.scope: anyio.CancelScope | None = None
         self._exhausted = False
         self._last_progress = 0.0
@@ -139,9 +156,7 @@ class Run:
             result = _with_keys(result)
         self.report.add(result)
         if not ok:
-            self.failures += sum(
-                r.status in _COUNTED_AS_FAILURES for r in (result, *result.children)
-            )
+            self.failures += sum(map(self._new_failure, (result, *result.children)))
         options = self.options
         if self.stop_reason is None:
             if isinstance(result.error, CircuitOpenError) or self.pacer.open_error is not None:
@@ -153,6 +168,20 @@ class Run:
         if options.on_progress is not None:
             self.progress(force=False)
         return result
+
+    def _new_failure(self, result: ItemResult) -> bool:
+        """Whether ``result`` counts toward ``max_failures``/``fail_fast``.
+
+        Only what this run learnt counts: not an outcome restored from the journal, nor
+        an item that failed (or was unknown) in an earlier run and does again. Otherwise a
+        rerun after an abort would stop again at the same items, never getting further.
+        """
+        if result.status not in _COUNTED_AS_FAILURES or result.from_journal:
+            return False
+        if result.key in self._repeats:
+            self._repeats.discard(result.key)
+            return False
+        return True
 
     def stop(self, reason: BaseException | None) -> None:
         """Stop pulling and cancel what is in flight."""
@@ -226,6 +255,9 @@ class Run:
             except StopIteration:
                 self._exhausted = True
                 return
+            except Exception as exc:
+                self._input_failed(exc)
+                return
             index = self.pulled
             self.pulled += 1
             await self._item(index, item)
@@ -240,9 +272,17 @@ class Run:
         async with receive:
             for _ in range(self.options.workers):
                 tg.start_soon(self._work_from, receive.clone())
+        pulling = aiter(items)
         async with send:
             index = 0
-            async for item in items:
+            while True:
+                try:
+                    item = await anext(pulling)
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    self._input_failed(exc)
+                    return
                 self.pulled += 1
                 try:
                     await send.send((index, item))
@@ -251,6 +291,17 @@ class Run:
                     await self._finish_shielded(self._not_started(index, item), journal=True)
                     raise
                 index += 1
+
+    def _input_failed(self, error: Exception) -> None:
+        """The input raised: pull nothing more, let the items in flight finish.
+
+        The requests out are not the input's fault: cancelling them would only turn
+        outcomes into ``unknown``. The run then ends with a ``BulkAbortedError`` whose
+        ``reason`` is ``error`` (see ``Bulk._finish``).
+        """
+        if self.input_error is None:
+            self.input_error = error
+        self._exhausted = True
 
     async def _work_from(self, receive: anyio.abc.ObjectReceiveStream[tuple[int, Any]]) -> None:
         """A worker: run the items the feeder hands over (an async iterable's items)."""
@@ -302,9 +353,7 @@ class Run:
 
     async def _process(self, index: int, item: Any, holder: list[ItemResult]) -> ItemResult:
         if isinstance(item, InvalidItem):
-            return ItemResult(
-                index=index, key=item.stable_key(), op=item, status=Status.FAILED, error=item.error
-            )
+            return await self._invalid(index, item)
         keyed_by_content = type(item) in _KEYED_BY_CONTENT
         if not keyed_by_content and not isinstance(item, RequestOperation):
             error = RequestValidationError("item", f"not a bulk operation: {type(item).__name__}")
@@ -319,6 +368,21 @@ class Run:
             return await run_bundle(self._op, index, key, item, holder)
         return await self._op(index, key, item, None, holder)
 
+    async def _invalid(self, index: int, item: InvalidItem) -> ItemResult:
+        """A row that could not be read: ``failed``, and journaled as such.
+
+        Journaled so that a rerun knows it failed before: then it is no news, and does not
+        count toward ``max_failures`` again (a rerun after an abort gets further).
+        """
+        key = item.stable_key()
+        journal = self.journal
+        if journal is not None:
+            entry = await journal.lookup(key)
+            if entry is not None and entry.status == Status.FAILED.value:
+                self._repeats.add(key)
+            journal.record(key, Status.FAILED, None, item.error)
+        return ItemResult(index=index, key=key, op=item, status=Status.FAILED, error=item.error)
+
     async def _op(
         self,
         index: int,
@@ -327,79 +391,107 @@ class Run:
         contact_id: str | None,
         holder: list[ItemResult],
     ) -> ItemResult:
-        """Run one request operation (a bundle child gets its contact's id)."""
-        journal = self.journal
-        endpoint = op.endpoint or op.kind
-        decision: Resume | None = None
-        if journal is not None:
-            decision = resume(
-                await journal.lookup(key),
-                idempotent=op.idempotent,
-                retry_unknown=self.options.retry_unknown,
-                endpoint=endpoint,
+        """Run one request operation (a bundle child gets its contact's id).
+
+        An upsert first waits for its turn: no two items with one lookup key (e-mail,
+        phone, contact id) run at once, so the later updates what the earlier created
+        instead of both creating. The wait comes before its request slot, so a waiting
+        item never keeps the earlier one from getting a slot. Registering in the line is
+        the first thing it does, so items queue in the order they were pulled.
+        """
+        same = (
+            lookup_key(op.lookup_by, op.contact, op.request.contact_id)
+            if isinstance(op, UpsertContact)
+            else None
+        )
+        turn = _NO_WAIT if same is None else self.same_key.turn(same, index)
+        async with turn:
+            journal = self.journal
+            endpoint = op.endpoint or op.kind
+            decision: Resume | None = None
+            fingerprint: str | None = None
+            if journal is not None:
+                if isinstance(op, _FINGERPRINTED):
+                    fingerprint = op.fingerprint()
+                decision = resume(
+                    await journal.lookup(key),
+                    idempotent=op.idempotent,
+                    retry_unknown=self.options.retry_unknown,
+                    endpoint=endpoint,
+                    key=key,
+                    fingerprint=fingerprint,
+                    retry_changed=self.options.retry_changed,
+                )
+                if decision.status is not None:
+                    return ItemResult(
+                        index=index,
+                        key=key,
+                        op=op,
+                        status=decision.status,
+                        value=decision.value,
+                        error=decision.error,
+                        from_journal=True,
+                    )
+            started = time.monotonic()
+            # Only creating requests need the journal's write-ahead "sent" mark.
+            observer = ItemObserver(
+                self.pacer, None if op.idempotent else journal, key, fingerprint=fingerprint
             )
-            if decision.status is not None:
+            value: Any = None
+            failure: BaseException | None = None
+            held_bytes = 0
+
+            # Failing again as an earlier run recorded: no news (see ``_new_failure``).
+            repeated = decision is not None and decision.earlier_failed
+
+            def outcome(status: Status, error: BaseException | None = None) -> ItemResult:
+                if repeated and status in _COUNTED_AS_FAILURES:
+                    self._repeats.add(key)
                 return ItemResult(
                     index=index,
                     key=key,
                     op=op,
-                    status=decision.status,
-                    value=decision.value,
-                    error=decision.error,
-                    from_journal=True,
+                    status=status,
+                    value=value,
+                    error=error,
+                    attempts=observer.attempts,
+                    elapsed=time.monotonic() - started,
                 )
-        started = time.monotonic()
-        # Only creating requests need the journal's write-ahead "sent" mark.
-        observer = ItemObserver(self.pacer, None if op.idempotent else journal, key)
-        value: Any = None
-        failure: BaseException | None = None
-        held_bytes = 0
 
-        def outcome(status: Status, error: BaseException | None = None) -> ItemResult:
-            return ItemResult(
-                index=index,
-                key=key,
-                op=op,
-                status=status,
-                value=value,
-                error=error,
+            try:
+                request = op.request_for(contact_id)
+                size = op.size
+                if size:
+                    held_bytes = await self.bytes.acquire(size)
+                async with self.requests:
+                    value = await self.client.send(request, observer=observer)
+            except anyio.get_cancelled_exc_class():
+                status = classify_cancelled(
+                    in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
+                )
+                result = outcome(status)
+                if journal is not None and observer.attempts:
+                    # Also when skipped: that replaces the "sent" marks of attempts that proved
+                    # nothing was applied (a 429 or 503), so the next run sends it.
+                    kept = _kept(status, decision)
+                    journal.record(key, kept, None, None, fingerprint=fingerprint)
+                holder.append(result)
+                raise
+            except (ZyntroError, OSError, ValueError) as exc:
+                failure = exc
+            finally:
+                if held_bytes:
+                    await self.bytes.release(held_bytes)
+            status, error = classify(
+                failure,
+                endpoint=endpoint,
                 attempts=observer.attempts,
-                elapsed=time.monotonic() - started,
+                maybe_applied=observer.maybe_applied,
             )
-
-        try:
-            request = op.request_for(contact_id)
-            size = op.size
-            if size:
-                held_bytes = await self.bytes.acquire(size)
-            async with self.requests:
-                value = await self.client.send(request, observer=observer)
-        except anyio.get_cancelled_exc_class():
-            status = classify_cancelled(
-                in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
-            )
-            result = outcome(status)
-            if journal is not None and observer.attempts:
-                # Also when skipped: that replaces the "sent" marks of attempts that proved
-                # nothing was applied (a 429 or 503), so the next run sends it.
-                journal.record(key, _kept(status, decision), None, None)
-            holder.append(result)
-            raise
-        except (ZyntroError, OSError, ValueError) as exc:
-            failure = exc
-        finally:
-            if held_bytes:
-                await self.bytes.release(held_bytes)
-        status, error = classify(
-            failure,
-            endpoint=endpoint,
-            attempts=observer.attempts,
-            maybe_applied=observer.maybe_applied,
-        )
-        result = outcome(status, error)
-        if journal is not None and status is not Status.SKIPPED:
-            journal.record(key, _kept(status, decision), value, error)
-        return result
+            result = outcome(status, error)
+            if journal is not None and status is not Status.SKIPPED:
+                journal.record(key, _kept(status, decision), value, error, fingerprint=fingerprint)
+            return result
 
 
 def _kept(status: Status, decision: Resume | None) -> Status:

@@ -33,6 +33,7 @@ class ItemObserver:
         pacer: the run's shared pacer.
         journal: the run's journal, or ``None``.
         key: the item's journal key (for the "sent" mark).
+        fingerprint: the item's content fingerprint, recorded with the "sent" mark.
 
     Attributes:
         attempts: attempts started so far.
@@ -42,24 +43,35 @@ class ItemObserver:
     """
 
     __slots__ = (
+        "_fingerprint",
         "_finished",
         "_journal",
         "_key",
+        "_last_byte",
         "_pacer",
         "attempts",
         "maybe_applied",
         "wants_last_byte",
     )
 
-    def __init__(self, pacer: RunPacer, journal: Journal | None, key: str) -> None:
+    def __init__(
+        self,
+        pacer: RunPacer,
+        journal: Journal | None,
+        key: str,
+        *,
+        fingerprint: str | None = None,
+    ) -> None:
         self._pacer = pacer
         self._journal = journal
         self._key = key
+        self._fingerprint = fingerprint
         # The journal's write-ahead "sent" mark is the one use of that moment.
         self.wants_last_byte = journal is not None
         self.attempts = 0
         self.maybe_applied = False
         self._finished = 0
+        self._last_byte = False  # this attempt's body was complete (journal "sent" mark)
 
     @property
     def in_flight(self) -> bool:
@@ -76,6 +88,7 @@ class ItemObserver:
         if not pacer.turn_now():
             await pacer.before_attempt()
         self.attempts += 1
+        self._last_byte = False
 
     async def before_last_byte(self, attempt: Attempt) -> None:
         """Commit the journal's "sent" mark (creating requests only).
@@ -84,14 +97,19 @@ class ItemObserver:
             OSError: the journal cannot be written; the request is then not completed.
         """
         if self._journal is not None:
-            await self._journal.mark_sent(self._key)
+            await self._journal.mark_sent(self._key, fingerprint=self._fingerprint)
+            self._last_byte = True
 
     def after_attempt(self, result: AttemptResult) -> None:
         """Note whether the attempt may have been applied, then tell the run's pacer."""
         self._finished += 1
         kind = result.kind
         if kind in MAYBE_APPLIED:
-            self.maybe_applied = True
+            # A reset, timeout or cut-off (cancelled) attempt may have been applied, unless
+            # the journal watched its body and it never reached its last byte: a request
+            # whose body never completed cannot have been applied (the rerun sends it).
+            if self._last_byte or not self.wants_last_byte:
+                self.maybe_applied = True
         elif kind is FailureKind.FATAL and result.status is not None:
             # The server judged the very same request: that answer settles the outcome.
             self.maybe_applied = False

@@ -21,9 +21,12 @@ second run fails at once with a :class:`~zyntro_async.JournalError` naming the p
 
 The file identifies itself (SQLite ``application_id`` and ``user_version``): an empty file,
 another program's database, a damaged file or a journal written by a newer zyntro-async is
-a :class:`~zyntro_async.JournalError` before anything is sent. Each outcome is stored with
-the item's *fingerprint* (a hash of its content), so an item whose content changed under the
-same key is not mistaken for one already done.
+a :class:`~zyntro_async.JournalError` before anything is sent. Each outcome (and each
+``sent`` mark) is stored with the item's *fingerprint* (a hash of its content, its key left
+out), so an item whose content changed under the same key is not mistaken for one already
+done: :func:`resume` sends a changed upsert again, and reports a changed creating item
+whose earlier content may be in Zyntro as a conflict (``JOURNAL_CONFLICT``) unless
+``retry_changed``.
 
 Credentials never reach the journal: it stores keys, statuses, result values (IDs) and
 error codes/messages, which the SDK already scrubs of secrets.
@@ -46,7 +49,12 @@ from typing import IO, Any
 import anyio.to_thread
 import attrs
 
-from zyntro_async._errors import AmbiguousOutcomeError, JournalError
+from zyntro_async._errors import (
+    AmbiguousOutcomeError,
+    JournalConflictError,
+    JournalError,
+    ZyntroError,
+)
 from zyntro_async._serde import converter
 from zyntro_async.bulk._report import Status, error_code
 from zyntro_async.models._results import (
@@ -112,25 +120,41 @@ class Resume:
 
     Attributes:
         status: ``None``: send the item. Otherwise the item's status without sending it
-            (``succeeded`` with the recorded ``value``, or ``unknown`` with ``error``).
+            (``succeeded`` with the recorded ``value``, ``unknown`` with ``error``, or
+            ``failed`` with a :class:`~zyntro_async.JournalConflictError`).
         value: the recorded result of an earlier success.
         error: why it is not sent again.
         earlier_unknown: an earlier run may have applied this creating request (and it is
             sent again anyway, ``retry_unknown``): whatever this run's attempts prove, the
             journal keeps saying ``unknown`` until a success (see :func:`recorded_status`).
+        earlier_failed: an earlier run already reported this very item failed or unknown:
+            if it does again, that is no news, and does not count toward ``max_failures``.
     """
 
     status: Status | None = None
     value: Any = None
-    error: AmbiguousOutcomeError | None = None
+    error: ZyntroError | None = None
     earlier_unknown: bool = False
+    earlier_failed: bool = False
 
 
 _SEND = Resume()
+_SEND_AGAIN = Resume(earlier_failed=True)
+_NOT_SENT_AGAIN = (
+    "an earlier run may have applied this; not sent again, so as not to duplicate it "
+    "(retry_unknown=True sends it anyway)"
+)
 
 
 def resume(
-    entry: JournalEntry | None, *, idempotent: bool, retry_unknown: bool, endpoint: str
+    entry: JournalEntry | None,
+    *,
+    idempotent: bool,
+    retry_unknown: bool,
+    endpoint: str,
+    key: str = "",
+    fingerprint: str | None = None,
+    retry_changed: bool = False,
 ) -> Resume:
     """Decide what to do with an item given what an earlier run recorded for its key.
 
@@ -138,27 +162,54 @@ def resume(
     have applied (``unknown``, or a ``sent`` mark with no outcome after it) is not sent
     again, unless ``retry_unknown``. Anything else is sent.
 
+    When both the entry and the item have a fingerprint and they differ, the key was used
+    for other content: the entry says nothing about this item. An idempotent item (a
+    contact upsert) is then sent again; a creating one whose earlier content may be in
+    Zyntro (succeeded, unknown, sent) is a conflict (``failed``, code
+    ``JOURNAL_CONFLICT``), unless ``retry_changed``. An entry without a fingerprint
+    (written by the first journal format) is taken as this item's.
+
     Args:
         entry: the earlier record, ``None`` when there is none.
         idempotent: whether repeating the item's request cannot change the outcome.
         retry_unknown: send creating requests of unknown outcome again anyway.
         endpoint: the item's endpoint (named in the error).
+        key: the item's key (named in a conflict).
+        fingerprint: the item's content fingerprint, if it has one.
+        retry_changed: send a creating item whose content changed under its key anyway.
     """
     if entry is None:
         return _SEND
+    if fingerprint is not None and entry.fingerprint not in (None, fingerprint):
+        return _changed(entry, idempotent=idempotent, key=key, retry_changed=retry_changed)
     earlier_unknown = entry.maybe_applied and not idempotent
     if entry.status == Status.SUCCEEDED.value and entry.value is not None:
         return Resume(Status.SUCCEEDED, value=entry.value)
     if earlier_unknown and not retry_unknown:
-        return Resume(
-            Status.UNKNOWN,
-            error=AmbiguousOutcomeError(
-                "an earlier run may have applied this; not sent again "
-                "(use retry_unknown=True to send it anyway)",
-                endpoint=endpoint,
-            ),
-        )
-    return Resume(earlier_unknown=earlier_unknown) if earlier_unknown else _SEND
+        error = AmbiguousOutcomeError(_NOT_SENT_AGAIN, endpoint=endpoint)
+        return Resume(Status.UNKNOWN, error=error)
+    if earlier_unknown:
+        return Resume(earlier_unknown=True, earlier_failed=True)
+    if entry.status in (Status.FAILED.value, Status.UNKNOWN.value):
+        return _SEND_AGAIN
+    return _SEND
+
+
+def _changed(entry: JournalEntry, *, idempotent: bool, key: str, retry_changed: bool) -> Resume:
+    """The decision for an item whose key an earlier run used for other content."""
+    applied = entry.status == Status.SUCCEEDED.value or entry.maybe_applied
+    if idempotent or not applied or retry_changed:
+        return _SEND
+    what = "was applied" if entry.status == Status.SUCCEEDED.value else "may have been applied"
+    error = JournalConflictError(
+        f"key {key!r} was used by an earlier run of this journal for different content, "
+        f"which {what}; this item was not sent, so as not to add a second entry next to "
+        "it. To add it anyway, pass retry_changed=True; if it is another item, give it a "
+        "key of its own",
+        key=key,
+        earlier=entry.status,
+    )
+    return Resume(Status.FAILED, error=error)
 
 
 def recorded_status(status: Status, decision: Resume) -> Status:

@@ -141,7 +141,22 @@ class _Op:
 
     def stable_key(self) -> str:
         """``key``, or a hash of the content (every constructor field)."""
-        return self.key or _content_key(self.kind, _content(self))
+        return self.key or _content_key(self.kind, self._identity())
+
+    def fingerprint(self) -> str:
+        """A hash of the content, ``key`` left out: what tells a changed item under one key.
+
+        The journal stores it with each outcome; an item whose key an earlier run used for
+        other content is then not taken for one already done.
+        """
+        content = self._identity()
+        content.pop("key", None)
+        return _content_key(self.kind, content)
+
+    def _identity(self) -> dict[str, Any]:
+        """The content that identifies the item (every constructor field)."""
+        content: dict[str, Any] = _content(self)
+        return content
 
     def _check_key(self) -> None:
         if self.key is not None:
@@ -346,9 +361,23 @@ class AddFile(_ChildOp):
         """``key``, or a hash of the metadata and the file's path (for bytes, content)."""
         if self.key:
             return self.key
-        content = _content(self)
-        content["file"] = _file_identity(self.file)
+        return _content_key(self.kind, self._identity())
+
+    def fingerprint(self) -> str:
+        """A hash of the metadata, the file's path and size (for bytes, content), no key.
+
+        The file is not read for it: a file replaced by one of the same size at the same
+        path is taken for the same content.
+        """
+        content = self._identity()
+        content.pop("key", None)
+        content["size"] = self._request.size
         return _content_key(self.kind, content)
+
+    def _identity(self) -> dict[str, Any]:
+        content: dict[str, Any] = _content(self)
+        content["file"] = _file_identity(self.file)
+        return content
 
 
 @attrs.frozen

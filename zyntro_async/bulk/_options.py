@@ -38,6 +38,7 @@ class RunOptions:
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     journal: str | os.PathLike[str] | Journal | None = None
     retry_unknown: bool = False
+    retry_changed: bool = False
     fail_fast: bool = False
     max_failures: int | None = attrs.field(default=None, validator=_check_max_failures)
     on_progress: Callable[[Progress], object] | None = None

@@ -5,14 +5,20 @@ from __future__ import annotations
 import enum
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from zyntro_async._errors import APIError, RequestValidationError, ZyntroError
+from zyntro_async._errors import (
+    APIError,
+    JournalConflictError,
+    RequestValidationError,
+    ZyntroError,
+)
 from zyntro_async.bulk._format import line_from_op
+from zyntro_async.bulk._same_key import SharedKey
 
 __all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code"]
 
@@ -33,7 +39,7 @@ def error_code(error: BaseException | None) -> str | None:
     """The code to report for an error: the API's code, or the exception's kind."""
     if error is None:
         return None
-    if isinstance(error, APIError):
+    if isinstance(error, APIError | JournalConflictError):
         return error.code
     if isinstance(error, RequestValidationError):
         return "REQUEST_VALIDATION"
@@ -56,7 +62,9 @@ class ItemResult:
         attempts: HTTP attempts made (0 when restored from the journal or skipped).
         elapsed: seconds spent on it.
         children: a bundle's children's results, in the bundle's order.
-        from_journal: the outcome was restored from the journal, not sent again.
+        from_journal: the outcome was restored from the journal, not sent again (or, for
+            a ``JOURNAL_CONFLICT``, decided from it); it does not count toward
+            ``max_failures`` / ``fail_fast``.
     """
 
     index: int
@@ -109,6 +117,13 @@ class BulkReport:
     ``results`` keeps only the items that did not fully succeed (those you need to act on),
     so a report over millions of items stays small; bundles whose contact succeeded but a
     child did not are kept too.
+
+    Attributes:
+        shared_keys: items whose contact lookup key (e-mail, phone or contact id) an
+            earlier item of the run had: they ran after it, one at a time, and updated
+            the contact it created or found.
+        shared_key_examples: the first of those (up to 20), each with its index, the
+            earlier item's index and the key.
     """
 
     counts: dict[Status, int] = attrs.field(factory=lambda: dict.fromkeys(Status, 0))
@@ -116,6 +131,8 @@ class BulkReport:
     results: list[ItemResult] = attrs.field(factory=list)
     elapsed: float = 0.0
     stopped: ZyntroError | None = None
+    shared_keys: int = 0
+    shared_key_examples: list[SharedKey] = attrs.field(factory=list)
 
     def add(self, result: ItemResult) -> None:
         """Count a finished item (the runner calls this)."""
@@ -160,7 +177,9 @@ class BulkReport:
         """Every item and every child succeeded."""
         return not self.results and self.counts[Status.SUCCEEDED] == self.total
 
-    def export(self, path: str | os.PathLike[str]) -> int:
+    def export(
+        self, path: str | os.PathLike[str], *, rephrase: Callable[[str], str] | None = None
+    ) -> int:
         """Write the items that need attention as JSONL in the import format.
 
         Each line is the item as it would be imported (for a bundle whose contact
@@ -176,6 +195,11 @@ class BulkReport:
         surrogate, as JSON's ``"\\ud800"`` reads) is written with ``\\u`` escapes instead,
         so it is still written, and reads back as the same strings.
 
+        Args:
+            path: the file to write.
+            rephrase: applied to each error message (the CLI names its own flags where
+                a message names a Python option such as ``retry_unknown=True``).
+
         Returns:
             The number of lines written.
         """
@@ -187,6 +211,8 @@ class BulkReport:
                 line = export_line(result, relative_to=folder)
                 if line is None:
                     continue
+                if rephrase is not None:
+                    line["error"]["message"] = rephrase(line["error"]["message"])
                 out.write(_json_line(line))
                 lines += 1
         return lines
@@ -194,7 +220,10 @@ class BulkReport:
     def summary(self) -> str:
         """One line: counts per status, elapsed, rate."""
         parts = ", ".join(f"{count} {status.value}" for status, count in self.counts.items())
-        return f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
+        line = f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
+        if self.shared_keys:
+            line += f"; {self.shared_keys} shared a contact's lookup key with an earlier item"
+        return line
 
 
 def _json_line(line: dict[str, Any]) -> str:

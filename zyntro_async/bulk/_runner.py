@@ -27,7 +27,7 @@ from zyntro_async.bulk._report import BulkReport, ItemResult, Progress
 if TYPE_CHECKING:
     from zyntro_async._client import ZyntroClient
 
-__all__ = ["Bulk", "BulkAbortedError", "RunOptions"]
+__all__ = ["Bulk", "BulkAbortedError", "RunOptions", "cancelled_report"]
 
 
 class Bulk:
@@ -45,6 +45,7 @@ class Bulk:
         max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
         journal: str | Any | None = None,
         retry_unknown: bool = False,
+        retry_changed: bool = False,
         fail_fast: bool = False,
         max_failures: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
@@ -65,8 +66,13 @@ class Bulk:
                 does not re-send creating calls that may have been applied.
             retry_unknown: with a journal, send again creating calls whose outcome was
                 unknown (they may be duplicated).
+            retry_changed: with a journal, send a creating call (note, attachment, comms)
+                whose key an earlier run used for different content, instead of reporting
+                it ``failed`` with code ``JOURNAL_CONFLICT`` (the earlier entry stays).
             fail_fast: stop at the first failed or unknown item.
             max_failures: stop once more than this many items failed or are unknown.
+                Outcomes restored from the journal, and items failing again as they did
+                in an earlier run, do not count: a rerun after an abort gets further.
             on_progress: called with a :class:`Progress` every ``progress_interval`` s.
             on_result: called with each :class:`ItemResult` as it completes.
             breaker_threshold: consecutive failed attempts that stop the run (None: never).
@@ -75,10 +81,19 @@ class Bulk:
             The :class:`BulkReport`.
 
         Raises:
-            BulkAbortedError: the run stopped early (``fail_fast``, ``max_failures``, or the
-                circuit breaker: ``reason`` is a ``CircuitOpenError``); ``.report`` holds
-                every item pulled so far.
+            BulkAbortedError: the run stopped early (``fail_fast``, ``max_failures``, the
+                circuit breaker: ``reason`` is a ``CircuitOpenError``; or the input raised:
+                ``reason`` is its error, and the items in flight were let finish);
+                ``.report`` holds every item pulled so far.
+            JournalError: the journal is in use by another run, or not a usable journal
+                (nothing was sent).
             ValueError: a bad setting (``concurrency < 1``, ...).
+
+        Cancelled (a cancel scope, ``task.cancel()``, Ctrl-C under ``asyncio.run``), the run
+        stops at once and the cancellation propagates as itself; the exception then carries
+        the report of every item pulled so far in its ``report`` attribute (see
+        :func:`cancelled_report`). A cancel scope that swallows the cancellation
+        (``anyio.move_on_after``) swallows that report too: collect ``on_result`` then.
         """
         options = RunOptions(
             concurrency=concurrency,
@@ -86,6 +101,7 @@ class Bulk:
             max_inflight_bytes=max_inflight_bytes,
             journal=journal,
             retry_unknown=retry_unknown,
+            retry_changed=retry_changed,
             fail_fast=fail_fast,
             max_failures=max_failures,
             on_progress=on_progress,
@@ -93,7 +109,11 @@ class Bulk:
             breaker_threshold=breaker_threshold,
         )
         run = Run(self._client, options, total=_length(items), on_result=on_result)
-        await self._drive(run, items)
+        try:
+            await self._drive(run, items)
+        except anyio.get_cancelled_exc_class() as cancelled:
+            _attach_report(cancelled, run)
+            raise
         return self._finish(run)
 
     async def stream(
@@ -105,6 +125,7 @@ class Bulk:
         max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES,
         journal: str | Any | None = None,
         retry_unknown: bool = False,
+        retry_changed: bool = False,
         fail_fast: bool = False,
         max_failures: int | None = None,
         on_progress: Callable[[Progress], object] | None = None,
@@ -126,6 +147,7 @@ class Bulk:
             max_inflight_bytes=max_inflight_bytes,
             journal=journal,
             retry_unknown=retry_unknown,
+            retry_changed=retry_changed,
             fail_fast=fail_fast,
             max_failures=max_failures,
             on_progress=on_progress,
@@ -165,6 +187,8 @@ class Bulk:
                         await run.pull(items)
                 finally:
                     report = run.report
+                    report.shared_keys = run.same_key.shared
+                    report.shared_key_examples = list(run.same_key.examples)
                     span.set_counts(
                         {
                             "total": report.total,
@@ -175,7 +199,8 @@ class Bulk:
                         }
                     )
         except BaseExceptionGroup as group:
-            # An error of the caller's own (their iterator or callback) surfaces as itself.
+            # An error of the caller's own callback surfaces as itself (one of their input
+            # is a BulkAbortedError with the report: see ``Run.input_error``).
             errors = [
                 exc
                 for exc in group.exceptions
@@ -188,6 +213,15 @@ class Bulk:
     def _finish(self, run: Run) -> BulkReport:
         run.report.elapsed = time.monotonic() - run.started
         run.progress(force=True)
+        failed_input = run.input_error
+        if failed_input is not None:
+            raise BulkAbortedError(
+                f"bulk run stopped after {run.report.total} items: the input raised "
+                f"{type(failed_input).__name__}: {failed_input} (the items pulled before "
+                "were run to the end; .report has them, .reason is the error)",
+                report=run.report,
+                reason=failed_input,
+            ) from failed_input
         if run.stop_reason is not None:
             reason = run.stop_reason
             run.report.stopped = reason if isinstance(reason, ZyntroError) else None
@@ -204,6 +238,41 @@ class Bulk:
                 reason=reason,
             )
         return run.report
+
+
+def cancelled_report(cancelled: BaseException) -> BulkReport | None:
+    """The report a cancelled ``bulk.run`` left on its cancellation exception.
+
+    ``zy.bulk.run`` never swallows a cancellation nor turns it into another exception;
+    it lets it propagate, with the report of every item pulled so far (each in flight
+    ``unknown`` or ``skipped``) set as its ``report`` attribute::
+
+        try:
+            report = await zy.bulk.run(items, journal="import.journal")
+        except asyncio.CancelledError as cancelled:
+            report = cancelled_report(cancelled)  # then re-raise, as always
+            raise
+
+    Args:
+        cancelled: the cancellation exception that came out of ``run``.
+
+    Returns:
+        The report, or ``None`` when the exception did not come out of a run.
+    """
+    report = vars(cancelled).get("report")
+    return report if isinstance(report, BulkReport) else None
+
+
+def _attach_report(cancelled: BaseException, run: Run) -> None:
+    """Leave the report so far on a cancellation leaving ``run`` (see ``cancelled_report``)."""
+    run.report.elapsed = time.monotonic() - run.started
+    # An attribute of the very exception that propagates: nothing else is raised instead.
+    vars(cancelled)["report"] = run.report
+    if sys.version_info >= (3, 11):
+        cancelled.add_note(
+            f"zyntro-async: the bulk run was cancelled after {run.report.total} items; "
+            "its report is this exception's .report"
+        )
 
 
 def _length(items: Iterable[Any] | AsyncIterable[Any]) -> int | None:

@@ -176,6 +176,12 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         "(they may be duplicated)",
     )
     parser.add_argument(
+        "--retry-changed",
+        action="store_true",
+        help="send the notes, attachments and comms entries whose key the journal holds "
+        "for different content (reported JOURNAL_CONFLICT otherwise); the earlier entry stays",
+    )
+    parser.add_argument(
         "--export",
         type=Path,
         default=None,
@@ -353,11 +359,15 @@ def run(args: argparse.Namespace) -> int:
         if args.emulator and args.base_url is not None:
             raise _UsageError("--base-url and --emulator contradict each other")
         journal = None if args.dry_run else journal_path(args, path)
-        if args.retry_unknown and journal is None:
-            raise _UsageError(
-                "--retry-unknown only makes sense with --journal (or the default journal, "
-                "which --emulator and --no-journal turn off)"
-            )
+        for flag, given in (
+            ("--retry-unknown", args.retry_unknown),
+            ("--retry-changed", args.retry_changed),
+        ):
+            if given and journal is None:
+                raise _UsageError(
+                    f"{flag} only makes sense with --journal (or the default journal, "
+                    "which --emulator and --no-journal turn off)"
+                )
         _check_output_path("--journal", journal, path)
         _check_output_path("--export", args.export, path)
         if args.dry_run:
@@ -586,7 +596,7 @@ async def _import(
     import anyio
     import anyio.to_thread
 
-    from zyntro_async.bulk import BulkAbortedError, BulkReport
+    from zyntro_async.bulk import BulkAbortedError, BulkReport, cancelled_report
     from zyntro_async.cli import _progress
 
     journal: Path | None = args.journal
@@ -596,9 +606,10 @@ async def _import(
     where = "the embedded emulator" if emulator is not None else client.config.base_url
     display.start(f"importing {reader.path.name} ({reader.format}) into {where}")
     report: BulkReport | None = None
-    # Every result also lands here: the report of a run cancelled by a second signal.
+    # Every result also lands here: in-flight counts, and the report if the run gives none.
     received = BulkReport()
     stopped: str | None = None
+    unreadable: OSError | None = None  # the input failed mid-run (a disk error)
 
     stop_counting = threading.Event()
 
@@ -638,29 +649,31 @@ async def _import(
                         display.set_total(known_total)
                     try:
                         with run_scope:
-                            report = await client.bulk.run(
-                                gate.items,
-                                concurrency=args.concurrency,
-                                max_per_second=args.max_per_second,
-                                journal=journal,
-                                retry_unknown=args.retry_unknown,
-                                fail_fast=args.fail_fast,
-                                max_failures=args.max_failures,
-                                on_progress=display.update,
-                                on_result=on_result,
-                                progress_interval=0.25,
-                            )
+                            try:
+                                report = await client.bulk.run(
+                                    gate.items,
+                                    concurrency=args.concurrency,
+                                    max_per_second=args.max_per_second,
+                                    journal=journal,
+                                    retry_unknown=args.retry_unknown,
+                                    retry_changed=args.retry_changed,
+                                    fail_fast=args.fail_fast,
+                                    max_failures=args.max_failures,
+                                    on_progress=display.update,
+                                    on_result=on_result,
+                                    progress_interval=0.25,
+                                )
+                            except anyio.get_cancelled_exc_class() as cancelled:
+                                # Stopped at once (second signal, grace over): the run's
+                                # report of every item pulled comes with the cancellation.
+                                report = cancelled_report(cancelled)
+                                raise
                     except BulkAbortedError as exc:
                         report = exc.report
+                        if isinstance(exc.reason, OSError):
+                            unreadable = exc.reason
                         if not stopper.forced:  # a forced stop is reported as such
                             stopped = _progress.describe_error(exc.reason) or str(exc)
-                    except Exception as exc:
-                        # A cancelled run may end with an error carrying its report: when
-                        # the CLI cancelled it (second signal), that report is the outcome.
-                        carried = getattr(exc, "report", None)
-                        if not (stopper.forced and isinstance(carried, BulkReport)):
-                            raise
-                        report = carried
                     finally:
                         tg.cancel_scope.cancel()
         finally:
@@ -668,12 +681,12 @@ async def _import(
             gate.close()
             display.stop()
         if report is None:
-            # Stopped at once (second signal, or the grace period ran out): what was in
-            # flight is in ``received`` as unknown or skipped; the journal is closed.
+            # Stopped before the run could say (a cancellation from elsewhere): every
+            # result it handed over is in ``received``; the journal is closed.
             report = received
             report.elapsed = anyio.current_time() - started
         # Still under the signal handlers: a signal now does not cut the summary short.
-        return _conclude(
+        status = _conclude(
             args,
             reader,
             report,
@@ -684,6 +697,11 @@ async def _import(
             stopper=stopper,
             stopped=stopped,
         )
+        if unreadable is not None and stopper.signum is None:
+            # What was read is reported (and journaled); the file itself is unusable.
+            print(f"{_PROG}: error: cannot read {reader.path}: {unreadable}", file=sys.stderr)
+            return EXIT_USAGE
+        return status
 
 
 def _conclude(
@@ -699,13 +717,19 @@ def _conclude(
     stopped: str | None,
 ) -> int:
     """Print the summary, write ``--export``; return the exit status."""
+    import attrs
+
+    from zyntro_async.bulk import Status
     from zyntro_async.cli import _progress
 
     def source_of(result: ItemResult) -> str:
         source = getattr(result.op, "source", None)
         return source if isinstance(source, str) else reader.source(result.index)
 
-    rows = list(_progress.attention_rows(report, source_of))
+    rows = [
+        attrs.evolve(row, message=in_cli_terms(row.message))
+        for row in _progress.attention_rows(report, source_of)
+    ]
     interrupted = stopper.signum is not None
     if stopped is not None or gate.reason is not None or interrupted:
         title = f"Import of {reader.path.name} stopped early"
@@ -737,11 +761,22 @@ def _conclude(
             flush=True,
         )
     elif stopped is not None:
-        print(f"stopped early: {stopped}", flush=True)
+        print(f"stopped early: {in_cli_terms(stopped)}", flush=True)
+    if report.shared_keys:
+        print(shared_keys_line(report, reader.source), flush=True)
+    unknown = report.counts[Status.UNKNOWN] + report.child_counts[Status.UNKNOWN]
+    if unknown and args.journal is not None and not args.retry_unknown:
+        print(
+            f"{unknown:,} unknown: they may have been applied, so rerunning does not send them "
+            "again. Check them in Zyntro; rerun with --retry-unknown to send them all again "
+            "(any already applied would then be there twice), or import only the missing "
+            "ones from --export.",
+            flush=True,
+        )
     if args.export is not None:
         # Completion order is arbitrary; input order is what a person fixing the file wants.
         report.results.sort(key=lambda result: result.index)
-        written = report.export(args.export)
+        written = report.export(args.export, rephrase=in_cli_terms)
         print(f"wrote {written} line(s) needing attention to {args.export}", flush=True)
     if emulator is not None:
         print(_emulator_contents(emulator), flush=True)
@@ -760,6 +795,51 @@ def _conclude(
     )
     print(f"exit status 1: some items need attention; {where}", flush=True)
     return EXIT_ITEMS_FAILED
+
+
+# The library's messages name its Python options; on the command line, these flags.
+_CLI_OPTIONS = (
+    ("retry_unknown=True", "--retry-unknown"),
+    ("retry_changed=True", "--retry-changed"),
+)
+
+
+def in_cli_terms(message: str) -> str:
+    """``message`` naming the command's flags where it names the library's options.
+
+    Args:
+        message: An item's error message (``"... retry_unknown=True sends it anyway"``).
+
+    Returns:
+        The message as the command's user acts on it (``"--retry-unknown ..."``).
+    """
+    for python, flag in _CLI_OPTIONS:
+        message = message.replace(python, flag)
+    return message
+
+
+def shared_keys_line(report: BulkReport, source: Callable[[int], str]) -> str:
+    """The summary's line about rows that shared a contact's e-mail, phone or id.
+
+    Args:
+        report: The run's report (``shared_keys``, ``shared_key_examples``).
+        source: Where the item at an index came from (``contacts.csv:17``).
+
+    Returns:
+        ``"3 rows shared a contact with an earlier row ...: contacts.csv:5 after ..."``.
+    """
+    shown = report.shared_key_examples[:3]
+    where = ", ".join(
+        f"{source(shared.index)} after {source(shared.earlier)} ({shared.key})" for shared in shown
+    )
+    more = report.shared_keys - len(shown)
+    if more > 0:
+        where += f", and {more:,} more"
+    rows = "row" if report.shared_keys == 1 else "rows"
+    return (
+        f"{report.shared_keys:,} {rows} shared a contact's e-mail, phone or id with an earlier "
+        f"row: each ran after it, one at a time, and updated that contact: {where}"
+    )
 
 
 def _announce_journal(args: argparse.Namespace, reader: ImportReader) -> int | None:
