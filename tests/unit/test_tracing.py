@@ -216,30 +216,28 @@ def test_without_a_tracer_provider_calls_pay_nothing_until_one_is_set() -> None:
     script = textwrap.dedent(
         """
         import asyncio, sys
-        from aioresponses import aioresponses
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
         import zyntro_async._transport as transport
-        from zyntro_async import Contact, ZyntroClient
+        from zyntro_async import Contact
         from zyntro_async._tracing import TracingObserver, TracingSwitch, tracing_observer
+        from zyntro_async.testing import Emulator
 
         made = []
         real_call = transport.Call
         transport.Call = lambda *a, **k: made.append(1) or real_call(*a, **k)
-        URL = "https://app.zyntrohq.com/apis/v2/public/crm/addContactsFull"
-        ANSWER = {"status": "success", "data": {"contact_id": "c-1", "action": "created"}}
         now = [0.0]
+        JANE = Contact(first_name="Jane", primary_email="jane@acme.example")
 
         async def main():
-            zy = ZyntroClient(api_key="k" * 12, developer_secret="s" * 12, org_id="o",
-                              member_id="m")
-            zy._tracing = TracingSwitch(zy.config.base_url, clock=lambda: now[0])
-            with aioresponses() as mocked:
-                mocked.post(URL, payload=ANSWER, repeat=True)
-                await zy.contacts.upsert(Contact(primary_email="a@b.co"))
+            emulator = Emulator.demo()
+            async with emulator.serve(host="127.0.0.1", port=0):
+                zy = emulator.client()
+                zy._tracing = TracingSwitch(zy.config.base_url, clock=lambda: now[0])
+                await zy.contacts.upsert(JANE)
                 assert zy._observer is None
                 assert tracing_observer("https://x.example") is None
                 assert made == [], made
@@ -248,20 +246,19 @@ def test_without_a_tracer_provider_calls_pay_nothing_until_one_is_set() -> None:
                 provider = TracerProvider()
                 provider.add_span_processor(SimpleSpanProcessor(exporter))
                 trace.set_tracer_provider(provider)
-                await zy.contacts.upsert(Contact(primary_email="a@b.co"))
+                await zy.contacts.upsert(JANE)
                 assert exporter.get_finished_spans() == ()  # asked again only after 1 s
                 now[0] += 1.0
-                await zy.contacts.upsert(Contact(primary_email="a@b.co"))
+                await zy.contacts.upsert(JANE)
                 assert isinstance(zy._observer, TracingObserver)
                 [span] = exporter.get_finished_spans()
                 assert span.name == "zyntro crm/addContactsFull"
                 # A client built now traces from its first call.
-                other = ZyntroClient(api_key="k" * 12, developer_secret="s" * 12, org_id="o",
-                                     member_id="m")
-                await other.contacts.upsert(Contact(primary_email="a@b.co"))
+                other = emulator.client()
+                await other.contacts.upsert(JANE)
                 assert len(exporter.get_finished_spans()) == 2
                 await other.aclose()
-            await zy.aclose()
+                await zy.aclose()
 
         asyncio.run(main())
         print("ok")
