@@ -41,6 +41,11 @@ from zyntro_async._hooks import RequestEvent, ResponseEvent, RetryEvent
 from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, ObserverChain
 from zyntro_async._retry import RetryBudget, RetryPolicy
 from zyntro_async._version import __version__
+from zyntro_async.bulk._governor import (
+    LongRetryAfterError,
+    RateLimitStalledError,
+    RateLimitStopError,
+)
 from zyntro_async.models import (
     AttachmentResult,
     CommsResult,
@@ -92,6 +97,7 @@ __all__ = [
     "InvalidRequestError",
     "JournalError",
     "LinkInsert",
+    "LongRetryAfterError",
     "MalformedResponseError",
     "NotFoundError",
     "Note",
@@ -99,6 +105,8 @@ __all__ = [
     "ObserverChain",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitStalledError",
+    "RateLimitStopError",
     "RequestEvent",
     "RequestValidationError",
     "ResponseEvent",

@@ -19,7 +19,10 @@ Every input item yields exactly one :class:`ItemResult`, whatever happens: error
 ``failed``, ambiguous creating calls ``unknown``, children of a failed contact ``skipped``;
 when the run stops early (``fail_fast``, ``max_failures``, circuit breaker, cancellation),
 items with a request out (or one that may have been applied) become ``unknown``, and the
-other pulled items ``skipped``.
+other pulled items ``skipped``. A stop for rate limiting (the governor's
+:class:`~zyntro_async.bulk._governor.RateLimitStopError`) cancels nothing: the run stops
+pulling, requests already out come back, and every item waiting for its turn (or for its
+retry after a 429) ends ``skipped``, resumable from the journal.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from zyntro_async._errors import CircuitOpenError, RequestValidationError, Zyntr
 from zyntro_async.bulk._bundles import run_bundle
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._journal import Journal, Resume, recorded_status, resume
-from zyntro_async.bulk._limiter import ByteBudget, RunPacer
+from zyntro_async.bulk._governor import RateGovernor, RateLimitStopError
+from zyntro_async.bulk._limiter import ByteBudget, CircuitBreaker
 from zyntro_async.bulk._ops import (
     AddFile,
     AddLink,
@@ -99,9 +103,14 @@ class Run:
         # Taking a free slot checks for cancellation but does not yield to the loop (a loop
         # turn per request for nothing); a released slot goes to the longest waiter.
         self.requests = anyio.Semaphore(options.concurrency, fast_acquire=True)
-        self.pacer = RunPacer(
-            max_per_second=options.max_per_second, breaker_threshold=options.breaker_threshold
+        # One governor paces every attempt of the run: the API's limit is the run's.
+        self.governor = RateGovernor(
+            max_per_second=options.max_per_second,
+            max_pause=options.max_pause,
+            on_long_pause=options.on_long_pause,
+            stall_timeout=options.rate_limit_stall,
         )
+        self.breaker = CircuitBreaker(options.breaker_threshold)
         self.bytes = ByteBudget(options.max_inflight_bytes)
         self.journal: Journal | None = None
         self.on_result = on_result
@@ -142,8 +151,10 @@ class Run:
             )
         options = self.options
         if self.stop_reason is None:
-            if isinstance(result.error, CircuitOpenError) or self.pacer.open_error is not None:
-                self.stop(self.pacer.open_error or result.error)
+            if isinstance(result.error, CircuitOpenError) or self.breaker.open_error is not None:
+                self.stop(self.breaker.open_error or result.error)
+            elif self.governor.stopped is not None:
+                self.stop_reason = self.governor.stopped  # the rest drains: see the docstring
             elif (options.fail_fast and self.failures) or (
                 options.max_failures is not None and self.failures > options.max_failures
             ):
@@ -170,6 +181,7 @@ class Run:
         self._last_progress = now
         elapsed = now - self.started
         done = self.report.total
+        pacing = self.governor.snapshot()
         on_progress(
             Progress(
                 done=done,
@@ -178,6 +190,9 @@ class Run:
                 counts=dict(self.report.counts),
                 elapsed=elapsed,
                 rate=done / elapsed if elapsed > 0 else 0.0,
+                request_rate=pacing.accepted_rate,
+                rate_limited=pacing.rate_limited,
+                pacing=pacing,
             )
         )
 
@@ -241,6 +256,8 @@ class Run:
         async with send:
             index = 0
             async for item in items:
+                if self.stop_reason is not None:
+                    break  # stopped without cancelling (rate limiting): pull no more
                 self.pulled += 1
                 try:
                     await send.send((index, item))
@@ -348,7 +365,9 @@ class Run:
                 )
         started = time.monotonic()
         # Only creating requests need the journal's write-ahead "sent" mark.
-        observer = ItemObserver(self.pacer, None if op.idempotent else journal, key)
+        observer = ItemObserver(
+            self.governor, self.breaker, None if op.idempotent else journal, key
+        )
         value: Any = None
         failure: BaseException | None = None
         held_bytes = 0
@@ -395,7 +414,9 @@ class Run:
             maybe_applied=observer.maybe_applied,
         )
         result = outcome(status, error)
-        if journal is not None and status is not Status.SKIPPED:
+        # A skipped item that made attempts (429s, then the run stopped for rate limiting)
+        # is recorded too: that replaces their "sent" marks, so the next run sends it.
+        if journal is not None and (status is not Status.SKIPPED or observer.attempts):
             journal.record(key, _kept(status, decision), value, error)
         return result
 

@@ -64,6 +64,15 @@ measurement; between episodes the curve dwells near ``W``, so 429s are rare once
 goodput is ``margin`` to 1 of the limit. A limit that drops is met by 429s (a cut to the new
 measurement); one that rises is found by the convex part of the curve.
 
+*Stray 429s.* A service may also answer 429 now and then whatever the pace (a busy
+shard, a fault). Those are not a limit: cutting for each would ratchet the pace down to
+nothing. So a 429 starts an episode only when 429s are a clear share of the recent answers
+(an EWMA over about 200): 5% while no limit is known (a flood over a real limit is refused
+far more than that within a few round trips), and once a limit is known, 2.5 times the share
+seen while settled under it (zero when the server never refuses there, so a probe over the
+limit is caught by its first 429). A stray 429 is still retried, and its ``Retry-After``
+still honoured.
+
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
 credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
 over a few round trips; a 429 means the request was not applied (so it is retried outside
@@ -119,7 +128,10 @@ _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
-_ANSWERED = frozenset({None, FailureKind.FATAL})  # the server accepted and judged it
+_SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~200
+_NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
+_FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
+_NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
 
 
 class RateLimitStopError(ZyntroError):
@@ -303,6 +315,9 @@ class RateGovernor:
         self._stop: RateLimitStopError | None = None
 
         # Measurements.
+        self._share = 0.0  # recent share of 429s among answers
+        self._answers = 0
+        self._noise = 0.0  # share of 429s while settled under the limit
         self._srtt: float | None = None
         self._second_start = now
         self._second_count = 0
@@ -367,8 +382,12 @@ class RateGovernor:
             self._in_flight -= 1
         self._wake_one()
         if result.kind is FailureKind.RATE_LIMITED:
+            self._answered(now, refused=True)
             self._refused(now, sent, in_flight_at_send, result.retry_after)
-        elif result.kind in _ANSWERED:
+        elif result.kind is None or (result.kind is FailureKind.FATAL and result.status):
+            # Accepted and judged (an error envelope too); an attempt cancelled or refused
+            # by a later observer (FATAL with no status) proves nothing about the limit.
+            self._answered(now, refused=False)
             self._accepted(now, sent, in_flight_at_send, result.elapsed)
 
     def abandon(self, attempt: Attempt) -> None:
@@ -414,6 +433,11 @@ class RateGovernor:
             paused_until=self._pause_until if paused else None,
             pause_remaining=max(0.0, self._pause_until - now),
         )
+
+    @property
+    def stopped(self) -> RateLimitStopError | None:
+        """Why the governor stopped the run (every later attempt raises it), or ``None``."""
+        return self._stop
 
     @property
     def settled_rate(self) -> float | None:
@@ -483,6 +507,22 @@ class RateGovernor:
         else:
             self._grow_window(now)
 
+    def _answered(self, now: float, *, refused: bool) -> None:
+        """Keep the share of 429s among answers: recent, and while settled (stray ones)."""
+        # A plain mean over the first answers (the first one counts in full), then an EWMA.
+        self._answers += 1
+        self._share += max(_SHARE_ALPHA, 1 / self._answers) * (refused - self._share)
+        if not self._in_episode and self._limit is not None:
+            rate = self._current_rate(now)
+            if rate is not None and rate <= self._limit:
+                self._noise += _NOISE_ALPHA * (refused - self._noise)
+
+    def _stray(self) -> bool:
+        """Whether 429s are too rare just now to mean a limit (see "Stray 429s")."""
+        if self._limit is None:
+            return self._share < _FIRST_SIGNAL_SHARE
+        return self._share <= _NOISE_MULTIPLE * self._noise
+
     def _refused(self, now: float, sent: float, in_flight: int, retry_after: float | None) -> None:
         self.rate_limited += 1
         self._refused_since_success = True
@@ -491,6 +531,8 @@ class RateGovernor:
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             self._pause(now, retry_after)
             paused = True
+        if not self._in_episode and self._stray():
+            return  # retried, its pause honoured, but nothing to learn from it
         cycle = None
         above_cycle = False
         if not self._in_episode and sent >= self._last_cut_at:

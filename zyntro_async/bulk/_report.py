@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,8 +14,9 @@ import attrs
 
 from zyntro_async._errors import APIError, RequestValidationError, ZyntroError
 from zyntro_async.bulk._format import line_from_op
+from zyntro_async.bulk._governor import GovernorPhase, GovernorState
 
-__all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code"]
+__all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code", "format_rate"]
 
 
 class Status(str, enum.Enum):
@@ -92,6 +94,12 @@ class Progress:
         counts: items per status.
         elapsed: seconds since the run started.
         rate: finished items per second.
+        request_rate: requests the API accepted per second, over the last second.
+        rate_limited: 429 answers so far (none of them counts against an item).
+        pacing: the rate governor's state: ``pacing.phase`` (probing, settled, throttled,
+            paused), ``pacing.rate_limit`` (the current pace, requests per second),
+            ``pacing.paused_until`` / ``pacing.pause_remaining`` while waiting out a
+            ``Retry-After``, ``pacing.settled_rate`` (``None`` until a limit was met).
     """
 
     done: int
@@ -100,6 +108,14 @@ class Progress:
     counts: dict[Status, int]
     elapsed: float
     rate: float
+    request_rate: float = 0.0
+    rate_limited: int = 0
+    pacing: GovernorState | None = None
+
+    @property
+    def phase(self) -> GovernorPhase | None:
+        """The governor's phase (``None`` when no governor reported)."""
+        return None if self.pacing is None else self.pacing.phase
 
 
 @attrs.define
@@ -109,6 +125,16 @@ class BulkReport:
     ``results`` keeps only the items that did not fully succeed (those you need to act on),
     so a report over millions of items stays small; bundles whose contact succeeded but a
     child did not are kept too.
+
+    Attributes:
+        counts: items per status; child_counts: bundles' children per status.
+        results: the items that did not fully succeed.
+        elapsed: seconds the run took.
+        stopped: why the run stopped early (``None``: it ran to the end).
+        rate_limited: 429 answers the run met (each was retried; none failed an item).
+        settled_rate: the request rate the run settled at under the API's rate limit,
+            requests per second (``None``: no limit was met). Pass it as
+            ``max_per_second`` (``--max-per-second``) next time to start at it.
     """
 
     counts: dict[Status, int] = attrs.field(factory=lambda: dict.fromkeys(Status, 0))
@@ -116,6 +142,8 @@ class BulkReport:
     results: list[ItemResult] = attrs.field(factory=list)
     elapsed: float = 0.0
     stopped: ZyntroError | None = None
+    rate_limited: int = 0
+    settled_rate: float | None = None
 
     def add(self, result: ItemResult) -> None:
         """Count a finished item (the runner calls this)."""
@@ -192,9 +220,44 @@ class BulkReport:
         return lines
 
     def summary(self) -> str:
-        """One line: counts per status, elapsed, rate."""
+        """One line: counts per status, elapsed, rate, and the rate limit met, if any."""
         parts = ", ".join(f"{count} {status.value}" for status, count in self.counts.items())
-        return f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
+        line = f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
+        advice = self.rate_limit_advice()
+        return f"{line}; {advice}" if advice else line
+
+    def rate_limit_advice(self) -> str | None:
+        """What the run learned of the API's rate limit, phrased to reuse next time.
+
+        Returns:
+            ``"rate limited (120 429s): settled at 291 requests/s; pass
+            max_per_second=291 next time"``, or ``None`` when no limit was met.
+        """
+        if self.settled_rate is None:
+            return None
+        rate = format_rate(self.settled_rate)
+        return (
+            f"rate limited ({self.rate_limited} 429s): settled at {rate} requests/s; "
+            f"pass max_per_second={rate} next time"
+        )
+
+
+def format_rate(rate: float) -> str:
+    """A rate as a user would type it: ``291``, ``9.7``, ``0.25`` (never rounded up).
+
+    Args:
+        rate: requests per second.
+
+    Returns:
+        Three significant figures at most, rounded down, so passing it back as
+        ``max_per_second`` stays at or under what the run settled at.
+    """
+    if rate >= 100:
+        return str(math.floor(rate))
+    digits = 1 if rate >= 10 else 2
+    scale = 10**digits
+    text = f"{math.floor(rate * scale) / scale:.{digits}f}".rstrip("0").rstrip(".")
+    return text or "0"
 
 
 def _json_line(line: dict[str, Any]) -> str:
