@@ -40,9 +40,9 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from zyntro_async._errors import CircuitOpenError, RequestValidationError, ZyntroError
 from zyntro_async.bulk._bundles import run_bundle
+from zyntro_async.bulk._governor import RateGovernor
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._journal import Journal, Resume, recorded_status, resume
-from zyntro_async.bulk._governor import RateGovernor, RateLimitStopError
 from zyntro_async.bulk._limiter import ByteBudget, CircuitBreaker
 from zyntro_async.bulk._ops import (
     AddFile,

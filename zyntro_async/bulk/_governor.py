@@ -113,6 +113,7 @@ __all__ = [
     "RateGovernor",
     "RateLimitStalledError",
     "RateLimitStopError",
+    "duration_text",
 ]
 
 _CUBIC_C = 0.02  # growth above W: +2% one time unit after reaching it, +16% after two
@@ -154,7 +155,7 @@ class RateLimitStalledError(RateLimitStopError):
     """
 
     def __init__(self, stalled_for: float) -> None:
-        super().__init__(f"rate limited: no request succeeded for {_duration(stalled_for)}")
+        super().__init__(f"rate limited: no request succeeded for {duration_text(stalled_for)}")
         self.stalled_for = stalled_for
 
 
@@ -168,8 +169,8 @@ class LongRetryAfterError(RateLimitStopError):
 
     def __init__(self, retry_after: float, max_pause: float) -> None:
         super().__init__(
-            f"rate limited: the API asks to wait {_duration(retry_after)}, longer than "
-            f"max_pause ({_duration(max_pause)}); stopped so the run can be resumed later"
+            f"rate limited: the API asks to wait {duration_text(retry_after)}, longer than "
+            f"max_pause ({duration_text(max_pause)}); stopped so the run can be resumed later"
         )
         self.retry_after = retry_after
         self.max_pause = max_pause
@@ -779,7 +780,7 @@ class _Curve:
         return max(_MIN_RATE, self.ref * (1.0 + _CUBIC_C * x * x * x))
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """``45 s``, ``10 min``, ``1 h 5 min``: a pause or a stall as a person reads it."""
     if seconds < 120:
         return f"{seconds:.0f} s"

@@ -228,7 +228,6 @@ class UpsertContact(_Op):
         return self._request
 
 
-
 @attrs.frozen
 class AddNote(_ChildOp):
     """``zy.notes.add`` as a bulk item (creates: never sent twice).
@@ -265,7 +264,6 @@ class AddNote(_ChildOp):
         return self._request
 
 
-
 @attrs.frozen
 class AddLink(_ChildOp):
     """``zy.attachments.add_link`` as a bulk item (creates: never sent twice)."""
@@ -297,7 +295,6 @@ class AddLink(_ChildOp):
     def request(self) -> LinkInsert:
         """The link, validated when the operation was built."""
         return self._request
-
 
 
 @attrs.frozen
@@ -345,7 +342,6 @@ class AddFile(_ChildOp):
         whose length is unknown until it ends)."""
         return self._request.size or 0
 
-
     def stable_key(self) -> str:
         """``key``, or a hash of the metadata and the file's path (for bytes, content)."""
         if self.key:
@@ -392,7 +388,6 @@ class LogComms(_ChildOp):
     def request(self) -> CommsEntry:
         """The entry, validated when the operation was built."""
         return self._request
-
 
 
 ChildOp = AddNote | AddLink | AddFile | LogComms
@@ -501,7 +496,6 @@ class ContactBundle(_Op):
         return f"comms/{position - n_notes - n_att}"
 
 
-
 @attrs.frozen
 class InvalidItem(_Op):
     """An input row that could not be turned into an operation.
@@ -523,7 +517,6 @@ class InvalidItem(_Op):
     kind: ClassVar[str] = "invalid"
     endpoint: ClassVar[str] = ""
     idempotent: ClassVar[bool] = True
-
 
     def stable_key(self) -> str:
         """``key``, or a hash of where it came from and what it was."""
