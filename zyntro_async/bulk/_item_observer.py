@@ -55,6 +55,7 @@ class ItemObserver:
         "_breaker",
         "_finished",
         "_governor",
+        "_interrupted",
         "_journal",
         "_key",
         "attempts",
@@ -80,11 +81,16 @@ class ItemObserver:
         self.attempts = 0
         self.maybe_applied = False
         self._finished = 0
+        self._interrupted = False
 
     @property
     def in_flight(self) -> bool:
-        """An attempt has started and has not come back (it may be applied as we speak)."""
-        return self.attempts > self._finished
+        """An attempt has started and has not come back (it may be applied as we speak).
+
+        An attempt cut off mid-way (cancelled) is told to the observers as ended, but its
+        request was out: it still counts here.
+        """
+        return self.attempts > self._finished or self._interrupted
 
     async def before_attempt(self, attempt: Attempt) -> None:
         """Check the circuit, take the run's turn, then count the attempt.
@@ -112,6 +118,8 @@ class ItemObserver:
         """Note whether the attempt may have been applied, then tell the governor and breaker."""
         self._finished += 1
         kind = result.kind
+        if kind is FailureKind.FATAL and result.status is None and result.error is None:
+            self._interrupted = True  # cancelled (or a hook raised) with the request out
         if kind in MAYBE_APPLIED:
             self.maybe_applied = True
         elif kind is FailureKind.FATAL and result.status is not None:
