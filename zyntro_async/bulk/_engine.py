@@ -218,13 +218,23 @@ class Run:
         self.defer_keys = self.journal is None and not self.observed
         with anyio.CancelScope() as scope:
             self.scope = scope
-            async with anyio.create_task_group() as tg:
-                if isinstance(items, AsyncIterable):
-                    await self._feed(items, tg)
-                else:
-                    iterator = iter(items)
-                    for _ in range(self.options.workers):
-                        tg.start_soon(self._work_on, iterator, tg.cancel_scope)
+            async with anyio.create_task_group() as ticking:
+                if self.options.on_progress is not None:
+                    ticking.start_soon(self._tick)
+                async with anyio.create_task_group() as tg:
+                    if isinstance(items, AsyncIterable):
+                        await self._feed(items, tg)
+                    else:
+                        iterator = iter(items)
+                        for _ in range(self.options.workers):
+                            tg.start_soon(self._work_on, iterator, tg.cancel_scope)
+                ticking.cancel_scope.cancel()
+
+    async def _tick(self) -> None:
+        """``on_progress`` also while no item finishes (waiting out a ``Retry-After``)."""
+        while True:
+            await anyio.sleep(self.options.progress_interval)
+            self.progress(force=False)
 
     async def _work_on(self, iterator: Iterator[Any], group: anyio.CancelScope) -> None:
         """A worker: take the next item, run it, repeat (a plain iterator's items)."""
