@@ -243,21 +243,22 @@ class BulkReport:
 
 
 def format_rate(rate: float) -> str:
-    """A rate as a user would type it: ``291``, ``9.7``, ``0.25`` (never rounded up).
+    """A rate as a user would type it: ``291``, ``9.78``, ``0.25`` (never rounded up).
 
     Args:
-        rate: requests per second.
+        rate: requests per second (> 0).
 
     Returns:
-        Three significant figures at most, rounded down, so passing it back as
-        ``max_per_second`` stays at or under what the run settled at.
+        Three significant figures (whole numbers from 100 up), rounded down, so passing it
+        back as ``max_per_second`` stays at or under what the run settled at.
     """
     if rate >= 100:
-        return str(math.floor(rate))
-    digits = 1 if rate >= 10 else 2
+        return str(math.floor(rate + 1e-9))
+    digits = 2 - math.floor(math.log10(rate)) if rate > 0 else 0
     scale = 10**digits
-    text = f"{math.floor(rate * scale) / scale:.{digits}f}".rstrip("0").rstrip(".")
-    return text or "0"
+    # (The small epsilon: 9.78 * 100 is 977.99... in binary, not 978.)
+    text = f"{math.floor(rate * scale + 1e-6) / scale:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _json_line(line: dict[str, Any]) -> str:
