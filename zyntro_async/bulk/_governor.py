@@ -129,6 +129,7 @@ _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
+_PAUSE_UNITS = 10.0  # with a limit known, the probing unit is this many times its pauses
 _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~200
 _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
 _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
@@ -278,6 +279,7 @@ class RateGovernor:
         self._rate: float | None = max_per_second  # None: unpaced
         self._last_sent = -math.inf
         self._limit: float | None = None  # W, the measured sustainable rate
+        self._measured = False  # W was measured at a refusal, not only a floor
         self._curve: _Curve | None = None  # the pace between episodes
         self._unit = 1.0  # the probing curve's time unit: the last episode's length
 
@@ -528,10 +530,9 @@ class RateGovernor:
         self.rate_limited += 1
         self._refused_since_success = True
         self._last_refusal_at = now
-        paused = False
+        paused = 0.0  # how much longer everyone waits because of this 429
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
-            self._pause(now, retry_after)
-            paused = True
+            paused = self._pause(now, retry_after)
         if not self._in_episode and self._stray():
             return  # retried, its pause honoured, but nothing to learn from it
         cycle = None
@@ -540,6 +541,7 @@ class RateGovernor:
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now)
+        self._episode_paused += paused
         if self._cycle_start is None or sent > self._cycle_start:
             # A new cycle starts at the latest refused send: what succeeds after it was
             # accepted by a server that had just been at its limit.
@@ -580,13 +582,15 @@ class RateGovernor:
             known = self._limit
             estimate = cycle if known is None else (known + cycle) / 2
             self._learn(max(estimate, _REFUSED_SHARE * current), None)
-        elif self._limit is not None and current <= _HOLD_ABOVE * self._limit:
+        elif (
+            self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit
+        ):
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
                 # then, if refusals go on, measure where the limit is now.
                 self._learn(self._limit, self.margin * current)
             elif (
-                paused
+                paused > 0
                 or self._episode_successes >= _SHORT_SAMPLES
                 or now - self._episode_started < 2 * self._measure_span()
             ):
@@ -607,6 +611,7 @@ class RateGovernor:
 
     def _learn(self, limit: float, at_most: float | None) -> None:
         self._limit = limit
+        self._measured = True
         rate = self.margin * limit
         self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
         self._episode_estimated = True
@@ -625,6 +630,7 @@ class RateGovernor:
         self._episode_refused_in_flight = 0
         self._episode_refused_min_in_flight = 1 << 30
         self._episode_estimated = False
+        self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
         self._episode_blind = self._limit is None
@@ -699,6 +705,10 @@ class RateGovernor:
         self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
         current = self._rate if self._rate is not None else _MIN_RATE
         if self._episode_estimated and self._limit is not None:
+            if self._measured:
+                # Each episode will cost its pauses again: probe so slowly that they stay
+                # a small share of the run ("Retry-After: 1" per probe, every 20 s or more).
+                self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
             # Cuts below the limit only polled a server that accepted nothing; resume at it.
             current = max(current, self.margin * self._limit)
             ref = self._limit if self._limit is not None and self._limit > current else current
@@ -710,7 +720,8 @@ class RateGovernor:
             # bucket: start there and climb exponentially until the next refusal measures.
             accepted = self.succeeded - self._episode_origin_succeeded
             if accepted >= _CYCLE_SAMPLES and cycle >= _CYCLE_SECONDS:
-                self._limit = accepted / cycle
+                # Only a floor: a refusal above it is not "just over the limit".
+                self._limit, self._measured = accepted / cycle, False
                 current = max(_MIN_RATE, self.margin * self._limit)
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
@@ -724,15 +735,18 @@ class RateGovernor:
 
     # -- pauses and stops --------------------------------------------------------------------
 
-    def _pause(self, now: float, retry_after: float) -> None:
+    def _pause(self, now: float, retry_after: float) -> float:
+        """Pause everyone for ``retry_after``; returns how much longer that makes the wait."""
         self._pause_set_at = now
         if retry_after > self.max_pause:
             if self.on_long_pause == "stop":
                 self._stop = LongRetryAfterError(retry_after, self.max_pause)
-                return
+                return 0.0
             # Waiting a long pause was chosen, not suffered: it does not count as a stall.
             self._stall_origin = max(self._stall_origin, now + retry_after)
-        self._pause_until = max(self._pause_until, now + retry_after)
+        until = max(self._pause_until, now)
+        self._pause_until = max(until, now + retry_after)
+        return self._pause_until - until
 
     def _raise_if_stopped(self, now: float) -> None:
         if self._stop is not None:
