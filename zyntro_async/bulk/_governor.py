@@ -342,6 +342,20 @@ class RateGovernor:
             LongRetryAfterError: the server asked for a pause over ``max_pause`` and
                 ``on_long_pause="stop"``.
         """
+        now = self._clock()
+        if (
+            self._rate is None
+            and self._curve is None
+            and self.ceiling is None
+            and self._window is None
+            and self._stop is None
+            and not self._refused_since_success
+            and now >= self._pause_until
+            and not self._turn.locked()
+        ):
+            # Nothing to wait for (no 429 met yet, no ceiling): the common case, kept cheap.
+            self._sent(attempt, now)
+            return
         # One attempt at a time waits for its turn, first come first served: the pace is
         # measured from the previous send at the rate of the moment (a cut or a pause takes
         # effect at once), and the others wait behind it, not in a herd.
@@ -362,10 +376,13 @@ class RateGovernor:
                     await self._sleep(wait)
                     continue
                 break
-            self._in_flight += 1
-            self.requests += 1
-            self._last_sent = now
-            attempt.call.state[self] = (now, self._in_flight)
+            self._sent(attempt, now)
+
+    def _sent(self, attempt: Attempt, now: float) -> None:
+        self._in_flight += 1
+        self.requests += 1
+        self._last_sent = now
+        attempt.call.state[self] = (now, self._in_flight)
 
     async def before_last_byte(self, attempt: Attempt) -> None:
         """Nothing to do: the governor paces whole attempts."""
