@@ -599,9 +599,7 @@ class RateGovernor:
             known = self._limit
             estimate = cycle if known is None else (known + cycle) / 2
             self._learn(max(estimate, _REFUSED_SHARE * current), None)
-        elif (
-            self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit
-        ):
+        elif self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit:
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
                 # then, if refusals go on, measure where the limit is now.
