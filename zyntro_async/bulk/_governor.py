@@ -474,7 +474,11 @@ class RateGovernor:
         if self._curve is not None and not self._in_episode:
             # Never far above what the server was seen to accept: a pace that nothing uses
             # (the window or the workers hold the run back) must not grow without bound.
-            cap = _GROWTH_CAP * max(self._measured_accepted_rate(now), self._limit or 0.0)
+            # What is sent right now (in flight over the round trip) counts too: it follows
+            # the pace within a round trip, so a search from a low floor is not held to
+            # doubling once a second.
+            sending = self._in_flight / self._srtt if self._srtt else 0.0
+            cap = _GROWTH_CAP * max(self._measured_accepted_rate(now), self._limit or 0.0, sending)
             rate = min(self._curve.rate(now), max(cap, self._curve.start))
         if rate is None:
             return self.ceiling
