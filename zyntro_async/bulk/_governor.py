@@ -652,7 +652,7 @@ class RateGovernor:
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
-        self._episode_blind = self._limit is None
+        self._episode_blind = not self._measured
 
     def _refused_at_window_edge(self, now: float, in_flight: int) -> bool:
         """A refusal with a window set: shrink it if refused at its edge, else drop it."""
