@@ -32,7 +32,10 @@ the server *accepted*, never from what was offered:
   the limit undercounts it; CUBIC cuts to 0.7 too).
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
-  pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s.
+  pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
+  *floor* (a bucket whose 429s say "come back in 1 s" gives its burst per second): the pace
+  climbs from it exponentially, a 429 above it is not "just over the limit", and it is not
+  used to tell a cap on concurrency from a rate.
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
@@ -47,8 +50,12 @@ flat around it (where it spends most of its time: few 429s), then probes above i
 faster, so a limit that rose is found within a few ``T``. The unit ``T`` is at least a
 second, the length of the last episode (a 30-second pause is probed 30 times more slowly)
 and a quarter of the last cycle (a quota that answers every 10 s is probed at its pace): a
-probe never costs more than the time it takes to learn from it. The pace never grows past
-twice what the server is seen to accept (a pace nothing uses must not grow without bound).
+probe never costs more than the time it takes to learn from it; with a measured limit, the
+unit is also ten times the ``Retry-After`` pauses the last episode cost, so that a server
+pausing the run after every 429 is probed rarely. The pace never grows past twice what the
+server is seen to accept, or what is being sent right now (in flight over the round trip):
+a pace nothing uses must not grow without bound, and one that is used may double each
+round trip.
 
 *Rate or concurrency?* Each attempt notes how many requests were in flight when it was
 sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
