@@ -29,7 +29,8 @@ the server *accepted*, never from what was offered:
   both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
   window between two exhaustions. Coarse (a window falls anywhere in a cycle), so it moves
   ``W`` half way, and never below 0.7 of the pace just refused (a cycle spent partly under
-  the limit undercounts it; CUBIC cuts to 0.7 too).
+  the limit undercounts it; CUBIC cuts to 0.7 too). A cycle that contained a
+  ``Retry-After`` pause counts the pause as refill: its estimate is only a floor (below).
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
   pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
@@ -313,6 +314,7 @@ class RateGovernor:
 
         # The cycle since the previous episode.
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
+        self._cycle_start_at = now  # when the 429 that started it came back
         self._cycle_successes = 0
         self._cycle_in_flight = 0  # in flight at the sends that succeeded, summed
         self._cycle_start_succeeded = 0  # successes in the run when it began
@@ -571,6 +573,7 @@ class RateGovernor:
             self._begin_episode(now)
         self._episode_paused += paused
         if self._cycle_start is None or sent > self._cycle_start:
+            self._cycle_start_at = now
             # A new cycle starts at the latest refused send: what succeeds after it was
             # accepted by a server that had just been at its limit.
             self._cycle_start = sent
@@ -610,6 +613,8 @@ class RateGovernor:
             known = self._limit
             estimate = cycle if known is None else (known + cycle) / 2
             self._learn(max(estimate, _REFUSED_SHARE * current), None)
+            # A cycle spent partly paused counts the pause as refill: only a floor.
+            self._measured = self._pause_until <= self._cycle_start_at
         elif self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit:
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
