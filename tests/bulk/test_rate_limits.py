@@ -25,7 +25,14 @@ from zyntro_async.bulk import (
     RateLimitStalledError,
     Status,
 )
-from zyntro_async.testing import ConcurrencyCap, Emulator, Latency, TokenBucket, WindowQuota
+from zyntro_async.testing import (
+    ConcurrencyCap,
+    Emulator,
+    Latency,
+    Limit,
+    TokenBucket,
+    WindowQuota,
+)
 
 from ._helpers import ADD_CONTACTS, upsert
 
@@ -57,35 +64,34 @@ async def test_a_token_bucket_costs_no_item(
     assert refused_share(emulator) <= 0.25  # ...and learned within the first few rounds
     assert report.rate_limited == emulator.rate_limited[ADD_CONTACTS]
     if report.settled_rate is not None:  # learned (not only paced): the summary says it
-        assert report.settled_rate <= 110
+        # Two seconds give a coarse measurement (a burst of 10 is a tenth of a second's
+        # worth); a ceiling a little over the limit next time still adapts under it.
+        assert 50 <= report.settled_rate <= 125
         assert "max_per_second=" in report.summary()
 
 
-@pytest.mark.parametrize("retry_after", ["none", "seconds", "date", 0])
-async def test_a_cap_on_requests_in_flight_costs_no_item(
-    emulator: Emulator, zy: ZyntroClient, retry_after: Any
+LIMITS = [
+    # A cap of 4 with 10 ms of latency: about 400/s; its "seconds" announce a 1 s guess.
+    *(pytest.param(ConcurrencyCap(max_in_flight=4, retry_after=r), 200, 0.25, id=f"cap-{r}")
+      for r in ("none", "seconds", "date", 0)),
+    # 40 a second in windows of a second: a few windows in a run of 100.
+    *(pytest.param(WindowQuota(limit=40, window=1.0, retry_after=r), 100, 0.5, id=f"quota-{r}")
+      for r in ("none", "seconds", "date")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("limit", "n", "refused_at_most"), LIMITS)
+async def test_a_cap_or_a_quota_costs_no_item(
+    emulator: Emulator, zy: ZyntroClient, limit: Limit, n: int, refused_at_most: float
 ) -> None:
     emulator.faults.add(Latency(10), endpoint=ADD_CONTACTS)
-    emulator.set_limits(ConcurrencyCap(max_in_flight=4, retry_after=retry_after))
-    n = 200
+    emulator.set_limits(limit)
 
     report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16)
 
     check_every_item_succeeded_once(emulator, report, n)
-    assert refused_share(emulator) <= 0.25
-
-
-@pytest.mark.parametrize("retry_after", ["none", "seconds", "date"])
-async def test_a_quota_per_window_costs_no_item(
-    emulator: Emulator, zy: ZyntroClient, retry_after: Any
-) -> None:
-    emulator.set_limits(WindowQuota(limit=40, window=1.0, retry_after=retry_after))
-    n = 100
-
-    report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16)
-
-    check_every_item_succeeded_once(emulator, report, n)
-    assert refused_share(emulator) <= 0.5
+    assert emulator.rate_limited[ADD_CONTACTS] > 0
+    assert refused_share(emulator) <= refused_at_most
 
 
 async def test_max_per_second_is_a_ceiling_under_a_higher_limit(
