@@ -361,3 +361,11 @@ def test_a_first_pause_gives_a_floor_not_a_limit() -> None:
     assert learned is not None
     assert learned >= 0.8 * 300
     assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.85
+
+
+async def test_a_retry_after_of_years_is_no_advice_and_pauses_nothing() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    answer(gov, await send(gov), clock, refused=True, retry_after=99_999_999)
+    assert gov.snapshot().paused_until is None
+    assert gov.stopped is None

@@ -137,6 +137,8 @@ _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
+_ABSURD_PAUSE = 7 * 86_400.0  # a Retry-After longer than a week is no advice at all
+_FLOOR_HELD = 1.5  # a floor is the settled rate only while the pace stays under this x it
 _PAUSE_UNITS = 10.0  # with a limit known, the probing unit is this many times its pauses
 _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~200
 _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
@@ -470,9 +472,17 @@ class RateGovernor:
 
     @property
     def settled_rate(self) -> float | None:
-        """The rate to pass as ``max_per_second`` next time (``None``: no limit was met)."""
+        """The rate to pass as ``max_per_second`` next time (``None``: none measured yet).
+
+        A floor counted over a pause (not measured at a refusal) counts only while the run
+        is held at it: once the pace has climbed well past it, it says nothing.
+        """
         if self._limit is None:
             return None
+        if not self._measured:
+            rate = self._current_rate(self._clock())
+            if rate is None or rate > _FLOOR_HELD * self._limit:
+                return None
         settled = self.margin * self._limit
         return settled if self.ceiling is None else min(settled, self.ceiling)
 
@@ -561,6 +571,8 @@ class RateGovernor:
         self._refused_since_success = True
         self._last_refusal_at = now
         paused = 0.0  # how much longer everyone waits because of this 429
+        if retry_after is not None and retry_after > _ABSURD_PAUSE:
+            retry_after = None  # years: a broken header, not advice (paced as without one)
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
         if not self._in_episode and self._stray():
