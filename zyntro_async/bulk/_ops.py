@@ -228,6 +228,7 @@ class UpsertContact(_Op):
         return self._request
 
 
+
 @attrs.frozen
 class AddNote(_ChildOp):
     """``zy.notes.add`` as a bulk item (creates: never sent twice).
@@ -264,6 +265,7 @@ class AddNote(_ChildOp):
         return self._request
 
 
+
 @attrs.frozen
 class AddLink(_ChildOp):
     """``zy.attachments.add_link`` as a bulk item (creates: never sent twice)."""
@@ -295,6 +297,7 @@ class AddLink(_ChildOp):
     def request(self) -> LinkInsert:
         """The link, validated when the operation was built."""
         return self._request
+
 
 
 @attrs.frozen
@@ -342,6 +345,7 @@ class AddFile(_ChildOp):
         whose length is unknown until it ends)."""
         return self._request.size or 0
 
+
     def stable_key(self) -> str:
         """``key``, or a hash of the metadata and the file's path (for bytes, content)."""
         if self.key:
@@ -388,6 +392,7 @@ class LogComms(_ChildOp):
     def request(self) -> CommsEntry:
         """The entry, validated when the operation was built."""
         return self._request
+
 
 
 ChildOp = AddNote | AddLink | AddFile | LogComms
@@ -496,6 +501,7 @@ class ContactBundle(_Op):
         return f"comms/{position - n_notes - n_att}"
 
 
+
 @attrs.frozen
 class InvalidItem(_Op):
     """An input row that could not be turned into an operation.
@@ -517,6 +523,7 @@ class InvalidItem(_Op):
     kind: ClassVar[str] = "invalid"
     endpoint: ClassVar[str] = ""
     idempotent: ClassVar[bool] = True
+
 
     def stable_key(self) -> str:
         """``key``, or a hash of where it came from and what it was."""
