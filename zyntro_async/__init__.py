@@ -42,6 +42,11 @@ from zyntro_async._hooks import RequestEvent, ResponseEvent, RetryEvent
 from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, ObserverChain
 from zyntro_async._retry import RetryBudget, RetryPolicy
 from zyntro_async._version import __version__
+from zyntro_async.bulk._governor import (
+    LongRetryAfterError,
+    RateLimitStalledError,
+    RateLimitStopError,
+)
 from zyntro_async.models import (
     AttachmentResult,
     CommsResult,
@@ -94,6 +99,7 @@ __all__ = [
     "JournalConflictError",
     "JournalError",
     "LinkInsert",
+    "LongRetryAfterError",
     "MalformedResponseError",
     "NotFoundError",
     "Note",
@@ -101,6 +107,8 @@ __all__ = [
     "ObserverChain",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitStalledError",
+    "RateLimitStopError",
     "RequestEvent",
     "RequestValidationError",
     "ResponseEvent",

@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     from zyntro_async._errors import ZyntroError
     from zyntro_async._retry import FailureKind
 
-__all__ = ["Attempt", "AttemptObserver", "AttemptResult", "Call", "ObserverChain"]
+__all__ = [
+    "Attempt",
+    "AttemptObserver",
+    "AttemptResult",
+    "Call",
+    "ObserverChain",
+    "paces_rate_limits",
+]
 
 
 class Call:
@@ -129,6 +136,10 @@ class AttemptObserver(Protocol):
             body's last byte back (and flushing the rest to the kernel first) costs a little
             on every creating request, so only an observer that needs the moment (a
             journal's write-ahead mark) asks for it.
+
+    An observer may also set ``paces_rate_limits = True`` (optional, read with
+    :func:`paces_rate_limits`): it holds the retry after a 429 in its own ``before_attempt``
+    (a bulk run's rate governor), so the transport adds no wait of its own.
     """
 
     wants_last_byte: bool
@@ -150,11 +161,12 @@ class ObserverChain:
     an observer that wraps the others (a tracing span) sees its inner observers finish first.
     """
 
-    __slots__ = ("observers", "wants_last_byte")
+    __slots__ = ("observers", "paces_rate_limits", "wants_last_byte")
 
     def __init__(self, observers: Sequence[AttemptObserver]) -> None:
         self.observers = tuple(observers)
         self.wants_last_byte = any(o.wants_last_byte for o in self.observers)
+        self.paces_rate_limits = any(paces_rate_limits(o) for o in self.observers)
 
     @classmethod
     def of(cls, *observers: AttemptObserver | None) -> AttemptObserver | None:
@@ -202,3 +214,19 @@ class ObserverChain:
         """Call each observer's ``after_attempt``, innermost first."""
         for observer in reversed(self.observers):
             observer.after_attempt(result)
+
+
+def paces_rate_limits(observer: AttemptObserver | None) -> bool:
+    """Whether ``observer`` waits out 429s itself (its optional ``paces_rate_limits``).
+
+    The attribute is optional so that observers written before it existed (hooks, tracing,
+    a caller's own) still satisfy :class:`AttemptObserver`; the transport reads it only
+    when a 429 arrives.
+
+    Args:
+        observer: the observer of a call, or ``None``.
+
+    Returns:
+        ``True`` when a 429's retry is held in the observer's ``before_attempt``.
+    """
+    return getattr(observer, "paces_rate_limits", False) is True

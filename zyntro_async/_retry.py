@@ -234,7 +234,7 @@ class RetryPolicy:
         return self.backoff(retries + 1, failure.retry_after)
 
     def rate_limited_delay(
-        self, failure: AttemptFailure, streak: int, waited: float
+        self, failure: AttemptFailure, streak: int, waited: float, *, paced: bool = False
     ) -> float | ZyntroError:
         """Seconds to wait after a 429, or the error to raise when patience ran out.
 
@@ -246,9 +246,15 @@ class RetryPolicy:
             streak: 429s in a row so far, this one included (the backoff's exponent when
                 the server gave no ``Retry-After``).
             waited: seconds since the streak began.
+            paced: an observer of the call paces 429s itself (a bulk run's governor): the
+                retry goes at once into its ``before_attempt``, which waits for the turn
+                and bounds the whole run's rate limiting (its stall bound, its longest
+                pause), so neither our backoff nor our patience applies.
         """
         if self.rate_limit_patience == 0:
             return failure.error
+        if paced:
+            return 0.0
         # "Retry-After: 0" (or a date in the past) is taken as "no advice": answered with
         # 429s again and again, it would otherwise retry in a tight loop.
         delay = self.backoff(streak, failure.retry_after or None)

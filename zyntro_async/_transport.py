@@ -31,7 +31,13 @@ from zyntro_async._errors import (
 )
 from zyntro_async._files import Base64JsonPayload, FileSource, HookedBytesPayload
 from zyntro_async._json import encode_body
-from zyntro_async._observe import Attempt, AttemptObserver, AttemptResult, Call
+from zyntro_async._observe import (
+    Attempt,
+    AttemptObserver,
+    AttemptResult,
+    Call,
+    paces_rate_limits,
+)
 from zyntro_async._parse import ResponseParser, parse_retry_after, read_capped
 from zyntro_async._redact import SNIPPET, Redactor
 from zyntro_async._retry import AttemptFailure, FailureKind, RetryPolicy, final_error
@@ -256,7 +262,12 @@ class Transport:
                     limited += 1
                     if limited == 1:
                         limited_since = clock()
-                    waited = policy.rate_limited_delay(failure, limited, clock() - limited_since)
+                    waited = policy.rate_limited_delay(
+                        failure,
+                        limited,
+                        clock() - limited_since,
+                        paced=paces_rate_limits(observer),
+                    )
                     if isinstance(waited, ZyntroError):
                         error = waited
                     else:

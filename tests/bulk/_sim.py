@@ -175,6 +175,21 @@ class WindowQuota(Server):
         return False, _retry_after(self.style, (index + 1) * self.window - now, now)
 
 
+class StrayRefusals(Server):
+    """No limit at all, but a share of requests answered 429 at random (a busy shard)."""
+
+    def __init__(self, share: float, *, seed: int = 3) -> None:
+        super().__init__("none")
+        self.share = share
+        self.rng = random.Random(seed)
+
+    def limit(self, now: float) -> float:
+        return math.inf
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        return self.rng.random() >= self.share, None
+
+
 @attrs.define
 class SimResult:
     """What a simulated run did."""

@@ -25,7 +25,15 @@ from zyntro_async.bulk._governor import (
 )
 
 from ._helpers import FakeClock
-from ._sim import ConcurrencyCap, RetryAfterStyle, Server, TokenBucket, WindowQuota, simulate
+from ._sim import (
+    ConcurrencyCap,
+    RetryAfterStyle,
+    Server,
+    StrayRefusals,
+    TokenBucket,
+    WindowQuota,
+    simulate,
+)
 
 
 def governor(clock: FakeClock, **options: Any) -> RateGovernor:
@@ -322,3 +330,42 @@ def test_a_server_that_never_accepts_stops_the_run_resumably() -> None:
     assert isinstance(result.stopped, RateLimitStalledError)
     assert result.succeeded == 0
     assert 600 <= result.duration < 700
+
+
+def test_stray_429s_at_random_do_not_drag_the_pace_down() -> None:
+    # 2.5% of requests refused whatever the pace: no limit to find. Cutting for each would
+    # ratchet the run down to a crawl (it did: 50/s from 2,400/s).
+    unlimited = simulate(StrayRefusals(0.0), items=8000, workers=48)
+    stray = simulate(StrayRefusals(0.025), items=8000, workers=48)
+    assert stray.succeeded == stray.items
+    assert stray.duration <= 1.5 * unlimited.duration
+    assert stray.governor.snapshot().window is None  # not mistaken for a cap either
+
+
+def test_a_halved_limit_announcing_one_second_pauses_is_followed() -> None:
+    # "Retry-After: 1" on every 429: each round of them pauses the run for a second, so the
+    # limit is learned more slowly, but the halved limit is still held, and nothing fails.
+    bucket = TokenBucket(rate=300, burst=60, style=1.0, schedule=((5.0, 150.0), (10.0, 300.0)))
+    result = simulate(bucket, items=3750, workers=64)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    assert result.goodput(bucket, 7.5, 10.0) >= 0.7
+
+
+def test_a_first_pause_gives_a_floor_not_a_limit() -> None:
+    # A bucket whose 429s all say "1 s": the first episode can only count what got through
+    # (about the burst per second). The run climbs from there to the real rate.
+    bucket = TokenBucket(rate=300, burst=60, style=1.0)
+    result = simulate(bucket, items=6000, workers=64)
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert learned >= 0.8 * 300
+    assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.85
+
+
+async def test_a_retry_after_of_years_is_no_advice_and_pauses_nothing() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    answer(gov, await send(gov), clock, refused=True, retry_after=99_999_999)
+    assert gov.snapshot().paused_until is None
+    assert gov.stopped is None

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 
+import attrs
 import pytest
 from rich.console import Console
 
 from zyntro_async import NotFoundError, RequestValidationError
-from zyntro_async.bulk import ItemResult, Progress, Status
+from zyntro_async.bulk import (
+    BulkReport,
+    GovernorPhase,
+    GovernorState,
+    ItemResult,
+    Progress,
+    Status,
+)
+from zyntro_async.bulk._report import format_rate
 from zyntro_async.cli._progress import (
     RichDisplay,
     Tally,
     describe_error,
     eta_text,
+    pacing_text,
     plain_progress_line,
+    rate_limit_line,
 )
 
 
@@ -133,3 +145,105 @@ def test_the_tally_counts_children_and_whole_items_resumed() -> None:
 
     assert (tally.resumed, tally.sent) == (1, 1)
     assert tally.children[Status.FAILED] == 1
+
+
+# ------------------------------------------------------------------- rate limiting
+
+
+def _pacing(**changes: object) -> GovernorState:
+    state = GovernorState(
+        phase=GovernorPhase.SETTLED,
+        rate_limit=291.0,
+        window=None,
+        in_flight=16,
+        accepted_rate=290.6,
+        learned_limit=300.0,
+        settled_rate=291.0,
+        rate_limited=1_234,
+        requests=60_000,
+        paused_until=None,
+        pause_remaining=0.0,
+    )
+    return attrs.evolve(state, **changes)
+
+
+def test_nothing_is_said_of_pacing_until_the_api_rate_limits() -> None:
+    assert pacing_text(None) is None
+    assert pacing_text(_pacing(rate_limited=0, phase=GovernorPhase.PROBING)) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "state"),
+    [
+        ({}, "settled at 291/s"),
+        ({"phase": GovernorPhase.THROTTLED, "rate_limit": 145.5}, "throttled by the API to 145/s"),
+        ({"phase": GovernorPhase.PROBING, "rate_limit": 310.0}, "probing above 300/s"),
+        ({"phase": GovernorPhase.PROBING, "learned_limit": None}, "probing for the API's limit"),
+    ],
+)
+def test_the_pacing_line_says_the_rate_the_state_and_the_429s(
+    changes: dict[str, object], state: str
+) -> None:
+    line = pacing_text(_pacing(**changes))
+    assert line == f"requests: 291/s, {state}; 1,234 answered 429 (retried)"
+
+
+def test_a_long_pause_says_how_long_and_when_the_run_resumes() -> None:
+    paused = _pacing(phase=GovernorPhase.PAUSED, paused_until=5000.0, pause_remaining=3480.0)
+    at_13_07 = datetime.datetime(2026, 11, 30, 13, 7, 0)
+
+    line = pacing_text(paused, now=lambda: at_13_07)
+
+    assert line == "rate limited: the API asks to wait 58 min; resuming at 14:05"
+
+
+def test_a_short_pause_is_said_without_a_time() -> None:
+    paused = _pacing(phase=GovernorPhase.PAUSED, paused_until=5000.0, pause_remaining=2.0)
+    assert (
+        pacing_text(paused)
+        == "rate limited: paused 2 s as the API asks; 1,234 answered 429 (retried)"
+    )
+
+
+def test_once_rate_limited_the_display_has_a_fourth_line_within_80_columns() -> None:
+    live = Console(width=80, file=io.StringIO(), force_terminal=True)
+    display = RichDisplay(live, tally=_tally(resumed=1_200, sent=1_260))
+    display.start("importing contacts.jsonl (jsonl) into https://app.zyntrohq.com")
+    display.set_total(1_190_000)
+    display.update(attrs.evolve(_progress(2_460, None), pacing=_pacing(rate_limited=123_456)))
+    display.stop()
+    screen = Console(width=80, record=True, file=io.StringIO(), force_terminal=True)
+
+    screen.print(display.renderable())
+
+    lines = screen.export_text().splitlines()
+    assert len(lines) == 4
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[3] == "requests: 291/s, settled at 291/s; 123,456 answered 429 (retried)"
+
+
+def test_the_plain_line_ends_with_the_pacing_once_rate_limited() -> None:
+    progress = attrs.evolve(_progress(2_460, None), pacing=_pacing())
+    line = plain_progress_line(progress, 3_000, Tally())
+    assert line.endswith("; requests: 291/s, settled at 291/s; 1,234 answered 429 (retried)")
+
+
+def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
+    report = BulkReport(rate_limited=42, settled_rate=291.7)
+    line = rate_limit_line(report)
+    assert line == (
+        "rate limit: the run settled at 291 requests/s (42 answered 429, retried; none "
+        "failed an item); next time pass --max-per-second 291"
+    )
+    assert rate_limit_line(BulkReport()) is None
+    assert rate_limit_line(BulkReport(rate_limited=3)) == (
+        "rate limit: none found (3 answered 429, retried; none failed an item)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"),
+    [(291.7, "291"), (9.78, "9.78"), (0.256, "0.256"), (10.0, "10"), (0.0012, "0.0012")],
+)
+def test_a_rate_is_written_as_a_user_types_it_never_rounded_up(rate: float, text: str) -> None:
+    assert format_rate(rate) == text

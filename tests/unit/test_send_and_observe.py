@@ -146,6 +146,29 @@ async def test_429s_do_not_count_against_max_retries(
     assert fake_time.sleeps == [2.0] * 5
 
 
+class Pacer(Recorder):
+    """An observer that holds 429 retries itself (as a bulk run's governor does)."""
+
+    paces_rate_limits = True
+
+
+async def test_a_pacing_observer_gets_429_retries_at_once_and_holds_them_itself(
+    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
+) -> None:
+    for _ in range(3):
+        mocked.post(url(ADD_NOTES), status=429, headers={"Retry-After": "3600"})
+    mocked.post(url(ADD_NOTES), payload=success(NOTE_DATA))
+    pacer = Pacer()
+    policy = patient(fake_time, max_retries=0, rate_limit_patience=1.0)
+    async with make_client(retry_policy=policy) as zy:
+        note = await zy.send(NoteWrite(contact_id=CONTACT_ID, note="Hi"), observer=pacer)
+    assert isinstance(note, Note)
+    # No backoff and no patience of the transport's own: the observer's wait is the one.
+    assert fake_time.sleeps == [0.0, 0.0, 0.0]
+    assert [r.retry_in for r in pacer.results] == [0.0, 0.0, 0.0, None]
+    assert [r.retry_after for r in pacer.results[:3]] == [3600.0] * 3  # the server's word
+
+
 async def test_429s_draw_nothing_from_the_retry_budget(
     make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
 ) -> None:

@@ -16,6 +16,14 @@
 from __future__ import annotations
 
 from zyntro_async.bulk._format import line_from_op, op_from_line
+from zyntro_async.bulk._governor import (
+    GovernorPhase,
+    GovernorState,
+    LongRetryAfterError,
+    RateGovernor,
+    RateLimitStalledError,
+    RateLimitStopError,
+)
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._ops import (
     AddFile,
@@ -40,12 +48,18 @@ __all__ = [
     "BulkAbortedError",
     "BulkReport",
     "ContactBundle",
+    "GovernorPhase",
+    "GovernorState",
     "InvalidItem",
     "ItemObserver",
     "ItemResult",
     "LogComms",
+    "LongRetryAfterError",
     "Operation",
     "Progress",
+    "RateGovernor",
+    "RateLimitStalledError",
+    "RateLimitStopError",
     "RequestOperation",
     "RunOptions",
     "SharedKey",

@@ -21,7 +21,11 @@ Every input item yields exactly one :class:`ItemResult`, whatever happens: error
 when the run stops early (``fail_fast``, ``max_failures``, circuit breaker, cancellation),
 items with a request out (or one that may have been applied) become ``unknown``, and the
 other pulled items ``skipped``. An input that raises stops the pulling only: the items in
-flight finish, and the run ends with that error (see ``Run.input_error``).
+flight finish, and the run ends with that error (see ``Run.input_error``). A stop for rate
+limiting (the governor's :class:`~zyntro_async.bulk._governor.RateLimitStopError`) cancels
+nothing either: the run stops pulling, requests already out come back, and every item
+waiting for its turn (or for its retry after a 429) ends ``skipped``, resumable from the
+journal.
 
 ``max_failures`` and ``fail_fast`` count what this run learns: outcomes restored from the
 journal (an earlier ``unknown``, a conflict) and items that fail again as they did in an
@@ -43,9 +47,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from zyntro_async._errors import CircuitOpenError, RequestValidationError, ZyntroError
 from zyntro_async.bulk._bundles import run_bundle
+from zyntro_async.bulk._governor import RateGovernor
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._journal import Journal, Resume, recorded_status, resume
-from zyntro_async.bulk._limiter import ByteBudget, RunPacer
+from zyntro_async.bulk._limiter import ByteBudget, CircuitBreaker
 from zyntro_async.bulk._ops import (
     AddFile,
     AddLink,
@@ -110,11 +115,14 @@ class Run:
         # Taking a free slot checks for cancellation but does not yield to the loop (a loop
         # turn per request for nothing); a released slot goes to the longest waiter.
         self.requests = anyio.Semaphore(options.concurrency, fast_acquire=True)
-        self.pacer = RunPacer(
+        # One governor paces every attempt of the run: the API's limit is the run's.
+        self.governor = RateGovernor(
             max_per_second=options.max_per_second,
-            breaker_threshold=options.breaker_threshold,
-            retry_after_cap=client.retry_policy.retry_after_cap,
+            max_pause=options.max_pause,
+            on_long_pause=options.on_long_pause,
+            stall_timeout=options.rate_limit_stall,
         )
+        self.breaker = CircuitBreaker(options.breaker_threshold)
         self.bytes = ByteBudget(options.max_inflight_bytes)
         self.journal: Journal | None = None
         self.on_result = on_result
@@ -159,8 +167,10 @@ class Run:
             self.failures += sum(map(self._new_failure, (result, *result.children)))
         options = self.options
         if self.stop_reason is None:
-            if isinstance(result.error, CircuitOpenError) or self.pacer.open_error is not None:
-                self.stop(self.pacer.open_error or result.error)
+            if isinstance(result.error, CircuitOpenError) or self.breaker.open_error is not None:
+                self.stop(self.breaker.open_error or result.error)
+            elif self.governor.stopped is not None:
+                self.stop_reason = self.governor.stopped  # the rest drains: see the docstring
             elif (options.fail_fast and self.failures) or (
                 options.max_failures is not None and self.failures > options.max_failures
             ):
@@ -201,6 +211,7 @@ class Run:
         self._last_progress = now
         elapsed = now - self.started
         done = self.report.total
+        pacing = self.governor.snapshot()
         on_progress(
             Progress(
                 done=done,
@@ -209,6 +220,9 @@ class Run:
                 counts=dict(self.report.counts),
                 elapsed=elapsed,
                 rate=done / elapsed if elapsed > 0 else 0.0,
+                request_rate=pacing.accepted_rate,
+                rate_limited=pacing.rate_limited,
+                pacing=pacing,
             )
         )
 
@@ -234,13 +248,23 @@ class Run:
         self.defer_keys = self.journal is None and not self.observed
         with anyio.CancelScope() as scope:
             self.scope = scope
-            async with anyio.create_task_group() as tg:
-                if isinstance(items, AsyncIterable):
-                    await self._feed(items, tg)
-                else:
-                    iterator = iter(items)
-                    for _ in range(self.options.workers):
-                        tg.start_soon(self._work_on, iterator, tg.cancel_scope)
+            async with anyio.create_task_group() as ticking:
+                if self.options.on_progress is not None:
+                    ticking.start_soon(self._tick)
+                async with anyio.create_task_group() as tg:
+                    if isinstance(items, AsyncIterable):
+                        await self._feed(items, tg)
+                    else:
+                        iterator = iter(items)
+                        for _ in range(self.options.workers):
+                            tg.start_soon(self._work_on, iterator, tg.cancel_scope)
+                ticking.cancel_scope.cancel()
+
+    async def _tick(self) -> None:
+        """``on_progress`` also while no item finishes (waiting out a ``Retry-After``)."""
+        while True:
+            await anyio.sleep(self.options.progress_interval)
+            self.progress(force=False)
 
     async def _work_on(self, iterator: Iterator[Any], group: anyio.CancelScope) -> None:
         """A worker: take the next item, run it, repeat (a plain iterator's items)."""
@@ -275,7 +299,7 @@ class Run:
         pulling = aiter(items)
         async with send:
             index = 0
-            while True:
+            while self.stop_reason is None:  # stopped without cancelling: pull no more
                 try:
                     item = await anext(pulling)
                 except StopAsyncIteration:
@@ -435,7 +459,11 @@ class Run:
             started = time.monotonic()
             # Only creating requests need the journal's write-ahead "sent" mark.
             observer = ItemObserver(
-                self.pacer, None if op.idempotent else journal, key, fingerprint=fingerprint
+                self.governor,
+                self.breaker,
+                None if op.idempotent else journal,
+                key,
+                fingerprint=fingerprint,
             )
             value: Any = None
             failure: BaseException | None = None
@@ -489,7 +517,9 @@ class Run:
                 maybe_applied=observer.maybe_applied,
             )
             result = outcome(status, error)
-            if journal is not None and status is not Status.SKIPPED:
+            # A skipped item that made attempts (429s, then the run stopped for rate limiting)
+            # is recorded too: that replaces their "sent" marks, so the next run sends it.
+            if journal is not None and (status is not Status.SKIPPED or observer.attempts):
                 journal.record(key, _kept(status, decision), value, error, fingerprint=fingerprint)
             return result
 

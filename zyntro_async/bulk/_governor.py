@@ -29,10 +29,14 @@ the server *accepted*, never from what was offered:
   both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
   window between two exhaustions. Coarse (a window falls anywhere in a cycle), so it moves
   ``W`` half way, and never below 0.7 of the pace just refused (a cycle spent partly under
-  the limit undercounts it; CUBIC cuts to 0.7 too).
+  the limit undercounts it; CUBIC cuts to 0.7 too). A cycle that contained a
+  ``Retry-After`` pause counts the pause as refill: its estimate is only a floor (below).
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
-  pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s.
+  pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
+  *floor* (a bucket whose 429s say "come back in 1 s" gives its burst per second): the pace
+  climbs from it exponentially, a 429 above it is not "just over the limit", and it is not
+  used to tell a cap on concurrency from a rate.
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
@@ -47,8 +51,12 @@ flat around it (where it spends most of its time: few 429s), then probes above i
 faster, so a limit that rose is found within a few ``T``. The unit ``T`` is at least a
 second, the length of the last episode (a 30-second pause is probed 30 times more slowly)
 and a quarter of the last cycle (a quota that answers every 10 s is probed at its pace): a
-probe never costs more than the time it takes to learn from it. The pace never grows past
-twice what the server is seen to accept (a pace nothing uses must not grow without bound).
+probe never costs more than the time it takes to learn from it; with a measured limit, the
+unit is also ten times the ``Retry-After`` pauses the last episode cost, so that a server
+pausing the run after every 429 is probed rarely. The pace never grows past twice what the
+server is seen to accept, or what is being sent right now (in flight over the round trip):
+a pace nothing uses must not grow without bound, and one that is used may double each
+round trip.
 
 *Rate or concurrency?* Each attempt notes how many requests were in flight when it was
 sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
@@ -63,6 +71,15 @@ a fraction of a guess, so one episode lands near the limit and later ones correc
 measurement; between episodes the curve dwells near ``W``, so 429s are rare once settled and
 goodput is ``margin`` to 1 of the limit. A limit that drops is met by 429s (a cut to the new
 measurement); one that rises is found by the convex part of the curve.
+
+*Stray 429s.* A service may also answer 429 now and then whatever the pace (a busy
+shard, a fault). Those are not a limit: cutting for each would ratchet the pace down to
+nothing. So a 429 starts an episode only when 429s are a clear share of the recent answers
+(an EWMA over about 200): 5% while no limit is known (a flood over a real limit is refused
+far more than that within a few round trips), and once a limit is known, 2.5 times the share
+seen while settled under it (zero when the server never refuses there, so a probe over the
+limit is caught by its first 429). A stray 429 is still retried, and its ``Retry-After``
+still honoured.
 
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
 credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
@@ -104,6 +121,7 @@ __all__ = [
     "RateGovernor",
     "RateLimitStalledError",
     "RateLimitStopError",
+    "duration_text",
 ]
 
 _CUBIC_C = 0.02  # growth above W: +2% one time unit after reaching it, +16% after two
@@ -119,7 +137,13 @@ _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
-_ANSWERED = frozenset({None, FailureKind.FATAL})  # the server accepted and judged it
+_ABSURD_PAUSE = 7 * 86_400.0  # a Retry-After longer than a week is no advice at all
+_FLOOR_HELD = 1.5  # a floor is the settled rate only while the pace stays under this x it
+_PAUSE_UNITS = 10.0  # with a limit known, the probing unit is this many times its pauses
+_SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~200
+_NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
+_FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
+_NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
 
 
 class RateLimitStopError(ZyntroError):
@@ -142,7 +166,7 @@ class RateLimitStalledError(RateLimitStopError):
     """
 
     def __init__(self, stalled_for: float) -> None:
-        super().__init__(f"rate limited: no request succeeded for {_duration(stalled_for)}")
+        super().__init__(f"rate limited: no request succeeded for {duration_text(stalled_for)}")
         self.stalled_for = stalled_for
 
 
@@ -156,8 +180,8 @@ class LongRetryAfterError(RateLimitStopError):
 
     def __init__(self, retry_after: float, max_pause: float) -> None:
         super().__init__(
-            f"rate limited: the API asks to wait {_duration(retry_after)}, longer than "
-            f"max_pause ({_duration(max_pause)}); stopped so the run can be resumed later"
+            f"rate limited: the API asks to wait {duration_text(retry_after)}, longer than "
+            f"max_pause ({duration_text(max_pause)}); stopped so the run can be resumed later"
         )
         self.retry_after = retry_after
         self.max_pause = max_pause
@@ -265,6 +289,7 @@ class RateGovernor:
         self._rate: float | None = max_per_second  # None: unpaced
         self._last_sent = -math.inf
         self._limit: float | None = None  # W, the measured sustainable rate
+        self._measured = False  # W was measured at a refusal, not only a floor
         self._curve: _Curve | None = None  # the pace between episodes
         self._unit = 1.0  # the probing curve's time unit: the last episode's length
 
@@ -291,6 +316,7 @@ class RateGovernor:
 
         # The cycle since the previous episode.
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
+        self._cycle_start_at = now  # when the 429 that started it came back
         self._cycle_successes = 0
         self._cycle_in_flight = 0  # in flight at the sends that succeeded, summed
         self._cycle_start_succeeded = 0  # successes in the run when it began
@@ -303,6 +329,9 @@ class RateGovernor:
         self._stop: RateLimitStopError | None = None
 
         # Measurements.
+        self._share = 0.0  # recent share of 429s among answers
+        self._answers = 0
+        self._noise = 0.0  # share of 429s while settled under the limit
         self._srtt: float | None = None
         self._second_start = now
         self._second_count = 0
@@ -324,6 +353,20 @@ class RateGovernor:
             LongRetryAfterError: the server asked for a pause over ``max_pause`` and
                 ``on_long_pause="stop"``.
         """
+        now = self._clock()
+        if (
+            self._rate is None
+            and self._curve is None
+            and self.ceiling is None
+            and self._window is None
+            and self._stop is None
+            and not self._refused_since_success
+            and now >= self._pause_until
+            and not self._turn.locked()
+        ):
+            # Nothing to wait for (no 429 met yet, no ceiling): the common case, kept cheap.
+            self._sent(attempt, now)
+            return
         # One attempt at a time waits for its turn, first come first served: the pace is
         # measured from the previous send at the rate of the moment (a cut or a pause takes
         # effect at once), and the others wait behind it, not in a herd.
@@ -344,10 +387,13 @@ class RateGovernor:
                     await self._sleep(wait)
                     continue
                 break
-            self._in_flight += 1
-            self.requests += 1
-            self._last_sent = now
-            attempt.call.state[self] = (now, self._in_flight)
+            self._sent(attempt, now)
+
+    def _sent(self, attempt: Attempt, now: float) -> None:
+        self._in_flight += 1
+        self.requests += 1
+        self._last_sent = now
+        attempt.call.state[self] = (now, self._in_flight)
 
     async def before_last_byte(self, attempt: Attempt) -> None:
         """Nothing to do: the governor paces whole attempts."""
@@ -367,8 +413,12 @@ class RateGovernor:
             self._in_flight -= 1
         self._wake_one()
         if result.kind is FailureKind.RATE_LIMITED:
+            self._answered(now, refused=True)
             self._refused(now, sent, in_flight_at_send, result.retry_after)
-        elif result.kind in _ANSWERED:
+        elif result.kind is None or (result.kind is FailureKind.FATAL and result.status):
+            # Accepted and judged (an error envelope too); an attempt cancelled or refused
+            # by a later observer (FATAL with no status) proves nothing about the limit.
+            self._answered(now, refused=False)
             self._accepted(now, sent, in_flight_at_send, result.elapsed)
 
     def abandon(self, attempt: Attempt) -> None:
@@ -416,10 +466,23 @@ class RateGovernor:
         )
 
     @property
+    def stopped(self) -> RateLimitStopError | None:
+        """Why the governor stopped the run (every later attempt raises it), or ``None``."""
+        return self._stop
+
+    @property
     def settled_rate(self) -> float | None:
-        """The rate to pass as ``max_per_second`` next time (``None``: no limit was met)."""
+        """The rate to pass as ``max_per_second`` next time (``None``: none measured yet).
+
+        A floor counted over a pause (not measured at a refusal) counts only while the run
+        is held at it: once the pace has climbed well past it, it says nothing.
+        """
         if self._limit is None:
             return None
+        if not self._measured:
+            rate = self._current_rate(self._clock())
+            if rate is None or rate > _FLOOR_HELD * self._limit:
+                return None
         settled = self.margin * self._limit
         return settled if self.ceiling is None else min(settled, self.ceiling)
 
@@ -430,7 +493,11 @@ class RateGovernor:
         if self._curve is not None and not self._in_episode:
             # Never far above what the server was seen to accept: a pace that nothing uses
             # (the window or the workers hold the run back) must not grow without bound.
-            cap = _GROWTH_CAP * max(self._measured_accepted_rate(now), self._limit or 0.0)
+            # What is sent right now (in flight over the round trip) counts too: it follows
+            # the pace within a round trip, so a search from a low floor is not held to
+            # doubling once a second.
+            sending = self._in_flight / self._srtt if self._srtt else 0.0
+            cap = _GROWTH_CAP * max(self._measured_accepted_rate(now), self._limit or 0.0, sending)
             rate = min(self._curve.rate(now), max(cap, self._curve.start))
         if rate is None:
             return self.ceiling
@@ -483,21 +550,42 @@ class RateGovernor:
         else:
             self._grow_window(now)
 
+    def _answered(self, now: float, *, refused: bool) -> None:
+        """Keep the share of 429s among answers: recent, and while settled (stray ones)."""
+        # A plain mean over the first answers (the first one counts in full), then an EWMA.
+        self._answers += 1
+        self._share += max(_SHARE_ALPHA, 1 / self._answers) * (refused - self._share)
+        if not self._in_episode and self._limit is not None:
+            rate = self._current_rate(now)
+            if rate is not None and rate <= self._limit:
+                self._noise += _NOISE_ALPHA * (refused - self._noise)
+
+    def _stray(self) -> bool:
+        """Whether 429s are too rare just now to mean a limit (see "Stray 429s")."""
+        if self._limit is None:
+            return self._share < _FIRST_SIGNAL_SHARE
+        return self._share <= _NOISE_MULTIPLE * self._noise
+
     def _refused(self, now: float, sent: float, in_flight: int, retry_after: float | None) -> None:
         self.rate_limited += 1
         self._refused_since_success = True
         self._last_refusal_at = now
-        paused = False
+        paused = 0.0  # how much longer everyone waits because of this 429
+        if retry_after is not None and retry_after > _ABSURD_PAUSE:
+            retry_after = None  # years: a broken header, not advice (paced as without one)
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
-            self._pause(now, retry_after)
-            paused = True
+            paused = self._pause(now, retry_after)
+        if not self._in_episode and self._stray():
+            return  # retried, its pause honoured, but nothing to learn from it
         cycle = None
         above_cycle = False
         if not self._in_episode and sent >= self._last_cut_at:
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now)
+        self._episode_paused += paused
         if self._cycle_start is None or sent > self._cycle_start:
+            self._cycle_start_at = now
             # A new cycle starts at the latest refused send: what succeeds after it was
             # accepted by a server that had just been at its limit.
             self._cycle_start = sent
@@ -537,13 +625,15 @@ class RateGovernor:
             known = self._limit
             estimate = cycle if known is None else (known + cycle) / 2
             self._learn(max(estimate, _REFUSED_SHARE * current), None)
-        elif self._limit is not None and current <= _HOLD_ABOVE * self._limit:
+            # A cycle spent partly paused counts the pause as refill: only a floor.
+            self._measured = self._pause_until <= self._cycle_start_at
+        elif self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit:
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
                 # then, if refusals go on, measure where the limit is now.
                 self._learn(self._limit, self.margin * current)
             elif (
-                paused
+                paused > 0
                 or self._episode_successes >= _SHORT_SAMPLES
                 or now - self._episode_started < 2 * self._measure_span()
             ):
@@ -564,6 +654,7 @@ class RateGovernor:
 
     def _learn(self, limit: float, at_most: float | None) -> None:
         self._limit = limit
+        self._measured = True
         rate = self.margin * limit
         self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
         self._episode_estimated = True
@@ -582,9 +673,10 @@ class RateGovernor:
         self._episode_refused_in_flight = 0
         self._episode_refused_min_in_flight = 1 << 30
         self._episode_estimated = False
+        self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
-        self._episode_blind = self._limit is None
+        self._episode_blind = not self._measured
 
     def _refused_at_window_edge(self, now: float, in_flight: int) -> bool:
         """A refusal with a window set: shrink it if refused at its edge, else drop it."""
@@ -656,6 +748,10 @@ class RateGovernor:
         self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
         current = self._rate if self._rate is not None else _MIN_RATE
         if self._episode_estimated and self._limit is not None:
+            if self._measured:
+                # Each episode will cost its pauses again: probe so slowly that they stay
+                # a small share of the run ("Retry-After: 1" per probe, every 20 s or more).
+                self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
             # Cuts below the limit only polled a server that accepted nothing; resume at it.
             current = max(current, self.margin * self._limit)
             ref = self._limit if self._limit is not None and self._limit > current else current
@@ -667,7 +763,8 @@ class RateGovernor:
             # bucket: start there and climb exponentially until the next refusal measures.
             accepted = self.succeeded - self._episode_origin_succeeded
             if accepted >= _CYCLE_SAMPLES and cycle >= _CYCLE_SECONDS:
-                self._limit = accepted / cycle
+                # Only a floor: a refusal above it is not "just over the limit".
+                self._limit, self._measured = accepted / cycle, False
                 current = max(_MIN_RATE, self.margin * self._limit)
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
@@ -681,15 +778,18 @@ class RateGovernor:
 
     # -- pauses and stops --------------------------------------------------------------------
 
-    def _pause(self, now: float, retry_after: float) -> None:
+    def _pause(self, now: float, retry_after: float) -> float:
+        """Pause everyone for ``retry_after``; returns how much longer that makes the wait."""
         self._pause_set_at = now
         if retry_after > self.max_pause:
             if self.on_long_pause == "stop":
                 self._stop = LongRetryAfterError(retry_after, self.max_pause)
-                return
+                return 0.0
             # Waiting a long pause was chosen, not suffered: it does not count as a stall.
             self._stall_origin = max(self._stall_origin, now + retry_after)
-        self._pause_until = max(self._pause_until, now + retry_after)
+        until = max(self._pause_until, now)
+        self._pause_until = max(until, now + retry_after)
+        return self._pause_until - until
 
     def _raise_if_stopped(self, now: float) -> None:
         if self._stop is not None:
@@ -737,7 +837,7 @@ class _Curve:
         return max(_MIN_RATE, self.ref * (1.0 + _CUBIC_C * x * x * x))
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """``45 s``, ``10 min``, ``1 h 5 min``: a pause or a stall as a person reads it."""
     if seconds < 120:
         return f"{seconds:.0f} s"

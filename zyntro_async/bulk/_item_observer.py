@@ -3,13 +3,20 @@
 The runner sends each item with ``client.send(request, observer=ItemObserver(...))``; the
 transport then tells the observer about every attempt (see :mod:`zyntro_async._observe`):
 
-- before an attempt, the run's :class:`~zyntro_async.bulk._limiter.RunPacer` gives it its
-  turn (rate limit, Retry-After pause) or stops it (circuit open);
+- before an attempt, the run's :class:`~zyntro_async.bulk._limiter.CircuitBreaker` stops it
+  if the server keeps failing, then the run's
+  :class:`~zyntro_async.bulk._governor.RateGovernor` gives it its turn (the pace learned
+  from 429s, ``max_per_second``, a ``Retry-After`` pause) or stops the run (rate limited
+  with no progress, or a pause longer than the run accepts);
 - just before the last byte of a creating request, the journal commits its write-ahead
   "sent" mark, so a run killed after that instant knows the item may have been applied;
-- after the attempt, the pacer learns how it went, and the observer keeps what the
-  runner needs to classify the item's outcome (attempts made, whether one may have been
-  applied, whether one is still out).
+- after the attempt, the governor and the breaker learn how it went, and the observer keeps
+  what the runner needs to classify the item's outcome (attempts made, whether one may
+  have been applied, whether one is still out).
+
+A 429 is retried by the transport at once and held here, in the governor's
+``before_attempt`` (``paces_rate_limits``): the governor alone decides how long to wait,
+and no 429 counts against the item's ``max_retries``.
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ from typing import TYPE_CHECKING
 
 from zyntro_async._observe import Attempt, AttemptResult
 from zyntro_async._retry import FailureKind
-from zyntro_async.bulk._limiter import MAYBE_APPLIED, RunPacer
+from zyntro_async.bulk._limiter import MAYBE_APPLIED
 
 if TYPE_CHECKING:
+    from zyntro_async.bulk._governor import RateGovernor
     from zyntro_async.bulk._journal import Journal
+    from zyntro_async.bulk._limiter import CircuitBreaker
 
 __all__ = ["ItemObserver"]
 
@@ -30,7 +39,8 @@ class ItemObserver:
     """One item's view of a run: paces its attempts, journals "sent", counts attempts.
 
     Args:
-        pacer: the run's shared pacer.
+        governor: the run's shared rate governor.
+        breaker: the run's shared circuit breaker.
         journal: the run's journal, or ``None``.
         key: the item's journal key (for the "sent" mark).
         fingerprint: the item's content fingerprint, recorded with the "sent" mark.
@@ -43,26 +53,31 @@ class ItemObserver:
     """
 
     __slots__ = (
+        "_breaker",
         "_fingerprint",
         "_finished",
+        "_governor",
         "_journal",
         "_key",
         "_last_byte",
-        "_pacer",
         "attempts",
         "maybe_applied",
         "wants_last_byte",
     )
 
+    paces_rate_limits = True  # a 429's retry waits in the governor, not in the transport
+
     def __init__(
         self,
-        pacer: RunPacer,
+        governor: RateGovernor,
+        breaker: CircuitBreaker,
         journal: Journal | None,
         key: str,
         *,
         fingerprint: str | None = None,
     ) -> None:
-        self._pacer = pacer
+        self._governor = governor
+        self._breaker = breaker
         self._journal = journal
         self._key = key
         self._fingerprint = fingerprint
@@ -79,14 +94,16 @@ class ItemObserver:
         return self.attempts > self._finished
 
     async def before_attempt(self, attempt: Attempt) -> None:
-        """Take the run's turn (waiting only when one is due), then count the attempt.
+        """Check the circuit, take the run's turn, then count the attempt.
 
         Raises:
             CircuitOpenError: the run's circuit breaker is open.
+            RateLimitStopError: the governor stopped the run (no progress while rate
+                limited, or a ``Retry-After`` over ``max_pause`` with
+                ``on_long_pause="stop"``); nothing was sent.
         """
-        pacer = self._pacer
-        if not pacer.turn_now():
-            await pacer.before_attempt()
+        self._breaker.check()
+        await self._governor.before_attempt(attempt)
         self.attempts += 1
         self._last_byte = False
 
@@ -101,7 +118,7 @@ class ItemObserver:
             self._last_byte = True
 
     def after_attempt(self, result: AttemptResult) -> None:
-        """Note whether the attempt may have been applied, then tell the run's pacer."""
+        """Note whether the attempt may have been applied, then tell the governor and breaker."""
         self._finished += 1
         kind = result.kind
         if kind in MAYBE_APPLIED:
@@ -113,4 +130,5 @@ class ItemObserver:
         elif kind is FailureKind.FATAL and result.status is not None:
             # The server judged the very same request: that answer settles the outcome.
             self.maybe_applied = False
-        self._pacer.after_attempt(kind, result.retry_after)  # the pacer caps it
+        self._governor.after_attempt(result)
+        self._breaker.after_attempt(kind)

@@ -15,6 +15,7 @@ from zyntro_async._errors import (
     MalformedResponseError,
     ZyntroError,
 )
+from zyntro_async.bulk._governor import RateLimitStopError
 from zyntro_async.bulk._report import Status
 
 __all__ = ["ambiguous", "classify", "classify_cancelled"]
@@ -42,6 +43,12 @@ def classify(
         return Status.SUCCEEDED, None
     if isinstance(error, AmbiguousOutcomeError):
         return Status.UNKNOWN, error
+    if isinstance(error, RateLimitStopError):
+        # The run stopped for rate limiting before this attempt was sent; the earlier
+        # ones were refused (429: not applied) unless one may have been applied.
+        if maybe_applied:
+            return Status.UNKNOWN, ambiguous(endpoint, error)
+        return Status.SKIPPED, error
     if isinstance(error, CircuitOpenError):
         if attempts == 0:
             return Status.SKIPPED, error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,9 +19,10 @@ from zyntro_async._errors import (
     ZyntroError,
 )
 from zyntro_async.bulk._format import line_from_op
+from zyntro_async.bulk._governor import GovernorPhase, GovernorState
 from zyntro_async.bulk._same_key import SharedKey
 
-__all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code"]
+__all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code", "format_rate"]
 
 
 class Status(str, enum.Enum):
@@ -100,6 +102,12 @@ class Progress:
         counts: items per status.
         elapsed: seconds since the run started.
         rate: finished items per second.
+        request_rate: requests the API accepted per second, over the last second.
+        rate_limited: 429 answers so far (none of them counts against an item).
+        pacing: the rate governor's state: ``pacing.phase`` (probing, settled, throttled,
+            paused), ``pacing.rate_limit`` (the current pace, requests per second),
+            ``pacing.paused_until`` / ``pacing.pause_remaining`` while waiting out a
+            ``Retry-After``, ``pacing.settled_rate`` (``None`` until a limit was met).
     """
 
     done: int
@@ -108,6 +116,14 @@ class Progress:
     counts: dict[Status, int]
     elapsed: float
     rate: float
+    request_rate: float = 0.0
+    rate_limited: int = 0
+    pacing: GovernorState | None = None
+
+    @property
+    def phase(self) -> GovernorPhase | None:
+        """The governor's phase (``None`` when no governor reported)."""
+        return None if self.pacing is None else self.pacing.phase
 
 
 @attrs.define
@@ -119,6 +135,14 @@ class BulkReport:
     child did not are kept too.
 
     Attributes:
+        counts: items per status; child_counts: bundles' children per status.
+        results: the items that did not fully succeed.
+        elapsed: seconds the run took.
+        stopped: why the run stopped early (``None``: it ran to the end).
+        rate_limited: 429 answers the run met (each was retried; none failed an item).
+        settled_rate: the request rate the run settled at under the API's rate limit,
+            requests per second (``None``: no limit was met). Pass it as
+            ``max_per_second`` (``--max-per-second``) next time to start at it.
         shared_keys: items whose contact lookup key (e-mail, phone or contact id) an
             earlier item of the run had: they ran after it, one at a time, and updated
             the contact it created or found.
@@ -131,6 +155,8 @@ class BulkReport:
     results: list[ItemResult] = attrs.field(factory=list)
     elapsed: float = 0.0
     stopped: ZyntroError | None = None
+    rate_limited: int = 0
+    settled_rate: float | None = None
     shared_keys: int = 0
     shared_key_examples: list[SharedKey] = attrs.field(factory=list)
 
@@ -218,12 +244,47 @@ class BulkReport:
         return lines
 
     def summary(self) -> str:
-        """One line: counts per status, elapsed, rate."""
+        """One line: counts per status, elapsed, rate, and the rate limit met, if any."""
         parts = ", ".join(f"{count} {status.value}" for status, count in self.counts.items())
         line = f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
         if self.shared_keys:
             line += f"; {self.shared_keys} shared a contact's lookup key with an earlier item"
-        return line
+        advice = self.rate_limit_advice()
+        return f"{line}; {advice}" if advice else line
+
+    def rate_limit_advice(self) -> str | None:
+        """What the run learned of the API's rate limit, phrased to reuse next time.
+
+        Returns:
+            ``"rate limited (120 429s): settled at 291 requests/s; pass
+            max_per_second=291 next time"``, or ``None`` when no limit was met.
+        """
+        if self.settled_rate is None:
+            return None
+        rate = format_rate(self.settled_rate)
+        return (
+            f"rate limited ({self.rate_limited} 429s): settled at {rate} requests/s; "
+            f"pass max_per_second={rate} next time"
+        )
+
+
+def format_rate(rate: float) -> str:
+    """A rate as a user would type it: ``291``, ``9.78``, ``0.25`` (never rounded up).
+
+    Args:
+        rate: requests per second (> 0).
+
+    Returns:
+        Three significant figures (whole numbers from 100 up), rounded down, so passing it
+        back as ``max_per_second`` stays at or under what the run settled at.
+    """
+    if rate >= 100:
+        return str(math.floor(rate + 1e-9))
+    digits = 2 - math.floor(math.log10(rate)) if rate > 0 else 0
+    scale = 10**digits
+    # (The small epsilon: 9.78 * 100 is 977.99... in binary, not 978.)
+    text = f"{math.floor(rate * scale + 1e-6) / scale:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _json_line(line: dict[str, Any]) -> str:

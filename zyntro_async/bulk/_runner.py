@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sized
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
@@ -20,6 +20,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
 from zyntro_async._errors import BulkAbortedError, CircuitOpenError, ZyntroError
 from zyntro_async._tracing import run_span
 from zyntro_async.bulk._engine import Run
+from zyntro_async.bulk._governor import RateLimitStopError
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.bulk._options import DEFAULT_MAX_INFLIGHT_BYTES, RunOptions
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress
@@ -52,6 +53,9 @@ class Bulk:
         on_result: Callable[[ItemResult], object] | None = None,
         progress_interval: float = 0.5,
         breaker_threshold: int | None = 25,
+        rate_limit_stall: float | None = 600.0,
+        max_pause: float = 300.0,
+        on_long_pause: Literal["wait", "stop"] = "wait",
     ) -> BulkReport:
         """Run every item and return the report.
 
@@ -60,7 +64,10 @@ class Bulk:
                 iterable or async iterable; pulled lazily, at most about ``concurrency``
                 (plus a small buffer) held at once.
             concurrency: requests in flight at once (children of bundles included).
-            max_per_second: ceiling on requests per second for the whole run.
+            max_per_second: ceiling on requests per second for the whole run. With or
+                without it, the run paces itself to the API's unannounced rate limit,
+                learned from its 429 answers (see README, "Rate limits"); a 429 never
+                fails an item, and never counts against its retries.
             max_inflight_bytes: attachment bytes being uploaded at once.
             journal: path of an SQLite journal; re-running with it skips what succeeded and
                 does not re-send creating calls that may have been applied.
@@ -76,14 +83,23 @@ class Bulk:
             on_progress: called with a :class:`Progress` every ``progress_interval`` s.
             on_result: called with each :class:`ItemResult` as it completes.
             breaker_threshold: consecutive failed attempts that stop the run (None: never).
+            rate_limit_stall: seconds with no request succeeding while the API refuses them
+                with 429s after which the run stops (``None``: never). A pause the run
+                chose to wait out (below) does not count.
+            max_pause: the longest ``Retry-After`` (seconds) waited out as an ordinary
+                pause; a longer one (a daily quota's) is handled by ``on_long_pause``.
+            on_long_pause: ``"wait"`` waits out a longer ``Retry-After`` anyway (the
+                progress shows when the run resumes); ``"stop"`` stops the run at once.
 
         Returns:
-            The :class:`BulkReport`.
+            The :class:`BulkReport` (``settled_rate``: the rate the API's limit allowed).
 
         Raises:
             BulkAbortedError: the run stopped early (``fail_fast``, ``max_failures``, the
-                circuit breaker: ``reason`` is a ``CircuitOpenError``; or the input raised:
-                ``reason`` is its error, and the items in flight were let finish);
+                circuit breaker: ``reason`` is a ``CircuitOpenError``; rate limiting:
+                ``reason`` is a ``RateLimitStopError``, the items not sent are
+                ``skipped``, and rerunning with the journal sends them; or the input
+                raised: ``reason`` is its error, and the items in flight were let finish);
                 ``.report`` holds every item pulled so far.
             JournalError: the journal is in use by another run, or not a usable journal
                 (nothing was sent).
@@ -107,6 +123,9 @@ class Bulk:
             on_progress=on_progress,
             progress_interval=progress_interval,
             breaker_threshold=breaker_threshold,
+            rate_limit_stall=rate_limit_stall,
+            max_pause=max_pause,
+            on_long_pause=on_long_pause,
         )
         run = Run(self._client, options, total=_length(items), on_result=on_result)
         try:
@@ -131,6 +150,9 @@ class Bulk:
         on_progress: Callable[[Progress], object] | None = None,
         progress_interval: float = 0.5,
         breaker_threshold: int | None = 25,
+        rate_limit_stall: float | None = 600.0,
+        max_pause: float = 300.0,
+        on_long_pause: Literal["wait", "stop"] = "wait",
     ) -> AsyncIterator[ItemResult]:
         """Run every item, yielding each :class:`ItemResult` as it completes.
 
@@ -153,6 +175,9 @@ class Bulk:
             on_progress=on_progress,
             progress_interval=progress_interval,
             breaker_threshold=breaker_threshold,
+            rate_limit_stall=rate_limit_stall,
+            max_pause=max_pause,
+            on_long_pause=on_long_pause,
         )
         send, receive = anyio.create_memory_object_stream[ItemResult](options.concurrency)
         run = Run(self._client, options, total=_length(items), send=send)
@@ -212,6 +237,8 @@ class Bulk:
 
     def _finish(self, run: Run) -> BulkReport:
         run.report.elapsed = time.monotonic() - run.started
+        run.report.rate_limited = run.governor.rate_limited
+        run.report.settled_rate = run.governor.settled_rate
         run.progress(force=True)
         failed_input = run.input_error
         if failed_input is not None:
@@ -228,6 +255,8 @@ class Bulk:
             what = (
                 "the circuit breaker opened"
                 if isinstance(reason, CircuitOpenError)
+                else "rate limited"
+                if isinstance(reason, RateLimitStopError)
                 else "fail_fast"
                 if run.options.fail_fast
                 else f"more than {run.options.max_failures} failures"

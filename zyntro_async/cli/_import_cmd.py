@@ -104,6 +104,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """Register the ``import`` subcommand.
 
@@ -152,7 +162,32 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         type=_positive_float,
         default=None,
         metavar="R",
-        help="at most R requests per second (default: no limit; 429s slow it down anyway)",
+        help="at most R requests per second (default: none; the run finds the API's rate "
+        "limit from its 429s anyway, and the summary says the rate to pass here next time)",
+    )
+    parser.add_argument(
+        "--max-pause",
+        type=_non_negative_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="the longest Retry-After waited out as an ordinary pause (default: "
+        "%(default)g); a longer one (a daily quota's) is handled by --on-long-pause",
+    )
+    parser.add_argument(
+        "--on-long-pause",
+        choices=("wait", "stop"),
+        default="wait",
+        help="when the API asks to wait longer than --max-pause: wait (the progress says "
+        "when the import resumes) or stop (resumable with the journal) (default: "
+        "%(default)s)",
+    )
+    parser.add_argument(
+        "--rate-limit-stall",
+        type=_positive_float,
+        default=600.0,
+        metavar="SECONDS",
+        help="stop (resumable with the journal) when the API refuses every request with "
+        "429s for this long (default: %(default)g)",
     )
     parser.add_argument(
         "--journal",
@@ -662,6 +697,9 @@ async def _import(
                                     on_progress=display.update,
                                     on_result=on_result,
                                     progress_interval=0.25,
+                                    rate_limit_stall=args.rate_limit_stall,
+                                    max_pause=args.max_pause,
+                                    on_long_pause=args.on_long_pause,
                                 )
                             except anyio.get_cancelled_exc_class() as cancelled:
                                 # Stopped at once (second signal, grace over): the run's
@@ -773,6 +811,9 @@ def _conclude(
             "ones from --export.",
             flush=True,
         )
+    advice = _progress.rate_limit_line(report)
+    if advice is not None:
+        print(advice, flush=True)
     if args.export is not None:
         # Completion order is arbitrary; input order is what a person fixing the file wants.
         report.results.sort(key=lambda result: result.index)

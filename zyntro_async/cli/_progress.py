@@ -4,7 +4,9 @@ Two renderings of the same information:
 
 - **terminal**: a live rich progress bar on standard error (done/total, rate, ETA, then a
   second line with the counts per status, the notes/files/comms done and the items resumed
-  from the journal), fitting 80 columns; then summary tables on standard output;
+  from the journal, and once the API has rate limited the run a fourth line with the
+  request rate, the pacing's state and the 429s), fitting 80 columns; then summary tables
+  on standard output;
 - **plain** (CI logs, pipes): a ``progress:`` line every few seconds on standard error and a
   plain-text summary, with no escape sequences.
 
@@ -14,6 +16,7 @@ and plain runs do not pay for it.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -21,7 +24,8 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import attrs
 
 from zyntro_async._errors import APIError
-from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status
+from zyntro_async.bulk._governor import GovernorPhase, GovernorState, duration_text
+from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status, format_rate
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,6 +39,8 @@ __all__ = [
     "Tally",
     "attention_rows",
     "describe_error",
+    "pacing_text",
+    "rate_limit_line",
     "render_summary",
 ]
 
@@ -120,6 +126,71 @@ def _children_text(tally: Tally) -> str:
         if tally.children[status]
     ]
     return f"{done:,} notes/files/comms" + (f" ({', '.join(bad)})" if bad else "")
+
+
+LONG_PAUSE = 60.0
+"""A pause this long (seconds) is announced with the time the run resumes."""
+
+
+def pacing_text(
+    pacing: GovernorState | None,
+    *,
+    now: Callable[[], datetime.datetime] = datetime.datetime.now,
+) -> str | None:
+    """The rate governor's state in a line, once the API has rate limited the run.
+
+    ``requests: 291/s, settled at 291/s; 42 answered 429 (retried)``, or while waiting out
+    a long ``Retry-After``: ``rate limited: the API asks to wait 58 min; resuming at 14:05``.
+
+    Args:
+        pacing: the governor's state from :class:`Progress` (``None``: none reported).
+        now: the local wall clock (injectable for tests).
+
+    Returns:
+        The line, or ``None`` while no 429 was met (nothing worth a line).
+    """
+    if pacing is None or (not pacing.rate_limited and pacing.paused_until is None):
+        return None
+    refused = f"{pacing.rate_limited:,} answered 429 (retried)"
+    if pacing.phase is GovernorPhase.PAUSED:
+        wait = duration_text(pacing.pause_remaining)
+        if pacing.pause_remaining >= LONG_PAUSE:
+            resuming = now() + datetime.timedelta(seconds=pacing.pause_remaining)
+            return f"rate limited: the API asks to wait {wait}; resuming at {resuming:%H:%M}"
+        return f"rate limited: paused {wait} as the API asks; {refused}"
+    pace = "" if pacing.rate_limit is None else format_rate(pacing.rate_limit)
+    if pacing.phase is GovernorPhase.THROTTLED:
+        state = "throttled by the API" + (f" to {pace}/s" if pace else "")
+    elif pacing.phase is GovernorPhase.SETTLED:
+        state = f"settled at {pace}/s" if pace else "settled"
+    elif pacing.learned_limit is not None:
+        state = f"probing above {format_rate(pacing.learned_limit)}/s"
+    else:
+        state = "probing for the API's limit"
+    return f"requests: {pacing.accepted_rate:.0f}/s, {state}; {refused}"
+
+
+def rate_limit_line(report: BulkReport) -> str | None:
+    """The summary's line on the API's rate limit, phrased to reuse as ``--max-per-second``.
+
+    Args:
+        report: the run's report.
+
+    Returns:
+        ``rate limit: the run settled at 291 requests/s (42 answered 429, retried; none
+        failed an item); next time pass --max-per-second 291``, or ``None`` when the API
+        never answered 429.
+    """
+    if not report.rate_limited:
+        return None
+    retried = f"{report.rate_limited:,} answered 429, retried; none failed an item"
+    if report.settled_rate is None:
+        return f"rate limit: none found ({retried})"
+    rate = format_rate(report.settled_rate)
+    return (
+        f"rate limit: the run settled at {rate} requests/s ({retried}); "
+        f"next time pass --max-per-second {rate}"
+    )
 
 
 class ProgressDisplay(Protocol):
@@ -229,6 +300,9 @@ def plain_progress_line(progress: Progress, total: int | None, tally: Tally | No
     line += f", ETA {eta_text(progress, total, tally)}; {_children_text(tally)}"
     if tally.resumed:
         line += f"; {tally.resumed} resumed from the journal"
+    pacing = pacing_text(progress.pacing)
+    if pacing is not None:
+        line += f"; {pacing}"
     return line
 
 
@@ -238,6 +312,10 @@ class RichDisplay:
     ``importing ━━━━━━━━━━━━━━━━━━━━━━━━ 2,460/3,000  82% 45.1/s ETA 0:00:12``
     ``items: 2,455 succeeded, 5 failed; 1,200 resumed from the journal``
     ``notes/files/comms: 6,120 succeeded, 3 failed``
+
+    Once the API has answered 429, a fourth line says how the run is paced:
+    ``requests: 291/s, settled at 291/s; 42 answered 429 (retried)``, or
+    ``rate limited: the API asks to wait 58 min; resuming at 14:05; ...``.
 
     Args:
         console: A rich console writing to standard error.
@@ -279,7 +357,11 @@ class RichDisplay:
         if self._tally.resumed:
             items += f"; {self._tally.resumed:,} resumed from the journal"
         children = f"notes/files/comms: {_status_counts(self._tally.children)}"
-        return [Text(line, no_wrap=True, overflow="ellipsis") for line in (items, children)]
+        lines = [items, children]
+        pacing = pacing_text(self._latest.pacing if self._latest is not None else None)
+        if pacing is not None:
+            lines.append(pacing)
+        return [Text(line, no_wrap=True, overflow="ellipsis") for line in lines]
 
     def renderable(self) -> Any:
         """What the display shows now (the bar and the counts), for rendering elsewhere."""

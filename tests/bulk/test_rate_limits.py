@@ -1,0 +1,182 @@
+"""Bulk runs against the emulator's real rate limits, over real sockets.
+
+Each limit (token bucket, cap on requests in flight, quota per window) is met with each
+``Retry-After`` style: the run finds it, no item fails or ends unknown because of it, and
+429s stay a small share of the requests. Then the run's own bounds on rate limiting: a
+limit that never admits stops the run cleanly and resumably; a ``Retry-After`` longer than
+``max_pause`` is waited out (the progress says until when) or stops the run, as asked;
+``max_per_second`` is a ceiling. Limits are small (tens to a hundred requests a second)
+so each run takes a second or two; what is asserted never depends on the wall clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from zyntro_async import ZyntroClient
+from zyntro_async.bulk import (
+    BulkAbortedError,
+    BulkReport,
+    GovernorPhase,
+    LongRetryAfterError,
+    Progress,
+    RateLimitStalledError,
+    Status,
+)
+from zyntro_async.testing import (
+    ConcurrencyCap,
+    Emulator,
+    Latency,
+    Limit,
+    TokenBucket,
+    WindowQuota,
+)
+
+from ._helpers import ADD_CONTACTS, upsert
+
+pytestmark = pytest.mark.slow
+
+
+def refused_share(emulator: Emulator) -> float:
+    requests = emulator.request_counts[ADD_CONTACTS]
+    return emulator.rate_limited[ADD_CONTACTS] / requests if requests else 0.0
+
+
+def check_every_item_succeeded_once(emulator: Emulator, report: BulkReport, n: int) -> None:
+    assert report.counts[Status.SUCCEEDED] == n, report.summary()
+    assert report.failed == report.unknown == report.skipped == 0
+    assert emulator.applied[ADD_CONTACTS] == n  # each applied once: a 429 applies nothing
+
+
+@pytest.mark.parametrize("retry_after", ["none", "seconds", "date", 0, 1])
+async def test_a_token_bucket_costs_no_item(
+    emulator: Emulator, zy: ZyntroClient, retry_after: Any
+) -> None:
+    emulator.set_limits(TokenBucket(rate=100, burst=10, retry_after=retry_after))
+    n = 200
+
+    report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16)
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert emulator.rate_limited[ADD_CONTACTS] > 0  # the limit was met...
+    assert refused_share(emulator) <= 0.25  # ...and learned within the first few rounds
+    assert report.rate_limited == emulator.rate_limited[ADD_CONTACTS]
+    if report.settled_rate is not None:  # learned (not only paced): the summary says it
+        # Two seconds give a coarse measurement (a burst of 10 is a tenth of a second's
+        # worth); a ceiling a little over the limit next time still adapts under it.
+        assert 50 <= report.settled_rate <= 125
+        assert "max_per_second=" in report.summary()
+
+
+LIMITS = [
+    # A cap of 4 with 10 ms of latency: about 400/s; its "seconds" announce a 1 s guess.
+    *(pytest.param(ConcurrencyCap(max_in_flight=4, retry_after=r), 200, 0.25, id=f"cap-{r}")
+      for r in ("none", "seconds", "date", 0)),
+    # 40 a second in windows of a second: a few windows in a run of 100.
+    *(pytest.param(WindowQuota(limit=40, window=1.0, retry_after=r), 100, 0.5, id=f"quota-{r}")
+      for r in ("none", "seconds", "date")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("limit", "n", "refused_at_most"), LIMITS)
+async def test_a_cap_or_a_quota_costs_no_item(
+    emulator: Emulator, zy: ZyntroClient, limit: Limit, n: int, refused_at_most: float
+) -> None:
+    emulator.faults.add(Latency(10), endpoint=ADD_CONTACTS)
+    emulator.set_limits(limit)
+
+    report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16)
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert emulator.rate_limited[ADD_CONTACTS] > 0
+    assert refused_share(emulator) <= refused_at_most
+
+
+async def test_max_per_second_is_a_ceiling_under_a_higher_limit(
+    emulator: Emulator, zy: ZyntroClient
+) -> None:
+    emulator.set_limits(TokenBucket(rate=200, burst=5))
+    n = 40
+
+    report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16, max_per_second=50)
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert emulator.rate_limited[ADD_CONTACTS] == 0
+    assert report.settled_rate is None
+
+
+async def test_a_limit_that_never_admits_stops_the_run_resumably(
+    emulator: Emulator, zy: ZyntroClient, tmp_path: Any
+) -> None:
+    # One request a day, and no Retry-After to say when: after the first, only 429s.
+    emulator.set_limits(WindowQuota(limit=1, window=86_400, retry_after="none"))
+    journal = tmp_path / "run.journal"
+    n = 30
+    items = [upsert(i) for i in range(n)]
+
+    with pytest.raises(BulkAbortedError) as stopped:
+        await zy.bulk.run(items, concurrency=4, journal=journal, rate_limit_stall=1.0)
+
+    reason = stopped.value.reason
+    assert isinstance(reason, RateLimitStalledError)
+    assert "no request succeeded" in str(stopped.value)
+    report = stopped.value.report
+    assert report.succeeded == 1
+    assert report.failed == report.unknown == 0  # refused requests were not applied
+    assert report.skipped == report.total - 1
+    assert report.total < n  # it stopped pulling
+
+    emulator.set_limits()  # the limit is lifted: the same run, again, sends the rest once
+    resumed = await zy.bulk.run(items, concurrency=4, journal=journal)
+    assert resumed.succeeded == n
+    assert emulator.applied[ADD_CONTACTS] == n
+
+
+async def test_a_long_retry_after_stops_the_run_when_asked(
+    emulator: Emulator, zy: ZyntroClient, tmp_path: Any
+) -> None:
+    emulator.set_limits(WindowQuota(limit=5, window=3_600, retry_after="seconds"))
+    journal = tmp_path / "run.journal"
+    items = [upsert(i) for i in range(20)]
+
+    with pytest.raises(BulkAbortedError) as stopped:
+        await zy.bulk.run(items, concurrency=2, journal=journal, max_pause=60, on_long_pause="stop")
+
+    reason = stopped.value.reason
+    assert isinstance(reason, LongRetryAfterError)
+    assert reason.retry_after > 60
+    assert "rate limited" in str(stopped.value)
+    report = stopped.value.report
+    assert report.succeeded == 5
+    assert report.failed == report.unknown == 0
+    assert all(r.status is Status.SKIPPED for r in report.results)
+
+    emulator.set_limits()
+    resumed = await zy.bulk.run(items, concurrency=2, journal=journal)
+    assert resumed.succeeded == 20
+    assert emulator.applied[ADD_CONTACTS] == 20
+
+
+async def test_a_long_retry_after_is_waited_out_and_the_progress_says_until_when(
+    emulator: Emulator, zy: ZyntroClient
+) -> None:
+    # 10 a window of 2 s, announced in whole seconds: the pause (1-2 s) is over max_pause.
+    emulator.set_limits(WindowQuota(limit=10, window=2.0, retry_after="seconds"))
+    seen: list[Progress] = []
+
+    report = await zy.bulk.run(
+        [upsert(i) for i in range(15)],
+        concurrency=4,
+        max_pause=0.5,
+        on_progress=seen.append,
+        progress_interval=0.05,
+    )
+
+    check_every_item_succeeded_once(emulator, report, 15)
+    paused = [p.pacing for p in seen if p.phase is GovernorPhase.PAUSED]
+    assert paused, [p.phase for p in seen]
+    assert all(state is not None and state.paused_until is not None for state in paused)
+    assert all(state is not None and state.pause_remaining > 0 for state in paused)
+    assert seen[-1].rate_limited == report.rate_limited > 0
