@@ -7,11 +7,16 @@ from pathlib import Path
 
 from zyntro_async._observe import Attempt, AttemptResult, Call
 from zyntro_async._retry import FailureKind
+from zyntro_async.bulk._governor import RateGovernor
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._journal import Journal
-from zyntro_async.bulk._limiter import RunPacer
+from zyntro_async.bulk._limiter import CircuitBreaker
 
 NOTE = "crm/addNotestoContact"
+
+
+def observer(journal: Journal | None, key: str, **kwargs: str) -> ItemObserver:
+    return ItemObserver(RateGovernor(), CircuitBreaker(), journal, key, **kwargs)
 
 
 async def _cut_off(observer: ItemObserver, *, reached_last_byte: bool) -> None:
@@ -27,9 +32,9 @@ async def test_a_body_cut_off_before_its_last_byte_was_not_applied(tmp_path: Pat
     journal = Journal(tmp_path / "j")
     await journal.open()
     try:
-        before = ItemObserver(RunPacer(), journal, "note-1", fingerprint="f")
+        before = observer(journal, "note-1", fingerprint="f")
         await _cut_off(before, reached_last_byte=False)
-        after = ItemObserver(RunPacer(), journal, "note-2", fingerprint="f")
+        after = observer(journal, "note-2", fingerprint="f")
         await _cut_off(after, reached_last_byte=True)
     finally:
         await journal.aclose()
@@ -40,6 +45,6 @@ async def test_a_body_cut_off_before_its_last_byte_was_not_applied(tmp_path: Pat
 
 
 async def test_without_a_journal_watching_a_cut_off_attempt_may_have_been_applied() -> None:
-    observer = ItemObserver(RunPacer(), None, "contact-1")
-    await _cut_off(observer, reached_last_byte=False)
-    assert observer.maybe_applied
+    watched = observer(None, "contact-1")
+    await _cut_off(watched, reached_last_byte=False)
+    assert watched.maybe_applied

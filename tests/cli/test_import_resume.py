@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from zyntro_async.cli import _import_cmd
+from zyntro_async.cli import _import_cmd, _journal_files
+from zyntro_async.cli import _interrupt as stopping
 from zyntro_async.testing import Emulator, Latency, RequestRecord
 
 from .conftest import (
@@ -174,7 +175,7 @@ def test_the_default_journal_sits_beside_the_input(tmp_path: Path) -> None:
     source = tmp_path / "contacts.jsonl"
     source.write_text("")
 
-    assert _import_cmd.default_journal_path(source) == tmp_path / "contacts.jsonl.zyntro-journal"
+    assert _journal_files.default_journal_path(source) == tmp_path / "contacts.jsonl.zyntro-journal"
 
 
 def test_a_read_only_folder_puts_the_journal_in_the_state_folder(
@@ -187,11 +188,13 @@ def test_a_read_only_folder_puts_the_journal_in_the_state_folder(
     other.parent.mkdir()
     other.write_text("")
     # (root may write anywhere: simulate the read-only folder instead of chmod-ing it)
-    monkeypatch.setattr(_import_cmd.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(_journal_files.os, "access", lambda path, mode: False)
     state = tmp_path / "state"
 
-    path = _import_cmd.default_journal_path(source, environ={"XDG_STATE_HOME": str(state)})
-    path_of_other = _import_cmd.default_journal_path(other, environ={"XDG_STATE_HOME": str(state)})
+    path = _journal_files.default_journal_path(source, environ={"XDG_STATE_HOME": str(state)})
+    path_of_other = _journal_files.default_journal_path(
+        other, environ={"XDG_STATE_HOME": str(state)}
+    )
 
     assert path.parent == state / "zyntro-async" / "journals"
     assert path.parent.is_dir()
@@ -199,7 +202,7 @@ def test_a_read_only_folder_puts_the_journal_in_the_state_folder(
     assert path.name.endswith(".journal")
     assert path != path_of_other  # same name, different folders
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    fallback = _import_cmd.default_journal_path(source, environ={})
+    fallback = _journal_files.default_journal_path(source, environ={})
     assert fallback.parent == tmp_path / "home" / ".local" / "state" / "zyntro-async" / "journals"
 
 
@@ -433,12 +436,12 @@ def test_lookup_by_applies_to_contacts_that_use_the_default() -> None:
     no_phone = UpsertContact(contact=Contact(first_name="B", primary_email="b@b.example"))
     note = AddNote(contact_id="c1", note="n")
 
-    assert _import_cmd._with_lookup(bundled, "phone").lookup_by == "phone"
-    assert _import_cmd._with_lookup(bundled, "phone").parent.lookup_by == "phone"
-    assert _import_cmd._with_lookup(chosen, "contact_id") is chosen  # the line chose
-    assert _import_cmd._with_lookup(note, "phone") is note
-    assert _import_cmd._with_lookup(bundled, None) is bundled
-    invalid = _import_cmd._with_lookup(no_phone, "phone")
+    assert stopping._with_lookup(bundled, "phone").lookup_by == "phone"
+    assert stopping._with_lookup(bundled, "phone").parent.lookup_by == "phone"
+    assert stopping._with_lookup(chosen, "contact_id") is chosen  # the line chose
+    assert stopping._with_lookup(note, "phone") is note
+    assert stopping._with_lookup(bundled, None) is bundled
+    invalid = stopping._with_lookup(no_phone, "phone")
     assert isinstance(invalid, InvalidItem)
     assert "primaryPhone" in str(invalid.error) or "phone" in str(invalid.error)
 
@@ -516,22 +519,22 @@ def test_journal_done_counts_items_whose_children_all_succeeded(tmp_path: Path) 
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
 
-    assert _import_cmd.journal_done(journal) == 2  # a and e
-    assert _import_cmd.journal_done(empty) is None
-    assert _import_cmd.journal_done(tmp_path / "missing.db") is None
+    assert _journal_files.journal_done(journal) == 2  # a and e
+    assert _journal_files.journal_done(empty) is None
+    assert _journal_files.journal_done(tmp_path / "missing.db") is None
 
 
 def test_journal_path_rules(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     args = argparse.Namespace(no_journal=False, journal=None, emulator=False)
 
-    assert _import_cmd.journal_path(args, source) == tmp_path / "in.jsonl.zyntro-journal"
+    assert _journal_files.journal_path(args, source) == tmp_path / "in.jsonl.zyntro-journal"
     args.emulator = True
-    assert _import_cmd.journal_path(args, source) is None
+    assert _journal_files.journal_path(args, source) is None
     args.journal = tmp_path / "x.db"
-    assert _import_cmd.journal_path(args, source) == tmp_path / "x.db"
+    assert _journal_files.journal_path(args, source) == tmp_path / "x.db"
     args.no_journal, args.journal = True, None
-    assert _import_cmd.journal_path(args, source) is None
+    assert _journal_files.journal_path(args, source) is None
 
 
 class _StoppedClient:

@@ -29,25 +29,27 @@ the SDK's bulk machinery, the emulator and rich are loaded when the command runs
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import functools
-import hashlib
 import logging
 import os
 import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zyntro_async.cli._interrupt import Gate, Stopper, say, single_errors
+from zyntro_async.cli._journal_files import (
+    journal_done,
+    journal_path,
+)
 from zyntro_async.cli._loop import choose_loop, describe_running_loop
 from zyntro_async.cli._loop import run as run_loop
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
-    from exceptiongroup import BaseExceptionGroup
+    pass
 
 if TYPE_CHECKING:
     from zyntro_async._client import ZyntroClient
@@ -67,7 +69,6 @@ EXIT_TERMINATED = 143
 _PROG = "zyntro-async import"
 _MEMBER_ENV = "ZYNTRO_MEMBER_ID"
 _REQUIRED_ENV = ("ZYNTRO_API_KEY", "ZYNTRO_DEVELOPER_SECRET", "ZYNTRO_ORG_ID")
-JOURNAL_SUFFIX = ".zyntro-journal"
 DEFAULT_GRACE = 30.0
 """Seconds the requests in flight get to finish after the first SIGINT/SIGTERM."""
 
@@ -461,57 +462,6 @@ def _dry_run(reader: ImportReader, export: Path | None) -> int:
     return EXIT_OK if summary.clean else EXIT_ITEMS_FAILED
 
 
-def journal_path(args: argparse.Namespace, source: Path) -> Path | None:
-    """The journal this run uses: ``--journal``, none, or the default derived from the input.
-
-    With ``--emulator`` there is no default journal: each run imports into a new, empty
-    emulator, so there is nothing a rerun could duplicate, and a journal would instead make
-    it skip (as "already done") everything the previous, discarded emulator received.
-
-    Args:
-        args: The parsed arguments (``journal``, ``no_journal``, ``emulator``).
-        source: The input file.
-
-    Returns:
-        The path, or ``None`` for no journal.
-    """
-    if args.no_journal:
-        return None
-    if args.journal is not None:
-        return Path(args.journal)
-    if args.emulator:
-        return None
-    return default_journal_path(source)
-
-
-def default_journal_path(source: Path, *, environ: dict[str, str] | None = None) -> Path:
-    """``FILE.zyntro-journal`` beside the input, or one in the user's state folder.
-
-    The state folder (``$XDG_STATE_HOME/zyntro-async/journals``, else
-    ``~/.local/state/zyntro-async/journals``) is used when the input's folder is not
-    writable; the name there carries a hash of the input's absolute path, so two inputs
-    with the same name in different folders get different journals.
-
-    Args:
-        source: The input file.
-        environ: The environment (default: ``os.environ``).
-
-    Returns:
-        The journal's path (its folder is created if needed).
-    """
-    environ = dict(os.environ) if environ is None else environ
-    beside = source.with_name(source.name + JOURNAL_SUFFIX)
-    folder = source.parent
-    if os.access(folder, os.W_OK | os.X_OK) and (not beside.exists() or os.access(beside, os.W_OK)):
-        return beside
-    state = (environ.get("XDG_STATE_HOME") or "").strip()
-    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
-    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
-    journals = base / "zyntro-async" / "journals"
-    journals.mkdir(parents=True, exist_ok=True)
-    return journals / f"{source.name}-{digest}.journal"
-
-
 def _resume_hint(args: argparse.Namespace) -> str:
     if args.journal is None:
         return " (no journal: running it again sends everything again)"
@@ -659,7 +609,7 @@ async def _import(
         if total is not None:
             display.set_total(total)
 
-    gate = _Gate(iter(reader), lookup_by=args.lookup_by)
+    gate = Gate(iter(reader), lookup_by=args.lookup_by)
 
     def on_result(result: ItemResult) -> None:
         received.add(result)
@@ -667,7 +617,7 @@ async def _import(
         gate.check(result)
 
     run_scope = anyio.CancelScope()
-    stopper = _Stopper(
+    stopper = Stopper(
         gate,
         run_scope,
         grace=args.grace,
@@ -676,7 +626,7 @@ async def _import(
     started = anyio.current_time()
     with stopper.installed():
         try:
-            with _single_errors():
+            with single_errors():
                 async with anyio.create_task_group() as tg:
                     if known_total is None:
                         tg.start_soon(count_items)
@@ -750,8 +700,8 @@ def _conclude(
     emulator: Emulator | None,
     summary_console: Any,
     tally: Tally,
-    gate: _Gate,
-    stopper: _Stopper,
+    gate: Gate,
+    stopper: Stopper,
     stopped: str | None,
 ) -> int:
     """Print the summary, write ``--export``; return the exit status."""
@@ -892,7 +842,7 @@ def _announce_journal(args: argparse.Namespace, reader: ImportReader) -> int | N
     journal: Path | None = args.journal
     if journal is None:
         if args.no_journal:
-            _say(
+            say(
                 "no journal (--no-journal): running this again, or after an interruption, "
                 "sends everything again and duplicates the notes, attachments and comms "
                 "entries already imported"
@@ -900,54 +850,12 @@ def _announce_journal(args: argparse.Namespace, reader: ImportReader) -> int | N
         return None
     done = journal_done(journal)
     if done is None:
-        _say(f"journal {journal} (run the same command again to resume)")
+        say(f"journal {journal} (run the same command again to resume)")
         return None
     total = reader.count()
     of = f" of {total:,}" if total is not None else ""
-    _say(f"resuming: {done:,}{of} already done, journal {journal}")
+    say(f"resuming: {done:,}{of} already done, journal {journal}")
     return total
-
-
-# A bundle's child keys are the bundle's key + "/notes/0", "/attachments/1", "/comms/2".
-_DONE_QUERY = """
-SELECT COUNT(*) FROM outcomes AS item
-WHERE item.status = 'succeeded'
-  AND item.key NOT GLOB '*/notes/[0-9]*'
-  AND item.key NOT GLOB '*/attachments/[0-9]*'
-  AND item.key NOT GLOB '*/comms/[0-9]*'
-  AND NOT EXISTS (
-      SELECT 1 FROM outcomes AS child
-      WHERE child.key > item.key || '/' AND child.key < item.key || '0'
-        AND child.status != 'succeeded'
-  )
-"""
-
-
-def journal_done(path: Path) -> int | None:
-    """How many items an existing journal records as done (and all their children).
-
-    Args:
-        path: The journal file.
-
-    Returns:
-        The count, or ``None`` when there is no earlier run to resume (no file, an empty
-        file, or one that cannot be read: the run itself then reports what is wrong).
-    """
-    try:
-        if not path.is_file() or path.stat().st_size == 0:
-            return None
-        conn = sqlite3.connect(path, timeout=5)
-    except (OSError, sqlite3.Error):
-        return None
-    try:
-        if conn.execute("SELECT 1 FROM outcomes LIMIT 1").fetchone() is None:
-            return None
-        row = conn.execute(_DONE_QUERY).fetchone()
-        return int(row[0])
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
 
 
 _NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -973,184 +881,6 @@ def _example_note(path: Path) -> str | None:
         f"refuses on purpose, to show how failures are reported (see "
         f"{path.parent / 'README.md'}); exit status 1 means some items need attention."
     )
-
-
-# Errors about the account rather than the item: every later item would fail the same way.
-_ACCOUNT_CODES = frozenset(
-    {
-        "MISSING_API_KEY",
-        "INVALID_API_KEY",
-        "USER_INACTIVE",
-        "MISSING_DEVELOPER_SECRET",
-        "INVALID_DEVELOPER_SECRET",
-        "IP_NOT_WHITELISTED",
-        "WRONG_ORG",
-    }
-)
-
-
-class _Gate:
-    """The input as the run pulls it: stops on request, counts what was pulled.
-
-    It stops once Zyntro rejects the account itself (bad key, IP, org: every later item
-    would fail the same way) or on a first SIGINT/SIGTERM. Items already in flight finish;
-    the rest are never read, so with a journal a rerun picks up where this one stopped.
-
-    Args:
-        items: The reader's operations.
-        lookup_by: ``--lookup-by``: applied to the contacts whose line does not choose.
-    """
-
-    def __init__(self, items: Iterator[Any], *, lookup_by: str | None = None) -> None:
-        self._source = items
-        self._lookup_by = lookup_by
-        self.reason: BaseException | None = None
-        self.stopped = False
-        self.pulled = 0
-        self.items = self._pull()
-
-    def _pull(self) -> Iterator[Any]:
-        for item in self._source:
-            if self.reason is not None or self.stopped:
-                return
-            self.pulled += 1
-            yield _with_lookup(item, self._lookup_by)
-
-    def stop(self) -> None:
-        """Pull nothing more."""
-        self.stopped = True
-
-    def check(self, result: ItemResult) -> None:
-        """``on_result``: remember the first account-level error."""
-        for outcome in (result, *result.children):
-            if self.reason is not None:
-                return
-            # An unknown member is the account's problem when it is the default member
-            # (ZYNTRO_MEMBER_ID / --member-id), and that line's problem when it names one.
-            default_member = getattr(outcome.op, "member_id", None) is None
-            if outcome.code in _ACCOUNT_CODES or (
-                outcome.code == "MEMBER_NOT_FOUND" and default_member
-            ):
-                self.reason = outcome.error
-
-    def close(self) -> None:
-        """Close the file behind the items."""
-        close = getattr(self._source, "close", None)
-        if callable(close):
-            close()
-
-
-def _with_lookup(item: Any, lookup_by: str | None) -> Any:
-    """``item`` matched by ``lookup_by`` when it is a contact using the default (e-mail).
-
-    A contact that cannot be matched that way (``--lookup-by phone`` and no phone) becomes
-    a failed item naming the field, like any other invalid line.
-    """
-    from zyntro_async._errors import RequestValidationError
-    from zyntro_async.bulk import ContactBundle, InvalidItem, UpsertContact, line_from_op
-
-    if lookup_by is None or lookup_by == "email":
-        return item
-    if not isinstance(item, ContactBundle | UpsertContact) or item.lookup_by != "email":
-        return item
-    import attrs
-
-    try:
-        return attrs.evolve(item, lookup_by=lookup_by)
-    except RequestValidationError as exc:
-        source = getattr(item, "source", None)
-        return InvalidItem(
-            error=exc,
-            source=source if isinstance(source, str) else None,
-            raw=line_from_op(item),
-            key=item.key,
-        )
-
-
-class _Stopper:
-    """SIGINT/SIGTERM: the first stops pulling, the second (or the grace period) stops now.
-
-    Args:
-        gate: The input, told to stop pulling on the first signal.
-        scope: The run's cancel scope, cancelled on the second signal.
-        grace: Seconds the items in flight get after the first signal.
-        in_flight: How many items are in flight (for the message).
-    """
-
-    def __init__(
-        self,
-        gate: _Gate,
-        scope: Any,
-        *,
-        grace: float,
-        in_flight: Callable[[], int],
-    ) -> None:
-        self._gate = gate
-        self._scope = scope
-        self._grace = grace
-        self._in_flight = in_flight
-        self._timer: asyncio.TimerHandle | None = None
-        self.signum: int | None = None
-        self.forced = False
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        """Handle SIGINT and SIGTERM on the running loop while the block runs."""
-        loop = asyncio.get_running_loop()
-        handled: list[int] = []
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(signum, self.handle, signum)
-            except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
-                continue  # not the main thread, or Windows: the default behaviour stays
-            handled.append(signum)
-        try:
-            yield
-        finally:
-            if self._timer is not None:
-                self._timer.cancel()
-            for handled_signum in handled:
-                loop.remove_signal_handler(handled_signum)
-
-    def handle(self, signum: int) -> None:
-        """A signal arrived (on the event loop, between callbacks)."""
-        if self.signum is None:
-            self.signum = signum
-            self._gate.stop()
-            again = "press Ctrl-C" if signum == signal.SIGINT else "send SIGTERM"
-            _say(
-                f"stopping: finishing {self._in_flight()} requests in flight; {again} again "
-                f"to stop now (waiting at most {self._grace:g}s)"
-            )
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self._grace, self._stop_now, "the grace period ended")
-        else:
-            self._stop_now("second signal")
-
-    def _stop_now(self, why: str) -> None:
-        if self.forced:
-            return
-        self.forced = True
-        _say(
-            f"stopping now ({why}): requests still in flight are reported unknown; "
-            "the journal keeps them from being sent twice"
-        )
-        self._scope.cancel()
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _single_errors() -> Iterator[None]:
-    """Let a task group's lone error surface as itself, not as an exception group."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from None
-        raise
 
 
 def _make_display(args: argparse.Namespace, tally: Tally) -> tuple[ProgressDisplay, Any]:
