@@ -20,9 +20,9 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from aiohttp import web
@@ -69,6 +69,19 @@ class _Answer:
     headers: dict[str, str] = attrs.Factory(dict)
     messages: tuple[str, ...] = ()
     applied: bool = False
+
+
+_RECEIVED_BODY = "zyntro_async.received_body"
+"""Where the body-first middleware leaves an API call's body for its handler."""
+
+
+@attrs.frozen
+class _ReceivedBody:
+    """An API call's body as read: parsed (with its spilled strings) or why not."""
+
+    body: Any = None
+    spilled: tuple[SpilledString, ...] = ()
+    problem: Literal["not_json", "disconnected"] | None = None
 
 
 def _envelope(status: int, outcome: str, messages: Sequence[str], **headers: str) -> _Answer:
@@ -122,7 +135,7 @@ class ApiServer:
             The application.
         """
         # Uploads are streamed to disk, never read whole: no size limit is needed.
-        app = web.Application(client_max_size=1 << 62)
+        app = web.Application(client_max_size=1 << 62, middlewares=[self._read_body_first])
         app.router.add_route("*", API_PREFIX + "/{module}/{action}", self._handle_api)
         app.router.add_route("GET", STATS_PATH, self._handle_stats)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
@@ -192,6 +205,39 @@ class ApiServer:
     async def _handle_stats(self, _request: web.Request) -> web.StreamResponse:
         return web.json_response(self.stats())
 
+    @web.middleware
+    async def _read_body_first(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Read an API call's body before anything else runs for it (see ``_receive_body``)."""
+        if request.method == "POST" and request.match_info.get("module") is not None:
+            request[_RECEIVED_BODY] = await self._receive_body(request)
+        return await handler(request)
+
+    async def _receive_body(self, request: web.Request) -> _ReceivedBody:
+        """Read and parse the body at once, as bytes arrive, so none wait unread.
+
+        A real server applies a request whose body arrived whole, whatever the client does
+        next (it may have been killed right after its last byte). aiohttp marks a body with
+        the disconnect as soon as the connection drops and from then on hands out none of
+        the bytes it still holds, so a body left unread until then would be lost. Parsing
+        awaits nothing but the next bytes, and the disconnect is only noticed when the
+        loop next polls the socket, after the reader has taken what had arrived: read
+        first, before any middleware, latency or fault, a body that arrived whole is read
+        whole. Only a body cut short, whose end the HTTP parser never saw, is lost.
+        """
+        try:
+            body, spilled = await parse_json_stream(
+                _received_body(request.content),
+                spill_dir=self._storage_dir(),
+                threshold=self._spill_threshold,
+            )
+        except BodyError:
+            return _ReceivedBody(problem="not_json")
+        except (ConnectionError, HttpProcessingError):
+            return _ReceivedBody(problem="disconnected")
+        return _ReceivedBody(body=body, spilled=tuple(spilled))
+
     async def _handle_unknown(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         endpoint = path[len(API_PREFIX) + 1 :] if path.startswith(API_PREFIX + "/") else path
@@ -214,19 +260,17 @@ class ApiServer:
             return self._respond(request, endpoint=endpoint, answer=answer, started=started)
 
         not_an_object = _envelope(400, "rejected", [msg.NOT_A_JSON_OBJECT])
-        try:
-            body, spilled = await parse_json_stream(
-                _received_body(request.content),
-                spill_dir=self._storage_dir(),
-                threshold=self._spill_threshold,
-            )
-        except BodyError:
+        received = request.get(_RECEIVED_BODY)
+        if not isinstance(received, _ReceivedBody):
+            received = await self._receive_body(request)
+        if received.problem == "not_json":
             return self._respond(request, endpoint=endpoint, answer=not_an_object, started=started)
-        except (ConnectionError, HttpProcessingError):
+        if received.problem == "disconnected":
             # The client went away (or broke the framing) before its body was complete:
             # a real server cannot apply half a request, and there is no one to answer.
             gone = _Answer(None, "disconnected")
             return self._respond(request, endpoint=endpoint, answer=gone, started=started)
+        body, spilled = received.body, received.spilled
         admission: Admission | None = None
         try:
             if not isinstance(body, dict):
@@ -374,13 +418,7 @@ def _url_for(host: str, port: int) -> str:
 
 
 async def _received_body(content: StreamReader) -> AsyncIterator[bytes]:
-    """Yield the request body in chunks, also when the client left after sending it all.
-
-    aiohttp marks the body with the disconnect as soon as the connection drops, and from
-    then on refuses to hand out even the bytes it already holds. A real server applies a
-    request whose body arrived whole, whatever the client does next (it may have been
-    killed right after its last byte), so such a body is read to its end regardless. Only
-    a body cut short, one whose end the HTTP parser never saw, still raises.
+    """Yield the request body in chunks.
 
     Args:
         content: The request's body stream.
@@ -389,37 +427,10 @@ async def _received_body(content: StreamReader) -> AsyncIterator[bytes]:
         The body's bytes, chunk by chunk.
 
     Raises:
-        ConnectionError: The client left before the whole body arrived.
+        ConnectionError: The client left before the whole body was read.
     """
-    while True:
-        try:
-            chunk = await content.read(CHUNK_SIZE)
-        except ConnectionError:
-            rest = _rest_of_complete_body(content)
-            if rest is None:
-                raise
-            if rest:
-                yield rest
-            return
-        if not chunk:
-            return
+    while chunk := await content.read(CHUNK_SIZE):
         yield chunk
-
-
-def _rest_of_complete_body(content: StreamReader) -> bytes | None:
-    """The buffered remainder of a body that arrived whole, or ``None`` if it did not."""
-    # is_eof(): the parser saw the end of the body (Content-Length reached, or the last
-    # chunk of a chunked body); a connection lost earlier leaves it False.
-    error = content.exception()
-    if not content.is_eof() or error is None:
-        return None
-    # aiohttp offers no public way to read past a set exception: lift it for one
-    # non-blocking read of what is buffered, then put it back.
-    content._exception = None
-    try:
-        return content.read_nowait()
-    finally:
-        content.set_exception(error)
 
 
 def _reset_connection(request: web.Request) -> None:
