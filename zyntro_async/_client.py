@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import re
-import ssl
 import warnings
 from collections.abc import Mapping
 from types import TracebackType
@@ -140,13 +139,11 @@ class ZyntroClient:
         self._user_agent = user_agent(app_info, sdk_version=__version__)
         self._proxy = resolve_proxy(proxy)
         self._trust_env = trust_env
-        if session is not None:
-            _refuse_unverified_tls(session)
-            if proxy is not None or app_info is not None:
-                raise ConfigurationError(
-                    "proxy= and app_info= configure the session the client creates; with "
-                    "session=..., set the proxy and User-Agent on your own session"
-                )
+        if session is not None and (proxy is not None or app_info is not None):
+            raise ConfigurationError(
+                "proxy= and app_info= configure the session the client creates; with "
+                "session=..., set the proxy and User-Agent on your own session"
+            )
         hooks = EventHooks.from_mapping(event_hooks)
         self._hooks = HookObserver(hooks) if hooks else None
         # The client's observers see every attempt of every call made through it (and its
@@ -183,7 +180,13 @@ class ZyntroClient:
 
     def _build_resources(self) -> None:
         """The transport and the resources over it (again for each view)."""
-        self._transport = Transport(self._config, self._retry, self._root._get_session)
+        self._transport = Transport(
+            self._config,
+            self._retry,
+            self._root._get_session,
+            # Our own session always verifies TLS; an injected one is checked per request.
+            check_tls=not self._root._owns_session and self._config.base_url.startswith("https:"),
+        )
         self.contacts = Contacts(self)
         self.notes = Notes(self)
         self.attachments = Attachments(self)
@@ -433,23 +436,4 @@ class ZyntroClient:
         fields.update(extra)
         return await self._transport.request(
             f"{module}/{action}", fields, idempotent=idempotent, observer=self._observer
-        )
-
-
-def _refuse_unverified_tls(session: aiohttp.ClientSession) -> None:
-    # TLS verification must not be switched off behind our back by an injected session.
-    connector = session.connector
-    ssl_setting = getattr(connector, "_ssl", None)
-    if ssl_setting is False:
-        raise ConfigurationError(
-            "the injected session's connector disables TLS certificate verification "
-            "(ssl=False); zyntro_async refuses to send credentials that way"
-        )
-    if isinstance(ssl_setting, ssl.SSLContext) and (
-        ssl_setting.verify_mode == ssl.CERT_NONE or not ssl_setting.check_hostname
-    ):
-        raise ConfigurationError(
-            "the injected session's connector uses an SSLContext that does not verify the "
-            "server (verify_mode=CERT_NONE or check_hostname=False); zyntro_async refuses "
-            "to send credentials that way"
         )

@@ -26,6 +26,7 @@ import io
 import json
 import mimetypes
 import os
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from stat import S_ISREG
@@ -36,7 +37,7 @@ import anyio.to_thread
 from aiohttp import payload
 from aiohttp.abc import AbstractStreamWriter
 
-from zyntro_async._errors import RequestValidationError
+from zyntro_async._errors import ConfigurationError, RequestValidationError
 from zyntro_async.models._validators import EXTENSION_MIME_TYPES
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "StreamSource",
     "file_source",
     "guess_file_type",
+    "refuse_unverified_tls",
 ]
 
 # Awaited before the body's last byte is written (the attempt observer's before_last_byte).
@@ -288,6 +290,35 @@ async def _flush_to_kernel(writer: AbstractStreamWriter) -> None:
             transport.set_write_buffer_limits(high=high, low=low)
 
 
+def refuse_unverified_tls(writer: AbstractStreamWriter) -> None:
+    """Refuse to write a body (it carries the credentials) over TLS that verifies nothing.
+
+    The client checks its own connections by construction; a session the caller injected
+    may have been built with ``ssl=False`` or with an ``SSLContext`` that skips the
+    certificate or the host name. aiohttp does not say how a connector was configured,
+    but the connection in hand tells which context it was made with. Plain HTTP is the
+    configuration's concern (``allow_insecure_http``), not this check's.
+
+    Raises:
+        ConfigurationError: The connection's TLS context does not verify the server.
+    """
+    transport = getattr(writer, "transport", None)
+    context = None if transport is None else transport.get_extra_info("sslcontext")
+    if context is None:
+        return
+    if context.verify_mode == ssl.CERT_NONE:
+        raise ConfigurationError(
+            "the injected session disables TLS certificate verification (ssl=False or an "
+            "SSLContext with verify_mode=CERT_NONE); zyntro_async refuses to send "
+            "credentials that way"
+        )
+    if not context.check_hostname:
+        raise ConfigurationError(
+            "the injected session uses an SSLContext that does not check the server's host "
+            "name (check_hostname=False); zyntro_async refuses to send credentials that way"
+        )
+
+
 class Base64JsonPayload(payload.Payload):
     """A JSON object whose ``file_data`` value is a file, base64-encoded while sending.
 
@@ -296,6 +327,8 @@ class Base64JsonPayload(payload.Payload):
         source: the file.
         before_last: awaited before the closing bytes are written (the attempt
             observer's ``before_last_byte``, for the journal's "sent" mark).
+        check_tls: refuse to write over a connection whose TLS verifies nothing
+            (:func:`refuse_unverified_tls`; for sessions the caller injected).
 
     Attributes:
         error: the exception this payload itself raised while writing (the file could not
@@ -311,8 +344,11 @@ class Base64JsonPayload(payload.Payload):
         fields: dict[str, Any],
         source: FileSource,
         before_last: BeforeLastByte | None = None,
+        *,
+        check_tls: bool = False,
     ) -> None:
         super().__init__(source, content_type="application/json")
+        self._check_tls = check_tls
         head = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
         self._prefix = (head[:-1] + ("," if fields else "") + '"file_data":"').encode()
         self._suffix = b'"}'
@@ -337,6 +373,12 @@ class Base64JsonPayload(payload.Payload):
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write the prefix, the file as base64 (a slice per turn of the loop), the suffix."""
+        if self._check_tls:
+            try:
+                refuse_unverified_tls(writer)
+            except ConfigurationError as exc:
+                self.error = exc
+                raise
         await writer.write(self._prefix)
         chunks = self._source.open_chunks()
         while True:
@@ -372,18 +414,37 @@ class Base64JsonPayload(payload.Payload):
 class HookedBytesPayload(payload.BytesPayload):
     """A JSON body whose last byte waits for ``before_last`` (the journal's "sent" mark).
 
+    Args:
+        body: the serialised body.
+        before_last: awaited before the last byte is written; ``None`` writes it all at once.
+        check_tls: refuse to write over a connection whose TLS verifies nothing
+            (:func:`refuse_unverified_tls`; for sessions the caller injected).
+
     Attributes:
-        error: what ``before_last`` raised, if it did (see :class:`Base64JsonPayload`).
+        error: what this payload itself raised (``before_last``'s error, or the TLS
+            refusal), if anything (see :class:`Base64JsonPayload`).
     """
 
-    def __init__(self, body: bytes, before_last: BeforeLastByte) -> None:
+    def __init__(
+        self, body: bytes, before_last: BeforeLastByte | None, *, check_tls: bool = False
+    ) -> None:
         super().__init__(body, content_type="application/json")
         self._body = body
         self._before_last = before_last
+        self._check_tls = check_tls
         self.error: BaseException | None = None
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write all but the last byte, await the hook, write the last byte."""
+        if self._check_tls:
+            try:
+                refuse_unverified_tls(writer)
+            except ConfigurationError as exc:
+                self.error = exc
+                raise
+        if self._before_last is None:
+            await writer.write(self._body)
+            return
         await writer.write(self._body[:-1])
         await _flush_to_kernel(writer)
         try:

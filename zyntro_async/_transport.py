@@ -76,8 +76,13 @@ class Transport:
         config: ClientConfig,
         retry: RetryPolicy,
         get_session: Callable[[], aiohttp.ClientSession],
+        *,
+        check_tls: bool = False,
     ) -> None:
         self._config = config
+        # A session the caller injected may not verify TLS: each body checks its
+        # connection before the credentials are written (refuse_unverified_tls).
+        self._check_tls = check_tls
         self._retry = retry
         self._get_session = get_session
         self.redactor = Redactor(config.secrets())
@@ -234,9 +239,13 @@ class Transport:
                 hook = (
                     None if attempt is None or before_last is None else _bind(before_last, attempt)
                 )
-                payload = Base64JsonPayload(body, file, hook)
+                payload = Base64JsonPayload(body, file, hook, check_tls=self._check_tls)
             elif before_last is not None and attempt is not None and body_bytes:
-                payload = HookedBytesPayload(body_bytes, _bind(before_last, attempt))
+                payload = HookedBytesPayload(
+                    body_bytes, _bind(before_last, attempt), check_tls=self._check_tls
+                )
+            elif self._check_tls and body_bytes:
+                payload = HookedBytesPayload(body_bytes, None, check_tls=True)
             try:
                 data = await self._attempt(
                     endpoint,
@@ -387,7 +396,12 @@ class Transport:
         redactor = self.redactor
         failure: AttemptFailure
         cause: BaseException | None = exc
-        if payload is not None and payload.error is not None:
+        if payload is not None and isinstance(payload.error, ConfigurationError):
+            # The connection's TLS verifies nothing: refused before a byte of the body
+            # (and its credentials) was written; no retry can fix a configuration.
+            failure = AttemptFailure(payload.error, FailureKind.FATAL)
+            cause = None
+        elif payload is not None and payload.error is not None:
             # Our own body failed (the file could not be read, was cut short, or the "sent"
             # mark could not be written): the request never completed, so the server
             # cannot have applied it, whatever aiohttp wrapped the error in.

@@ -4,7 +4,8 @@
   ``openssl`` command when trustme is not installed) is refused with an
   :class:`APIConnectionError` naming the TLS failure, on the first attempt, with no retry
   and no request ever written to the socket;
-- an injected session cannot switch verification off (``ConfigurationError``);
+- an injected session cannot switch verification off: its connection is checked before the
+  body (which holds the credentials) is written (``ConfigurationError``);
 - ``http://`` to anything but loopback is refused unless ``allow_insecure_http=True``;
 - the emulator listens on 127.0.0.1 unless told otherwise.
 """
@@ -15,7 +16,7 @@ import ipaddress
 import shutil
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -134,35 +135,50 @@ async def test_a_trusted_certificate_for_another_name_is_refused(
     assert server.requests == []
 
 
-@pytest.fixture
-async def unverified_session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
-        yield session
-
-
-async def test_an_injected_session_without_tls_verification_is_refused(
-    unverified_session: aiohttp.ClientSession,
-) -> None:
-    with pytest.raises(ConfigurationError, match="ssl=False"):
-        ZyntroClient(
-            api_key=API_KEY,
-            developer_secret=DEVELOPER_SECRET,
-            org_id=ORG_ID,
-            session=unverified_session,
-        )
-
-
-@pytest.mark.parametrize("verify", ["no hostname check", "no verification"])
-async def test_an_injected_session_with_a_non_verifying_context_is_refused(verify: str) -> None:
+def _non_verifying(certs: Certificates, skipped: str) -> ssl.SSLContext:
+    """A context that completes the handshake with ``certs`` but skips one check."""
+    if skipped == "ssl=False":
+        return ssl.create_default_context()  # unused: the connector gets ssl=False
+    if certs.trusting_client is None:
+        pytest.skip("needs trustme to build a certificate authority")
     context = ssl.create_default_context()
+    context.load_verify_locations(cadata=_ca_pem(certs))
     context.check_hostname = False
-    if verify == "no verification":
+    if skipped == "no verification":
         context.verify_mode = ssl.CERT_NONE
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
-        with pytest.raises(ConfigurationError):
-            ZyntroClient(
-                api_key=API_KEY, developer_secret=DEVELOPER_SECRET, org_id=ORG_ID, session=session
-            )
+    return context
+
+
+def _ca_pem(certs: Certificates) -> str:
+    assert certs.trusting_client is not None
+    return "".join(
+        ssl.DER_cert_to_PEM_cert(der) for der in certs.trusting_client.get_ca_certs(True)
+    )
+
+
+@pytest.mark.parametrize("skipped", ["ssl=False", "no verification", "no hostname check"])
+async def test_an_injected_session_that_skips_tls_verification_sends_no_credentials(
+    self_signed: Certificates, make_client: ClientFactory, skipped: str
+) -> None:
+    """aiohttp keeps a connector's TLS setting to itself, so the connection is checked.
+
+    The handshake succeeds (the session accepts the server), and the body, which holds the
+    credentials, is refused before its first byte: a ConfigurationError, never retried.
+    """
+    tls: bool | ssl.SSLContext = (
+        False if skipped == "ssl=False" else _non_verifying(self_signed, skipped)
+    )
+    async with RawServer(reply(200, CONTACT_OK), tls=self_signed.server) as server:
+        connector = aiohttp.TCPConnector(ssl=tls)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            zy = make_client(server.base_url, session=session, max_retries=3)
+            with pytest.raises(ConfigurationError, match="refuses to send credentials"):
+                await zy.contacts.upsert(CONTACT)
+            with pytest.raises(ConfigurationError):  # and with a file body too
+                await zy.attachments.add_file("c-1", b"%PDF-1.4", name="a.pdf")
+    assert server.requests == []
+    assert API_KEY.encode() not in bytes(server.received)
+    assert DEVELOPER_SECRET.encode() not in bytes(server.received)
 
 
 def client_for(base_url: str, **options: object) -> ZyntroClient:

@@ -17,7 +17,7 @@ import anyio
 import pytest
 from aioresponses import aioresponses
 
-from zyntro_async import ClientClosedError, ConfigurationError, Contact, ZyntroClient
+from zyntro_async import ClientClosedError, Contact, ZyntroClient
 
 from ._helpers import (
     ADD_CONTACTS,
@@ -135,12 +135,6 @@ async def test_an_injected_session_is_used_and_never_closed(mocked: aioresponses
         assert not session.closed
         await zy.aclose()
         assert not session.closed
-
-
-async def test_an_injected_session_that_skips_tls_verification_is_refused() -> None:
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
-        with pytest.raises(ConfigurationError, match="ssl=False"):
-            new_client(session=session)
 
 
 async def test_concurrent_calls_share_one_session(

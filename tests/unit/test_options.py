@@ -332,8 +332,7 @@ def test_proxy_credentials_stay_out_of_reprs() -> None:
 
 
 def test_proxy_and_app_info_need_our_own_session() -> None:
-    session = aiohttp.ClientSession.__new__(aiohttp.ClientSession)
-    session._connector = None  # what _refuse_unverified_tls reads
+    session = aiohttp.ClientSession.__new__(aiohttp.ClientSession)  # never opened
     with pytest.raises(ConfigurationError, match="own session"):
         ZyntroClient(**DOC_CREDENTIALS, session=session, proxy="http://proxy:3128")
 
