@@ -201,6 +201,7 @@ class SimResult:
     duration: float
     stopped: RateLimitStopError | None
     completions: list[float]  # virtual time of each success, in order
+    sends: list[float]  # virtual time of each attempt's send, in order
     governor: RateGovernor
 
     @property
@@ -238,6 +239,7 @@ def simulate(
         governor = RateGovernor(clock=loop.time, sleep=asyncio.sleep, **(governor_options or {}))
         remaining = items
         completions: list[float] = []
+        sends: list[float] = []
         refused = 0
         stopped: list[RateLimitStopError] = []
 
@@ -249,6 +251,7 @@ def simulate(
             attempt = Attempt(call=call, number=number, body_size=100)
             await governor.before_attempt(attempt)
             started = loop.time()
+            sends.append(started)
             await asyncio.sleep(vary(0.1 * latency))
             accepted, retry_after = server.admit(loop.time())
             await asyncio.sleep(vary(0.8 * latency))
@@ -299,6 +302,7 @@ def simulate(
             duration=loop.time(),
             stopped=stopped[0] if stopped else None,
             completions=completions,
+            sends=sends,
             governor=governor,
         )
 

@@ -37,6 +37,7 @@ from ._sim import (
 
 
 def governor(clock: FakeClock, **options: Any) -> RateGovernor:
+    options.setdefault("initial_window", None)  # floods of n in flight, unanswered
     return RateGovernor(clock=clock, sleep=clock.sleep, **options)
 
 
@@ -310,9 +311,9 @@ def test_max_per_second_stays_a_ceiling_under_a_higher_limit() -> None:
     result = simulate(bucket, items=3000, workers=64, governor_options={"max_per_second": 200})
     assert result.refused == 0
     per_second: dict[int, int] = {}
-    for t in result.completions:
+    for t in result.sends:  # the ceiling spaces sends; answers come back with jitter
         per_second[int(t)] = per_second.get(int(t), 0) + 1
-    assert max(per_second.values()) <= 201
+    assert max(per_second.values()) <= 201  # 1/200 s apart: 201 if a second starts on one
 
 
 def test_retry_after_is_honoured_for_the_whole_run() -> None:

@@ -144,6 +144,8 @@ _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~
 _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
 _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
 _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
+_INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
+_OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
 
 
 class RateLimitStopError(ZyntroError):
@@ -246,6 +248,9 @@ class RateGovernor:
             ``paused_until``), ``"stop"`` to raise :class:`LongRetryAfterError` instead.
         stall_timeout: seconds without any success, while refused, after which
             ``before_attempt`` raises :class:`RateLimitStalledError` (``None``: never).
+        initial_window: requests in flight allowed before the first answer; the window
+            grows by one per success (slow start) until the server first refuses or the
+            run's concurrency is the tighter bound (``None``: no slow start).
         clock: monotonic clock in seconds; sleep: async sleep (both injectable for tests).
 
     Raises:
@@ -262,6 +267,7 @@ class RateGovernor:
         max_pause: float = 300.0,
         on_long_pause: Literal["wait", "stop"] = "wait",
         stall_timeout: float | None = 600.0,
+        initial_window: int | None = _INITIAL_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -275,6 +281,10 @@ class RateGovernor:
             raise ValueError(f"on_long_pause must be 'wait' or 'stop', got {on_long_pause!r}")
         if stall_timeout is not None and not stall_timeout > 0:
             raise ValueError(f"stall_timeout must be > 0, got {stall_timeout!r}")
+        if initial_window is not None and not (
+            isinstance(initial_window, int) and initial_window >= 1
+        ):
+            raise ValueError(f"initial_window must be an integer >= 1, got {initial_window!r}")
         self.ceiling = max_per_second
         self.margin = margin
         self.max_pause = max_pause
@@ -295,7 +305,14 @@ class RateGovernor:
 
         # Window of requests in flight.
         self._in_flight = 0
-        self._window: int | None = None
+        # Slow start (TCP's): the first attempts go out in a window that grows by one per
+        # success, doubling each round trip, until the server first refuses or the window
+        # no longer holds anything back. An unannounced limit is then met with about twice
+        # what it accepted in flight, not with the run's whole concurrency: the flood of
+        # 429s at the start (and its Retry-After pauses) is that much smaller.
+        self._slow_start = initial_window is not None
+        self._ended_slow_start = False  # by the 429 that begins the next episode
+        self._window: int | None = initial_window
         self._window_grown_at = now
         self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
         self._turn = anyio.Lock(fast_acquire=True)
@@ -313,6 +330,8 @@ class RateGovernor:
         self._episode_refused_min_in_flight = 1 << 30
         self._last_cut_at = -math.inf
         self._last_refusal_at = -math.inf  # arrival of the latest 429
+        self._before_episode: tuple[float | None, _Curve | None, bool] = (None, None, False)
+        self._rate_limited_before = 0  # 429s before the episode's first
 
         # The cycle since the previous episode.
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
@@ -333,6 +352,7 @@ class RateGovernor:
         self._answers = 0
         self._noise = 0.0  # share of 429s while settled under the limit
         self._srtt: float | None = None
+        self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
         self._second_start = now
         self._second_count = 0
         self._accepted_rate = 0.0
@@ -514,6 +534,19 @@ class RateGovernor:
         self._window_grown_at = now
         self._wake_one()
 
+    def _grow_slow_start(self, now: float) -> None:
+        assert self._window is not None
+        self._window += 1
+        if 2 * self._in_flight < self._window:
+            # The run's own concurrency holds it back now: the window has done its job.
+            self._end_slow_start(now)
+        else:
+            self._wake_one()
+
+    def _end_slow_start(self, now: float) -> None:
+        self._slow_start = False
+        self._set_window(None, now)
+
     def _grow_window(self, now: float) -> None:
         if self._window is not None and now - self._window_grown_at >= (
             _WINDOW_PROBE_UNITS * self._unit
@@ -529,10 +562,17 @@ class RateGovernor:
         self._stall_origin = max(self._stall_origin, now)
         self._refused_since_success = False
         self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
+        self._ok_in_flight = (
+            in_flight
+            if self._ok_in_flight is None
+            else self._ok_in_flight + _OK_IN_FLIGHT_ALPHA * (in_flight - self._ok_in_flight)
+        )
         if now - self._second_start >= 1.0:
             self._accepted_rate = self._second_count / (now - self._second_start)
             self._second_start, self._second_count = now, 0
         self._second_count += 1
+        if self._slow_start:
+            self._grow_slow_start(now)
         if self._cycle_start is None or sent > self._cycle_start:
             self._cycle_successes += 1
             self._cycle_in_flight += in_flight
@@ -577,6 +617,9 @@ class RateGovernor:
             paused = self._pause(now, retry_after)
         if not self._in_episode and self._stray():
             return  # retried, its pause honoured, but nothing to learn from it
+        if self._slow_start:
+            self._end_slow_start(now)  # a limit met: from here the pace and window learn it
+            self._ended_slow_start = True
         cycle = None
         above_cycle = False
         if not self._in_episode and sent >= self._last_cut_at:
@@ -601,7 +644,7 @@ class RateGovernor:
         current = self._offered_rate(now, sent)
         short = self._short_estimate(now, sent)
         first = self._episode_refused == 1
-        if first and not self._episode_blind and above_cycle:
+        if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
             # lowers it) and leave the rate alone.
@@ -660,6 +703,10 @@ class RateGovernor:
         self._episode_estimated = True
 
     def _begin_episode(self, now: float) -> None:
+        # What to go back to if the episode proves to be one stray 429 (_end_episode).
+        self._before_episode = (self._rate, self._curve, self._ended_slow_start)
+        self._rate_limited_before = self.rate_limited - 1  # this 429 is the episode's first
+        self._ended_slow_start = False
         # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
         self._rate = self._current_rate(now)
         self._in_episode = True
@@ -691,10 +738,10 @@ class RateGovernor:
         return False
 
     def _refused_above_the_cycle(self, in_flight: int) -> bool:
-        """Whether a 429 came with clearly more in flight than the cycle's successes had."""
-        if self._cycle_successes < _CYCLE_SAMPLES:
+        """Whether a 429 came with clearly more in flight than the recent successes had."""
+        if self._cycle_successes < _CYCLE_SAMPLES or self._ok_in_flight is None:
             return False
-        return in_flight >= self._cycle_in_flight / self._cycle_successes + _CONCURRENCY_GAP
+        return in_flight >= self._ok_in_flight + _CONCURRENCY_GAP
 
     def _refused_above_the_rest(self, in_flight: int) -> bool:
         """Whether refusals come with clearly more in flight than the successes around them.
@@ -741,6 +788,16 @@ class RateGovernor:
 
     def _end_episode(self, now: float) -> None:
         self._in_episode = False
+        lone = self.rate_limited - self._rate_limited_before <= 1
+        if self._limit is None and lone and not self._episode_paused and self._stray():
+            # One 429 early in a run, when one refusal is a large share of few answers, and
+            # by now a share too small to mean a limit: seen again, it was a stray. Nothing
+            # was learned; carry on as before it, not with the seconds of a climb from a cut.
+            self._rate, self._curve, slow_start = self._before_episode
+            if slow_start:
+                self._slow_start = True
+                self._set_window(max(_INITIAL_WINDOW, self._in_flight), now)
+            return
         # The probing curve's time unit: as slow as the server's feedback. A refusal that
         # cost a long pause, or a limit that answers only every so often (a quota), is
         # probed that much more slowly.
@@ -748,10 +805,10 @@ class RateGovernor:
         self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
         current = self._rate if self._rate is not None else _MIN_RATE
         if self._episode_estimated and self._limit is not None:
-            if self._measured:
-                # Each episode will cost its pauses again: probe so slowly that they stay
-                # a small share of the run ("Retry-After: 1" per probe, every 20 s or more).
-                self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
+            # Each episode will cost its pauses again: probe so slowly that they stay a
+            # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
+            # when the limit is only counted over a cycle.
+            self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
             # Cuts below the limit only polled a server that accepted nothing; resume at it.
             current = max(current, self.margin * self._limit)
             ref = self._limit if self._limit is not None and self._limit > current else current
