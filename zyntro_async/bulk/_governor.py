@@ -12,6 +12,13 @@ learns from how it went. It controls two things:
 
 The control law
 ---------------
+*Slow start.* A run begins as TCP does: a window of 4 requests in flight that grows by one
+per success, doubling each round trip, until the server first refuses or the run's own
+concurrency is the tighter bound. Without it, the first refusal met the run's whole
+concurrency in flight: 64 requests refused at once against a limit that accepts 5, and
+with ``Retry-After`` a pause for each round of them. Doubling costs a few round trips at
+the start of a run; after it, nothing.
+
 *Episodes and rounds.* A 429 starts an **episode** of refusals; it is over once a request
 sent after the latest 429 came back succeeds. Within an episode the pace is cut at most once
 per **round**: a 429 of a request sent before the last cut is the same overload seen again
@@ -52,8 +59,9 @@ faster, so a limit that rose is found within a few ``T``. The unit ``T`` is at l
 second, the length of the last episode (a 30-second pause is probed 30 times more slowly)
 and a quarter of the last cycle (a quota that answers every 10 s is probed at its pace): a
 probe never costs more than the time it takes to learn from it; with a measured limit, the
-unit is also ten times the ``Retry-After`` pauses the last episode cost, so that a server
-pausing the run after every 429 is probed rarely. The pace never grows past twice what the
+unit is also ten times the ``Retry-After`` pauses the last episode cost (whether the limit
+was measured or counted over a cycle), so that a server pausing the run after every 429 is
+probed rarely. The pace never grows past twice what the
 server is seen to accept, or what is being sent right now (in flight over the round trip):
 a pace nothing uses must not grow without bound, and one that is used may double each
 round trip.
@@ -61,9 +69,10 @@ round trip.
 *Rate or concurrency?* Each attempt notes how many requests were in flight when it was
 sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
 refuses only above it. So a 429 at a steady pace with clearly more in flight than the
-successes before it had (or, within an episode, 429s whose mean in flight is clearly above
-the successes') sets the window there and leaves the pace alone; a 429 at the window's edge
-lowers it by one; a 429 well within it drops it (it was not the limit). The window grows by
+recent successes had (an average over about the last 16), or, within an episode, 429s
+whose mean in flight is clearly above the successes', sets the window there and leaves the
+pace alone; a 429 at the window's edge lowers it by one; a 429 well within it drops it (it
+was not the limit). The window grows by
 one every ``5 * T`` seconds to find a cap that rose.
 
 *Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
@@ -79,7 +88,9 @@ nothing. So a 429 starts an episode only when 429s are a clear share of the rece
 far more than that within a few round trips), and once a limit is known, 2.5 times the share
 seen while settled under it (zero when the server never refuses there, so a probe over the
 limit is caught by its first 429). A stray 429 is still retried, and its ``Retry-After``
-still honoured.
+still honoured. Early in a run one 429 is a large share of few answers; if, once the
+server accepts again, it stayed the only one and the share has fallen back under the
+threshold, the episode is undone: the pace (and slow start) carry on as before it.
 
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
 credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
