@@ -9,6 +9,7 @@ the limit, 429s at most 2% of requests, no item failed.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -220,6 +221,56 @@ async def test_the_pace_climbs_with_time_not_with_successes() -> None:
     assert before is not None
     assert later is not None
     assert later > before
+
+
+async def test_slow_start_opens_the_window_by_one_per_success() -> None:
+    clock = FakeClock()
+    gov = RateGovernor(clock=clock, sleep=clock.sleep, initial_window=4)
+    first = [await send(gov) for _ in range(4)]
+    fifth = asyncio.ensure_future(send(gov))
+    await asyncio.sleep(0)
+    assert not fifth.done(), "a fifth request waits for an answer"
+    answer(gov, first[0], clock)  # one answer: its place, and one more
+    sixth = asyncio.ensure_future(send(gov))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert fifth.done() and sixth.done()
+    assert gov.snapshot().window == 5
+    seventh = asyncio.ensure_future(send(gov))
+    await asyncio.sleep(0)
+    assert not seventh.done()
+    seventh.cancel()
+
+
+async def test_slow_start_ends_at_the_first_refusal_and_when_it_holds_nothing_back() -> None:
+    clock = FakeClock()
+    refused = RateGovernor(clock=clock, sleep=clock.sleep, initial_window=4)
+    attempts = [await send(refused) for _ in range(4)]
+    answer(refused, attempts[0], clock, refused=True)
+    assert refused.snapshot().window is None  # from here the pace and window learn the limit
+
+    unbound = RateGovernor(clock=clock, sleep=clock.sleep, initial_window=4)
+    for _ in range(10):  # one request at a time: the window is never what holds it back
+        answer(unbound, await send(unbound), clock)
+    assert unbound.snapshot().window is None
+
+
+def test_slow_start_meets_a_low_limit_with_few_429s() -> None:
+    # 64 workers against 50/s with a burst of 5, 100 ms away: without slow start the whole
+    # concurrency met the empty bucket at once (about 15% of the run's requests were 429s).
+    bucket = TokenBucket(rate=50, burst=5, style="none")
+    result = simulate(bucket, items=1000, workers=64, latency=0.1)
+    assert result.succeeded == result.items
+    # The start costs a few; the rest are the probes of 20 s of running at the limit.
+    assert result.refused_fraction <= 0.03, f"{result.refused} 429s of {result.requests}"
+    flooded = simulate(
+        bucket.__class__(rate=50, burst=5, style="none"),
+        items=1000,
+        workers=64,
+        latency=0.1,
+        governor_options={"initial_window": None},
+    )
+    assert flooded.refused > 4 * result.refused
 
 
 async def test_an_attempt_that_will_never_report_leaves_the_window() -> None:
