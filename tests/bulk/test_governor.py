@@ -234,7 +234,8 @@ async def test_slow_start_opens_the_window_by_one_per_success() -> None:
     sixth = asyncio.ensure_future(send(gov))
     for _ in range(3):
         await asyncio.sleep(0)
-    assert fifth.done() and sixth.done()
+    assert fifth.done()
+    assert sixth.done()
     assert gov.snapshot().window == 5
     seventh = asyncio.ensure_future(send(gov))
     await asyncio.sleep(0)
