@@ -309,6 +309,7 @@ class RateGovernor:
         # Pace.
         self._rate: float | None = max_per_second  # None: unpaced
         self._last_sent = -math.inf
+        self._last_due = -math.inf  # when the latest paced send was due
         self._limit: float | None = None  # W, the measured sustainable rate
         self._measured = False  # W was measured at a refusal, not only a floor
         self._curve: _Curve | None = None  # the pace between episodes
@@ -343,6 +344,7 @@ class RateGovernor:
         self._last_refusal_at = -math.inf  # arrival of the latest 429
         self._before_episode: tuple[float | None, _Curve | None, bool] = (None, None, False)
         self._rate_limited_before = 0  # 429s before the episode's first
+        self._ended_at = -math.inf  # when the latest episode ended
 
         # The cycle since the previous episode.
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
@@ -399,24 +401,37 @@ class RateGovernor:
             self._sent(attempt, now)
             return
         # One attempt at a time waits for its turn, first come first served: the pace is
-        # measured from the previous send at the rate of the moment (a cut or a pause takes
-        # effect at once), and the others wait behind it, not in a herd.
+        # measured at the rate of the moment (a cut or a pause takes effect at once), and
+        # the others wait behind it, not in a herd.
         async with self._turn:
+            paced = False  # this attempt slept for the pace
             while True:
                 now = self._clock()
                 self._raise_if_stopped(now)
                 if now < self._pause_until:
                     await self._sleep(self._pause_until - now)
+                    paced = False  # a pause, not the pace, held it: start the pace afresh
                     continue
                 if self._window is not None and self._in_flight >= self._window:
                     self._window_freed = freed = anyio.Event()
                     await freed.wait()
+                    paced = False
                     continue
                 rate = self._current_rate(now)
-                wait = self._last_sent + 1.0 / rate - now if rate else 0.0
-                if wait > 0:
-                    await self._sleep(wait)
+                if not rate:
+                    break
+                # A paced send is due one interval after the previous one was *due*, not
+                # after it went: a timer wakes late (a fraction of a millisecond, more on a
+                # busy loop), and lateness counted from the actual send adds up (a pace of
+                # 330/s delivered 270). A send that finds the pace idle starts it afresh,
+                # and at most one interval is ever made up, so no burst is banked.
+                interval = 1.0 / rate
+                due = self._last_due + interval
+                if due > now:
+                    await self._sleep(due - now)
+                    paced = True
                     continue
+                self._last_due = max(due, now - interval) if paced else now
                 break
             self._sent(attempt, now)
 
@@ -684,8 +699,12 @@ class RateGovernor:
         elif self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit:
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
-                # then, if refusals go on, measure where the limit is now.
-                self._learn(self._limit, self.margin * current)
+                # then, if refusals go on, measure where the limit is now. Refused again
+                # within a time unit of resuming at it: the known limit itself is too high
+                # (a burst counted in its measurement), so it comes down by the margin.
+                again = now - self._ended_at < self._unit
+                limit = self.margin * self._limit if again else self._limit
+                self._learn(limit, self.margin * current)
             elif (
                 paused > 0
                 or self._episode_successes >= _SHORT_SAMPLES
@@ -785,6 +804,10 @@ class RateGovernor:
         Requests sent after the first 429 came back found the server at its limit, so the
         rate at which they succeed is the limit itself (a token bucket's rate, not burst).
         """
+        if self._episode_paused > self._measure_span():
+            # The run paused for the server's Retry-After: a bucket refilled meanwhile, and
+            # what succeeded after the pause is its burst as much as its rate.
+            return None
         span = sent - self._episode_started
         if self._episode_successes < _SHORT_SAMPLES or span < self._measure_span():
             return None
@@ -799,6 +822,7 @@ class RateGovernor:
 
     def _end_episode(self, now: float) -> None:
         self._in_episode = False
+        self._ended_at = now
         lone = self.rate_limited - self._rate_limited_before <= 1
         if self._limit is None and lone and not self._episode_paused and self._stray():
             # One 429 early in a run, when one refusal is a large share of few answers, and
