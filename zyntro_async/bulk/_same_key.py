@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 import attrs
@@ -67,14 +66,68 @@ class SharedKey:
 
 
 class _Turn:
-    """One item's place in its key's queue."""
+    """One item's place in its key's queue, and the async context manager holding it.
 
-    __slots__ = ("abandoned", "done", "previous")
+    Its event is made only when a later item has to wait for it: most keys are never
+    shared, and an event per item (with anyio's backend lookup) was a real cost per row.
+    """
 
-    def __init__(self, previous: _Turn | None) -> None:
-        self.previous = previous
-        self.done = anyio.Event()
+    __slots__ = ("_gate", "_index", "_key", "abandoned", "done", "finished", "previous")
+
+    def __init__(self, gate: SameKeyGate, key: str, index: int) -> None:
+        self._gate = gate
+        self._key = key
+        self._index = index
+        self.previous: _Turn | None = None
+        self.done: anyio.Event | None = None
+        self.finished = False
         self.abandoned = False
+
+    async def __aenter__(self) -> None:
+        # Registering comes first, before any await: items queue in the order they enter.
+        gate = self._gate
+        gate._note(self._key, self._index)
+        self.previous = gate._tails.get(self._key)
+        gate._tails[self._key] = self
+        try:
+            ahead = self.previous
+            while ahead is not None:
+                if not ahead.finished:
+                    if ahead.done is None:
+                        ahead.done = anyio.Event()
+                    await ahead.done.wait()
+                ahead = ahead.previous if ahead.abandoned else None
+        except BaseException:
+            self._leave(abandoned=True)
+            raise
+        self.previous = None  # the chain behind us may be freed
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._leave(abandoned=False)
+
+    def _leave(self, *, abandoned: bool) -> None:
+        self.abandoned = abandoned
+        self.finished = True
+        if self.done is not None:
+            self.done.set()
+        tails = self._gate._tails
+        if tails.get(self._key) is self:
+            del tails[self._key]
+
+
+class _NoTurn:
+    """The turn of an item with no lookup key: nothing to wait for, nothing held."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_TURN = _NoTurn()
 
 
 class SameKeyGate:
@@ -107,36 +160,18 @@ class SameKeyGate:
             if len(self.examples) < _EXAMPLES:
                 self.examples.append(SharedKey(index, earlier, key))
 
-    @asynccontextmanager
-    async def turn(self, key: str | None, index: int) -> AsyncIterator[None]:
+    def turn(self, key: str | None, index: int) -> AbstractAsyncContextManager[None]:
         """Wait until no earlier item with ``key`` is running, and hold the key meanwhile.
 
-        Registering happens at once (before the first ``await``), so items queue in the
-        order they call this. An item cancelled while waiting gives its place to the one
-        behind it, which then waits for the item ahead instead.
+        Use as ``async with gate.turn(key, index):``. Registering happens on entering,
+        before any ``await``, so items queue in the order they enter.
+        An item cancelled while waiting gives its place to the one behind it, which then
+        waits for the item ahead instead.
 
         Args:
             key: the item's lookup key (``None``: no waiting, nothing held).
             index: the item's index in the input, for the report.
         """
         if key is None:
-            yield
-            return
-        self._note(key, index)
-        turn = _Turn(self._tails.get(key))
-        self._tails[key] = turn
-        try:
-            try:
-                ahead = turn.previous
-                while ahead is not None:
-                    await ahead.done.wait()
-                    ahead = ahead.previous if ahead.abandoned else None
-            except BaseException:
-                turn.abandoned = True
-                raise
-            turn.previous = None  # the chain behind us may be freed
-            yield
-        finally:
-            turn.done.set()
-            if self._tails.get(key) is turn:
-                del self._tails[key]
+            return _NO_TURN
+        return _Turn(self, key, index)
