@@ -23,7 +23,7 @@ import attrs
 
 from zyntro_async.models._contact import Contact
 
-__all__ = ["SameKeyGate", "SharedKey", "lookup_key"]
+__all__ = ["SameKeyGate", "SharedKey", "Turn", "lookup_key"]
 
 _NOT_DIGITS = re.compile(r"\D")
 _EXAMPLES = 20  # shared keys listed in the report; the count covers them all
@@ -65,30 +65,33 @@ class SharedKey:
     key: str
 
 
-class _Turn:
-    """One item's place in its key's queue, and the async context manager holding it.
+class Turn:
+    """One item's place in its key's queue (see :meth:`SameKeyGate.join`).
 
     Its event is made only when a later item has to wait for it: most keys are never
     shared, and an event per item (with anyio's backend lookup) was a real cost per row.
+    Also an async context manager (``async with gate.turn(key, index):``).
     """
 
-    __slots__ = ("_gate", "_index", "_key", "abandoned", "done", "finished", "previous")
+    __slots__ = ("_gate", "_key", "abandoned", "done", "finished", "previous")
 
     def __init__(self, gate: SameKeyGate, key: str, index: int) -> None:
         self._gate = gate
         self._key = key
-        self._index = index
-        self.previous: _Turn | None = None
         self.done: anyio.Event | None = None
         self.finished = False
         self.abandoned = False
+        gate._note(key, index)
+        self.previous: Turn | None = gate._tails.get(key)
+        gate._tails[key] = self
 
-    async def __aenter__(self) -> None:
-        # Registering comes first, before any await: items queue in the order they enter.
-        gate = self._gate
-        gate._note(self._key, self._index)
-        self.previous = gate._tails.get(self._key)
-        gate._tails[self._key] = self
+    async def wait(self) -> None:
+        """Wait until the items ahead with this key are done (at once when there are none).
+
+        Raises:
+            BaseException: whatever interrupts the wait (cancellation): the place is then
+                given up, to the item behind, which waits for the one ahead instead.
+        """
         try:
             ahead = self.previous
             while ahead is not None:
@@ -98,14 +101,14 @@ class _Turn:
                     await ahead.done.wait()
                 ahead = ahead.previous if ahead.abandoned else None
         except BaseException:
-            self._leave(abandoned=True)
+            self.leave(abandoned=True)
             raise
         self.previous = None  # the chain behind us may be freed
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._leave(abandoned=False)
-
-    def _leave(self, *, abandoned: bool) -> None:
+    def leave(self, *, abandoned: bool = False) -> None:
+        """Let the next item with this key go (a second call does nothing)."""
+        if self.finished:
+            return
         self.abandoned = abandoned
         self.finished = True
         if self.done is not None:
@@ -113,6 +116,13 @@ class _Turn:
         tails = self._gate._tails
         if tails.get(self._key) is self:
             del tails[self._key]
+
+    async def __aenter__(self) -> None:
+        if self.previous is not None:
+            await self.wait()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.leave()
 
 
 class _NoTurn:
@@ -140,7 +150,7 @@ class SameKeyGate:
 
     def __init__(self, *, remember: int = 8_192) -> None:
         self._remember = remember
-        self._tails: dict[str, _Turn] = {}  # key -> the last turn queued for it
+        self._tails: dict[str, Turn] = {}  # key -> the last turn queued for it
         self._recent: OrderedDict[str, int] = OrderedDict()  # key -> last row with it
         self.shared = 0
         self.examples: list[SharedKey] = []
@@ -160,13 +170,21 @@ class SameKeyGate:
             if len(self.examples) < _EXAMPLES:
                 self.examples.append(SharedKey(index, earlier, key))
 
-    def turn(self, key: str | None, index: int) -> AbstractAsyncContextManager[None]:
-        """Wait until no earlier item with ``key`` is running, and hold the key meanwhile.
+    def join(self, key: str, index: int) -> Turn:
+        """Take a place in ``key``'s line, at once: items queue in the order they join.
 
-        Use as ``async with gate.turn(key, index):``. Registering happens on entering,
-        before any ``await``, so items queue in the order they enter.
-        An item cancelled while waiting gives its place to the one behind it, which then
-        waits for the item ahead instead.
+        Then ``await turn.wait()`` (needed only when ``turn.previous`` is set), run, and
+        ``turn.leave()`` in a ``finally``. An item cancelled while waiting gives its place
+        to the one behind it, which then waits for the item ahead instead.
+
+        Args:
+            key: the item's lookup key.
+            index: the item's index in the input, for the report.
+        """
+        return Turn(self, key, index)
+
+    def turn(self, key: str | None, index: int) -> AbstractAsyncContextManager[None]:
+        """:meth:`join` as an async context manager: ``async with gate.turn(key, index):``.
 
         Args:
             key: the item's lookup key (``None``: no waiting, nothing held).
@@ -174,4 +192,4 @@ class SameKeyGate:
         """
         if key is None:
             return _NO_TURN
-        return _Turn(self, key, index)
+        return Turn(self, key, index)
