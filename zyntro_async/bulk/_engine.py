@@ -469,7 +469,7 @@ class Run:
             observer = ItemObserver(
                 self.governor,
                 self.breaker,
-                None if op.idempotent else journal,
+                None if journal is None or op.idempotent else journal,
                 key,
                 fingerprint=fingerprint,
             )
@@ -494,15 +494,13 @@ class Run:
                 status = classify_cancelled(
                     in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
                 )
-                result = self._outcome(
-                    index,
-                    key,
-                    op,
+                result = ItemResult(
+                    index=index,
+                    key=key,
+                    op=op,
                     status=status,
-                    value=None,
-                    error=None,
-                    observer=observer,
-                    started=started,
+                    attempts=observer.attempts,
+                    elapsed=time.monotonic() - started,
                 )
                 if repeated and status in _COUNTED_AS_FAILURES:
                     self._repeats.add(key)
@@ -529,15 +527,18 @@ class Run:
                 )
                 if repeated and status in _COUNTED_AS_FAILURES:
                     self._repeats.add(key)
-            result = self._outcome(
-                index,
-                key,
-                op,
+            # Built here, in both places, not by a closure made per item: its cells would be
+            # objects for the garbage collector to track (and scan again, as items in flight
+            # live long enough to be promoted).
+            result = ItemResult(
+                index=index,
+                key=key,
+                op=op,
                 status=status,
                 value=value,
                 error=error,
-                observer=observer,
-                started=started,
+                attempts=observer.attempts,
+                elapsed=time.monotonic() - started,
             )
             # A skipped item that made attempts (429s, then the run stopped for rate limiting)
             # is recorded too: that replaces their "sent" marks, so the next run sends it.
@@ -547,33 +548,6 @@ class Run:
         finally:
             if turn is not None:
                 turn.leave()
-
-    @staticmethod
-    def _outcome(
-        index: int,
-        key: str,
-        op: RequestOperation,
-        *,
-        status: Status,
-        value: Any,
-        error: BaseException | None,
-        observer: ItemObserver,
-        started: float,
-    ) -> ItemResult:
-        """The result of a request operation that was sent (or was about to be)."""
-        # A method, not a closure per item: a closure's cells are objects the garbage
-        # collector tracks, and in a run of many items in flight they live long enough to
-        # be promoted and scanned again.
-        return ItemResult(
-            index=index,
-            key=key,
-            op=op,
-            status=status,
-            value=value,
-            error=error,
-            attempts=observer.attempts,
-            elapsed=time.monotonic() - started,
-        )
 
 
 def _kept(status: Status, decision: Resume | None) -> Status:
