@@ -494,14 +494,7 @@ class Run:
                 status = classify_cancelled(
                     in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
                 )
-                result = ItemResult(
-                    index=index,
-                    key=key,
-                    op=op,
-                    status=status,
-                    attempts=observer.attempts,
-                    elapsed=time.monotonic() - started,
-                )
+                result = _sent(index, key, op, status, observer=observer, started=started)
                 if repeated and status in _COUNTED_AS_FAILURES:
                     self._repeats.add(key)
                 if journal is not None and observer.attempts:
@@ -527,18 +520,8 @@ class Run:
                 )
                 if repeated and status in _COUNTED_AS_FAILURES:
                     self._repeats.add(key)
-            # Built here, in both places, not by a closure made per item: its cells would be
-            # objects for the garbage collector to track (and scan again, as items in flight
-            # live long enough to be promoted).
-            result = ItemResult(
-                index=index,
-                key=key,
-                op=op,
-                status=status,
-                value=value,
-                error=error,
-                attempts=observer.attempts,
-                elapsed=time.monotonic() - started,
+            result = _sent(
+                index, key, op, status, observer=observer, started=started, value=value, error=error
             )
             # A skipped item that made attempts (429s, then the run stopped for rate limiting)
             # is recorded too: that replaces their "sent" marks, so the next run sends it.
@@ -548,6 +531,33 @@ class Run:
         finally:
             if turn is not None:
                 turn.leave()
+
+
+def _sent(
+    index: int,
+    key: str,
+    op: RequestOperation,
+    status: Status,
+    *,
+    observer: ItemObserver,
+    started: float,
+    value: Any = None,
+    error: BaseException | None = None,
+) -> ItemResult:
+    """The result of a request operation that was sent (or about to be)."""
+    # A function, not a closure made per item: a closure's cells are objects the garbage
+    # collector tracks, and with many items in flight they live long enough to be
+    # promoted and scanned again.
+    return ItemResult(
+        index=index,
+        key=key,
+        op=op,
+        status=status,
+        value=value,
+        error=error,
+        attempts=observer.attempts,
+        elapsed=time.monotonic() - started,
+    )
 
 
 def _kept(status: Status, decision: Resume | None) -> Status:
