@@ -7,7 +7,7 @@ an exception, a log line, the journal or an export goes through a :class:`Redact
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from zyntro_async._secrets import SecretScrubber
@@ -22,13 +22,21 @@ class Redactor:
 
     Args:
         secrets: the values to remove (empty ones are ignored).
+
+    Attributes:
+        scrub_response: ``scrub_response(raw, value)``: a success answer's parsed ``data``,
+            scrubbed when ``raw`` echoes a credential. Free in the common case: the raw
+            bytes are searched first, and only an answer that holds the start of a
+            credential (in any spelling) is walked and rebuilt.
     """
 
-    __slots__ = ("_longest", "_scrubber")
+    __slots__ = ("_longest", "_scrubber", "scrub_response")
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         present = tuple(s for s in secrets if s)
         self._scrubber = SecretScrubber(present)
+        # The scrubber's own method: one call less on every answer.
+        self.scrub_response: Callable[[bytes, Any], Any] = self._scrubber.scrub_response
         # Room for a JSON-escaped credential (each character up to 6) at a snippet's end.
         self._longest = max((6 * len(s) for s in present), default=0)
 
@@ -42,14 +50,6 @@ class Redactor:
         be written to the journal or an export file, which need valid Unicode.
         """
         return self._scrubber.scrub_text(text)
-
-    def scrub_response(self, raw: bytes, value: Any) -> Any:
-        """A success answer's parsed ``data``, scrubbed when ``raw`` echoes a credential.
-
-        Free in the common case: the raw bytes are searched first, and only an answer that
-        holds the start of a credential (in any spelling) is walked and rebuilt.
-        """
-        return self._scrubber.scrub_response(raw, value)
 
     def snippet(self, raw: bytes) -> str:
         """The start of a body, scrubbed, on one line, at most :data:`SNIPPET` characters."""

@@ -361,12 +361,16 @@ class Transport:
         started = time.perf_counter() if debug else 0.0
         if debug:
             logger.debug("POST %s attempt %d", endpoint, number)
+        # The caches looked up here, their methods called only to fill them: two calls
+        # less on every attempt.
+        url = self._urls.get(endpoint) or self._url(endpoint)
+        client_timeout = self._timeouts.get(timeout) or self._timeout(timeout)
         try:
             async with session.post(
-                self._url(endpoint),
+                url,
                 data=data,
                 headers=_HEADERS,
-                timeout=self._timeout(timeout),
+                timeout=client_timeout,
                 allow_redirects=False,
             ) as response:
                 raw = await read_capped(endpoint, response, self._config.max_response_bytes)

@@ -89,8 +89,6 @@ _KEYED_BY_CONTENT = frozenset({UpsertContact, AddNote, AddLink, AddFile, LogComm
 _COUNTED_AS_FAILURES = frozenset({Status.FAILED, Status.UNKNOWN})
 # Our own request operations: they have a content fingerprint for the journal.
 _FINGERPRINTED = (UpsertContact, AddNote, AddLink, AddFile, LogComms)
-# What an item with no lookup key waits for: nothing (and nothing is built per item).
-_NO_WAIT: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 class Run:
@@ -358,7 +356,13 @@ class Run:
         # The worker hands the result over before it pulls again, so a slow ``stream``
         # consumer holds back the pulling instead of piling up finished results.
         try:
-            result = await self._process(index, item, holder)
+            # What _process would do, inline: a coroutine less per item (its frame is
+            # crossed at every resumption of the item's request).
+            if type(item) is UpsertContact:
+                key = _PENDING_KEY if self.defer_keys else item.stable_key()
+                result = await self._op(index, key, item, None, holder)
+            else:
+                result = await self._process(index, item, holder)
         except anyio.get_cancelled_exc_class():
             # The run stopped mid-item: account for it as far as it got, then unwind.
             result = holder[0] if holder else self._not_started(index, item)
@@ -428,8 +432,12 @@ class Run:
             if isinstance(op, UpsertContact)
             else None
         )
-        turn = _NO_WAIT if same is None else self.same_key.turn(same, index)
-        async with turn:
+        # Joined at once (items queue in the order they were pulled), left in the finally.
+        # Not ``async with``: its two coroutines per item were a cost of every row.
+        turn = None if same is None else self.same_key.join(same, index)
+        try:
+            if turn is not None and turn.previous is not None:
+                await turn.wait()
             journal = self.journal
             endpoint = op.endpoint or op.kind
             decision: Resume | None = None
@@ -461,7 +469,7 @@ class Run:
             observer = ItemObserver(
                 self.governor,
                 self.breaker,
-                None if op.idempotent else journal,
+                None if journal is None or op.idempotent else journal,
                 key,
                 fingerprint=fingerprint,
             )
@@ -471,33 +479,24 @@ class Run:
 
             # Failing again as an earlier run recorded: no news (see ``_new_failure``).
             repeated = decision is not None and decision.earlier_failed
-
-            def outcome(status: Status, error: BaseException | None = None) -> ItemResult:
-                if repeated and status in _COUNTED_AS_FAILURES:
-                    self._repeats.add(key)
-                return ItemResult(
-                    index=index,
-                    key=key,
-                    op=op,
-                    status=status,
-                    value=value,
-                    error=error,
-                    attempts=observer.attempts,
-                    elapsed=time.monotonic() - started,
-                )
-
             try:
                 request = op.request_for(contact_id)
                 size = op.size
                 if size:
                     held_bytes = await self.bytes.acquire(size)
-                async with self.requests:
+                # acquire/release rather than ``async with``: two coroutines less per item.
+                await self.requests.acquire()
+                try:
                     value = await self.client.send(request, observer=observer)
+                finally:
+                    self.requests.release()
             except anyio.get_cancelled_exc_class():
                 status = classify_cancelled(
                     in_flight=observer.in_flight, maybe_applied=observer.maybe_applied
                 )
-                result = outcome(status)
+                result = _sent(index, key, op, status, observer=observer, started=started)
+                if repeated and status in _COUNTED_AS_FAILURES:
+                    self._repeats.add(key)
                 if journal is not None and observer.attempts:
                     # Also when skipped: that replaces the "sent" marks of attempts that proved
                     # nothing was applied (a 429 or 503), so the next run sends it.
@@ -510,18 +509,55 @@ class Run:
             finally:
                 if held_bytes:
                     await self.bytes.release(held_bytes)
-            status, error = classify(
-                failure,
-                endpoint=endpoint,
-                attempts=observer.attempts,
-                maybe_applied=observer.maybe_applied,
+            if failure is None:
+                status, error = Status.SUCCEEDED, None  # what classify() says, without the call
+            else:
+                status, error = classify(
+                    failure,
+                    endpoint=endpoint,
+                    attempts=observer.attempts,
+                    maybe_applied=observer.maybe_applied,
+                )
+                if repeated and status in _COUNTED_AS_FAILURES:
+                    self._repeats.add(key)
+            result = _sent(
+                index, key, op, status, observer=observer, started=started, value=value, error=error
             )
-            result = outcome(status, error)
             # A skipped item that made attempts (429s, then the run stopped for rate limiting)
             # is recorded too: that replaces their "sent" marks, so the next run sends it.
             if journal is not None and (status is not Status.SKIPPED or observer.attempts):
                 journal.record(key, _kept(status, decision), value, error, fingerprint=fingerprint)
             return result
+        finally:
+            if turn is not None:
+                turn.leave()
+
+
+def _sent(
+    index: int,
+    key: str,
+    op: RequestOperation,
+    status: Status,
+    *,
+    observer: ItemObserver,
+    started: float,
+    value: Any = None,
+    error: BaseException | None = None,
+) -> ItemResult:
+    """The result of a request operation that was sent (or about to be)."""
+    # A function, not a closure made per item: a closure's cells are objects the garbage
+    # collector tracks, and with many items in flight they live long enough to be
+    # promoted and scanned again.
+    return ItemResult(
+        index=index,
+        key=key,
+        op=op,
+        status=status,
+        value=value,
+        error=error,
+        attempts=observer.attempts,
+        elapsed=time.monotonic() - started,
+    )
 
 
 def _kept(status: Status, decision: Resume | None) -> Status:

@@ -36,8 +36,6 @@ from zyntro_async.models._requests import (
     FileInsert,
     LinkInsert,
     NoteWrite,
-    check_contact,
-    check_entity,
     to_id,
 )
 from zyntro_async.models._validators import check_id, check_str
@@ -216,10 +214,10 @@ class UpsertContact(_Op):
     size: ClassVar[int] = 0
 
     def __attrs_post_init__(self) -> None:
-        request = ContactWrite(
-            contact=check_contact(self.contact),
+        request = ContactWrite(  # which checks the contact and the entity
+            contact=self.contact,
             mode="upsert",
-            entity=check_entity(self.entity),
+            entity=self.entity,
             lookup_by=self.lookup_by,
             skip_entity=self.skip_entity,
             member_id=self.member_id,

@@ -88,7 +88,10 @@ class ItemResult:
     @property
     def ok(self) -> bool:
         """Succeeded, with every child succeeded too."""
-        return self.status is Status.SUCCEEDED and all(c.ok for c in self.children)
+        if self.status is not Status.SUCCEEDED:
+            return False
+        # Most results have no children: no generator for them (this runs for every item).
+        return not self.children or all(c.ok for c in self.children)
 
 
 @attrs.frozen

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import anyio
 import attrs
 
 from zyntro_async.models._contact import Contact
 
-__all__ = ["SameKeyGate", "SharedKey", "lookup_key"]
+__all__ = ["SameKeyGate", "SharedKey", "Turn", "lookup_key"]
 
 _NOT_DIGITS = re.compile(r"\D")
 _EXAMPLES = 20  # shared keys listed in the report; the count covers them all
@@ -66,15 +65,79 @@ class SharedKey:
     key: str
 
 
-class _Turn:
-    """One item's place in its key's queue."""
+class Turn:
+    """One item's place in its key's queue (see :meth:`SameKeyGate.join`).
 
-    __slots__ = ("abandoned", "done", "previous")
+    Its event is made only when a later item has to wait for it: most keys are never
+    shared, and an event per item (with anyio's backend lookup) was a real cost per row.
+    Also an async context manager (``async with gate.turn(key, index):``).
+    """
 
-    def __init__(self, previous: _Turn | None) -> None:
-        self.previous = previous
-        self.done = anyio.Event()
+    __slots__ = ("_gate", "_key", "abandoned", "done", "finished", "previous")
+
+    def __init__(self, gate: SameKeyGate, key: str, index: int) -> None:
+        self._gate = gate
+        self._key = key
+        self.done: anyio.Event | None = None
+        self.finished = False
         self.abandoned = False
+        gate._note(key, index)
+        self.previous: Turn | None = gate._tails.get(key)
+        gate._tails[key] = self
+
+    async def wait(self) -> None:
+        """Wait until the items ahead with this key are done (at once when there are none).
+
+        Raises:
+            BaseException: whatever interrupts the wait (cancellation): the place is then
+                given up, to the item behind, which waits for the one ahead instead.
+        """
+        try:
+            ahead = self.previous
+            while ahead is not None:
+                if not ahead.finished:
+                    if ahead.done is None:
+                        ahead.done = anyio.Event()
+                    await ahead.done.wait()
+                ahead = ahead.previous if ahead.abandoned else None
+        except BaseException:
+            self.leave(abandoned=True)
+            raise
+        self.previous = None  # the chain behind us may be freed
+
+    def leave(self, *, abandoned: bool = False) -> None:
+        """Let the next item with this key go (a second call does nothing)."""
+        if self.finished:
+            return
+        self.abandoned = abandoned
+        self.finished = True
+        if self.done is not None:
+            self.done.set()
+        tails = self._gate._tails
+        if tails.get(self._key) is self:
+            del tails[self._key]
+
+    async def __aenter__(self) -> None:
+        if self.previous is not None:
+            await self.wait()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.leave()
+
+
+class _NoTurn:
+    """The turn of an item with no lookup key: nothing to wait for, nothing held."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_TURN = _NoTurn()
 
 
 class SameKeyGate:
@@ -87,7 +150,7 @@ class SameKeyGate:
 
     def __init__(self, *, remember: int = 8_192) -> None:
         self._remember = remember
-        self._tails: dict[str, _Turn] = {}  # key -> the last turn queued for it
+        self._tails: dict[str, Turn] = {}  # key -> the last turn queued for it
         self._recent: OrderedDict[str, int] = OrderedDict()  # key -> last row with it
         self.shared = 0
         self.examples: list[SharedKey] = []
@@ -107,36 +170,26 @@ class SameKeyGate:
             if len(self.examples) < _EXAMPLES:
                 self.examples.append(SharedKey(index, earlier, key))
 
-    @asynccontextmanager
-    async def turn(self, key: str | None, index: int) -> AsyncIterator[None]:
-        """Wait until no earlier item with ``key`` is running, and hold the key meanwhile.
+    def join(self, key: str, index: int) -> Turn:
+        """Take a place in ``key``'s line, at once: items queue in the order they join.
 
-        Registering happens at once (before the first ``await``), so items queue in the
-        order they call this. An item cancelled while waiting gives its place to the one
-        behind it, which then waits for the item ahead instead.
+        Then ``await turn.wait()`` (needed only when ``turn.previous`` is set), run, and
+        ``turn.leave()`` in a ``finally``. An item cancelled while waiting gives its place
+        to the one behind it, which then waits for the item ahead instead.
+
+        Args:
+            key: the item's lookup key.
+            index: the item's index in the input, for the report.
+        """
+        return Turn(self, key, index)
+
+    def turn(self, key: str | None, index: int) -> AbstractAsyncContextManager[None]:
+        """:meth:`join` as an async context manager: ``async with gate.turn(key, index):``.
 
         Args:
             key: the item's lookup key (``None``: no waiting, nothing held).
             index: the item's index in the input, for the report.
         """
         if key is None:
-            yield
-            return
-        self._note(key, index)
-        turn = _Turn(self._tails.get(key))
-        self._tails[key] = turn
-        try:
-            try:
-                ahead = turn.previous
-                while ahead is not None:
-                    await ahead.done.wait()
-                    ahead = ahead.previous if ahead.abandoned else None
-            except BaseException:
-                turn.abandoned = True
-                raise
-            turn.previous = None  # the chain behind us may be freed
-            yield
-        finally:
-            turn.done.set()
-            if self._tails.get(key) is turn:
-                del self._tails[key]
+            return _NO_TURN
+        return Turn(self, key, index)

@@ -49,7 +49,9 @@ ENTITY_WIRE_NAMES: dict[str, str] = {
 
 def _text(prefix: str) -> Any:
     def validate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None:  # the common case, checked before building the field's name
+        # None and plain ASCII text, the usual values, need no more than this test (and no
+        # call: a contact's fields are checked on every row of an import).
+        if value is None or (type(value) is str and value.isascii()):
             return
         check_optional_str(f"{prefix}.{attribute.name}", value)
 

@@ -192,7 +192,8 @@ def check_email(field: str, value: object) -> None:
     Raises:
         RequestValidationError: not a string, or not shaped like an address.
     """
-    check_optional_str(field, value)
+    if type(value) is not str or not value.isascii():  # plain ASCII text needs no more
+        check_optional_str(field, value)
     if isinstance(value, str) and not _EMAIL.fullmatch(value):
         raise RequestValidationError(
             field,
