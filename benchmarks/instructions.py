@@ -17,12 +17,13 @@ removed work, and the socket benchmarks for what the work costs.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.profile import benchmark_server
 
 __all__ = ["main"]
 
@@ -73,26 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed", file=sys.stderr)
         return 2
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.server", "--latency-ms", "0"],
-        cwd=_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        url = f"http://127.0.0.1:{json.loads(server.stdout.readline())['ports']['0']}"
-        per_request: dict[str, float] = {}
+    per_request: dict[str, float] = {}
+    with benchmark_server(0) as url:
         for client in clients:
             # One request, not none: the scenarios divide by their count.
             base = _instructions(client, url, 1, args.concurrency)
             full = _instructions(client, url, args.count + 1, args.concurrency)
             per_request[client] = (full - base) / args.count
-    finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait()
     raw = per_request.get("upsert_aiohttp")
     for client, figure in per_request.items():
         ratio = f" ({figure / raw:.3f}x raw aiohttp)" if raw else ""

@@ -13,15 +13,41 @@ benchmarks``. The profiles in ``results/profiles/`` were made this way, for exam
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks._spec import Spec, fallback_upsert_template
 from benchmarks.scenarios import SCENARIOS, run_scenario
 
 _ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def benchmark_server(latency_ms: int) -> Iterator[str]:
+    """Run :mod:`benchmarks.server` in its own process while the block runs.
+
+    Yields:
+        The base URL of its port with ``latency_ms`` of latency.
+    """
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.server", "--latency-ms", str(latency_ms)],
+        cwd=_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        port = json.loads(server.stdout.readline())["ports"][str(latency_ms)]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,19 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         print("pyinstrument is not installed: pip install pyinstrument", file=sys.stderr)
         return 2
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.server", "--latency-ms", str(args.latency_ms)],
-        cwd=_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        port = json.loads(server.stdout.readline())["ports"][str(args.latency_ms)]
+    with benchmark_server(args.latency_ms) as url:
         spec = Spec(
             args.scenario,
-            f"http://127.0.0.1:{port}",
+            url,
             count=args.count,
             concurrency=args.concurrency,
             warmup=args.warmup,
@@ -62,10 +79,6 @@ def main(argv: list[str] | None = None) -> int:
         profiler.start()
         figures = run_scenario(spec)
         profiler.stop()
-    finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait()
 
     header = (
         f"# python -m benchmarks.profile {args.scenario} --count {args.count} "

@@ -319,6 +319,17 @@ def refuse_unverified_tls(writer: AbstractStreamWriter) -> None:
         )
 
 
+def _refuse_unverified_tls_for(
+    body: Base64JsonPayload | HookedBytesPayload, writer: AbstractStreamWriter
+) -> None:
+    """:func:`refuse_unverified_tls`, the refusal kept as the payload's own error."""
+    try:
+        refuse_unverified_tls(writer)
+    except ConfigurationError as exc:
+        body.error = exc
+        raise
+
+
 class Base64JsonPayload(payload.Payload):
     """A JSON object whose ``file_data`` value is a file, base64-encoded while sending.
 
@@ -374,11 +385,7 @@ class Base64JsonPayload(payload.Payload):
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write the prefix, the file as base64 (a slice per turn of the loop), the suffix."""
         if self._check_tls:
-            try:
-                refuse_unverified_tls(writer)
-            except ConfigurationError as exc:
-                self.error = exc
-                raise
+            _refuse_unverified_tls_for(self, writer)
         await writer.write(self._prefix)
         chunks = self._source.open_chunks()
         while True:
@@ -437,11 +444,7 @@ class HookedBytesPayload(payload.BytesPayload):
     async def write(self, writer: AbstractStreamWriter) -> None:
         """Write all but the last byte, await the hook, write the last byte."""
         if self._check_tls:
-            try:
-                refuse_unverified_tls(writer)
-            except ConfigurationError as exc:
-                self.error = exc
-                raise
+            _refuse_unverified_tls_for(self, writer)
         if self._before_last is None:
             await writer.write(self._body)
             return
