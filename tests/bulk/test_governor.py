@@ -422,3 +422,14 @@ async def test_a_retry_after_of_years_is_no_advice_and_pauses_nothing() -> None:
     answer(gov, await send(gov), clock, refused=True, retry_after=99_999_999)
     assert gov.snapshot().paused_until is None
     assert gov.stopped is None
+
+
+async def test_window_opened_is_what_flew_without_a_429() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    attempts = [await send(gov) for _ in range(6)]
+    for attempt in attempts:
+        answer(gov, attempt, clock)
+    assert gov.window_opened == 6
+    answer(gov, await send(gov), clock, refused=True)
+    assert gov.window_opened is None  # a 429: the next run starts small again

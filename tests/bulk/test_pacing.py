@@ -153,3 +153,30 @@ async def test_max_per_second_paces_a_real_run(emulator: Emulator, zy: ZyntroCli
     # 20 evenly spaced attempts at 20/s take 0.95 s; unpaced they take a few ms.
     assert 0.7 < elapsed < 5
     assert counts[0] <= 0.5 * per_second + 2
+
+
+async def test_a_run_starts_slowly_and_the_next_one_where_it_got(zy: ZyntroClient) -> None:
+    """Slow start opens the window by one per success; the client's next run starts open."""
+    windows: list[int | None] = []
+
+    def watch(progress: object) -> None:
+        windows.append(progress.pacing.window)  # type: ignore[attr-defined]
+
+    first = await zy.bulk.run(
+        [upsert(i) for i in range(200)], concurrency=32, on_progress=watch, progress_interval=0
+    )
+    assert first.all_succeeded
+    assert windows[0] is not None
+    assert windows[0] <= 8  # the first requests go out a few at a time
+    opened_at = windows[0]
+
+    windows.clear()
+    second = await zy.bulk.run(
+        [upsert(i) for i in range(200, 400)],
+        concurrency=32,
+        on_progress=watch,
+        progress_interval=0,
+    )
+    assert second.all_succeeded
+    # It starts with as many in flight as the API took at once before, not a few again.
+    assert windows[0] is None or windows[0] > opened_at

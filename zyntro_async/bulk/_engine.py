@@ -47,7 +47,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from zyntro_async._errors import CircuitOpenError, RequestValidationError, ZyntroError
 from zyntro_async.bulk._bundles import run_bundle
-from zyntro_async.bulk._governor import RateGovernor
+from zyntro_async.bulk._governor import INITIAL_WINDOW, RateGovernor
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._journal import Journal, Resume, recorded_status, resume
 from zyntro_async.bulk._limiter import ByteBudget, CircuitBreaker
@@ -107,6 +107,7 @@ class Run:
         total: int | None,
         on_result: Callable[[ItemResult], object] | None = None,
         send: MemoryObjectSendStream[ItemResult] | None = None,
+        window_opened: int | None = None,
     ) -> None:
         self.client = client
         self.options = options
@@ -119,6 +120,8 @@ class Run:
             max_pause=options.max_pause,
             on_long_pause=options.on_long_pause,
             stall_timeout=options.rate_limit_stall,
+            # Slow start begins where the client's previous run got without a 429.
+            initial_window=max(INITIAL_WINDOW, window_opened or 0),
         )
         self.breaker = CircuitBreaker(options.breaker_threshold)
         self.bytes = ByteBudget(options.max_inflight_bytes)

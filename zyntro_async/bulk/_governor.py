@@ -126,6 +126,7 @@ from zyntro_async._observe import Attempt, AttemptResult
 from zyntro_async._retry import FailureKind
 
 __all__ = [
+    "INITIAL_WINDOW",
     "GovernorPhase",
     "GovernorState",
     "LongRetryAfterError",
@@ -155,7 +156,7 @@ _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~
 _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
 _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
 _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
-_INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
+INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
 
 
@@ -278,7 +279,7 @@ class RateGovernor:
         max_pause: float = 300.0,
         on_long_pause: Literal["wait", "stop"] = "wait",
         stall_timeout: float | None = 600.0,
-        initial_window: int | None = _INITIAL_WINDOW,
+        initial_window: int | None = INITIAL_WINDOW,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
@@ -372,6 +373,7 @@ class RateGovernor:
         self.requests = 0
         self.succeeded = 0
         self.rate_limited = 0
+        self.most_in_flight = 0  # the most requests in flight at once so far
 
     # -- the observer ----------------------------------------------------------------------
 
@@ -437,6 +439,7 @@ class RateGovernor:
 
     def _sent(self, attempt: Attempt, now: float) -> None:
         self._in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self._in_flight)
         self.requests += 1
         self._last_sent = now
         attempt.call.state[self] = (now, self._in_flight)
@@ -510,6 +513,15 @@ class RateGovernor:
             paused_until=self._pause_until if paused else None,
             pause_remaining=max(0.0, self._pause_until - now),
         )
+
+    @property
+    def window_opened(self) -> int | None:
+        """Requests in flight at once that the API took without a single 429, if none came.
+
+        What the next run of the same client may start its slow start at (``None``: the API
+        answered 429, so the next run starts small again).
+        """
+        return self.most_in_flight if not self.rate_limited and self.most_in_flight else None
 
     @property
     def stopped(self) -> RateLimitStopError | None:
@@ -831,7 +843,7 @@ class RateGovernor:
             self._rate, self._curve, slow_start = self._before_episode
             if slow_start:
                 self._slow_start = True
-                self._set_window(max(_INITIAL_WINDOW, self._in_flight), now)
+                self._set_window(max(INITIAL_WINDOW, self._in_flight), now)
             return
         # The probing curve's time unit: as slow as the server's feedback. A refusal that
         # cost a long pause, or a limit that answers only every so often (a quota), is

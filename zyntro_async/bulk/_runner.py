@@ -36,6 +36,8 @@ class Bulk:
 
     def __init__(self, client: ZyntroClient) -> None:
         self._client = client
+        # In flight at once without a 429 in the previous run: the next starts there.
+        self._window_opened: int | None = None
 
     async def run(
         self,
@@ -127,7 +129,13 @@ class Bulk:
             max_pause=max_pause,
             on_long_pause=on_long_pause,
         )
-        run = Run(self._client, options, total=_length(items), on_result=on_result)
+        run = Run(
+            self._client,
+            options,
+            total=_length(items),
+            on_result=on_result,
+            window_opened=self._window_opened,
+        )
         try:
             await self._drive(run, items)
         except anyio.get_cancelled_exc_class() as cancelled:
@@ -180,7 +188,13 @@ class Bulk:
             on_long_pause=on_long_pause,
         )
         send, receive = anyio.create_memory_object_stream[ItemResult](options.concurrency)
-        run = Run(self._client, options, total=_length(items), send=send)
+        run = Run(
+            self._client,
+            options,
+            total=_length(items),
+            send=send,
+            window_opened=self._window_opened,
+        )
 
         async def produce() -> None:
             async with send:
@@ -239,6 +253,7 @@ class Bulk:
         run.report.elapsed = time.monotonic() - run.started
         run.report.rate_limited = run.governor.rate_limited
         run.report.settled_rate = run.governor.settled_rate
+        self._window_opened = run.governor.window_opened
         run.progress(force=True)
         failed_input = run.input_error
         if failed_input is not None:
