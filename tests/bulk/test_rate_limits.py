@@ -137,7 +137,9 @@ async def test_a_limit_that_never_admits_stops_the_run_resumably(
 async def test_a_long_retry_after_stops_the_run_when_asked(
     emulator: Emulator, zy: ZyntroClient, tmp_path: Any
 ) -> None:
-    emulator.set_limits(WindowQuota(limit=5, window=3_600, retry_after="seconds"))
+    # A day's quota: windows are aligned on the limiter's clock, and an hour's boundary
+    # fell inside this test once (it then accepted 5 more).
+    emulator.set_limits(WindowQuota(limit=5, window=86_400, retry_after="seconds"))
     journal = tmp_path / "run.journal"
     items = [upsert(i) for i in range(20)]
 
