@@ -309,7 +309,6 @@ class RateGovernor:
 
         # Pace.
         self._rate: float | None = max_per_second  # None: unpaced
-        self._last_sent = -math.inf
         self._last_due = -math.inf  # when the latest paced send was due
         self._limit: float | None = None  # W, the measured sustainable rate
         self._measured = False  # W was measured at a refusal, not only a floor
@@ -351,7 +350,6 @@ class RateGovernor:
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
         self._cycle_start_at = now  # when the 429 that started it came back
         self._cycle_successes = 0
-        self._cycle_in_flight = 0  # in flight at the sends that succeeded, summed
         self._cycle_start_succeeded = 0  # successes in the run when it began
 
         # Pauses and stops.
@@ -441,7 +439,6 @@ class RateGovernor:
         self._in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self._in_flight)
         self.requests += 1
-        self._last_sent = now
         attempt.call.state[self] = (now, self._in_flight)
 
     async def before_last_byte(self, attempt: Attempt) -> None:
@@ -613,7 +610,6 @@ class RateGovernor:
             self._grow_slow_start(now)
         if self._cycle_start is None or sent > self._cycle_start:
             self._cycle_successes += 1
-            self._cycle_in_flight += in_flight
         if self._in_episode:
             if sent >= self._episode_started:
                 self._episode_successes += 1
@@ -671,7 +667,6 @@ class RateGovernor:
             # accepted by a server that had just been at its limit.
             self._cycle_start = sent
             self._cycle_successes = 0
-            self._cycle_in_flight = 0
             self._cycle_start_succeeded = self.succeeded
         if sent < self._last_cut_at:
             return  # the round already cut for: the same overload, seen again

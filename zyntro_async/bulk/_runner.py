@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+from anyio.streams.memory import MemoryObjectSendStream
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
     from exceptiongroup import BaseExceptionGroup
@@ -129,13 +130,7 @@ class Bulk:
             max_pause=max_pause,
             on_long_pause=on_long_pause,
         )
-        run = Run(
-            self._client,
-            options,
-            total=_length(items),
-            on_result=on_result,
-            window_opened=self._window_opened,
-        )
+        run = self._new_run(options, items, on_result=on_result)
         try:
             await self._drive(run, items)
         except anyio.get_cancelled_exc_class() as cancelled:
@@ -188,13 +183,7 @@ class Bulk:
             on_long_pause=on_long_pause,
         )
         send, receive = anyio.create_memory_object_stream[ItemResult](options.concurrency)
-        run = Run(
-            self._client,
-            options,
-            total=_length(items),
-            send=send,
-            window_opened=self._window_opened,
-        )
+        run = self._new_run(options, items, send=send)
 
         async def produce() -> None:
             async with send:
@@ -248,6 +237,24 @@ class Bulk:
             if len(errors) == 1:
                 raise errors[0] from group
             raise
+
+    def _new_run(
+        self,
+        options: RunOptions,
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        on_result: Callable[[ItemResult], object] | None = None,
+        send: MemoryObjectSendStream[ItemResult] | None = None,
+    ) -> Run:
+        """A run of this client's, its slow start opened where the previous run's got."""
+        return Run(
+            self._client,
+            options,
+            total=_length(items),
+            on_result=on_result,
+            send=send,
+            window_opened=self._window_opened,
+        )
 
     def _finish(self, run: Run) -> BulkReport:
         run.report.elapsed = time.monotonic() - run.started
