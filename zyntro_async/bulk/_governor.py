@@ -38,12 +38,22 @@ the server *accepted*, never from what was offered:
   ``W`` half way, and never below 0.7 of the pace just refused (a cycle spent partly under
   the limit undercounts it; CUBIC cuts to 0.7 too). A cycle that contained a
   ``Retry-After`` pause counts the pause as refill: its estimate is only a floor (below).
+- the **drain floor** (at the first 429 after a ``Retry-After`` pause): a bucket is full
+  when the pause ends and empty at that 429, so what it accepted between is its burst plus
+  its rate times the time. Its burst is at most what the run got through before its first
+  episode, so what was accepted beyond that, per second, is at most the rate, and close to
+  it once the drain lasts a while. The estimate is never below it: the cycle estimate
+  alone, which a burst-capped refill undercounts, held a 300/s bucket answering
+  ``Retry-After: 1`` at 0.92 of its rate.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
   pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
   *floor* (a bucket whose 429s say "come back in 1 s" gives its burst per second): the pace
   climbs from it exponentially, a 429 above it is not "just over the limit", and it is not
-  used to tell a cap on concurrency from a rate.
+  used to tell a cap on concurrency from a rate. The same count sets the pace the run
+  resumes at when such an episode pauses: the pace held through it was offered, not
+  accepted, and resumed at it the run met the limit again in its first round (and paused
+  again: a cap of 8 answering with HTTP dates cost a run 60% of its goodput so).
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
@@ -88,9 +98,12 @@ nothing. So a 429 starts an episode only when 429s are a clear share of the rece
 far more than that within a few round trips), and once a limit is known, 2.5 times the share
 seen while settled under it (zero when the server never refuses there, so a probe over the
 limit is caught by its first 429). A stray 429 is still retried, and its ``Retry-After``
-still honoured. Early in a run one 429 is a large share of few answers; if, once the
-server accepts again, it stayed the only one and the share has fallen back under the
-threshold, the episode is undone: the pace (and slow start) carry on as before it.
+still honoured. Once a limit is known, a 429 that pauses the run is never taken for a
+stray: a limit that dropped under the pace answers just so (one 429 per pause, every few
+seconds, a share as small as the noise), and each costs a pause, far more than a cut.
+Early in a run one 429 is a large share of few answers; if, once the server accepts
+again, it stayed the only one and the share has fallen back under the threshold, the
+episode is undone: the pace (and slow start) carry on as before it.
 
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
 credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
@@ -352,6 +365,11 @@ class RateGovernor:
         self._cycle_successes = 0
         self._cycle_start_succeeded = 0  # successes in the run when it began
 
+        # Refills: a token bucket is full after a pause, and empty at the first 429 after.
+        self._refill_from = now  # the end of the latest pause (the start: none yet)
+        self._refill_successes = 0  # successes sent since then
+        self._first_burst: int | None = None  # successes before the run's first episode
+
         # Pauses and stops.
         self._pause_until = now
         self._pause_set_at = -math.inf
@@ -610,6 +628,8 @@ class RateGovernor:
             self._grow_slow_start(now)
         if self._cycle_start is None or sent > self._cycle_start:
             self._cycle_successes += 1
+        if sent >= self._refill_from:
+            self._refill_successes += 1
         if self._in_episode:
             if sent >= self._episode_started:
                 self._episode_successes += 1
@@ -647,16 +667,19 @@ class RateGovernor:
         paused = 0.0  # how much longer everyone waits because of this 429
         if retry_after is not None and retry_after > _ABSURD_PAUSE:
             retry_after = None  # years: a broken header, not advice (paced as without one)
+        refill = (self._refill_from, self._refill_successes)  # before this 429's pause
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
-        if not self._in_episode and self._stray():
+        if not self._in_episode and self._stray() and not (paused and self._limit is not None):
             return  # retried, its pause honoured, but nothing to learn from it
         if self._slow_start:
             self._end_slow_start(now)  # a limit met: from here the pace and window learn it
             self._ended_slow_start = True
         cycle = None
         above_cycle = False
+        drained = None
         if not self._in_episode and sent >= self._last_cut_at:
+            drained = self._drain_floor(sent, *refill)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now)
@@ -700,7 +723,7 @@ class RateGovernor:
             # refused bounds it from above (CUBIC's cut, 0.7 of it, from below).
             known = self._limit
             estimate = cycle if known is None else (known + cycle) / 2
-            self._learn(max(estimate, _REFUSED_SHARE * current), None)
+            self._learn(max(estimate, _REFUSED_SHARE * current, drained or 0.0), None)
             # A cycle spent partly paused counts the pause as refill: only a floor.
             self._measured = self._pause_until <= self._cycle_start_at
         elif self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit:
@@ -722,7 +745,20 @@ class RateGovernor:
                 self._blind_cut(current)  # it accepts nothing: a quota ran out
         else:
             self._blind_cut(current)
+        if now < self._pause_until and self._episode_blind and not self._episode_estimated:
+            self._resume_at_floor()
         self._cut_done(now)
+
+    def _resume_at_floor(self) -> None:
+        """A pause in an episode with nothing measured: resume at what was accepted so far.
+
+        The pace held through the episode was offered, not accepted: resumed at it, the run
+        meets the limit again in its first round after the pause (and pauses again).
+        """
+        accepted = self.succeeded - self._episode_origin_succeeded
+        span = self._pause_until - self._episode_origin
+        if accepted >= _CYCLE_SAMPLES and span > 0 and self._rate is not None:
+            self._rate = max(_MIN_RATE, min(self._rate, self.margin * accepted / span))
 
     def _cut_done(self, now: float) -> None:
         """The rest of this round's 429s are the same overload."""
@@ -820,6 +856,24 @@ class RateGovernor:
             return None
         return self._episode_successes / span
 
+    def _drain_floor(self, first_refused_sent: float, since: float, accepted: int) -> float | None:
+        """A floor under a token bucket's rate from its drain since the latest pause.
+
+        A bucket is full after a pause and empty at the first 429 after it: what it accepted
+        in between is its burst plus its rate times the time (less what overflowed while
+        the pace was under the rate). The burst is at most what the run got through before
+        its first episode (the bucket was full, then empty, and refilled meanwhile), so
+        ``(accepted - that) / seconds`` is at most the rate, and close to it after a long
+        drain: what a cycle counted over the pause (a refill the burst capped) misses.
+        """
+        if self._first_burst is None:
+            self._first_burst = self.succeeded
+            return None
+        span = first_refused_sent - since
+        if since <= self._start or span < max(_CYCLE_SECONDS, self._measure_span()):
+            return None
+        return max(0.0, accepted - self._first_burst) / span
+
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
         if self._cycle_start is None or self._cycle_successes < _CYCLE_SAMPLES:
@@ -880,6 +934,8 @@ class RateGovernor:
     def _pause(self, now: float, retry_after: float) -> float:
         """Pause everyone for ``retry_after``; returns how much longer that makes the wait."""
         self._pause_set_at = now
+        self._refill_from = max(self._refill_from, now + retry_after)
+        self._refill_successes = 0
         if retry_after > self.max_pause:
             if self.on_long_pause == "stop":
                 self._stop = LongRetryAfterError(retry_after, self.max_pause)
