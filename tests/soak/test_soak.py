@@ -45,11 +45,16 @@ def check(result: SoakResult, *, window: int, rss_growth: int) -> None:
     assert last, info
     # Tasks: the run's workers (concurrency + concurrency // 4 with a journal), the children
     # of the bundles they hold (each waits for a request slot), and a few of our own. The
-    # bound does not grow with the item count; and the last window holds no more than
-    # the first did.
+    # bound does not grow with the item count; and the last window holds no more than the
+    # run held before it. A leak still shows (it grows with the items, so the last window
+    # tops everything before it); the first window alone was a low bar, since the run is
+    # still ramping up there (slow start, the pool filling), and failed about one run in
+    # ten (once: 357 tasks against a bar of 324 + 16).
     in_flight_bound = 2 * CONCURRENCY + 64
     assert max(s.tasks for s in result.samples) <= in_flight_bound, info
-    assert max(s.tasks for s in last) <= max(s.tasks for s in first) + 16, info
+    earlier = [s for s in result.samples if s.done <= result.n - window]
+    assert earlier, info
+    assert max(s.tasks for s in last) <= max(s.tasks for s in earlier) + 16, info
     assert max(s.connections for s in result.samples) <= MAX_CONNECTIONS, info
     # Sockets come and go with the pool (which fills up over the first window); every
     # other descriptor (journal, pipes, the loop's own) stays as it was.
