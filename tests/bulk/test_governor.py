@@ -430,6 +430,28 @@ def test_a_halved_limit_whose_429s_each_pause_is_not_taken_for_strays(seed: int)
     assert result.goodput(bucket, 15.0, 20.0) >= 0.75
 
 
+async def test_a_lone_early_429_that_proves_stray_is_undone() -> None:
+    # The first answer is a 429 (a share of 1 in 1: an episode), the other 39 sent with it
+    # succeed, and so does the next: one 429 in 41 answers was a stray. The run carries on
+    # unpaced, as before it, and forgets what it had counted as the bucket's burst there.
+    clock = FakeClock()
+    gov = governor(clock)
+    in_flight = [await send(gov) for _ in range(40)]
+    clock.now += 0.02
+    answer(gov, in_flight[0], clock, refused=True)
+    assert gov.snapshot().phase is GovernorPhase.THROTTLED
+    for attempt in in_flight[1:]:
+        answer(gov, attempt, clock)
+    last = await send(gov)
+    clock.now += 0.05  # a measuring span (two round trips) after the 429
+    answer(gov, last, clock)
+    state = gov.snapshot()
+    assert state.phase is GovernorPhase.PROBING
+    assert state.rate_limit is None
+    assert state.learned_limit is None
+    assert gov._first_burst is None  # a later drain floor must not take 0 for the burst
+
+
 async def test_a_pause_with_nothing_measured_resumes_at_what_was_accepted() -> None:
     # 20 accepted, then 429s with "Retry-After: 1": nothing was measured, and the pace held
     # through the episode was only offered. The run resumes at about 20 per 1.02 s.

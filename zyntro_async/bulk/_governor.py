@@ -53,7 +53,8 @@ the server *accepted*, never from what was offered:
   used to tell a cap on concurrency from a rate. The same count sets the pace the run
   resumes at when such an episode pauses: the pace held through it was offered, not
   accepted, and resumed at it the run met the limit again in its first round (and paused
-  again: a cap of 8 answering with HTTP dates cost a run 60% of its goodput so).
+  again: against a cap of 8 answering with HTTP dates, a second blind cut set a floor of 3
+  requests a second, and the run took seconds to climb back).
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
@@ -890,6 +891,7 @@ class RateGovernor:
             # by now a share too small to mean a limit: seen again, it was a stray. Nothing
             # was learned; carry on as before it, not with the seconds of a climb from a cut.
             self._rate, self._curve, slow_start = self._before_episode
+            self._first_burst = None  # what got through before it was no bucket's burst
             if slow_start:
                 self._slow_start = True
                 self._set_window(max(INITIAL_WINDOW, self._in_flight), now)
