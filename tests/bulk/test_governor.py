@@ -256,19 +256,6 @@ async def test_slow_start_ends_at_the_first_refusal_and_when_it_holds_nothing_ba
     assert unbound.snapshot().window is None
 
 
-async def test_slow_start_holds_while_a_round_of_answers_arrives_together() -> None:
-    # Four out, three answers back before anyone sends again: one in flight, for a moment,
-    # under a window of 7. That is not the run's concurrency holding it back (read so, it
-    # ended slow start, and the run met a cap of 4 at 50 ms with all 64 workers: about
-    # 100 429s where 9 do). The run has filled 4 places; the window is 7, not 8.
-    clock = FakeClock()
-    gov = RateGovernor(clock=clock, sleep=clock.sleep, initial_window=4)
-    first = [await send(gov) for _ in range(4)]
-    for attempt in first[:3]:
-        answer(gov, attempt, clock)
-    assert gov.snapshot().window == 7
-
-
 def test_slow_start_meets_a_low_limit_with_few_429s() -> None:
     # 64 workers against 50/s with a burst of 5, 100 ms away: without slow start the whole
     # concurrency met the empty bucket at once (about 15% of the run's requests were 429s).
@@ -430,20 +417,17 @@ def test_a_halved_limit_announcing_one_second_pauses_is_followed() -> None:
     assert result.goodput(bucket, 7.5, 10.0) >= 0.7
 
 
-def test_a_halved_limit_whose_429s_each_pause_is_not_taken_for_strays() -> None:
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_halved_limit_whose_429s_each_pause_is_not_taken_for_strays(seed: int) -> None:
     # The benchmark's limit change: ten seconds each at 300/s, 150/s, 300/s, "Retry-After: 1".
     # Over 150/s the run meets one 429 per pause, every few seconds: a share of answers as
     # small as stray 429s. Taken for strays, they paused the run again and again at 170/s,
-    # and the halved phase ran at 0.53-0.70 of its limit (0.59 over these seeds). A seed
-    # may still lose a pause to a 429 read as a cap on concurrency, so the mean is judged.
-    settled = []
-    for seed in (1, 2, 3):
-        bucket = TokenBucket(rate=300, burst=60, style=1.0, schedule=((10.0, 150.0), (20.0, 300.0)))
-        result = simulate(bucket, items=7500, workers=64, seed=seed)
-        assert result.succeeded == result.items
-        assert result.refused_fraction <= 0.02
-        settled.append(result.goodput(bucket, 15.0, 20.0))
-    assert sum(settled) / len(settled) >= 0.75, settled
+    # and the halved phase ran at 0.53-0.70 of its limit.
+    bucket = TokenBucket(rate=300, burst=60, style=1.0, schedule=((10.0, 150.0), (20.0, 300.0)))
+    result = simulate(bucket, items=7500, workers=64, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    assert result.goodput(bucket, 15.0, 20.0) >= 0.75
 
 
 async def test_a_lone_early_429_that_proves_stray_is_undone() -> None:

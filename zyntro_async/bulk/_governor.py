@@ -14,13 +14,10 @@ The control law
 ---------------
 *Slow start.* A run begins as TCP does: a window of 4 requests in flight that grows by one
 per success, doubling each round trip, until the server first refuses or the run's own
-concurrency is the tighter bound (the window is twice the most the run has ever had in
-flight: not the count of the moment, which a round of answers arriving together empties
-for an instant, and which ended slow start after three successes). Without it, the first
-refusal met the run's whole concurrency in flight: 64 requests refused at once against a
-limit that accepts 5, and with ``Retry-After`` a pause for each round of them (a cap of 4
-at 50 ms: about 100 429s in its first episode, 9 with it). Doubling costs a few round
-trips at the start of a run; after it, nothing.
+concurrency is the tighter bound. Without it, the first refusal met the run's whole
+concurrency in flight: 64 requests refused at once against a limit that accepts 5, and
+with ``Retry-After`` a pause for each round of them. Doubling costs a few round trips at
+the start of a run; after it, nothing.
 
 *Episodes and rounds.* A 429 starts an **episode** of refusals; it is over once a request
 sent after the latest 429 came back succeeds. Within an episode the pace is cut at most once
@@ -44,10 +41,8 @@ the server *accepted*, never from what was offered:
 - the **drain floor** (at the first 429 after a ``Retry-After`` pause): a bucket is full
   when the pause ends and empty at that 429, so what it accepted between is its burst plus
   its rate times the time. Its burst is at most what the run got through before its first
-  episode, less what the bucket refilled meanwhile (its rate over all but the first two
-  round trips of slow start, which offer less than the rate), so what was accepted beyond
-  that is at most the rate over the time of both, and close to it once the drain lasts a
-  while. The estimate is never below it: the cycle estimate
+  episode, so what was accepted beyond that, per second, is at most the rate, and close to
+  it once the drain lasts a while. The estimate is never below it: the cycle estimate
   alone, which a burst-capped refill undercounts, held a 300/s bucket answering
   ``Retry-After: 1`` at 0.92 of its rate.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
@@ -375,7 +370,6 @@ class RateGovernor:
         self._refill_from = now  # the end of the latest pause (the start: none yet)
         self._refill_successes = 0  # successes sent since then
         self._first_burst: int | None = None  # successes before the run's first episode
-        self._first_seconds = 0.0  # ... and how long they took
 
         # Pauses and stops.
         self._pause_until = now
@@ -597,7 +591,7 @@ class RateGovernor:
     def _grow_slow_start(self, now: float) -> None:
         assert self._window is not None
         self._window += 1
-        if 2 * self.most_in_flight < self._window:
+        if 2 * self._in_flight < self._window:
             # The run's own concurrency holds it back now: the window has done its job.
             self._end_slow_start(now)
         else:
@@ -868,25 +862,18 @@ class RateGovernor:
 
         A bucket is full after a pause and empty at the first 429 after it: what it accepted
         in between is its burst plus its rate times the time (less what overflowed while
-        the pace was under the rate). The run's first ``N0`` successes, in ``t0`` seconds,
-        emptied the full bucket too: ``N0`` is its burst plus its rate over ``t0``, less
-        what overflowed while slow start offered less than the rate (its first two round
-        trips or so). So ``(accepted - N0) / (seconds - (t0 - 2 rtt))`` is at most the
-        rate, and close to it after a long drain: what a cycle counted over the pause (a
-        refill the burst capped) misses.
+        the pace was under the rate). The burst is at most what the run got through before
+        its first episode (the bucket was full, then empty, and refilled meanwhile), so
+        ``(accepted - that) / seconds`` is at most the rate, and close to it after a long
+        drain: what a cycle counted over the pause (a refill the burst capped) misses.
         """
         if self._first_burst is None:
             self._first_burst = self.succeeded
-            self._first_seconds = first_refused_sent - self._start
             return None
         span = first_refused_sent - since
         if since <= self._start or span < max(_CYCLE_SECONDS, self._measure_span()):
             return None
-        # The first count holds the rate too, for all but the first round trips (slow start
-        # offers less than the rate there, and the bucket overflows): that much of it was
-        # refill, not burst, and the same rate refills this drain.
-        refilled = max(0.0, self._first_seconds - 2 * (self._srtt or 0.0))
-        return max(0.0, accepted - self._first_burst) / max(span - refilled, span / 2)
+        return max(0.0, accepted - self._first_burst) / span
 
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
