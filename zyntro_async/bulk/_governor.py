@@ -756,10 +756,20 @@ class RateGovernor:
         The pace held through the episode was offered, not accepted: resumed at it, the run
         meets the limit again in its first round after the pause (and pauses again).
         """
+        accepted = self._accepted_since_origin(self._pause_until, 0.0)
+        if accepted is not None and self._rate is not None:
+            self._rate = max(_MIN_RATE, min(self._rate, self.margin * accepted))
+
+    def _accepted_since_origin(self, until: float, min_span: float) -> float | None:
+        """What the server accepted per second from the cycle's start until ``until``.
+
+        ``None`` with fewer than a handful of successes, or over no more than ``min_span``.
+        """
         accepted = self.succeeded - self._episode_origin_succeeded
-        span = self._pause_until - self._episode_origin
-        if accepted >= _CYCLE_SAMPLES and span > 0 and self._rate is not None:
-            self._rate = max(_MIN_RATE, min(self._rate, self.margin * accepted / span))
+        span = until - self._episode_origin
+        if accepted < _CYCLE_SAMPLES or span <= 0 or span < min_span:
+            return None
+        return accepted / span
 
     def _cut_done(self, now: float) -> None:
         """The rest of this round's 429s are the same overload."""
@@ -781,6 +791,8 @@ class RateGovernor:
         self._before_episode = (self._rate, self._curve, self._ended_slow_start)
         self._rate_limited_before = self.rate_limited - 1  # this 429 is the episode's first
         self._ended_slow_start = False
+        if self._first_burst is None:  # what emptied the full bucket the run began with
+            self._first_burst = self.succeeded
         # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
         self._rate = self._current_rate(now)
         self._in_episode = True
@@ -867,8 +879,7 @@ class RateGovernor:
         ``(accepted - that) / seconds`` is at most the rate, and close to it after a long
         drain: what a cycle counted over the pause (a refill the burst capped) misses.
         """
-        if self._first_burst is None:
-            self._first_burst = self.succeeded
+        if self._first_burst is None:  # this 429 begins the run's first episode
             return None
         span = first_refused_sent - since
         if since <= self._start or span < max(_CYCLE_SECONDS, self._measure_span()):
@@ -916,10 +927,10 @@ class RateGovernor:
             # since the cycle began over the time until the server accepted again, pauses
             # included. Exact for a quota drained at once (quota / window), a floor for a
             # bucket: start there and climb exponentially until the next refusal measures.
-            accepted = self.succeeded - self._episode_origin_succeeded
-            if accepted >= _CYCLE_SAMPLES and cycle >= _CYCLE_SECONDS:
+            floor = self._accepted_since_origin(now, _CYCLE_SECONDS)
+            if floor is not None:
                 # Only a floor: a refusal above it is not "just over the limit".
-                self._limit, self._measured = accepted / cycle, False
+                self._limit, self._measured = floor, False
                 current = max(_MIN_RATE, self.margin * self._limit)
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
