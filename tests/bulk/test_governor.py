@@ -256,6 +256,29 @@ async def test_slow_start_ends_at_the_first_refusal_and_when_it_holds_nothing_ba
     assert unbound.snapshot().window is None
 
 
+async def test_slow_start_lasts_when_a_round_of_answers_arrives_together() -> None:
+    # Four answers in one tick, with attempts waiting: the in-flight count falls to 0 for
+    # an instant, but the window is what holds the run back. Read as "the run's own
+    # concurrency is the tighter bound", it ended slow start after two answers, and a cap
+    # of 4 at 50 ms then met all 64 workers at once (about 100 429s over real sockets).
+    clock = FakeClock()
+    gov = RateGovernor(clock=clock, sleep=clock.sleep, initial_window=4)
+    first = [await send(gov) for _ in range(4)]
+    waiting = [asyncio.ensure_future(send(gov)) for _ in range(12)]
+    await asyncio.sleep(0)
+    clock.now += 0.05
+    for attempt in first:
+        answer(gov, attempt, clock, elapsed=0.05)
+    assert gov.snapshot().window == 8, "one more place per success, still slow start"
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert sum(task.done() for task in waiting) == 8
+    assert gov.snapshot().in_flight == 8
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+
+
 def test_slow_start_meets_a_low_limit_with_few_429s() -> None:
     # 64 workers against 50/s with a burst of 5, 100 ms away: without slow start the whole
     # concurrency met the empty bucket at once (about 15% of the run's requests were 429s).
@@ -474,6 +497,41 @@ async def test_a_pause_with_nothing_measured_resumes_at_what_was_accepted() -> N
     assert clock.now - resumed >= 1.02 / 20  # paced at the floor, not at the offered pace
     for attempt in (first, second):
         answer(gov, attempt, clock)
+
+
+async def test_an_episode_that_finds_a_cap_leaves_the_pace_alone() -> None:
+    # A run paced well above what it uses (its window or workers hold it), then a 429 with
+    # more in flight than the successes had, pausing a second: a cap on requests in flight.
+    # The window closes under it; the pace is not cut. Counting "what was accepted over the
+    # cycle, pause included" as a floor for the pace held a cap of 3 at 100 ms to 9 a second
+    # (the cap allows 30), probed ten pauses apart.
+    clock = FakeClock()
+    gov = governor(clock)
+    flood = await flood_then_429(gov, clock, 40, retry_after=None)
+    for attempt in flood[:9]:
+        answer(gov, attempt, clock, refused=True)
+    for attempt in flood[9:]:
+        answer(gov, attempt, clock)
+    for _ in range(30):  # 0.6 s at three in flight
+        batch = [await send(gov) for _ in range(3)]
+        clock.now += 0.02
+        for attempt in batch:
+            answer(gov, attempt, clock)
+    paced = gov.snapshot().rate_limit
+    assert paced is not None
+    batch = [await send(gov) for _ in range(6)]
+    clock.now += 0.02
+    answer(gov, batch[-1], clock, refused=True, retry_after=1.0)
+    for attempt in batch[:-1]:
+        answer(gov, attempt, clock)
+    assert gov.snapshot().window == 5, "just under the in flight that met the cap"
+    answer(gov, await send(gov), clock)  # after the pause: accepted again, the episode ends
+    clock.now += 0.1
+    answer(gov, await send(gov), clock)
+    state = gov.snapshot()
+    assert state.window == 5
+    assert state.rate_limit is not None
+    assert state.rate_limit >= paced
 
 
 def test_a_first_pause_gives_a_floor_not_a_limit() -> None:

@@ -14,10 +14,12 @@ The control law
 ---------------
 *Slow start.* A run begins as TCP does: a window of 4 requests in flight that grows by one
 per success, doubling each round trip, until the server first refuses or the run's own
-concurrency is the tighter bound. Without it, the first refusal met the run's whole
-concurrency in flight: 64 requests refused at once against a limit that accepts 5, and
-with ``Retry-After`` a pause for each round of them. Doubling costs a few round trips at
-the start of a run; after it, nothing.
+concurrency is the tighter bound (the window is twice what is in flight and nothing waits
+for a place in it: a round of answers arriving together empties the window for an instant
+while the attempts they free are still on their way). Without it, the first refusal met
+the run's whole concurrency in flight: 64 requests refused at once against a limit that
+accepts 5, and with ``Retry-After`` a pause for each round of them. Doubling costs a few
+round trips at the start of a run; after it, nothing.
 
 *Episodes and rounds.* A 429 starts an **episode** of refusals; it is over once a request
 sent after the latest 429 came back succeeds. Within an episode the pace is cut at most once
@@ -81,10 +83,14 @@ round trip.
 sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
 refuses only above it. So a 429 at a steady pace with clearly more in flight than the
 recent successes had (an average over about the last 16), or, within an episode, 429s
-whose mean in flight is clearly above the successes', sets the window there and leaves the
-pace alone; a 429 at the window's edge lowers it by one; a 429 well within it drops it (it
-was not the limit). The window grows by
-one every ``5 * T`` seconds to find a cap that rose.
+whose mean in flight is clearly above the successes', sets the window there (one under it
+if that 429 paused the run: each try costs a pause) and leaves the pace alone; a 429 at the
+window's edge lowers it by one; a 429 well within it drops it (it was not the limit). An
+episode that only set the window ends with the pace where it was: what the cycle accepted,
+pauses included, is the cap's doing, not a rate (taken as a floor for the pace, it held a
+cap of 3 at 100 ms to 9 requests a second, against the 30 it allows). The window grows by
+one every ``5 * T`` seconds to find a cap that rose, ``T`` being at least ten times the
+pauses of the episode that set it.
 
 *Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
 a fraction of a guess, so one episode lands near the limit and later ones correct the
@@ -349,6 +355,7 @@ class RateGovernor:
         self._episode_origin = now  # when the cycle it ends began
         self._episode_origin_succeeded = 0  # successes in the run when it began
         self._episode_estimated = False  # a cut in it was based on a measurement
+        self._episode_cut = False  # the pace was cut in it (not only the window set)
         self._episode_successes = 0  # successes sent after its first 429 came back
         self._episode_ok_in_flight = 0  # in flight at their sends, summed
         self._episode_refused = 0  # 429s in it
@@ -591,7 +598,7 @@ class RateGovernor:
     def _grow_slow_start(self, now: float) -> None:
         assert self._window is not None
         self._window += 1
-        if 2 * self._in_flight < self._window:
+        if 2 * self._in_flight < self._window and not self._turn.locked():
             # The run's own concurrency holds it back now: the window has done its job.
             self._end_slow_start(now)
         else:
@@ -704,8 +711,8 @@ class RateGovernor:
         if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
-            # lowers it) and leave the rate alone.
-            self._set_window(in_flight, now)
+            # lowers it) and leave the rate alone; just under it if this 429 cost a pause.
+            self._set_window(max(1, in_flight - 1) if paused else in_flight, now)
             self._episode_estimated = True
         elif short is not None:
             if not self._episode_blind and self._refused_above_the_rest(in_flight):
@@ -778,6 +785,7 @@ class RateGovernor:
     def _blind_cut(self, current: float) -> None:
         self._rate = max(_MIN_RATE, current * _BLIND_CUT)
         self._episode_blind = True
+        self._episode_cut = True
 
     def _learn(self, limit: float, at_most: float | None) -> None:
         self._limit = limit
@@ -785,6 +793,7 @@ class RateGovernor:
         rate = self.margin * limit
         self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
         self._episode_estimated = True
+        self._episode_cut = True
 
     def _begin_episode(self, now: float) -> None:
         # What to go back to if the episode proves to be one stray 429 (_end_episode).
@@ -806,6 +815,7 @@ class RateGovernor:
         self._episode_refused_in_flight = 0
         self._episode_refused_min_in_flight = 1 << 30
         self._episode_estimated = False
+        self._episode_cut = False
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
@@ -906,6 +916,14 @@ class RateGovernor:
             if slow_start:
                 self._slow_start = True
                 self._set_window(max(INITIAL_WINDOW, self._in_flight), now)
+            return
+        if self._window is not None and not self._episode_cut:
+            # Only the window was set (a cap on requests in flight): the pace was not the
+            # limit, so it carries on where it was.
+            self._rate, self._curve, _ = self._before_episode
+            # Each probe of the window costs the episode's pauses again: probe it rarely.
+            self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
+            self._window_grown_at = now
             return
         # The probing curve's time unit: as slow as the server's feedback. A refusal that
         # cost a long pause, or a limit that answers only every so often (a quota), is
