@@ -453,6 +453,31 @@ def test_a_halved_limit_whose_429s_each_pause_is_not_taken_for_strays(seed: int)
     assert result.goodput(bucket, 15.0, 20.0) >= 0.75
 
 
+async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:
+    # The run met a limit at its start (nothing measured), climbed back for a few seconds,
+    # and meets it again: one 429, "Retry-After: 1", among hundreds of successes. Taken for
+    # a stray, the pace went on climbing and the next 429 paused the run again a second
+    # later (a 1,000/s bucket answering HTTP dates: two pauses in two seconds).
+    clock = FakeClock()
+    gov = governor(clock)
+    flood = await flood_then_429(gov, clock, 40, retry_after=None)
+    for attempt in flood[:19]:
+        answer(gov, attempt, clock, refused=True)
+    for attempt in flood[19:]:
+        answer(gov, attempt, clock)
+    for _ in range(1000):
+        answer(gov, await send(gov), clock)
+    assert gov.snapshot().learned_limit is None
+    climbing = gov.snapshot().rate_limit
+    assert climbing is not None
+    refused = await send(gov)
+    answer(gov, refused, clock, refused=True, retry_after=1.0)
+    state = gov.snapshot()
+    assert state.phase is GovernorPhase.PAUSED
+    assert state.rate_limit is not None
+    assert state.rate_limit < climbing
+
+
 async def test_a_lone_early_429_that_proves_stray_is_undone() -> None:
     # The first answer is a 429 (a share of 1 in 1: an episode), the other 39 sent with it
     # succeed, and so does the next: one 429 in 41 answers was a stray. The run carries on
