@@ -43,8 +43,10 @@ the server *accepted*, never from what was offered:
 - the **drain floor** (at the first 429 after a ``Retry-After`` pause): a bucket is full
   when the pause ends and empty at that 429, so what it accepted between is its burst plus
   its rate times the time. Its burst is at most what the run got through before its first
-  episode, so what was accepted beyond that, per second, is at most the rate, and close to
-  it once the drain lasts a while. The estimate is never below it: the cycle estimate
+  episode, less what the bucket refilled meanwhile (its rate over all but the first two
+  round trips of slow start, which offer less than the rate), so what was accepted beyond
+  that is at most the rate over the time of both, and close to it once the drain lasts a
+  while. The estimate is never below it: the cycle estimate
   alone, which a burst-capped refill undercounts, held a 300/s bucket answering
   ``Retry-After: 1`` at 0.92 of its rate.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
@@ -105,10 +107,9 @@ nothing. So a 429 starts an episode only when 429s are a clear share of the rece
 far more than that within a few round trips), and once a limit is known, 2.5 times the share
 seen while settled under it (zero when the server never refuses there, so a probe over the
 limit is caught by its first 429). A stray 429 is still retried, and its ``Retry-After``
-still honoured. Once the run has met a limit (an episode of 429s ended, measured or not),
-a 429 that pauses the run is never taken for a stray: a limit that dropped under the pace,
-or one met again while climbing from a floor, answers just so (one 429 per pause, every
-few seconds, a share as small as the noise), and each costs a pause, far more than a cut.
+still honoured. Once a limit is known, a 429 that pauses the run is never taken for a
+stray: a limit that dropped under the pace answers just so (one 429 per pause, every few
+seconds, a share as small as the noise), and each costs a pause, far more than a cut.
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
 episode is undone: the pace (and slow start) carry on as before it.
@@ -378,6 +379,7 @@ class RateGovernor:
         self._refill_from = now  # the end of the latest pause (the start: none yet)
         self._refill_successes = 0  # successes sent since then
         self._first_burst: int | None = None  # successes before the run's first episode
+        self._first_seconds = 0.0  # ... and how long they took
 
         # Pauses and stops.
         self._pause_until = now
@@ -695,7 +697,7 @@ class RateGovernor:
             drained = self._drain_floor(sent, *refill)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
-            self._begin_episode(now)
+            self._begin_episode(now, sent)
         self._episode_paused += paused
         if self._cycle_start is None or sent > self._cycle_start:
             self._cycle_start_at = now
@@ -800,13 +802,14 @@ class RateGovernor:
         self._episode_estimated = True
         self._episode_cut = True
 
-    def _begin_episode(self, now: float) -> None:
+    def _begin_episode(self, now: float, sent: float) -> None:
         # What to go back to if the episode proves to be one stray 429 (_end_episode).
         self._before_episode = (self._rate, self._curve, self._ended_slow_start)
         self._rate_limited_before = self.rate_limited - 1  # this 429 is the episode's first
         self._ended_slow_start = False
         if self._first_burst is None:  # what emptied the full bucket the run began with
             self._first_burst = self.succeeded
+            self._first_seconds = sent - self._start
         # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
         self._rate = self._current_rate(now)
         self._in_episode = True
@@ -889,17 +892,23 @@ class RateGovernor:
 
         A bucket is full after a pause and empty at the first 429 after it: what it accepted
         in between is its burst plus its rate times the time (less what overflowed while
-        the pace was under the rate). The burst is at most what the run got through before
-        its first episode (the bucket was full, then empty, and refilled meanwhile), so
-        ``(accepted - that) / seconds`` is at most the rate, and close to it after a long
-        drain: what a cycle counted over the pause (a refill the burst capped) misses.
+        the pace was under the rate). The run's first ``N0`` successes, in ``t0`` seconds,
+        emptied the full bucket too: ``N0`` is its burst plus its rate over ``t0``, less
+        what overflowed while slow start offered less than the rate (its first two round
+        trips or so). So ``(accepted - N0) / (seconds - (t0 - 2 rtt))`` is at most the
+        rate, and close to it after a long drain: what a cycle counted over the pause (a
+        refill the burst capped) misses.
         """
         if self._first_burst is None:  # this 429 begins the run's first episode
             return None
         span = first_refused_sent - since
         if since <= self._start or span < max(_CYCLE_SECONDS, self._measure_span()):
             return None
-        return max(0.0, accepted - self._first_burst) / span
+        # The first count holds the rate too, for all but the first round trips (slow start
+        # offers less than the rate there, and the bucket overflows): that much of it was
+        # refill, not burst, and the same rate refills this drain.
+        refilled = max(0.0, self._first_seconds - 2 * (self._srtt or 0.0))
+        return max(0.0, accepted - self._first_burst) / max(span - refilled, span / 2)
 
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
