@@ -563,6 +563,43 @@ async def test_an_episode_that_finds_a_cap_leaves_the_pace_alone() -> None:
     assert state.rate_limit >= paced
 
 
+async def test_the_window_probe_meeting_the_cap_is_no_stray() -> None:
+    # A cap found, the window held under it, and every five time units one more place: the
+    # probe. Its 429 comes among thousands of successes, a share as small as stray 429s;
+    # taken for a stray, the run went on sending at the cap plus one, ten 429s a probe
+    # (a cap of 4 at 50 ms: 2.6% of the run's requests were 429s, 1.1% once heeded).
+    clock = FakeClock()
+    gov = governor(clock)
+    flood = await flood_then_429(gov, clock, 40, retry_after=None)
+    for attempt in flood[:9]:
+        answer(gov, attempt, clock, refused=True)
+    for attempt in flood[9:]:
+        answer(gov, attempt, clock)
+    for _ in range(30):
+        batch = [await send(gov) for _ in range(3)]
+        clock.now += 0.02
+        for attempt in batch:
+            answer(gov, attempt, clock)
+    batch = [await send(gov) for _ in range(6)]
+    clock.now += 0.02
+    answer(gov, batch[-1], clock, refused=True)
+    for attempt in batch[:-1]:
+        answer(gov, attempt, clock)
+    assert gov.snapshot().window == 6
+    while gov.snapshot().window == 6:  # at the window until it probes one place more
+        batch = [await send(gov) for _ in range(6)]
+        clock.now += 0.02
+        for attempt in batch:
+            answer(gov, attempt, clock)
+    assert gov.snapshot().window == 7
+    batch = [await send(gov) for _ in range(7)]
+    clock.now += 0.02
+    answer(gov, batch[-1], clock, refused=True)
+    assert gov.snapshot().window == 6, "the probe's 429 closes the window again"
+    for attempt in batch[:-1]:
+        answer(gov, attempt, clock)
+
+
 def test_a_first_pause_gives_a_floor_not_a_limit() -> None:
     # A bucket whose 429s all say "1 s": the first episode can only count what got through
     # (about the burst per second). The run climbs from there to the real rate.

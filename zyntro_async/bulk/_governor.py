@@ -107,9 +107,12 @@ nothing. So a 429 starts an episode only when 429s are a clear share of the rece
 far more than that within a few round trips), and once a limit is known, 2.5 times the share
 seen while settled under it (zero when the server never refuses there, so a probe over the
 limit is caught by its first 429). A stray 429 is still retried, and its ``Retry-After``
-still honoured. Once a limit is known, a 429 that pauses the run is never taken for a
-stray: a limit that dropped under the pace answers just so (one 429 per pause, every few
-seconds, a share as small as the noise), and each costs a pause, far more than a cut.
+still honoured. Once the run has met a limit (an episode of 429s ended, measured or not),
+a 429 that pauses the run is never taken for a stray: a limit that dropped under the pace,
+or one met again while climbing from a floor, answers just so (one 429 per pause, every
+few seconds, a share as small as the noise), and each costs a pause, far more than a cut.
+Nor is a 429 at the edge of a window set for a cap: it is the answer the window's probe
+waits for (taken for a stray, the run went on at the cap plus one, ten 429s a probe).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
 episode is undone: the pace (and slow start) carry on as before it.
@@ -685,7 +688,15 @@ class RateGovernor:
         refill = (self._refill_from, self._refill_successes)  # before this 429's pause
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
-        if not self._in_episode and self._stray() and not (paused and self._met_a_limit()):
+        probe_met = (  # the window's probe above a cap met it: the answer it waited for
+            not self._slow_start and self._window is not None and in_flight >= self._window
+        )
+        if (
+            not self._in_episode
+            and self._stray()
+            and not (paused and self._met_a_limit())
+            and not probe_met
+        ):
             return  # retried, its pause honoured, but nothing to learn from it
         if self._slow_start:
             self._end_slow_start(now)  # a limit met: from here the pace and window learn it
