@@ -80,6 +80,34 @@ async def flood_then_429(
     return in_flight[1:]
 
 
+async def met_a_limit(gov: RateGovernor, clock: FakeClock, refused: int) -> None:
+    """A flood of 40 attempts at once; the first ``refused`` answered 429, the rest accepted."""
+    flood = await flood_then_429(gov, clock, 40, retry_after=None)
+    for attempt in flood[: refused - 1]:
+        answer(gov, attempt, clock, refused=True)
+    for attempt in flood[refused - 1 :]:
+        answer(gov, attempt, clock)
+
+
+async def round_trips(gov: RateGovernor, clock: FakeClock, count: int, in_flight: int) -> None:
+    """``count`` round trips of 20 ms, each of ``in_flight`` attempts sent together, accepted."""
+    for _ in range(count):
+        batch = [await send(gov) for _ in range(in_flight)]
+        clock.now += 0.02
+        for attempt in batch:
+            answer(gov, attempt, clock)
+
+
+async def refuse_the_last(
+    gov: RateGovernor, clock: FakeClock, in_flight: int, retry_after: float | None = None
+) -> list[Attempt]:
+    """``in_flight`` attempts at once, the last answered 429; returns the others, in flight."""
+    batch = [await send(gov) for _ in range(in_flight)]
+    clock.now += 0.02
+    answer(gov, batch[-1], clock, refused=True, retry_after=retry_after)
+    return batch[:-1]
+
+
 # -- the pure object ---------------------------------------------------------------------
 
 
@@ -464,11 +492,7 @@ async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:
     # later (a 1,000/s bucket answering HTTP dates: two pauses in two seconds).
     clock = FakeClock()
     gov = governor(clock)
-    flood = await flood_then_429(gov, clock, 40, retry_after=None)
-    for attempt in flood[:19]:
-        answer(gov, attempt, clock, refused=True)
-    for attempt in flood[19:]:
-        answer(gov, attempt, clock)
+    await met_a_limit(gov, clock, refused=20)
     for _ in range(1000):
         answer(gov, await send(gov), clock)
     assert gov.snapshot().learned_limit is None
@@ -536,22 +560,11 @@ async def test_an_episode_that_finds_a_cap_leaves_the_pace_alone() -> None:
     # (the cap allows 30), probed ten pauses apart.
     clock = FakeClock()
     gov = governor(clock)
-    flood = await flood_then_429(gov, clock, 40, retry_after=None)
-    for attempt in flood[:9]:
-        answer(gov, attempt, clock, refused=True)
-    for attempt in flood[9:]:
-        answer(gov, attempt, clock)
-    for _ in range(30):  # 0.6 s at three in flight
-        batch = [await send(gov) for _ in range(3)]
-        clock.now += 0.02
-        for attempt in batch:
-            answer(gov, attempt, clock)
+    await met_a_limit(gov, clock, refused=10)
+    await round_trips(gov, clock, 30, in_flight=3)
     paced = gov.snapshot().rate_limit
     assert paced is not None
-    batch = [await send(gov) for _ in range(6)]
-    clock.now += 0.02
-    answer(gov, batch[-1], clock, refused=True, retry_after=1.0)
-    for attempt in batch[:-1]:
+    for attempt in await refuse_the_last(gov, clock, 6, retry_after=1.0):
         answer(gov, attempt, clock)
     assert gov.snapshot().window == 5, "just under the in flight that met the cap"
     answer(gov, await send(gov), clock)  # after the pause: accepted again, the episode ends
@@ -570,33 +583,17 @@ async def test_the_window_probe_meeting_the_cap_is_no_stray() -> None:
     # (a cap of 4 at 50 ms: 2.6% of the run's requests were 429s, 1.1% once heeded).
     clock = FakeClock()
     gov = governor(clock)
-    flood = await flood_then_429(gov, clock, 40, retry_after=None)
-    for attempt in flood[:9]:
-        answer(gov, attempt, clock, refused=True)
-    for attempt in flood[9:]:
-        answer(gov, attempt, clock)
-    for _ in range(30):
-        batch = [await send(gov) for _ in range(3)]
-        clock.now += 0.02
-        for attempt in batch:
-            answer(gov, attempt, clock)
-    batch = [await send(gov) for _ in range(6)]
-    clock.now += 0.02
-    answer(gov, batch[-1], clock, refused=True)
-    for attempt in batch[:-1]:
+    await met_a_limit(gov, clock, refused=10)
+    await round_trips(gov, clock, 30, in_flight=3)
+    for attempt in await refuse_the_last(gov, clock, 6):
         answer(gov, attempt, clock)
     assert gov.snapshot().window == 6
     while gov.snapshot().window == 6:  # at the window until it probes one place more
-        batch = [await send(gov) for _ in range(6)]
-        clock.now += 0.02
-        for attempt in batch:
-            answer(gov, attempt, clock)
+        await round_trips(gov, clock, 1, in_flight=6)
     assert gov.snapshot().window == 7
-    batch = [await send(gov) for _ in range(7)]
-    clock.now += 0.02
-    answer(gov, batch[-1], clock, refused=True)
+    others = await refuse_the_last(gov, clock, 7)
     assert gov.snapshot().window == 6, "the probe's 429 closes the window again"
-    for attempt in batch[:-1]:
+    for attempt in others:
         answer(gov, attempt, clock)
 
 
