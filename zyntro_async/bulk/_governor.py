@@ -668,15 +668,25 @@ class RateGovernor:
             if rate is not None and rate <= self._limit:
                 self._noise += _NOISE_ALPHA * (refused - self._noise)
 
-    def _met_a_limit(self) -> bool:
-        """Whether the run has met a limit before (an episode ended, or one was learned)."""
-        return self._limit is not None or self._curve is not None
-
     def _stray(self) -> bool:
         """Whether 429s are too rare just now to mean a limit (see "Stray 429s")."""
         if self._limit is None:
             return self._share < _FIRST_SIGNAL_SHARE
         return self._share <= _NOISE_MULTIPLE * self._noise
+
+    def _refusal_is_stray(self, paused: float, in_flight: int) -> bool:
+        """Whether a 429 outside an episode teaches nothing (see "Stray 429s").
+
+        Too rare among the recent answers, unless it paused a run that has met a limit
+        before (an episode ended), or it met the window's probe above a cap: each is the
+        answer a limit gives, however rare.
+        """
+        if not self._stray():
+            return False
+        if paused and (self._limit is not None or self._curve is not None):
+            return False
+        probe = not self._slow_start and self._window is not None and in_flight >= self._window
+        return not probe
 
     def _refused(self, now: float, sent: float, in_flight: int, retry_after: float | None) -> None:
         self.rate_limited += 1
@@ -688,15 +698,7 @@ class RateGovernor:
         refill = (self._refill_from, self._refill_successes)  # before this 429's pause
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
-        probe_met = (  # the window's probe above a cap met it: the answer it waited for
-            not self._slow_start and self._window is not None and in_flight >= self._window
-        )
-        if (
-            not self._in_episode
-            and self._stray()
-            and not (paused and self._met_a_limit())
-            and not probe_met
-        ):
+        if not self._in_episode and self._refusal_is_stray(paused, in_flight):
             return  # retried, its pause honoured, but nothing to learn from it
         if self._slow_start:
             self._end_slow_start(now)  # a limit met: from here the pace and window learn it
