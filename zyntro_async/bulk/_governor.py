@@ -49,6 +49,13 @@ the server *accepted*, never from what was offered:
   while. The estimate is never below it: the cycle estimate
   alone, which a burst-capped refill undercounts, held a 300/s bucket answering
   ``Retry-After: 1`` at 0.92 of its rate.
+- **two drains** (at the first 429 after a pause, when the one before also ended one): each
+  began with the bucket full (a pause longer than its burst takes to refill) and, paced
+  over its rate throughout, accepted ``burst + rate * span``; two of clearly different
+  lengths give the rate itself, a measurement. Only a pace over the rate from the pause's
+  end qualifies (under it, the bucket overflows), and a drain that does not breaks the
+  chain. Without it a bucket halved to 150/s was held at 137/s: each 429 paused the run,
+  and the counts over cycles that held a pause were only floors.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
   pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
@@ -183,6 +190,10 @@ _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to me
 _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
 INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
+_FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
+_FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
+_FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
+_FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
 
 
 class RateLimitStopError(ZyntroError):
@@ -381,6 +392,9 @@ class RateGovernor:
         # Refills: a token bucket is full after a pause, and empty at the first 429 after.
         self._refill_from = now  # the end of the latest pause (the start: none yet)
         self._refill_successes = 0  # successes sent since then
+        self._refill_slowest = math.inf  # the slowest pace sent at since then
+        self._pause_began = now  # when the latest pause began
+        self._last_drain: _Drain | None = None  # the drain that ended the previous episode
         self._first_burst: int | None = None  # successes before the run's first episode
         self._first_seconds = 0.0  # ... and how long they took
 
@@ -465,6 +479,8 @@ class RateGovernor:
                     continue
                 self._last_due = max(due, now - interval) if paced else now
                 break
+            if rate and now >= self._refill_from:
+                self._refill_slowest = min(self._refill_slowest, rate)
             self._sent(attempt, now)
 
     def _sent(self, attempt: Attempt, now: float) -> None:
@@ -695,7 +711,14 @@ class RateGovernor:
         paused = 0.0  # how much longer everyone waits because of this 429
         if retry_after is not None and retry_after > _ABSURD_PAUSE:
             retry_after = None  # years: a broken header, not advice (paced as without one)
-        refill = (self._refill_from, self._refill_successes)  # before this 429's pause
+        # Before this 429's pause: the bucket's drain since the previous one.
+        refill = (self._refill_from, self._refill_successes)
+        drain = _Drain(
+            sent - self._refill_from,
+            self._refill_successes,
+            self._refill_slowest,
+            self._refill_from - self._pause_began,
+        )
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
         if not self._in_episode and self._refusal_is_stray(paused, in_flight):
@@ -706,8 +729,10 @@ class RateGovernor:
         cycle = None
         above_cycle = False
         drained = None
+        fitted = None
         if not self._in_episode and sent >= self._last_cut_at:
             drained = self._drain_floor(sent, *refill)
+            fitted = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now, sent)
@@ -744,6 +769,9 @@ class RateGovernor:
                 # Measured at the limit itself. After a blind cut it may raise the pace back;
                 # otherwise refusals at this pace mean it must come down at least a little.
                 self._learn(short, None if self._episode_blind else self.margin * current)
+        elif first and fitted is not None:
+            # Two drains of a full bucket at different paces: its rate, measured.
+            self._learn(fitted, None)
         elif first and cycle is not None and self.margin * cycle < current:
             # Counts between episodes are coarse (a quota's windows fall anywhere in the
             # cycle): move half way from what was known, a drop goes on at the next one.
@@ -923,6 +951,27 @@ class RateGovernor:
         refilled = max(0.0, self._first_seconds - 2 * (self._srtt or 0.0))
         return max(0.0, accepted - self._first_burst) / max(span - refilled, span / 2)
 
+    def _fit_drain(self, drain: _Drain) -> float | None:
+        """A token bucket's rate from this drain and the previous one, if they tell it.
+
+        Each drain that began with the bucket full (after a pause longer than it takes to
+        fill) and was paced above its rate throughout accepted ``burst + rate * span``: two
+        of different lengths give both. The drain is kept for the next one only if it
+        qualifies (it followed a pause, lasted a few round trips, and its sends kept up with
+        a pace that was known throughout); a drain that does not breaks the chain.
+        """
+        previous, self._last_drain = self._last_drain, None
+        if (
+            self._first_burst is None
+            or drain.span < _FIT_ROUND_TRIPS * (self._srtt or 0.0)
+            or drain.accepted < _CYCLE_SAMPLES
+            or drain.pause <= 0
+            or drain.accepted < _FIT_FOLLOWED * drain.slowest * drain.span
+        ):
+            return None
+        self._last_drain = drain
+        return None if previous is None else previous.fit(drain)
+
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
         if self._cycle_start is None or self._cycle_successes < _CYCLE_SAMPLES:
@@ -992,6 +1041,9 @@ class RateGovernor:
     def _pause(self, now: float, retry_after: float) -> float:
         """Pause everyone for ``retry_after``; returns how much longer that makes the wait."""
         self._pause_set_at = now
+        if now >= self._refill_from:  # a new pause, not a longer one
+            self._pause_began = now
+        self._refill_slowest = math.inf
         self._refill_from = max(self._refill_from, now + retry_after)
         self._refill_successes = 0
         if retry_after > self.max_pause:
@@ -1014,6 +1066,41 @@ class RateGovernor:
         ):
             self._stop = RateLimitStalledError(now - self._stall_origin)
             raise self._stop
+
+
+@attrs.frozen(slots=True)
+class _Drain:
+    """A token bucket emptied from full: from the end of a pause to the first 429 after it.
+
+    Attributes:
+        span: seconds from the pause's end to the first refused send.
+        accepted: successes sent in between.
+        slowest: the slowest pace sent at in between (``inf``: some went unpaced).
+        pause: how long the pause before it lasted.
+    """
+
+    span: float
+    accepted: int
+    slowest: float
+    pause: float
+
+    def fit(self, other: _Drain) -> float | None:
+        """The rate of a bucket that both drains emptied (``None``: they do not tell it).
+
+        ``accepted = burst + rate * span`` for each. They tell the rate only if one lasted
+        clearly longer than the other, the rate is under every pace they were sent at (the
+        bucket never overflowed), and the burst is one the pauses could fill.
+        """
+        short, long = sorted((self, other), key=lambda d: d.span)
+        if long.span < _FIT_SPREAD * short.span:
+            return None
+        rate = (long.accepted - short.accepted) / (long.span - short.span)
+        burst = short.accepted - rate * short.span
+        if not 0 < rate < _FIT_UNDER * min(short.slowest, long.slowest):
+            return None
+        if not 1 <= burst <= rate * min(short.pause, long.pause):
+            return None
+        return rate
 
 
 @attrs.frozen(slots=True)
