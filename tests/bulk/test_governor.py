@@ -596,6 +596,24 @@ async def test_the_window_probe_meeting_the_cap_is_no_stray() -> None:
         answer(gov, attempt, clock)
 
 
+async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None:
+    # A quota that ran out accepts nothing until its window ends. Halving once a round from
+    # the flood's pace (thousands a second), each round sent dozens more 429s (a quota of
+    # 100 per 10 s met 154 of them in a 500-item run); a round with no success at all is
+    # what TCP's timeout is: the pace drops to one attempt per round trip, then halves.
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 5, 40)  # 20 ms round trips, 2,000 attempts a second
+    flood = await flood_then_429(gov, clock, 40, retry_after=None)
+    for attempt in flood:
+        answer(gov, attempt, clock, refused=True)
+    cut = gov.snapshot().rate_limit
+    assert cut is not None
+    assert cut >= 500  # one round refused: it may still be a bucket's flood, halved
+    answer(gov, await send(gov), clock, refused=True)  # the next round: refused too
+    assert gov.snapshot().rate_limit == pytest.approx(0.5 / 0.02)
+
+
 async def serve_a_bucket(
     gov: RateGovernor, clock: FakeClock, seconds: float, phases: list[tuple[float, float, int]]
 ) -> None:

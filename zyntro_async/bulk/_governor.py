@@ -70,9 +70,12 @@ the server *accepted*, never from what was offered:
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
 round trips, and a quota that accepts nothing is polled ever more gently (down to one
-attempt every 2 s) until it reopens; then the pace resumes at ``margin * W``. A lone 429 at a
-steady pace near a known ``W`` (a probe that went too far) cuts to ``margin`` of it at once;
-if 429s go on, the pace is held for a couple of round trips to measure the new limit.
+attempt every 2 s) until it reopens; then the pace resumes at ``margin * W``. A second
+round refused whole, nothing accepted since the first 429, takes the pace to one attempt
+per round trip before halving it (TCP's timeout: a window of one): halving from a flood's
+pace sent dozens more 429s at a quota that had run out. A lone 429 at a steady pace near
+a known ``W`` (a probe that went too far) cuts to ``margin`` of it at once; if 429s go on,
+the pace is held for a couple of round trips to measure the new limit.
 
 *Probing.* Between episodes the pace follows a CUBIC curve in time, never in successes:
 ``rate(t) = W * (1 + c * ((t - t0) / T - k) ** 3)``. It climbs back to ``W`` quickly, stays
@@ -372,6 +375,7 @@ class RateGovernor:
         self._episode_origin_succeeded = 0  # successes in the run when it began
         self._episode_estimated = False  # a cut in it was based on a measurement
         self._episode_cut = False  # the pace was cut in it (not only the window set)
+        self._episode_first_succeeded = 0  # successes in the run before its first 429
         self._episode_successes = 0  # successes sent after its first 429 came back
         self._episode_ok_in_flight = 0  # in flight at their sends, summed
         self._episode_refused = 0  # 429s in it
@@ -831,6 +835,11 @@ class RateGovernor:
         self._last_cut_at = now
 
     def _blind_cut(self, current: float) -> None:
+        if self._episode_refused > 1 and self.succeeded == self._episode_first_succeeded:
+            # A round refused whole since the first 429, nothing accepted (a quota ran out):
+            # poll once a round trip at most, then ever more gently. Halving from a flood,
+            # each round sent dozens more 429s.
+            current = min(current, 1.0 / self._srtt if self._srtt else current)
         self._rate = max(_MIN_RATE, current * _BLIND_CUT)
         self._episode_blind = True
         self._episode_cut = True
@@ -848,6 +857,7 @@ class RateGovernor:
         self._before_episode = (self._rate, self._curve, self._ended_slow_start)
         self._rate_limited_before = self.rate_limited - 1  # this 429 is the episode's first
         self._ended_slow_start = False
+        self._episode_first_succeeded = self.succeeded
         if self._first_burst is None:  # what emptied the full bucket the run began with
             self._first_burst = self.succeeded
             self._first_seconds = sent - self._start
