@@ -614,22 +614,27 @@ async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None
     assert gov.snapshot().rate_limit == pytest.approx(0.5 / 0.02)
 
 
-async def serve_a_bucket(
-    gov: RateGovernor, clock: FakeClock, seconds: float, phases: list[tuple[float, float, int]]
-) -> None:
-    """One attempt at a time at the governor's pace for ``seconds``, answered at once by a
-    token bucket that starts empty: ``phases`` of ``(from second, rate, burst)``; each 429
-    asks for a 1 s pause."""
-    start = last = clock.now
-    tokens = 0.0
-    while clock.now - start < seconds:
-        attempt = await send(gov)
-        rate, burst = next((r, b) for at, r, b in reversed(phases) if clock.now - start >= at)
-        tokens = min(burst, tokens + (clock.now - last) * rate)
-        last = clock.now
-        refused = tokens < 1
-        tokens -= not refused
-        answer(gov, attempt, clock, refused=refused, retry_after=1.0 if refused else None)
+class BucketServer:
+    """A token bucket that answers each attempt at once, starting empty; each 429 asks for a
+    1 s pause. ``phases``: ``(from second, rate, burst)``, counted from the first ``serve``."""
+
+    def __init__(self, clock: FakeClock, phases: list[tuple[float, float, int]]) -> None:
+        self.clock, self.phases = clock, phases
+        self.start = self.last = clock.now
+        self.tokens = 0.0
+
+    async def serve(self, gov: RateGovernor, seconds: float) -> None:
+        """One attempt at a time, at the governor's pace, for ``seconds``."""
+        clock, until = self.clock, self.clock.now + seconds
+        while clock.now < until:
+            attempt = await send(gov)
+            at = clock.now - self.start
+            rate, burst = next((r, b) for since, r, b in reversed(self.phases) if at >= since)
+            self.tokens = min(burst, self.tokens + (clock.now - self.last) * rate)
+            self.last = clock.now
+            refused = self.tokens < 1
+            self.tokens -= not refused
+            answer(gov, attempt, clock, refused=refused, retry_after=1.0 if refused else None)
 
 
 async def test_a_bucket_that_halves_is_measured_from_two_drains_after_pauses() -> None:
@@ -642,10 +647,34 @@ async def test_a_bucket_that_halves_is_measured_from_two_drains_after_pauses() -
     clock = FakeClock()
     gov = governor(clock)
     await met_a_limit(gov, clock, refused=20)
-    await serve_a_bucket(gov, clock, 20.0, [(0.0, 300.0, 60), (10.0, 150.0, 30)])
+    await BucketServer(clock, [(0.0, 300.0, 60), (10.0, 150.0, 30)]).serve(gov, 20.0)
     learned = gov.snapshot().learned_limit
     assert learned is not None
     assert 0.98 * 150 <= learned <= 1.02 * 150
+
+
+async def test_two_drains_that_tell_a_bucket_end_a_window_taken_for_a_cap() -> None:
+    # A bucket met while the pace climbs may come with a little more in flight than the
+    # successes before it had, and be taken for a cap on concurrency: the window is set and
+    # the pace left alone, and each later 429 at the window's edge only lowered the window,
+    # a pause each (a 300/s bucket answering HTTP dates went from 10 in flight to 6, 0.93 of
+    # it). Two drains that tell a rate are a bucket's: the window goes, the pace learns it.
+    clock = FakeClock()
+    gov = governor(clock)
+    await met_a_limit(gov, clock, refused=10)
+    await round_trips(gov, clock, 100, in_flight=1)
+    for attempt in await refuse_the_last(gov, clock, 2, retry_after=1.0):
+        answer(gov, attempt, clock)
+    assert gov.snapshot().window == 1, "taken for a cap of one request in flight"
+    bucket = BucketServer(clock, [(0.0, 150.0, 30)])
+    gov.ceiling = 250  # drains of 0.3 s ...
+    await bucket.serve(gov, 3.0)
+    assert gov.snapshot().window == 1
+    gov.ceiling = 190  # ... then of 0.75 s
+    await bucket.serve(gov, 3.0)
+    state = gov.snapshot()
+    assert state.window is None
+    assert state.learned_limit == pytest.approx(150, rel=0.02)
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,9 @@ episode that only set the window ends with the pace where it was: what the cycle
 pauses included, is the cap's doing, not a rate (taken as a floor for the pace, it held a
 cap of 3 at 100 ms to 9 requests a second, against the 30 it allows). The window grows by
 one every ``5 * T`` seconds to find a cap that rose, ``T`` being at least ten times the
-pauses of the episode that set it.
+pauses of the episode that set it. Two drains that tell a rate (above) overrule a window:
+a bucket met while the pace climbs can come with a little more in flight than the
+successes before it, and taken for a cap it only lost one place of its window a 429.
 
 *Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
 a fraction of a guess, so one episode lands near the limit and later ones correct the
@@ -752,6 +754,15 @@ class RateGovernor:
             return  # the round already cut for: the same overload, seen again
         self._episode_refused_in_flight += in_flight
         self._episode_refused += 1
+        if fitted is not None:
+            # Two drains of a full bucket at different paces: its rate, measured. A bucket
+            # refuses whatever is in flight, so a window taken for a cap goes (a bucket met
+            # while the pace climbed came with a little more in flight than the successes
+            # before it, and its window then lost one place a 429, each a pause).
+            self._set_window(None, now)
+            self._learn(fitted, None)
+            self._cut_done(now)
+            return
         if self._window is not None and self._refused_at_window_edge(now, in_flight):
             return
         current = self._offered_rate(now, sent)
@@ -773,9 +784,6 @@ class RateGovernor:
                 # Measured at the limit itself. After a blind cut it may raise the pace back;
                 # otherwise refusals at this pace mean it must come down at least a little.
                 self._learn(short, None if self._episode_blind else self.margin * current)
-        elif first and fitted is not None:
-            # Two drains of a full bucket at different paces: its rate, measured.
-            self._learn(fitted, None)
         elif first and cycle is not None and self.margin * cycle < current:
             # Counts between episodes are coarse (a quota's windows fall anywhere in the
             # cycle): move half way from what was known, a drop goes on at the next one.
