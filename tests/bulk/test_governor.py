@@ -615,16 +615,17 @@ async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None
 
 
 class BucketServer:
-    """A token bucket that answers each attempt at once, starting empty; each 429 asks for a
-    1 s pause. ``phases``: ``(from second, rate, burst)``, counted from the first ``serve``."""
+    """A token bucket, starting empty, that answers one attempt at a time; each 429 asks for a
+    1 s pause. ``phases``: ``(from second, rate, burst)``, from the first ``serve``."""
 
     def __init__(self, clock: FakeClock, phases: list[tuple[float, float, int]]) -> None:
         self.clock, self.phases = clock, phases
         self.start = self.last = clock.now
         self.tokens = 0.0
 
-    async def serve(self, gov: RateGovernor, seconds: float) -> None:
-        """One attempt at a time, at the governor's pace, for ``seconds``."""
+    async def serve(self, gov: RateGovernor, seconds: float, rtt: float = 0.0) -> None:
+        """One attempt at a time, at the governor's pace, for ``seconds``; each answer comes
+        ``rtt`` after its send (the next send waits for it)."""
         clock, until = self.clock, self.clock.now + seconds
         while clock.now < until:
             attempt = await send(gov)
@@ -634,7 +635,9 @@ class BucketServer:
             self.last = clock.now
             refused = self.tokens < 1
             self.tokens -= not refused
-            answer(gov, attempt, clock, refused=refused, retry_after=1.0 if refused else None)
+            clock.now += rtt
+            retry_after = 1.0 if refused else None
+            answer(gov, attempt, clock, refused=refused, retry_after=retry_after, elapsed=rtt)
 
 
 async def test_a_bucket_that_halves_is_measured_from_two_drains_after_pauses() -> None:
@@ -659,6 +662,8 @@ async def test_two_drains_that_tell_a_bucket_end_a_window_taken_for_a_cap() -> N
     # the pace left alone, and each later 429 at the window's edge only lowered the window,
     # a pause each (a 300/s bucket answering HTTP dates went from 10 in flight to 6, 0.93 of
     # it). Two drains that tell a rate are a bucket's: the window goes, the pace learns it.
+    # The window, not the pace, sets how fast those drains were sent (a window per round
+    # trip): counted at the pace, far above, they seemed not to keep up and told nothing.
     clock = FakeClock()
     gov = governor(clock)
     await met_a_limit(gov, clock, refused=10)
@@ -667,11 +672,9 @@ async def test_two_drains_that_tell_a_bucket_end_a_window_taken_for_a_cap() -> N
         answer(gov, attempt, clock)
     assert gov.snapshot().window == 1, "taken for a cap of one request in flight"
     bucket = BucketServer(clock, [(0.0, 150.0, 30)])
-    gov.ceiling = 250  # drains of 0.3 s ...
-    await bucket.serve(gov, 3.0)
+    await bucket.serve(gov, 3.0, rtt=0.004)  # one in flight: 250/s, drains of 0.3 s ...
     assert gov.snapshot().window == 1
-    gov.ceiling = 190  # ... then of 0.75 s
-    await bucket.serve(gov, 3.0)
+    await bucket.serve(gov, 3.0, rtt=0.0053)  # ... then 190/s, drains of 0.75 s
     state = gov.snapshot()
     assert state.window is None
     assert state.learned_limit == pytest.approx(150, rel=0.02)

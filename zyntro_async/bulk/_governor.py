@@ -50,12 +50,14 @@ the server *accepted*, never from what was offered:
   alone, which a burst-capped refill undercounts, held a 300/s bucket answering
   ``Retry-After: 1`` at 0.92 of its rate.
 - **two drains** (at the first 429 after a pause, when the one before also ended one): each
-  began with the bucket full (a pause longer than its burst takes to refill) and, paced
-  over its rate throughout, accepted ``burst + rate * span``; two of clearly different
-  lengths give the rate itself, a measurement. Only a pace over the rate from the pause's
-  end qualifies (under it, the bucket overflows), and a drain that does not breaks the
-  chain. Without it a bucket halved to 150/s was held at 137/s: each 429 paused the run,
-  and the counts over cycles that held a pause were only floors.
+  began with the bucket full (a pause longer than its burst takes to refill) and, sent
+  over its rate throughout, accepted ``burst + rate * span``; two whose lengths differ by
+  several round trips give the rate itself, a measurement. Only sending over the rate from
+  the pause's end qualifies (under it, the bucket overflows); how fast the run could send
+  is the pace, or a window per round trip where a window holds it under the pace. A drain
+  that does not qualify breaks the chain. Without it a bucket halved to 150/s was held at
+  137/s: each 429 paused the run, and the counts over cycles that held a pause were only
+  floors.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
   pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
@@ -198,6 +200,7 @@ _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
+_FIT_GAP_ROUND_TRIPS = 8.0  # ... and two fit if their lengths differ by this many
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
 
 
@@ -485,9 +488,20 @@ class RateGovernor:
                     continue
                 self._last_due = max(due, now - interval) if paced else now
                 break
-            if rate and now >= self._refill_from:
-                self._refill_slowest = min(self._refill_slowest, rate)
+            if now >= self._refill_from:
+                self._note_drain_pace(rate)
             self._sent(attempt, now)
+
+    def _note_drain_pace(self, rate: float | None) -> None:
+        """Keep the slowest the run could send at since the latest pause (for the drains).
+
+        The pace, or a window per round trip where a window holds the run under it.
+        """
+        if self._window is not None and self._srtt:
+            window_rate = self._window / self._srtt
+            rate = window_rate if not rate else min(rate, window_rate)
+        if rate:
+            self._refill_slowest = min(self._refill_slowest, rate)
 
     def _sent(self, attempt: Attempt, now: float) -> None:
         self._in_flight += 1
@@ -988,7 +1002,11 @@ class RateGovernor:
         ):
             return None
         self._last_drain = drain
-        return None if previous is None else previous.fit(drain)
+        if previous is None or abs(drain.span - previous.span) < _FIT_GAP_ROUND_TRIPS * (
+            self._srtt or 0.0
+        ):
+            return None  # their ends are known to a round trip or so: too close to tell
+        return previous.fit(drain)
 
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
