@@ -200,8 +200,8 @@ _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
-_FIT_GAP_ROUND_TRIPS = 8.0  # ... and two fit if their lengths differ by this many
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
+_FIT_GAP_ROUND_TRIPS = 8.0  # two fit if their lengths differ by this many round trips
 
 
 class RateLimitStopError(ZyntroError):
@@ -401,7 +401,7 @@ class RateGovernor:
         # Refills: a token bucket is full after a pause, and empty at the first 429 after.
         self._refill_from = now  # the end of the latest pause (the start: none yet)
         self._refill_successes = 0  # successes sent since then
-        self._refill_slowest = math.inf  # the slowest pace sent at since then
+        self._refill_slowest = math.inf  # the slowest the run could send at since then
         self._pause_began = now  # when the latest pause began
         self._last_drain: _Drain | None = None  # the drain that ended the previous episode
         self._first_burst: int | None = None  # successes before the run's first episode
@@ -732,7 +732,6 @@ class RateGovernor:
         if retry_after is not None and retry_after > _ABSURD_PAUSE:
             retry_after = None  # years: a broken header, not advice (paced as without one)
         # Before this 429's pause: the bucket's drain since the previous one.
-        refill = (self._refill_from, self._refill_successes)
         drain = _Drain(
             sent - self._refill_from,
             self._refill_successes,
@@ -751,7 +750,7 @@ class RateGovernor:
         drained = None
         fitted = None
         if not self._in_episode and sent >= self._last_cut_at:
-            drained = self._drain_floor(sent, *refill)
+            drained = self._drain_floor(drain)
             fitted = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
@@ -769,7 +768,7 @@ class RateGovernor:
         self._episode_refused_in_flight += in_flight
         self._episode_refused += 1
         if fitted is not None:
-            # Two drains of a full bucket at different paces: its rate, measured. A bucket
+            # Two drains of a full bucket, of different lengths: its rate, measured. A bucket
             # refuses whatever is in flight, so a window taken for a cap goes (a bucket met
             # while the pace climbed came with a little more in flight than the successes
             # before it, and its window then lost one place a 429, each a pause).
@@ -960,7 +959,7 @@ class RateGovernor:
             return None
         return self._episode_successes / span
 
-    def _drain_floor(self, first_refused_sent: float, since: float, accepted: int) -> float | None:
+    def _drain_floor(self, drain: _Drain) -> float | None:
         """A floor under a token bucket's rate from its drain since the latest pause.
 
         A bucket is full after a pause and empty at the first 429 after it: what it accepted
@@ -974,23 +973,23 @@ class RateGovernor:
         """
         if self._first_burst is None:  # this 429 begins the run's first episode
             return None
-        span = first_refused_sent - since
-        if since <= self._start or span < max(_CYCLE_SECONDS, self._measure_span()):
-            return None
+        span = drain.span
+        if drain.pause <= 0 or span < max(_CYCLE_SECONDS, self._measure_span()):
+            return None  # no pause yet (the start is the first count's), or too short
         # The first count holds the rate too, for all but the first round trips (slow start
         # offers less than the rate there, and the bucket overflows): that much of it was
         # refill, not burst, and the same rate refills this drain.
         refilled = max(0.0, self._first_seconds - 2 * (self._srtt or 0.0))
-        return max(0.0, accepted - self._first_burst) / max(span - refilled, span / 2)
+        return max(0.0, drain.accepted - self._first_burst) / max(span - refilled, span / 2)
 
     def _fit_drain(self, drain: _Drain) -> float | None:
         """A token bucket's rate from this drain and the previous one, if they tell it.
 
         Each drain that began with the bucket full (after a pause longer than it takes to
-        fill) and was paced above its rate throughout accepted ``burst + rate * span``: two
+        fill) and was sent above its rate throughout accepted ``burst + rate * span``: two
         of different lengths give both. The drain is kept for the next one only if it
         qualifies (it followed a pause, lasted a few round trips, and its sends kept up with
-        a pace that was known throughout); a drain that does not breaks the chain.
+        what the run could send, known throughout); a drain that does not breaks the chain.
         """
         previous, self._last_drain = self._last_drain, None
         if (
@@ -1111,7 +1110,8 @@ class _Drain:
     Attributes:
         span: seconds from the pause's end to the first refused send.
         accepted: successes sent in between.
-        slowest: the slowest pace sent at in between (``inf``: some went unpaced).
+        slowest: the slowest the run could send at in between: the pace, or a window per
+            round trip where one held the run under it (``inf``: unpaced, no window).
         pause: how long the pause before it lasted.
     """
 
