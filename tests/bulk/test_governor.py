@@ -615,42 +615,36 @@ async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None
 
 
 class BucketServer:
-    """A token bucket, starting empty, that answers one attempt at a time; each 429 asks for a
-    1 s pause. ``phases``: ``(from second, rate, burst)``, from the first ``serve``."""
+    """One attempt at a time, answered by a simulated token bucket (its clock counted from
+    this server's creation), each 429 asking what the bucket's style says."""
 
-    def __init__(self, clock: FakeClock, phases: list[tuple[float, float, int]]) -> None:
-        self.clock, self.phases = clock, phases
-        self.start = self.last = clock.now
-        self.tokens = 0.0
+    def __init__(self, clock: FakeClock, bucket: TokenBucket) -> None:
+        self.clock, self.bucket, self.start = clock, bucket, clock.now
 
     async def serve(self, gov: RateGovernor, seconds: float, rtt: float = 0.0) -> None:
-        """One attempt at a time, at the governor's pace, for ``seconds``; each answer comes
-        ``rtt`` after its send (the next send waits for it)."""
+        """At the governor's pace for ``seconds``; each answer comes ``rtt`` after its send
+        (the next send waits for it)."""
         clock, until = self.clock, self.clock.now + seconds
         while clock.now < until:
             attempt = await send(gov)
-            at = clock.now - self.start
-            rate, burst = next((r, b) for since, r, b in reversed(self.phases) if at >= since)
-            self.tokens = min(burst, self.tokens + (clock.now - self.last) * rate)
-            self.last = clock.now
-            refused = self.tokens < 1
-            self.tokens -= not refused
+            accepted, retry_after = self.bucket.admit(clock.now - self.start)
             clock.now += rtt
-            retry_after = 1.0 if refused else None
-            answer(gov, attempt, clock, refused=refused, retry_after=retry_after, elapsed=rtt)
+            answer(gov, attempt, clock, refused=not accepted, retry_after=retry_after, elapsed=rtt)
 
 
 async def test_a_bucket_that_halves_is_measured_from_two_drains_after_pauses() -> None:
     # The benchmark's limit change answering "Retry-After: 1": each 429 pauses the run, so
     # nothing is measured between two 429s, and the cycles count the pauses as refill (a
-    # floor). Here two cycles settled the halved bucket at 137/s, 0.91 of its 150 (the
-    # halved phase ran at 0.90). From the end of a pause (the bucket full) to the next 429
-    # (empty), a bucket paced over its rate accepts its burst plus its rate times the time:
-    # two such drains of different lengths give the rate itself.
+    # floor). Here the cycles left the halved bucket at 160/s, over its 150 (over real
+    # sockets, where the burst halved too, at 137/s: the halved phase ran at 0.90). From
+    # the end of a pause (the bucket full) to the next 429 (empty), a bucket paced over its
+    # rate accepts its burst plus its rate times the time: two such drains of different
+    # lengths give the rate itself.
     clock = FakeClock()
     gov = governor(clock)
     await met_a_limit(gov, clock, refused=20)
-    await BucketServer(clock, [(0.0, 300.0, 60), (10.0, 150.0, 30)]).serve(gov, 20.0)
+    bucket = TokenBucket(rate=300, burst=60, style=1.0, schedule=((10.0, 150.0),))
+    await BucketServer(clock, bucket).serve(gov, 20.0)
     learned = gov.snapshot().learned_limit
     assert learned is not None
     assert 0.98 * 150 <= learned <= 1.02 * 150
@@ -671,7 +665,7 @@ async def test_two_drains_that_tell_a_bucket_end_a_window_taken_for_a_cap() -> N
     for attempt in await refuse_the_last(gov, clock, 2, retry_after=1.0):
         answer(gov, attempt, clock)
     assert gov.snapshot().window == 1, "taken for a cap of one request in flight"
-    bucket = BucketServer(clock, [(0.0, 150.0, 30)])
+    bucket = BucketServer(clock, TokenBucket(rate=150, burst=30, style=1.0))
     await bucket.serve(gov, 3.0, rtt=0.004)  # one in flight: 250/s, drains of 0.3 s ...
     assert gov.snapshot().window == 1
     await bucket.serve(gov, 3.0, rtt=0.0053)  # ... then 190/s, drains of 0.75 s
