@@ -596,6 +596,27 @@ async def test_the_window_probe_meeting_the_cap_is_no_stray() -> None:
         answer(gov, attempt, clock)
 
 
+async def test_a_window_is_never_lowered_under_what_the_run_got_through() -> None:
+    # A token bucket with a burst of one refuses a request that arrived close behind the
+    # one before: those come with more in flight than the rest, and look like a cap's. But a
+    # cap lets through at most a window per round trip: a run that got 5 per round trip
+    # through meets no cap under 4 (a round trip's noise aside). Lowered one place a 429, a
+    # window taken for a cap went 6, 5, ... 1 against a 300/s bucket (0.16-0.5 of it); the
+    # 429 that would take it under what the run got through ends it instead.
+    clock = FakeClock()
+    gov = governor(clock)
+    await met_a_limit(gov, clock, refused=10)
+    await round_trips(gov, clock, 60, in_flight=5)  # 250/s accepted at 20 ms: 5 in flight
+    for attempt in await refuse_the_last(gov, clock, 7, retry_after=1.0):
+        answer(gov, attempt, clock)
+    windows = [gov.snapshot().window]
+    for in_flight in (6, 5, 4):  # each at the window's edge
+        for attempt in await refuse_the_last(gov, clock, in_flight):
+            answer(gov, attempt, clock)
+        windows.append(gov.snapshot().window)
+    assert windows == [6, 5, 4, None]
+
+
 async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None:
     # A quota that ran out accepts nothing until its window ends. Halving once a round from
     # the flood's pace (thousands a second), each round sent dozens more 429s (a quota of

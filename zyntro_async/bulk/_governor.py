@@ -99,7 +99,12 @@ refuses only above it. So a 429 at a steady pace with clearly more in flight tha
 recent successes had (an average over about the last 16), or, within an episode, 429s
 whose mean in flight is clearly above the successes', sets the window there (one under it
 if that 429 paused the run: each try costs a pause) and leaves the pace alone; a 429 at the
-window's edge lowers it by one; a 429 well within it drops it (it was not the limit). An
+window's edge lowers it by one; a 429 well within it drops it (it was not the limit). A cap
+lets through at most a window per round trip, so the window never goes under what the run
+got through per round trip when it was set (less one, for noise): a 429 that would take it
+there drops it and is taken for a rate's (a token bucket with a burst of one refuses
+requests that arrive close together, which come with more in flight than the rest; lowered
+a place a 429, a window taken for a cap went down to one against a 300/s bucket). An
 episode that only set the window ends with the pace where it was: what the cycle accepted,
 pauses included, is the cap's doing, not a rate (taken as a floor for the pace, it held a
 cap of 3 at 100 ms to 9 requests a second, against the 30 it allows). The window grows by
@@ -370,6 +375,7 @@ class RateGovernor:
         self._ended_slow_start = False  # by the 429 that begins the next episode
         self._window: int | None = initial_window
         self._window_grown_at = now
+        self._window_floor = 1  # the least a cap could be, from what the run got through
         self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
         self._turn = anyio.Lock(fast_acquire=True)
 
@@ -637,6 +643,19 @@ class RateGovernor:
         self._window_grown_at = now
         self._wake_one()
 
+    def _hold_window(self, window: int, now: float) -> None:
+        """Take a 429 for a cap on concurrent requests: hold the run to ``window`` in flight.
+
+        A cap lets through at most a window per round trip, so what the run got through
+        just before (its accepted rate times the round trip) bounds how low the cap can be,
+        a round trip's noise aside: the window is never lowered under it. A 429 that would
+        take it lower is no cap's: a token bucket with a small burst refuses requests that
+        arrived close together, and those come with more in flight than the rest.
+        """
+        accepted = self._measured_accepted_rate(now) * (self._srtt or 0.0)
+        self._window_floor = max(1, round(accepted) - 1)
+        self._set_window(window, now)
+
     def _grow_slow_start(self, now: float) -> None:
         assert self._window is not None
         self._window += 1
@@ -785,13 +804,13 @@ class RateGovernor:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
             # lowers it) and leave the rate alone; just under it if this 429 cost a pause.
-            self._set_window(max(1, in_flight - 1) if paused else in_flight, now)
+            self._hold_window(max(1, in_flight - 1) if paused else in_flight, now)
             self._episode_estimated = True
         elif short is not None:
             if not self._episode_blind and self._refused_above_the_rest(in_flight):
                 # Refused with clearly more in flight than the successes had: a cap on
                 # concurrent requests. Hold the window under it and leave the rate alone.
-                self._set_window(max(1, self._episode_refused_min_in_flight - 1), now)
+                self._hold_window(max(1, self._episode_refused_min_in_flight - 1), now)
                 self._episode_estimated = True
             else:
                 # Measured at the limit itself. After a blind cut it may raise the pace back;
@@ -902,11 +921,16 @@ class RateGovernor:
         self._episode_blind = not self._measured
 
     def _refused_at_window_edge(self, now: float, in_flight: int) -> bool:
-        """A refusal with a window set: shrink it if refused at its edge, else drop it."""
+        """A refusal with a window set: shrink it if refused at its edge, else drop it.
+
+        Dropped too when shrinking would take it under what the run got through when it was
+        set (``_hold_window``): no cap is that low, the 429 is a rate's.
+        """
         assert self._window is not None
-        if in_flight >= self._window:
+        lower = max(1, in_flight - 1)
+        if in_flight >= self._window and lower >= self._window_floor:
             # Refused at the window's edge (its probe, or the server counts a little more).
-            self._set_window(max(1, in_flight - 1), now)
+            self._set_window(lower, now)
             self._episode_estimated = True
             self._last_cut_at = now
             return True
