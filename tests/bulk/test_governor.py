@@ -384,6 +384,21 @@ def test_a_bucket_whose_429s_each_pause_a_second_is_learned_from_its_drains() ->
     assert 0.95 * 300 <= learned <= 1.02 * 300
 
 
+def test_a_bucket_whose_429s_each_ask_for_30_s_is_climbed_back_within_seconds() -> None:
+    # 100/s with a burst of 20, every 429 answered "Retry-After: 30". The first one comes at
+    # the end of slow start, with nothing measured: what got through over the pause is only
+    # the burst per 30 s, a floor the pace climbs from until the next 429 measures. Doubling
+    # once per episode length, the climb took minutes (12,000 items in 366 s, 0.59 of the
+    # limit in the second half); the pause is the server's say, not how slow its feedback
+    # is, so the climb doubles every second and the run costs about two pauses.
+    bucket = TokenBucket(rate=100, burst=20, style=30.0)
+    result = simulate(bucket, items=12000, workers=64)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    work = result.items / bucket.rate
+    assert result.duration <= work + 4 * 30.0
+
+
 def test_a_large_burst_is_not_learned_as_the_rate() -> None:
     bucket = TokenBucket(rate=300, burst=300, style="none")
     result = simulate(bucket, items=6000, workers=64)

@@ -62,7 +62,9 @@ the server *accepted*, never from what was offered:
   everything accepted since the run began over the time until the server accepted again,
   pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
   *floor* (a bucket whose 429s say "come back in 1 s" gives its burst per second): the pace
-  climbs from it exponentially, a 429 above it is not "just over the limit", and it is not
+  climbs from it exponentially (a search, not a probe: a ``Retry-After`` pause counts for at
+  most a second of its time unit, or a bucket answering 30 s climbed from its burst per
+  30 s, doubling every 30 s), a 429 above it is not "just over the limit", and it is not
   used to tell a cap on concurrency from a rate. The same count sets the pace the run
   resumes at when such an episode pauses: the pace held through it was offered, not
   accepted, and resumed at it the run met the limit again in its first round (and paused
@@ -1080,6 +1082,13 @@ class RateGovernor:
             # since the cycle began over the time until the server accepted again, pauses
             # included. Exact for a quota drained at once (quota / window), a floor for a
             # bucket: start there and climb exponentially until the next refusal measures.
+            # A search, not a probe: a Retry-After pause is the server's say, not how slow
+            # its feedback is, so the climb's unit counts it only up to the least unit (a
+            # bucket answering 30 s climbed from its burst per 30 s, doubling every 30 s).
+            paused = max(0.0, min(now, self._pause_until) - self._episode_started - 1.0)
+            self._unit = max(
+                1.0, now - self._episode_started - paused, _CYCLE_UNIT_SHARE * (cycle - paused)
+            )
             floor = self._accepted_since_origin(now, _CYCLE_SECONDS)
             if floor is not None:
                 # Only a floor: a refusal above it is not "just over the limit".
