@@ -154,11 +154,17 @@ class ConcurrencyCap(Server):
 
 
 class WindowQuota(Server):
-    """At most ``quota`` requests per fixed window of ``window`` seconds."""
+    """At most ``quota`` requests per fixed window of ``window`` seconds.
 
-    def __init__(self, quota: int, window: float, style: RetryAfterStyle) -> None:
+    ``start``: how far into its first window the run begins (windows are aligned to the
+    limiter's clock, not to the run).
+    """
+
+    def __init__(
+        self, quota: int, window: float, style: RetryAfterStyle, *, start: float = 0.0
+    ) -> None:
         super().__init__(style)
-        self.quota, self.window = quota, window
+        self.quota, self.window, self.start = quota, window, start
         self.current = -1
         self.used = 0
 
@@ -166,6 +172,7 @@ class WindowQuota(Server):
         return self.quota / self.window
 
     def admit(self, now: float) -> tuple[bool, float | None]:
+        now += self.start
         index = int(now // self.window)
         if index != self.current:
             self.current, self.used = index, 0

@@ -428,6 +428,28 @@ def test_a_quota_per_window_settles_at_quota_over_window(style: RetryAfterStyle)
     assert 9.0 <= settled <= 10.5
 
 
+@pytest.mark.parametrize(
+    ("quota", "window", "start"), [(1000, 10.0, 0.0), (1000, 10.0, 4.0), (300, 5.0, 0.0)]
+)
+def test_a_quota_answering_its_real_wait_is_counted_over_whole_windows(
+    quota: int, window: float, start: float
+) -> None:
+    # The first pause gives quota / window exactly, but only as a floor (a bucket answering
+    # "Retry-After: 1" gives its burst per second): the climb from it overshot, each later
+    # count over a cycle was overruled by the pace just refused, and the run reported
+    # 249/s for 1,000 per 10 s (a user passing it next time meets the quota again), or
+    # took the window's exhaustion for a cap. Between two reopenings one window apart a
+    # quota accepts its count again: counted so, it settles under the quota.
+    server = WindowQuota(quota=quota, window=window, style="exact", start=start)
+    rate = quota / window
+    result = simulate(server, items=int(rate * 60), workers=64)
+    assert_targets(server, result)
+    settled = result.governor.settled_rate
+    assert settled is not None
+    assert 0.9 * rate <= settled <= rate
+    assert result.governor.snapshot().window is None
+
+
 def test_a_limit_that_halves_then_recovers_is_followed() -> None:
     bucket = TokenBucket(rate=300, burst=60, style="none", schedule=((8.0, 150.0), (20.0, 300.0)))
     result = simulate(bucket, items=8000, workers=64)
@@ -648,6 +670,46 @@ async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None
     assert cut >= 500  # one round refused: it may still be a bucket's flood, halved
     answer(gov, await send(gov), clock, refused=True)  # the next round: refused too
     assert gov.snapshot().rate_limit == pytest.approx(0.5 / 0.02)
+
+
+async def a_window_then_a_wait(
+    gov: RateGovernor, clock: FakeClock, accepted: int, retry_after: float
+) -> None:
+    """``accepted`` attempts one after another (20 ms each), then three refused at once, each
+    asking ``retry_after`` (waited out by the next attempt)."""
+    for _ in range(accepted):
+        attempt = await send(gov)
+        clock.now += 0.02
+        answer(gov, attempt, clock)
+    refused = [await send(gov) for _ in range(3)]
+    clock.now += 0.02
+    for attempt in refused:
+        answer(gov, attempt, clock, refused=True, retry_after=retry_after)
+
+
+@pytest.mark.parametrize(
+    ("waits", "counted"), [((10.0, 8.0, 12.0, 10.0), True), ((10.0, 10.0, 10.0, 10.0), False)]
+)
+async def test_a_quota_is_counted_only_when_its_waits_are_what_is_left_of_a_window(
+    waits: tuple[float, ...], counted: bool
+) -> None:
+    # 30 accepted, then a wait, each time: a quota of 30 per window answering what is left
+    # of it (the waits differ), or a bucket answering "Retry-After: 10" to every 429 (the
+    # same wait each time; counted as a quota, it would be held to its burst per 10 s).
+    clock = FakeClock()
+    gov = governor(clock)
+    reopened = []
+    for wait in waits:
+        await a_window_then_a_wait(gov, clock, 30, wait)
+        reopened.append(clock.now + wait)  # the next attempt goes when the wait ends
+    attempt = await send(gov)
+    clock.now += 0.02
+    answer(gov, attempt, clock)  # the server accepts again: the last episode ends
+    assert gov._counted is counted
+    if counted:
+        # Three whole windows between the first reopening and the last: 30 each.
+        rate = 90 / (reopened[-1] - reopened[0])
+        assert gov.snapshot().learned_limit == pytest.approx(rate, rel=0.05)
 
 
 class BucketServer:

@@ -70,6 +70,26 @@ the server *accepted*, never from what was offered:
   accepted, and resumed at it the run met the limit again in its first round (and paused
   again: against a cap of 8 answering with HTTP dates, a second blind cut set a floor of 3
   requests a second, and the run took seconds to climb back).
+- a **quota's count** (at the end of an episode in which the server accepted nothing sent
+  after its first 429 until it reopened): a quota per window accepts nothing from its
+  exhaustion to the window's end, then its whole count again, however fast it is sent. So
+  the successes between two reopenings one window apart are its count; a chain of such
+  windows over the shortest time it can have lasted is the most its rate can be (a
+  reopening lies between the last refused send, or a second before the end of the pause,
+  and the first accepted send: a ``Retry-After`` has whole seconds, so a pause ends up to a
+  second late).
+  Taken too high, the run still runs each window out and the chain goes on, closer each
+  window; taken too low, the rest of each window would go unused for good. A 429 at a
+  pace above a counted quota takes the pace back under it (no cycle count overrules it: one
+  that began at a refusal before a pause counted the pause as well) and waits for the next
+  reopening. A pause alone tells nothing (a bucket answering ``Retry-After: 30`` is dead
+  for 30 s each time too), so a chain starts only at a pause of 2 s or more, and counts only
+  once the server's waits have differed (a quota's wait is what is left of its window; such
+  a bucket's never changes). A reopening found by polling (no ``Retry-After``) is known only
+  to a poll's interval, up to 2 s: it is not counted, and such a quota is learned as before.
+  Without the count, the floor from the first window was exact, the climb from it overshot,
+  each later count was overruled by 0.7 of the pace refused, and a run against 1,000 per
+  10 s reported 249/s as its settled rate (or took the exhaustion for a cap).
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
@@ -209,6 +229,9 @@ _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pac
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
 _FIT_GAP_ROUND_TRIPS = 8.0  # two fit if their lengths differ by this many round trips
+_QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at a pause this long or longer
+_QUOTA_WINDOWS_PER_UNIT = 3.0  # a counted quota is probed over this many windows a unit
+_RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number or a date
 
 
 class RateLimitStopError(ZyntroError):
@@ -399,6 +422,12 @@ class RateGovernor:
         self._before_episode: tuple[float | None, _Curve | None, bool] = (None, None, False)
         self._rate_limited_before = 0  # 429s before the episode's first
         self._ended_at = -math.inf  # when the latest episode ended
+        self._episode_first_ok_sent = math.inf  # the earliest success sent after it began
+        self._episode_last_refused_sent = -math.inf  # the latest refused send in it
+        # The latest reopening of what seems a quota (see "a quota's count").
+        self._reopened: _Reopening | None = None
+        self._counted = False  # the limit is a quota's, counted over whole windows
+        self._quota_window = 0.0  # ... whose windows last this long
 
         # The cycle since the previous episode.
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
@@ -418,6 +447,8 @@ class RateGovernor:
         # Pauses and stops.
         self._pause_until = now
         self._pause_set_at = -math.inf
+        self._first_wait: float | None = None  # the first Retry-After paused for
+        self._waits_varied = False  # a later one differed from it (no fixed answer)
         self._stall_origin = now  # last success, or the end of a long pause
         self._refused_since_success = False
         self._stop: RateLimitStopError | None = None
@@ -705,6 +736,7 @@ class RateGovernor:
             if sent >= self._episode_started:
                 self._episode_successes += 1
                 self._episode_ok_in_flight += in_flight
+                self._episode_first_ok_sent = min(self._episode_first_ok_sent, sent)
             # Over once a request sent after the latest 429 came back (the server accepts
             # again), and that was a measuring span ago.
             if (
@@ -777,6 +809,7 @@ class RateGovernor:
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now, sent)
         self._episode_paused += paused
+        self._episode_last_refused_sent = max(self._episode_last_refused_sent, sent)
         if self._cycle_start is None or sent > self._cycle_start:
             self._cycle_start_at = now
             # A new cycle starts at the latest refused send: what succeeds after it was
@@ -818,7 +851,7 @@ class RateGovernor:
                 # Measured at the limit itself. After a blind cut it may raise the pace back;
                 # otherwise refusals at this pace mean it must come down at least a little.
                 self._learn(short, None if self._episode_blind else self.margin * current)
-        elif first and cycle is not None and self.margin * cycle < current:
+        elif first and cycle is not None and self.margin * cycle < current and not self._counted:
             # Counts between episodes are coarse (a quota's windows fall anywhere in the
             # cycle): move half way from what was known, a drop goes on at the next one.
             # A cycle spent partly under the limit undercounts it; the pace that was just
@@ -828,7 +861,11 @@ class RateGovernor:
             self._learn(max(estimate, _REFUSED_SHARE * current, drained or 0.0), None)
             # A cycle spent partly paused counts the pause as refill: only a floor.
             self._measured = self._pause_until <= self._cycle_start_at
-        elif self._measured and self._limit is not None and current <= _HOLD_ABOVE * self._limit:
+        elif (
+            self._measured
+            and self._limit is not None
+            and (current <= _HOLD_ABOVE * self._limit or self._counted)
+        ):
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
                 # then, if refusals go on, measure where the limit is now. Refused again
@@ -918,6 +955,8 @@ class RateGovernor:
         self._episode_estimated = False
         self._episode_cut = False
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
+        self._episode_first_ok_sent = math.inf
+        self._episode_last_refused_sent = sent
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
         self._episode_blind = not self._measured
@@ -1054,7 +1093,10 @@ class RateGovernor:
                 self._slow_start = True
                 self._set_window(max(INITIAL_WINDOW, self._in_flight), now)
             return
-        if self._window is not None and not self._episode_cut:
+        quota = self._recount()
+        if quota is not None:
+            self._set_window(None, now)  # a quota refuses whatever is in flight
+        elif self._window is not None and not self._episode_cut:
             # Only the window was set (a cap on requests in flight): the pace was not the
             # limit, so it carries on where it was.
             self._rate, self._curve, _ = self._before_episode
@@ -1068,7 +1110,15 @@ class RateGovernor:
         cycle = now - self._episode_origin
         self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
         current = self._rate if self._rate is not None else _MIN_RATE
-        if self._episode_estimated and self._limit is not None:
+        if quota is not None:
+            # A quota, counted over whole windows: its rate, measured. Resume just under it.
+            self._limit, self._measured, self._counted = quota, True, True
+            # Probing a quota finds nothing until it changes, and a probe that runs it out
+            # costs the rest of a window (a pause or polls): climb over windows, not seconds.
+            self._unit = max(self._unit, _QUOTA_WINDOWS_PER_UNIT * self._quota_window)
+            current = self.margin * quota
+            self._curve = _Curve.cubic(now, current, quota, self._unit)
+        elif self._episode_estimated and self._limit is not None:
             # Each episode will cost its pauses again: probe so slowly that they stay a
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
             # when the limit is only counted over a cycle.
@@ -1098,6 +1148,81 @@ class RateGovernor:
         self._rate = current
         self._window_grown_at = now
 
+    def _recount(self) -> float | None:
+        """A quota's rate from the successes between two reopenings, if they tell it.
+
+        A quota per window accepts nothing from its exhaustion to the window's end, then its
+        whole count again, however fast it is sent. An episode in which the server accepted
+        nothing sent after its first 429 until the wait it named was over ends at a
+        **reopening**, known to lie between the last refused send (or a second before the
+        pause's end) and the first accepted send. Between two
+        reopenings one window apart, a quota accepted its count: while the successes between
+        them match the first window's (within 10%), the chain of such windows over its time
+        is its rate. Reopenings further apart held a window the run did not exhaust (its
+        count is short): they start a new chain. A pause alone tells nothing (a bucket
+        answering ``Retry-After: 30`` is dead for 30 s too), so a chain starts only at a
+        pause of 2 s or more, and tells a rate only once the server's waits have differed (a
+        quota's wait is what is left of its window; such a bucket's is the same each time)
+        and the shortest it can have lasted is half its length or more. The count over that
+        shortest time is the most the quota's rate can be. A reopening found by polling (no
+        ``Retry-After``) is known only to a poll's interval: it breaks the chain.
+
+        Returns:
+            The quota's rate in requests per second, or ``None`` when nothing is told.
+        """
+        first_ok = self._episode_first_ok_sent
+        last_refused = self._episode_last_refused_sent
+        if not last_refused < first_ok < math.inf:
+            # The server accepted some while refusing others: no quota's doing.
+            self._reopened = None
+            self._counted = False
+            return None
+        paused = max(0.0, min(self._pause_until, first_ok) - self._episode_started)
+        if not paused:
+            # Found by polling: known only to a poll's interval (2 s after a long wait).
+            self._reopened = None
+            return None
+        # The wait the server named ended by the first accepted send. Retry-After has whole
+        # seconds (a number or an HTTP date), rounded up or not: it ended up to a second
+        # after the window's real end.
+        latest = min(first_ok, self._pause_until)
+        earliest = max(last_refused, latest - _RETRY_AFTER_GRAIN)
+        at, uncertain = (earliest + latest) / 2, latest - earliest
+        count = self.succeeded - self._episode_successes
+        previous = self._reopened
+        if previous is None:
+            if paused < _QUOTA_PAUSE:
+                return None  # too short to tell a quota's window from a bucket's wait
+            self._reopened = _Reopening(at, uncertain, count, float(count), at, uncertain, count)
+            return None
+        accepted = count - previous.count
+        per_window = previous.per_window
+        if accepted < _CYCLE_SAMPLES or abs(accepted - per_window) > 0.1 * per_window:
+            # Not one window's count since the last reopening (one went unexhausted, or
+            # this is no quota): a new chain starts here.
+            self._reopened = _Reopening(at, uncertain, count, per_window, at, uncertain, count)
+            return None
+        # One window since the last reopening, exhausted: the chain goes on.
+        self._reopened = chain = _Reopening(
+            at,
+            uncertain,
+            count,
+            per_window,
+            previous.origin_at,
+            previous.origin_uncertain,
+            previous.origin_count,
+        )
+        span = at - chain.origin_at
+        # The shortest the chain can have lasted: its count over it is the most the quota
+        # can be. Taken too high, the run still runs each window out (paying a few 429s) and
+        # the chain goes on, closer each window; taken too low, it would leave the rest of
+        # each window unused for good.
+        shortest = span - (chain.origin_uncertain + uncertain) / 2
+        if not self._waits_varied or shortest < span / 2:
+            return None  # the same wait each time (a bucket's?), or its ends too vague yet
+        self._quota_window = span / round((count - chain.origin_count) / per_window)
+        return (count - chain.origin_count) / shortest
+
     def _measured_accepted_rate(self, now: float) -> float:
         span = now - self._second_start
         if span >= 1.0:
@@ -1109,6 +1234,10 @@ class RateGovernor:
     def _pause(self, now: float, retry_after: float) -> float:
         """Pause everyone for ``retry_after``; returns how much longer that makes the wait."""
         self._pause_set_at = now
+        if self._first_wait is None:
+            self._first_wait = retry_after
+        elif abs(retry_after - self._first_wait) > 0.1 * max(retry_after, self._first_wait):
+            self._waits_varied = True
         if now >= self._refill_from:  # a new pause, not a longer one
             self._pause_began = now
         self._refill_slowest = math.inf
@@ -1170,6 +1299,29 @@ class _Drain:
         if not 1 <= burst <= rate * min(short.pause, long.pause):
             return None
         return rate
+
+
+@attrs.frozen(slots=True)
+class _Reopening:
+    """The end of an episode in which the server accepted nothing until it reopened.
+
+    Attributes:
+        at: when it reopened (the middle of what is known).
+        uncertain: how long the span it is known to lie in lasts.
+        count: successes in the run before it.
+        per_window: successes per window of the quota it seems to be.
+        origin_at: the first reopening of the chain of whole windows it ends.
+        origin_uncertain: ... how well that one is known.
+        origin_count: successes in the run before that one.
+    """
+
+    at: float
+    uncertain: float
+    count: int
+    per_window: float
+    origin_at: float
+    origin_uncertain: float
+    origin_count: int
 
 
 @attrs.frozen(slots=True)
