@@ -74,22 +74,21 @@ the server *accepted*, never from what was offered:
   after its first 429 until it reopened): a quota per window accepts nothing from its
   exhaustion to the window's end, then its whole count again, however fast it is sent. So
   the successes between two reopenings one window apart are its count; a chain of such
-  windows over the shortest time it can have lasted is the most its rate can be (a
-  reopening lies between the last refused send, or a second before the end of the pause,
-  and the first accepted send: a ``Retry-After`` has whole seconds, so a pause ends up to a
-  second late).
+  windows over the shortest time it can have lasted is the most its rate can be (a reopening
+  lies between the last refused send, or a second before the end of the pause, and the first
+  accepted send: a ``Retry-After`` has whole seconds, so a pause ends up to a second late).
   Taken too high, the run still runs each window out and the chain goes on, closer each
-  window; taken too low, the rest of each window would go unused for good. A 429 at a
-  pace above a counted quota takes the pace back under it (no cycle count overrules it: one
-  that began at a refusal before a pause counted the pause as well) and waits for the next
-  reopening. A pause alone tells nothing (a bucket answering ``Retry-After: 30`` is dead
-  for 30 s each time too), so a chain starts only at a pause of 2 s or more, and counts only
+  window; taken too low, the rest of each window would go unused for good. A 429 at a pace
+  above a counted quota takes the pace back under it (no cycle count overrules it: one that
+  began at a refusal before a pause counted the pause as well) and waits for the next
+  reopening. A pause alone tells nothing (a bucket answering ``Retry-After: 30`` is dead for
+  30 s each time too), so a chain starts only at a pause of 2 s or more, and counts only
   once the server's waits have differed (a quota's wait is what is left of its window; such
   a bucket's never changes). A reopening found by polling (no ``Retry-After``) is known only
   to a poll's interval, up to 2 s: it is not counted, and such a quota is learned as before.
   Without the count, the floor from the first window was exact, the climb from it overshot,
-  each later count was overruled by 0.7 of the pace refused, and a run against 1,000 per
-  10 s reported 249/s as its settled rate (or took the exhaustion for a cap).
+  each later count was overruled by 0.7 of the pace refused, and a run against 1,000 per 10
+  s reported 249/s as its settled rate (or took the exhaustion for a cap).
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
@@ -1155,17 +1154,17 @@ class RateGovernor:
         whole count again, however fast it is sent. An episode in which the server accepted
         nothing sent after its first 429 until the wait it named was over ends at a
         **reopening**, known to lie between the last refused send (or a second before the
-        pause's end) and the first accepted send. Between two
-        reopenings one window apart, a quota accepted its count: while the successes between
-        them match the first window's (within 10%), the chain of such windows over its time
-        is its rate. Reopenings further apart held a window the run did not exhaust (its
-        count is short): they start a new chain. A pause alone tells nothing (a bucket
-        answering ``Retry-After: 30`` is dead for 30 s too), so a chain starts only at a
-        pause of 2 s or more, and tells a rate only once the server's waits have differed (a
-        quota's wait is what is left of its window; such a bucket's is the same each time)
-        and the shortest it can have lasted is half its length or more. The count over that
-        shortest time is the most the quota's rate can be. A reopening found by polling (no
-        ``Retry-After``) is known only to a poll's interval: it breaks the chain.
+        pause's end) and the first accepted send. Between two reopenings one window apart, a
+        quota accepted its count: while the successes between them match the first window's
+        (within 10%), the chain of such windows goes on. Reopenings further apart held a
+        window the run did not exhaust (its count is short): they start a new chain. A pause
+        alone tells nothing (a bucket answering ``Retry-After: 30`` is dead for 30 s too),
+        so a chain starts only at a pause of 2 s or more, and tells a rate only once the
+        server's waits have differed (a quota's wait is what is left of its window; such a
+        bucket's is the same each time) and the shortest it can have lasted is half its
+        length or more. The count over that shortest time is the most the quota's rate can
+        be. A reopening found by polling (no ``Retry-After``) is known only to a poll's
+        interval: it breaks the chain.
 
         Returns:
             The quota's rate in requests per second, or ``None`` when nothing is told.
