@@ -1192,14 +1192,14 @@ class RateGovernor:
         if previous is None:
             if paused < _QUOTA_PAUSE:
                 return None  # too short to tell a quota's window from a bucket's wait
-            self._reopened = _Reopening(at, uncertain, count, float(count), at, uncertain, count)
+            self._reopened = _Reopening.first(at, uncertain, count, float(count))
             return None
         accepted = count - previous.count
         per_window = previous.per_window
         if accepted < _CYCLE_SAMPLES or abs(accepted - per_window) > 0.1 * per_window:
             # Not one window's count since the last reopening (one went unexhausted, or
             # this is no quota): a new chain starts here.
-            self._reopened = _Reopening(at, uncertain, count, per_window, at, uncertain, count)
+            self._reopened = _Reopening.first(at, uncertain, count, per_window)
             return None
         # One window since the last reopening, exhausted: the chain goes on.
         self._reopened = chain = _Reopening(
@@ -1321,6 +1321,11 @@ class _Reopening:
     origin_at: float
     origin_uncertain: float
     origin_count: int
+
+    @classmethod
+    def first(cls, at: float, uncertain: float, count: int, per_window: float) -> _Reopening:
+        """A reopening that starts a chain of its own."""
+        return cls(at, uncertain, count, per_window, at, uncertain, count)
 
 
 @attrs.frozen(slots=True)
