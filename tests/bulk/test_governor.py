@@ -450,6 +450,57 @@ def test_a_quota_answering_its_real_wait_is_counted_over_whole_windows(
     assert result.governor.snapshot().window is None
 
 
+class RecordedQuota(WindowQuota):
+    """A quota per window that notes when it refused."""
+
+    def __init__(self, quota: int, window: float, style: RetryAfterStyle, **options: Any) -> None:
+        super().__init__(quota, window, style, **options)
+        self.refusals: list[float] = []
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        accepted, retry_after = super().admit(now)
+        if not accepted:
+            self.refusals.append(now)
+        return accepted, retry_after
+
+
+@pytest.mark.parametrize(
+    ("quota", "window", "start"), [(100, 10.0, 0.0), (500, 5.0, 0.0), (500, 5.0, 2.0)]
+)
+def test_a_quota_found_by_polling_is_counted_over_whole_windows(
+    quota: int, window: float, start: float
+) -> None:
+    # With no Retry-After, a reopening is known only to a poll's interval (2 s after a long
+    # wait), so a quota was learned from counts over cycles, which count the windows it did
+    # not run out as well: 100 per 10 s settled at 14/s and ran out every window, 500 per
+    # 5 s at 89/s (0.93 of it). A reopening brackets the quota's window edge all the same,
+    # and a chain of them bounds the rate from above, closer each window.
+    server = RecordedQuota(quota=quota, window=window, style="none", start=start)
+    rate = quota / window
+    result = simulate(server, items=int(rate * 90), workers=64)
+    assert result.stopped is None
+    assert result.succeeded == result.items
+    settled = result.governor.settled_rate
+    assert settled is not None
+    assert 0.9 * rate <= settled <= rate
+    assert result.goodput(server, result.duration / 2, result.completions[-1]) >= 0.95
+    # Once the first windows have told the count, few windows run out: 429s are rare.
+    learning = 3 * window
+    later = [t for t in server.refusals if t >= learning]
+    sent_later = [t for t in result.sends if t >= learning]
+    assert len(later) <= 0.02 * len(sent_later)
+
+
+def test_a_pace_that_rises_while_an_attempt_waits_for_it_takes_effect_at_once() -> None:
+    # A quota that ran out is polled every 2 s. The attempt waiting for the next poll slept
+    # the whole interval: when the poll before it found the quota open again, the run went
+    # on only up to 2 s later (a 500-per-5-s quota lost 2 s of each window it reopened).
+    server = WindowQuota(quota=500, window=5.0, style="none")
+    result = simulate(server, items=2000, workers=64)
+    first_reopening = [t for t in result.completions if 5.0 <= t < 6.0]
+    assert len(first_reopening) >= 50  # 100/s: half of it within a second of reopening
+
+
 def test_a_limit_that_halves_then_recovers_is_followed() -> None:
     bucket = TokenBucket(rate=300, burst=60, style="none", schedule=((8.0, 150.0), (20.0, 300.0)))
     result = simulate(bucket, items=8000, workers=64)
@@ -668,6 +719,28 @@ async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None
     cut = gov.snapshot().rate_limit
     assert cut is not None
     assert cut >= 500  # one round refused: it may still be a bucket's flood, halved
+    answer(gov, await send(gov), clock, refused=True)  # the next round: refused too
+    assert gov.snapshot().rate_limit == pytest.approx(0.5 / 0.02)
+
+
+async def test_a_round_refused_whole_is_seen_while_earlier_sends_still_succeed() -> None:
+    # Answers to attempts sent before the quota ran out still come back after its first
+    # 429, accepted. Taken for "the server accepts some", they kept the cut halving from the
+    # flood's pace: a quota of 100 per 10 s polled without Retry-After met 128 429s in its
+    # first window. What tells is that nothing sent since the first refused send succeeded.
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 5, 40)
+    earlier = [await send(gov) for _ in range(20)]  # sent before the quota ran out
+    clock.now += 0.001
+    flood = await flood_then_429(gov, clock, 40, retry_after=None)  # sent after: refused
+    for attempt in flood[:20]:
+        answer(gov, attempt, clock, refused=True)
+    for attempt in earlier:  # come back among the 429s: a share of them starts an episode
+        answer(gov, attempt, clock)
+    for attempt in flood[20:]:
+        answer(gov, attempt, clock, refused=True)
+    assert (gov.snapshot().rate_limit or 0) >= 500  # one round refused: maybe a bucket
     answer(gov, await send(gov), clock, refused=True)  # the next round: refused too
     assert gov.snapshot().rate_limit == pytest.approx(0.5 / 0.02)
 

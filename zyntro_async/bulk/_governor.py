@@ -75,30 +75,40 @@ the server *accepted*, never from what was offered:
   exhaustion to the window's end, then its whole count again, however fast it is sent. So
   the successes between two reopenings one window apart are its count; a chain of such
   windows over the shortest time it can have lasted is the most its rate can be (a reopening
-  lies between the last refused send, or a second before the end of the pause, and the first
-  accepted send: a ``Retry-After`` has whole seconds, so a pause ends up to a second late).
-  Taken too high, the run still runs each window out and the chain goes on, closer each
-  window; taken too low, the rest of each window would go unused for good. A 429 at a pace
-  above a counted quota takes the pace back under it (no cycle count overrules it: one that
-  began at a refusal before a pause counted the pause as well) and waits for the next
-  reopening. A pause alone tells nothing (a bucket answering ``Retry-After: 30`` is dead for
-  30 s each time too), so a chain starts only at a pause of 2 s or more, and counts only
-  once the server's waits have differed (a quota's wait is what is left of its window; such
-  a bucket's never changes). A reopening found by polling (no ``Retry-After``) is known only
-  to a poll's interval, up to 2 s: it is not counted, and such a quota is learned as before.
-  Without the count, the floor from the first window was exact, the climb from it overshot,
-  each later count was overruled by 0.7 of the pace refused, and a run against 1,000 per 10
-  s reported 249/s as its settled rate (or took the exhaustion for a cap).
+  lies between the last refused send and the first accepted send, and when the server named
+  a wait, within a second before its end: ``Retry-After`` has whole seconds). Of the last
+  few reopenings of a chain, the pair known best counts. Taken too high, the run
+  still runs each window out and the chain goes on, closer each window (a window run out
+  late leaves less time to poll in, so its reopening is known closer); taken too low, the
+  rest of each window would go unused for good. A 429 at a pace above a counted quota takes
+  the pace back under it (no cycle count overrules it: one that began at a refusal before a
+  pause counted the pause as well; nor is it a stray) and polls for the next reopening at
+  once. A chain starts only at an episode that refused everything for 2 s or more. Polled
+  (no ``Retry-After``), that is a quota: a token bucket refills within a second. Its first
+  window already gives a rate: its count over the shortest time from the cycle's start to
+  the reopening (more if the window began before the run did), probed over one window
+  until a second window confirms it. A named wait alone tells nothing (a bucket answering
+  ``Retry-After: 30`` is dead for 30 s each time too), so such a chain counts only once the
+  server's waits have differed (a quota's wait is what is left of its window; such a
+  bucket's never changes). Without the count, the floor from the first window was exact,
+  the climb from it overshot, each later count was overruled by 0.7 of the pace refused,
+  and a run against 1,000 per 10 s reported 249/s as its settled rate (or took the
+  exhaustion for a cap); polled, a quota of 100 per 10 s settled at 10.4-14/s and ran out
+  every window.
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
 round trips, and a quota that accepts nothing is polled ever more gently (down to one
 attempt every 2 s) until it reopens; then the pace resumes at ``margin * W``. A second
-round refused whole, nothing accepted since the first 429, takes the pace to one attempt
-per round trip before halving it (TCP's timeout: a window of one): halving from a flood's
-pace sent dozens more 429s at a quota that had run out. A lone 429 at a steady pace near
-a known ``W`` (a probe that went too far) cuts to ``margin`` of it at once; if 429s go on,
-the pace is held for a couple of round trips to measure the new limit.
+round refused whole, nothing accepted since the first 429 (or 16 refused and nothing
+accepted sent since the first refused send: successes sent before it may still be coming
+back), takes the pace to one attempt per round trip before halving it (TCP's timeout: a
+window of one): halving from a flood's pace sent dozens more 429s at a quota that had run
+out. A wait for the pace is slept in parts of at most 0.1 s, so a pace that rises (the
+server accepts again) takes effect at once, not after a poll's 2-second interval. A lone
+429 at a steady pace near a known ``W`` (a probe that went too far) cuts to ``margin`` of
+it at once; if 429s go on, the pace is held for a couple of round trips to measure the new
+limit (not a counted quota's: it accepts nothing until it reopens).
 
 *Probing.* Between episodes the pace follows a CUBIC curve in time, never in successes:
 ``rate(t) = W * (1 + c * ((t - t0) / T - k) ** 3)``. It climbs back to ``W`` quickly, stays
@@ -228,9 +238,12 @@ _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pac
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
 _FIT_GAP_ROUND_TRIPS = 8.0  # two fit if their lengths differ by this many round trips
-_QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at a pause this long or longer
+_QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at an episode refusing all this long
 _QUOTA_WINDOWS_PER_UNIT = 3.0  # a counted quota is probed over this many windows a unit
 _RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number or a date
+_CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
+_PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
+_DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
 
 
 class RateLimitStopError(ZyntroError):
@@ -423,6 +436,9 @@ class RateGovernor:
         self._ended_at = -math.inf  # when the latest episode ended
         self._episode_first_ok_sent = math.inf  # the earliest success sent after it began
         self._episode_last_refused_sent = -math.inf  # the latest refused send in it
+        self._episode_first_refused_sent = -math.inf  # the send its first 429 answered
+        self._episode_refused_after = 0  # 429s of requests sent at or after that one
+        self._episode_accepted_after = 0  # successes of requests sent at or after it
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
         self._counted = False  # the limit is a quota's, counted over whole windows
@@ -521,7 +537,9 @@ class RateGovernor:
                 interval = 1.0 / rate
                 due = self._last_due + interval
                 if due > now:
-                    await self._sleep(due - now)
+                    # A long interval (a quota polled every 2 s) is slept in parts: the pace
+                    # may rise meanwhile (the server accepts again), and then is due sooner.
+                    await self._sleep(min(due - now, _PACE_RECHECK))
                     paced = True
                     continue
                 self._last_due = max(due, now - interval) if paced else now
@@ -732,6 +750,8 @@ class RateGovernor:
         if sent >= self._refill_from:
             self._refill_successes += 1
         if self._in_episode:
+            if sent >= self._episode_first_refused_sent:
+                self._episode_accepted_after += 1
             if sent >= self._episode_started:
                 self._episode_successes += 1
                 self._episode_ok_in_flight += in_flight
@@ -771,6 +791,8 @@ class RateGovernor:
         """
         if not self._stray():
             return False
+        if self._counted:
+            return False  # a quota counted over whole windows refuses only once run out
         if paused and (self._limit is not None or self._curve is not None):
             return False
         probe = not self._slow_start and self._window is not None and in_flight >= self._window
@@ -809,6 +831,8 @@ class RateGovernor:
             self._begin_episode(now, sent)
         self._episode_paused += paused
         self._episode_last_refused_sent = max(self._episode_last_refused_sent, sent)
+        if sent >= self._episode_first_refused_sent:
+            self._episode_refused_after += 1
         if self._cycle_start is None or sent > self._cycle_start:
             self._cycle_start_at = now
             # A new cycle starts at the latest refused send: what succeeds after it was
@@ -870,10 +894,14 @@ class RateGovernor:
                 # then, if refusals go on, measure where the limit is now. Refused again
                 # within a time unit of resuming at it: the known limit itself is too high
                 # (a burst counted in its measurement), so it comes down by the margin.
+                # A counted quota is no burst: it is at most the pace that ran it out.
                 again = now - self._ended_at < self._unit
-                limit = self.margin * self._limit if again else self._limit
+                if self._counted:
+                    limit = min(self._limit, current)
+                else:
+                    limit = self.margin * self._limit if again else self._limit
                 self._learn(limit, self.margin * current)
-            elif (
+            elif not self._counted and (
                 paused > 0
                 or self._episode_successes >= _SHORT_SAMPLES
                 or now - self._episode_started < 2 * self._measure_span()
@@ -913,7 +941,12 @@ class RateGovernor:
         self._last_cut_at = now
 
     def _blind_cut(self, current: float) -> None:
-        if self._episode_refused > 1 and self.succeeded == self._episode_first_succeeded:
+        dead = self.succeeded == self._episode_first_succeeded or (
+            # Successes may still come back, sent before the first refused send: a round's
+            # worth of 429s and nothing accepted sent since that one is a round refused too.
+            not self._episode_accepted_after and self._episode_refused_after >= _DEAD_ROUND
+        )
+        if self._episode_refused > 1 and dead:
             # A round refused whole since the first 429, nothing accepted (a quota ran out):
             # poll once a round trip at most, then ever more gently. Halving from a flood,
             # each round sent dozens more 429s.
@@ -956,6 +989,9 @@ class RateGovernor:
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
+        self._episode_first_refused_sent = sent
+        self._episode_refused_after = 0
+        self._episode_accepted_after = 0
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
         self._episode_blind = not self._measured
@@ -1114,7 +1150,10 @@ class RateGovernor:
             self._limit, self._measured, self._counted = quota, True, True
             # Probing a quota finds nothing until it changes, and a probe that runs it out
             # costs the rest of a window (a pause or polls): climb over windows, not seconds.
-            self._unit = max(self._unit, _QUOTA_WINDOWS_PER_UNIT * self._quota_window)
+            # One window's count alone may be low (the reopening is known to a poll's
+            # interval): probed over one window until a second one confirms it.
+            windows = _QUOTA_WINDOWS_PER_UNIT if self._reopened and self._reopened.earlier else 1.0
+            self._unit = max(self._unit, windows * self._quota_window)
             current = self.margin * quota
             self._curve = _Curve.cubic(now, current, quota, self._unit)
         elif self._episode_estimated and self._limit is not None:
@@ -1122,6 +1161,10 @@ class RateGovernor:
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
             # when the limit is only counted over a cycle.
             self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
+            if self._counted:
+                # A quota counted before, run out again (by a probe, or a window too early to
+                # tell its count again): it is still probed over windows, not seconds.
+                self._unit = max(self._unit, _QUOTA_WINDOWS_PER_UNIT * self._quota_window)
             # Cuts below the limit only polled a server that accepted nothing; resume at it.
             current = max(current, self.margin * self._limit)
             ref = self._limit if self._limit is not None and self._limit > current else current
@@ -1152,19 +1195,25 @@ class RateGovernor:
 
         A quota per window accepts nothing from its exhaustion to the window's end, then its
         whole count again, however fast it is sent. An episode in which the server accepted
-        nothing sent after its first 429 until the wait it named was over ends at a
-        **reopening**, known to lie between the last refused send (or a second before the
-        pause's end) and the first accepted send. Between two reopenings one window apart, a
-        quota accepted its count: while the successes between them match the first window's
-        (within 10%), the chain of such windows goes on. Reopenings further apart held a
-        window the run did not exhaust (its count is short): they start a new chain. A pause
-        alone tells nothing (a bucket answering ``Retry-After: 30`` is dead for 30 s too),
-        so a chain starts only at a pause of 2 s or more, and tells a rate only once the
-        server's waits have differed (a quota's wait is what is left of its window; such a
-        bucket's is the same each time) and the shortest it can have lasted is half its
-        length or more. The count over that shortest time is the most the quota's rate can
-        be. A reopening found by polling (no ``Retry-After``) is known only to a poll's
-        interval: it breaks the chain.
+        nothing sent after its first 429 until it accepted again ends at a **reopening**. It
+        lies between the last refused send and the first accepted send; when the server
+        named a wait, also within a second before the wait's end (``Retry-After`` has whole
+        seconds, as a number or a date, rounded up or not). Between two reopenings one window
+        apart, a quota accepted its count: while the successes between them match the first
+        window's (within 10%), the chain of such windows goes on. Reopenings further apart
+        held a window the run did not exhaust (its count is short): they start a new chain.
+
+        A chain starts only at an episode that refused everything for 2 s or more: a token
+        bucket refills within a second unless it names a long wait, and a bucket answering
+        ``Retry-After: 30`` is dead for 30 s each time too, so a chain of named waits tells a
+        rate only once the server's waits have differed (a quota's wait is what is left of
+        its window; such a bucket's is the same each time). Each earlier reopening of the
+        chain (the last few kept) with the latest one bounds the rate from above: their count
+        over the shortest time between them, if that is half their distance or more. The
+        pair known best gives the estimate: taken too high, the run still runs each window out
+        (paying a few 429s) and the chain goes on, its ends known closer each time, since a
+        window run out late leaves less time to poll in; taken too low, it would leave the
+        rest of each window unused for good.
 
         Returns:
             The quota's rate in requests per second, or ``None`` when nothing is told.
@@ -1176,24 +1225,27 @@ class RateGovernor:
             self._reopened = None
             self._counted = False
             return None
-        paused = max(0.0, min(self._pause_until, first_ok) - self._episode_started)
-        if not paused:
-            # Found by polling: known only to a poll's interval (2 s after a long wait).
-            self._reopened = None
-            return None
-        # The wait the server named ended by the first accepted send. Retry-After has whole
-        # seconds (a number or an HTTP date), rounded up or not: it ended up to a second
-        # after the window's real end.
-        latest = min(first_ok, self._pause_until)
-        earliest = max(last_refused, latest - _RETRY_AFTER_GRAIN)
+        named = self._pause_until > self._episode_started
+        latest = min(first_ok, self._pause_until) if named else first_ok
+        earliest = max(last_refused, latest - _RETRY_AFTER_GRAIN) if named else last_refused
         at, uncertain = (earliest + latest) / 2, latest - earliest
         count = self.succeeded - self._episode_successes
         previous = self._reopened
         if previous is None:
-            if paused < _QUOTA_PAUSE:
-                return None  # too short to tell a quota's window from a bucket's wait
-            self._reopened = _Reopening.first(at, uncertain, count, float(count))
-            return None
+            if first_ok - self._episode_started < _QUOTA_PAUSE:
+                return None  # too short to tell a quota's window from a bucket's refill
+            in_window = count - self._episode_origin_succeeded
+            self._reopened = _Reopening.first(at, uncertain, count, float(in_window))
+            if named or in_window < _CYCLE_SAMPLES or earliest <= self._episode_origin:
+                return None
+            # Refused everything for seconds with no wait named, polled all along: no token
+            # bucket (it refills within a second), a quota. It accepted a window's count
+            # from the cycle's start until it reopened, so its count over the shortest time
+            # that can have been is the most its rate can be (more still if its first window
+            # began before the run did). Taken too high, the next window runs out and the
+            # chain goes on; taken too low, it would leave the rest of each window unused.
+            self._quota_window = earliest - self._episode_origin
+            return in_window / self._quota_window
         accepted = count - previous.count
         per_window = previous.per_window
         if accepted < _CYCLE_SAMPLES or abs(accepted - per_window) > 0.1 * per_window:
@@ -1202,25 +1254,14 @@ class RateGovernor:
             self._reopened = _Reopening.first(at, uncertain, count, per_window)
             return None
         # One window since the last reopening, exhausted: the chain goes on.
-        self._reopened = chain = _Reopening(
-            at,
-            uncertain,
-            count,
-            per_window,
-            previous.origin_at,
-            previous.origin_uncertain,
-            previous.origin_count,
-        )
-        span = at - chain.origin_at
-        # The shortest the chain can have lasted: its count over it is the most the quota
-        # can be. Taken too high, the run still runs each window out (paying a few 429s) and
-        # the chain goes on, closer each window; taken too low, it would leave the rest of
-        # each window unused for good.
-        shortest = span - (chain.origin_uncertain + uncertain) / 2
-        if not self._waits_varied or shortest < span / 2:
-            return None  # the same wait each time (a bucket's?), or its ends too vague yet
-        self._quota_window = span / round((count - chain.origin_count) / per_window)
-        return (count - chain.origin_count) / shortest
+        self._reopened = chain = previous.then(at, uncertain, count)
+        if named and not self._waits_varied:
+            return None  # the same wait each time: a bucket's, maybe
+        bound = chain.bound()
+        if bound is None:
+            return None  # its ends are still too vague
+        rate, self._quota_window = bound
+        return rate
 
     def _measured_accepted_rate(self, now: float) -> float:
         span = now - self._second_start
@@ -1309,23 +1350,43 @@ class _Reopening:
         uncertain: how long the span it is known to lie in lasts.
         count: successes in the run before it.
         per_window: successes per window of the quota it seems to be.
-        origin_at: the first reopening of the chain of whole windows it ends.
-        origin_uncertain: ... how well that one is known.
-        origin_count: successes in the run before that one.
+        earlier: the reopenings before it in its chain of whole windows, as ``(at,
+            uncertain, count)``, oldest first, the last few only.
     """
 
     at: float
     uncertain: float
     count: int
     per_window: float
-    origin_at: float
-    origin_uncertain: float
-    origin_count: int
+    earlier: tuple[tuple[float, float, int], ...] = ()
 
     @classmethod
     def first(cls, at: float, uncertain: float, count: int, per_window: float) -> _Reopening:
         """A reopening that starts a chain of its own."""
-        return cls(at, uncertain, count, per_window, at, uncertain, count)
+        return cls(at, uncertain, count, per_window)
+
+    def then(self, at: float, uncertain: float, count: int) -> _Reopening:
+        """The next reopening of this chain, a window's count later."""
+        earlier = (*self.earlier, (self.at, self.uncertain, self.count))
+        return _Reopening(at, uncertain, count, self.per_window, earlier[-_CHAIN_KEPT:])
+
+    def bound(self) -> tuple[float, float] | None:
+        """The most the quota's rate can be, and its window's length, if the chain tells.
+
+        Each earlier reopening bounds the rate from above: the count since it over the
+        shortest time it can have taken. The pair known best (the least uncertain for how
+        long it lasted) counts, if that shortest time is at least half of the time between
+        their middles (``None``: no pair is known well enough).
+        """
+        best: tuple[float, float, float] | None = None  # (how vague, rate, window)
+        for at, uncertain, count in self.earlier:
+            span = self.at - at
+            vague = (uncertain + self.uncertain) / 2 / span
+            if vague > 0.5 or (best is not None and vague >= best[0]):
+                continue
+            rate = (self.count - count) / (span * (1.0 - vague))
+            best = (vague, rate, span / round((self.count - count) / self.per_window))
+        return None if best is None else best[1:]
 
 
 @attrs.frozen(slots=True)
