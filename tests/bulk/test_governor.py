@@ -465,7 +465,8 @@ class RecordedQuota(WindowQuota):
 
 
 @pytest.mark.parametrize(
-    ("quota", "window", "start"), [(100, 10.0, 0.0), (500, 5.0, 0.0), (500, 5.0, 2.0)]
+    ("quota", "window", "start"),
+    [(100, 10.0, 0.0), (500, 5.0, 0.0), (500, 5.0, 2.0), (300, 1.0, 0.0), (300, 1.0, 0.4)],
 )
 def test_a_quota_found_by_polling_is_counted_over_whole_windows(
     quota: int, window: float, start: float
@@ -474,7 +475,9 @@ def test_a_quota_found_by_polling_is_counted_over_whole_windows(
     # wait), so a quota was learned from counts over cycles, which count the windows it did
     # not run out as well: 100 per 10 s settled at 14/s and ran out every window, 500 per
     # 5 s at 89/s (0.93 of it). A reopening brackets the quota's window edge all the same,
-    # and a chain of them bounds the rate from above, closer each window.
+    # and a chain of them bounds the rate from above, closer each window. A quota per second
+    # (a fixed-window counter) is dead for under a second each time: its chain starts at
+    # half a second (a token bucket of 2/s or more refills sooner); at 2 s it never did.
     server = RecordedQuota(quota=quota, window=window, style="none", start=start)
     rate = quota / window
     result = simulate(server, items=int(rate * 90), workers=64)

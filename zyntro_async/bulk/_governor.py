@@ -83,18 +83,19 @@ the server *accepted*, never from what was offered:
   rest of each window would go unused for good. A 429 at a pace above a counted quota takes
   the pace back under it (no cycle count overrules it: one that began at a refusal before a
   pause counted the pause as well; nor is it a stray) and polls for the next reopening at
-  once. A chain starts only at an episode that refused everything for 2 s or more. Polled
-  (no ``Retry-After``), that is a quota: a token bucket refills within a second. Its first
-  window already gives a rate: its count over the shortest time from the cycle's start to
-  the reopening (more if the window began before the run did), probed over one window
-  until a second window confirms it. A named wait alone tells nothing (a bucket answering
-  ``Retry-After: 30`` is dead for 30 s each time too), so such a chain counts only once the
-  server's waits have differed (a quota's wait is what is left of its window; such a
-  bucket's never changes). Without the count, the floor from the first window was exact,
-  the climb from it overshot, each later count was overruled by 0.7 of the pace refused,
-  and a run against 1,000 per 10 s reported 249/s as its settled rate (or took the
-  exhaustion for a cap); polled, a quota of 100 per 10 s settled at 10.4-14/s and ran out
-  every window.
+  once. A chain starts only at an episode that refused everything for a while: polled (no
+  ``Retry-After``), half a second is a quota's doing (a token bucket of 2 requests a second
+  or more refills sooner), and if it is the run's first, its window already gives a rate:
+  its count over the shortest time from the run's start to the reopening (more if the
+  window began before the run did), probed over one window until a second window confirms
+  it. With a named wait, a chain starts at a pause of 2 s or more; a named wait alone tells
+  nothing (a bucket answering ``Retry-After: 30`` is dead for 30 s each time too), so such
+  a chain counts only once the server's waits have differed (a quota's wait is what is left
+  of its window; such a bucket's never changes). Without the count, the floor from the
+  first window was exact, the climb from it overshot, each later count was overruled by 0.7
+  of the pace refused, and a run against 1,000 per 10 s reported 249/s as its settled rate
+  (or took the exhaustion for a cap); polled, a quota of 100 per 10 s settled at 10.4-14/s
+  and ran out every window.
 
 The pace becomes ``margin * W`` (0.97 by default: just under it). With no estimate yet the
 pace halves once per round, so a flood of 64 requests in flight slows down within a few
@@ -238,9 +239,10 @@ _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pac
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
 _FIT_GAP_ROUND_TRIPS = 8.0  # two fit if their lengths differ by this many round trips
-_QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at an episode refusing all this long
+_QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at a named wait this long or longer
 _QUOTA_WINDOWS_PER_UNIT = 3.0  # a counted quota is probed over this many windows a unit
 _RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number or a date
+_QUOTA_POLLED = 0.5  # ... or at refusing all this long unpaced (a bucket of 2/s refills sooner)
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
@@ -1203,17 +1205,17 @@ class RateGovernor:
         window's (within 10%), the chain of such windows goes on. Reopenings further apart
         held a window the run did not exhaust (its count is short): they start a new chain.
 
-        A chain starts only at an episode that refused everything for 2 s or more: a token
-        bucket refills within a second unless it names a long wait, and a bucket answering
-        ``Retry-After: 30`` is dead for 30 s each time too, so a chain of named waits tells a
-        rate only once the server's waits have differed (a quota's wait is what is left of
-        its window; such a bucket's is the same each time). Each earlier reopening of the
-        chain (the last few kept) with the latest one bounds the rate from above: their count
-        over the shortest time between them, if that is half their distance or more. The
-        pair known best gives the estimate: taken too high, the run still runs each window out
-        (paying a few 429s) and the chain goes on, its ends known closer each time, since a
-        window run out late leaves less time to poll in; taken too low, it would leave the
-        rest of each window unused for good.
+        A chain starts only at an episode that refused everything for half a second unpaced
+        (a token bucket of 2 requests a second or more refills sooner), or for 2 s or more
+        with a wait named; a bucket answering ``Retry-After: 30`` is dead for 30 s each time
+        too, so a chain of named waits tells a rate only once the server's waits have
+        differed (a quota's wait is what is left of its window; such a bucket's is the same
+        each time). Each earlier reopening of the chain (the last few kept) with the latest
+        one bounds the rate from above: their count over the shortest time between them, if
+        that is half their distance or more. The pair known best gives the estimate: taken
+        too high, the run still runs each window out (paying a few 429s) and the chain goes
+        on, its ends known closer each time, since a window run out late leaves less time to
+        poll in; taken too low, it would leave the rest of each window unused for good.
 
         Returns:
             The quota's rate in requests per second, or ``None`` when nothing is told.
@@ -1232,15 +1234,21 @@ class RateGovernor:
         count = self.succeeded - self._episode_successes
         previous = self._reopened
         if previous is None:
-            if first_ok - self._episode_started < _QUOTA_PAUSE:
+            dead = first_ok - self._episode_started
+            if dead < (_QUOTA_PAUSE if named else _QUOTA_POLLED):
                 return None  # too short to tell a quota's window from a bucket's refill
             in_window = count - self._episode_origin_succeeded
             self._reopened = _Reopening.first(at, uncertain, count, float(in_window))
-            if named or in_window < _CYCLE_SAMPLES or earliest <= self._episode_origin:
+            if (
+                named
+                or in_window < _CYCLE_SAMPLES
+                or self._episode_origin != self._start  # its count may span windows
+                or earliest <= self._episode_origin
+            ):
                 return None
-            # Refused everything for seconds with no wait named, polled all along: no token
-            # bucket (it refills within a second), a quota. It accepted a window's count
-            # from the cycle's start until it reopened, so its count over the shortest time
+            # The run's first episode refused everything with no wait named, polled all
+            # along: no token bucket, a quota. It accepted a window's count from the run's
+            # start until it reopened, so its count over the shortest time
             # that can have been is the most its rate can be (more still if its first window
             # began before the run did). Taken too high, the next window runs out and the
             # chain goes on; taken too low, it would leave the rest of each window unused.
