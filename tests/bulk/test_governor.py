@@ -504,6 +504,21 @@ def test_a_pace_that_rises_while_an_attempt_waits_for_it_takes_effect_at_once() 
     assert len(first_reopening) >= 50  # 100/s: half of it within a second of reopening
 
 
+@pytest.mark.parametrize("style", ["none", "exact"])
+def test_a_bucket_with_a_burst_of_one_is_not_held_to_a_window_of_one(
+    style: RetryAfterStyle,
+) -> None:
+    # 80/s with a burst of one, 40 ms away: requests that arrive closer than 12.5 ms apart
+    # are refused, and those came with more in flight than the rest, so the bucket looked
+    # like a cap. Allowed one place under what the run got through per round trip, the
+    # window went down to one: 25 requests a second, 0.31-0.37 of the bucket.
+    bucket = TokenBucket(rate=80, burst=1, style=style)
+    result = simulate(bucket, items=1600, workers=64, latency=0.04)
+    assert result.succeeded == result.items
+    assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.7
+    assert result.governor.snapshot().window != 1
+
+
 def test_a_limit_that_halves_then_recovers_is_followed() -> None:
     bucket = TokenBucket(rate=300, burst=60, style="none", schedule=((8.0, 150.0), (20.0, 300.0)))
     result = simulate(bucket, items=8000, workers=64)
@@ -691,9 +706,10 @@ async def test_a_window_is_never_lowered_under_what_the_run_got_through() -> Non
     # A token bucket with a burst of one refuses a request that arrived close behind the
     # one before: those come with more in flight than the rest, and look like a cap's. But a
     # cap lets through at most a window per round trip: a run that got 5 per round trip
-    # through meets no cap under 4 (a round trip's noise aside). Lowered one place a 429, a
-    # window taken for a cap went 6, 5, ... 1 against a 300/s bucket (0.16-0.5 of it); the
-    # 429 that would take it under what the run got through ends it instead.
+    # through meets no cap under 5. Lowered one place a 429, a window taken for a cap went
+    # 6, 5, ... 1 against a 300/s bucket (0.16-0.5 of it); the 429 that would take it under
+    # what the run got through ends it instead (one under it allowed "for noise", an 80/s
+    # bucket at 40 ms ended at a window of one: 25 requests a second).
     clock = FakeClock()
     gov = governor(clock)
     await met_a_limit(gov, clock, refused=10)
@@ -701,11 +717,11 @@ async def test_a_window_is_never_lowered_under_what_the_run_got_through() -> Non
     for attempt in await refuse_the_last(gov, clock, 7, retry_after=1.0):
         answer(gov, attempt, clock)
     windows = [gov.snapshot().window]
-    for in_flight in (6, 5, 4):  # each at the window's edge
+    for in_flight in (6, 5):  # each at the window's edge
         for attempt in await refuse_the_last(gov, clock, in_flight):
             answer(gov, attempt, clock)
         windows.append(gov.snapshot().window)
-    assert windows == [6, 5, 4, None]
+    assert windows == [6, 5, None]
 
 
 async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None:

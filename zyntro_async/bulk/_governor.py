@@ -133,10 +133,11 @@ whose mean in flight is clearly above the successes', sets the window there (one
 if that 429 paused the run: each try costs a pause) and leaves the pace alone; a 429 at the
 window's edge lowers it by one; a 429 well within it drops it (it was not the limit). A cap
 lets through at most a window per round trip, so the window never goes under what the run
-got through per round trip when it was set (less one, for noise): a 429 that would take it
-there drops it and is taken for a rate's (a token bucket with a burst of one refuses
-requests that arrive close together, which come with more in flight than the rest; lowered
-a place a 429, a window taken for a cap went down to one against a 300/s bucket). An
+got through per round trip when it was set: a 429 that would take it there drops it and is
+taken for a rate's (a token bucket with a burst of one refuses requests that arrive close
+together, which come with more in flight than the rest; lowered a place a 429, a window
+taken for a cap went down to one against a 300/s bucket, and with one less allowed "for
+noise", to one against an 80/s bucket at 40 ms: 0.31-0.36 of it). An
 episode that only set the window ends with the pace where it was: what the cycle accepted,
 pauses included, is the cap's doing, not a rate (taken as a floor for the pace, it held a
 cap of 3 at 100 ms to 9 requests a second, against the 30 it allows). The window grows by
@@ -699,13 +700,13 @@ class RateGovernor:
         """Take a 429 for a cap on concurrent requests: hold the run to ``window`` in flight.
 
         A cap lets through at most a window per round trip, so what the run got through
-        just before (its accepted rate times the round trip) bounds how low the cap can be,
-        a round trip's noise aside: the window is never lowered under it. A 429 that would
+        just before (its accepted rate times the round trip, rounded) bounds how low the cap
+        can be: the window is never lowered under it. A 429 that would
         take it lower is no cap's: a token bucket with a small burst refuses requests that
         arrived close together, and those come with more in flight than the rest.
         """
         accepted = self._measured_accepted_rate(now) * (self._srtt or 0.0)
-        self._window_floor = max(1, round(accepted) - 1)
+        self._window_floor = max(1, round(accepted))
         self._set_window(window, now)
 
     def _grow_slow_start(self, now: float) -> None:
