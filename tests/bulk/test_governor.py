@@ -441,13 +441,17 @@ def test_a_quota_answering_its_real_wait_is_counted_over_whole_windows(
     # took the window's exhaustion for a cap. Between two reopenings one window apart a
     # quota accepts its count again: counted so, it settles under the quota.
     server = WindowQuota(quota=quota, window=window, style="exact", start=start)
-    rate = quota / window
-    result = simulate(server, items=int(rate * 60), workers=64)
+    result = simulate(server, items=int(quota / window * 60), workers=64)
     assert_targets(server, result)
+    assert_settled_under(result, quota / window)
+    assert result.governor.snapshot().window is None
+
+
+def assert_settled_under(result: Any, rate: float) -> None:
+    """The run settled under ``rate`` and within a tenth of it."""
     settled = result.governor.settled_rate
     assert settled is not None
     assert 0.9 * rate <= settled <= rate
-    assert result.governor.snapshot().window is None
 
 
 class RecordedQuota(WindowQuota):
@@ -479,13 +483,10 @@ def test_a_quota_found_by_polling_is_counted_over_whole_windows(
     # (a fixed-window counter) is dead for under a second each time: its chain starts at
     # half a second (a token bucket of 2/s or more refills sooner); at 2 s it never did.
     server = RecordedQuota(quota=quota, window=window, style="none", start=start)
-    rate = quota / window
-    result = simulate(server, items=int(rate * 90), workers=64)
+    result = simulate(server, items=int(quota / window * 90), workers=64)
     assert result.stopped is None
     assert result.succeeded == result.items
-    settled = result.governor.settled_rate
-    assert settled is not None
-    assert 0.9 * rate <= settled <= rate
+    assert_settled_under(result, quota / window)
     assert result.goodput(server, result.duration / 2, result.completions[-1]) >= 0.95
     # Once the first windows have told the count, few windows run out: 429s are rare.
     learning = 3 * window
