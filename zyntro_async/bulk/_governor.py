@@ -77,10 +77,10 @@ the server *accepted*, never from what was offered:
   windows over the shortest time it can have lasted is the most its rate can be (a reopening
   lies between the last refused send and the first accepted send, and when the server named
   a wait, within a second before its end: ``Retry-After`` has whole seconds). Of the last
-  few reopenings of a chain, the pair known best counts. Taken too high, the run
-  still runs each window out and the chain goes on, closer each window (a window run out
-  late leaves less time to poll in, so its reopening is known closer); taken too low, the
-  rest of each window would go unused for good. A 429 at a pace above a counted quota takes
+  few reopenings of a chain, the pair known best counts. Taken too high, the run still runs
+  each window out and the chain goes on, closer each window (a window run out late leaves
+  less time to poll in, so its reopening is known closer); taken too low, the rest of each
+  window would go unused for good. A 429 at a pace above a counted quota takes
   the pace back under it (no cycle count overrules it: one that began at a refusal before a
   pause counted the pause as well; nor is it a stray) and polls for the next reopening at
   once. A chain starts only at an episode that refused everything for a while: polled (no
@@ -137,14 +137,14 @@ got through per round trip when it was set: a 429 that would take it there drops
 taken for a rate's (a token bucket with a burst of one refuses requests that arrive close
 together, which come with more in flight than the rest; lowered a place a 429, a window
 taken for a cap went down to one against a 300/s bucket, and with one less allowed "for
-noise", to one against an 80/s bucket at 40 ms: 0.31-0.36 of it). An
-episode that only set the window ends with the pace where it was: what the cycle accepted,
-pauses included, is the cap's doing, not a rate (taken as a floor for the pace, it held a
-cap of 3 at 100 ms to 9 requests a second, against the 30 it allows). The window grows by
-one every ``5 * T`` seconds to find a cap that rose, ``T`` being at least ten times the
-pauses of the episode that set it. Two drains that tell a rate (above) overrule a window:
-a bucket met while the pace climbs can come with a little more in flight than the
-successes before it, and taken for a cap it only lost one place of its window a 429.
+noise", to one against an 80/s bucket at 40 ms: 0.31-0.36 of it). An episode that only
+set the window ends with the pace where it was: what the cycle accepted, pauses included,
+is the cap's doing, not a rate (taken as a floor for the pace, it held a cap of 3 at 100 ms
+to 9 requests a second, against the 30 it allows). The window grows by one every
+``5 * T`` seconds to find a cap that rose, ``T`` being at least ten times the pauses of the
+episode that set it. Two drains that tell a rate (above) overrule a window: a bucket met
+while the pace climbs can come with a little more in flight than the successes before it,
+and taken for a cap it only lost one place of its window a 429.
 
 *Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
 a fraction of a guess, so one episode lands near the limit and later ones correct the
