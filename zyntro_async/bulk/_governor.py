@@ -1239,7 +1239,7 @@ class RateGovernor:
             if dead < (_QUOTA_PAUSE if named else _QUOTA_POLLED):
                 return None  # too short to tell a quota's window from a bucket's refill
             in_window = count - self._episode_origin_succeeded
-            self._reopened = _Reopening.first(at, uncertain, count, float(in_window))
+            self._reopened = _Reopening(at, uncertain, count, float(in_window))
             if (
                 named
                 or in_window < _CYCLE_SAMPLES
@@ -1260,7 +1260,7 @@ class RateGovernor:
         if accepted < _CYCLE_SAMPLES or abs(accepted - per_window) > 0.1 * per_window:
             # Not one window's count since the last reopening (one went unexhausted, or
             # this is no quota): a new chain starts here.
-            self._reopened = _Reopening.first(at, uncertain, count, per_window)
+            self._reopened = _Reopening(at, uncertain, count, per_window)
             return None
         # One window since the last reopening, exhausted: the chain goes on.
         self._reopened = chain = previous.then(at, uncertain, count)
@@ -1368,11 +1368,6 @@ class _Reopening:
     count: int
     per_window: float
     earlier: tuple[tuple[float, float, int], ...] = ()
-
-    @classmethod
-    def first(cls, at: float, uncertain: float, count: int, per_window: float) -> _Reopening:
-        """A reopening that starts a chain of its own."""
-        return cls(at, uncertain, count, per_window)
 
     def then(self, at: float, uncertain: float, count: int) -> _Reopening:
         """The next reopening of this chain, a window's count later."""
