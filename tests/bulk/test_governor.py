@@ -505,18 +505,25 @@ def test_a_pace_that_rises_while_an_attempt_waits_for_it_takes_effect_at_once() 
     assert len(first_reopening) >= 50  # 100/s: half of it within a second of reopening
 
 
-@pytest.mark.parametrize("style", ["none", "exact"])
+@pytest.mark.parametrize(
+    ("style", "seed", "at_least"),
+    [("none", 1, 0.7), ("exact", 1, 0.7), ("exact", 3, 0.7), ("http-date", 1, 0.6)],
+)
 def test_a_bucket_with_a_burst_of_one_is_not_held_to_a_window_of_one(
-    style: RetryAfterStyle,
+    style: RetryAfterStyle, seed: int, at_least: float
 ) -> None:
     # 80/s with a burst of one, 40 ms away: requests that arrive closer than 12.5 ms apart
     # are refused, and those came with more in flight than the rest, so the bucket looked
     # like a cap. Allowed one place under what the run got through per round trip, the
-    # window went down to one: 25 requests a second, 0.31-0.37 of the bucket.
+    # window went down to one: 25 requests a second, 0.31-0.37 of the bucket. With seed 3
+    # the window was set in the run's first second, whose accepted rate was counted over a
+    # whole second (34/s, not 60/s); answering with HTTP dates, the second before it was
+    # mostly a pause: either way a floor of one, and the same window of one. (A burst of one
+    # refuses even a pace just under its rate now and then, as latency varies: 0.7, not 0.95.)
     bucket = TokenBucket(rate=80, burst=1, style=style)
-    result = simulate(bucket, items=1600, workers=64, latency=0.04)
+    result = simulate(bucket, items=1600, workers=64, latency=0.04, seed=seed)
     assert result.succeeded == result.items
-    assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.7
+    assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= at_least
     assert result.governor.snapshot().window != 1
 
 

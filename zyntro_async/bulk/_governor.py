@@ -137,7 +137,11 @@ got through per round trip when it was set: a 429 that would take it there drops
 taken for a rate's (a token bucket with a burst of one refuses requests that arrive close
 together, which come with more in flight than the rest; lowered a place a 429, a window
 taken for a cap went down to one against a 300/s bucket, and with one less allowed "for
-noise", to one against an 80/s bucket at 40 ms: 0.31-0.36 of it). An episode that only
+noise", to one against an 80/s bucket at 40 ms: 0.31-0.36 of it). What got through is
+counted while the run was sending: over the time so far in the run's first second, and
+since the latest pause ended if a pause fell in the last second (counted over a second
+spent mostly paused, it let the window go to one against the same bucket answering with
+HTTP dates). An episode that only
 set the window ends with the pace where it was: what the cycle accepted, pauses included,
 is the cap's doing, not a rate (taken as a floor for the pace, it held a cap of 3 at 100 ms
 to 9 requests a second, against the 30 it allows). The window grows by one every
@@ -416,6 +420,7 @@ class RateGovernor:
         self._window: int | None = initial_window
         self._window_grown_at = now
         self._window_floor = 1  # the least a cap could be, from what the run got through
+        self._drain_rate = 0.0  # accepted per second from the latest pause to the latest 429
         self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
         self._turn = anyio.Lock(fast_acquire=True)
 
@@ -703,10 +708,13 @@ class RateGovernor:
         just before (its accepted rate times the round trip, rounded) bounds how low the cap
         can be: the window is never lowered under it. A 429 that would
         take it lower is no cap's: a token bucket with a small burst refuses requests that
-        arrived close together, and those come with more in flight than the rest.
+        arrived close together, and those come with more in flight than the rest. The
+        accepted rate is the last second's, or the drain's since the latest pause ended if
+        higher: a second that held a pause (an HTTP date's, to the next whole second)
+        counted the pause too, and a floor of one let a bucket of 80/s take the window to one.
         """
-        accepted = self._measured_accepted_rate(now) * (self._srtt or 0.0)
-        self._window_floor = max(1, round(accepted))
+        accepted = max(self._measured_accepted_rate(now), self._drain_rate)
+        self._window_floor = max(1, round(accepted * (self._srtt or 0.0)))
         self._set_window(window, now)
 
     def _grow_slow_start(self, now: float) -> None:
@@ -815,6 +823,10 @@ class RateGovernor:
             self._refill_slowest,
             self._refill_from - self._pause_began,
         )
+        # What got through per second since the latest pause, over a few round trips at least
+        # (a window held for this 429 is never lowered under it): taken before a new pause.
+        enough = drain.span > 0 and drain.span >= 4 * (self._srtt or 0.0)
+        self._drain_rate = drain.accepted / drain.span if enough else 0.0
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
         if not self._in_episode and self._refusal_is_stray(paused, in_flight):
@@ -1276,7 +1288,11 @@ class RateGovernor:
         span = now - self._second_start
         if span >= 1.0:
             return self._second_count / span
-        return self._accepted_rate if self._accepted_rate else self._second_count / max(span, 1.0)
+        if self._accepted_rate:
+            return self._accepted_rate
+        # The run's first second, not over yet: what it holds, over a few round trips at least
+        # (counted over a whole second, a bucket's 60/s at 0.6 s read 34/s).
+        return self._second_count / max(span, 4 * self._srtt if self._srtt else 1.0)
 
     # -- pauses and stops --------------------------------------------------------------------
 
