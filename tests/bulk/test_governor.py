@@ -527,6 +527,21 @@ def test_a_bucket_with_a_burst_of_one_is_not_held_to_a_window_of_one(
     assert result.governor.snapshot().window != 1
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_floor_refused_under_itself_comes_down(seed: int) -> None:
+    # 50/s with a burst of 10, answering its real wait: the search from the first floor
+    # overshot to 80/s before the burst ran out, and 0.7 of that (56/s) became the next
+    # floor. Refused at once at 0.97 of it, the run halved blind, searched up to the same
+    # 80/s, and learned 56/s again: two 429s every 1.7 s for the whole run.
+    bucket = TokenBucket(rate=50, burst=10, style="exact")
+    result = simulate(bucket, items=1000, workers=64, seed=seed)
+    assert result.succeeded == result.items
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert learned <= 51
+    assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.97
+
+
 def test_a_limit_that_halves_then_recovers_is_followed() -> None:
     bucket = TokenBucket(rate=300, burst=60, style="none", schedule=((8.0, 150.0), (20.0, 300.0)))
     result = simulate(bucket, items=8000, workers=64)

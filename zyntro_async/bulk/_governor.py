@@ -109,7 +109,11 @@ out. A wait for the pace is slept in parts of at most 0.1 s, so a pace that rise
 server accepts again) takes effect at once, not after a poll's 2-second interval. A lone
 429 at a steady pace near a known ``W`` (a probe that went too far) cuts to ``margin`` of
 it at once; if 429s go on, the pace is held for a couple of round trips to measure the new
-limit (not a counted quota's: it accepts nothing until it reopens).
+limit (not a counted quota's: it accepts nothing until it reopens). A cycle count is only a
+floor when a pause fell in it, but one refused at or under itself within a time unit of
+resuming at it is no floor: it is taken as a known ``W`` refused again, and comes down by
+the margin each time (halved blind, the run searched up to the same overshoot and learned
+the same floor again, for good).
 
 *Probing.* Between episodes the pace follows a CUBIC curve in time, never in successes:
 ``rate(t) = W * (1 + c * ((t - t0) / T - k) ** 3)``. It climbs back to ``W`` quickly, stays
@@ -899,10 +903,9 @@ class RateGovernor:
             self._learn(max(estimate, _REFUSED_SHARE * current, drained or 0.0), None)
             # A cycle spent partly paused counts the pause as refill: only a floor.
             self._measured = self._pause_until <= self._cycle_start_at
-        elif (
-            self._measured
-            and self._limit is not None
-            and (current <= _HOLD_ABOVE * self._limit or self._counted)
+        elif self._limit is not None and (
+            (self._measured and (current <= _HOLD_ABOVE * self._limit or self._counted))
+            or self._floor_refused(now, current, self._limit, first)
         ):
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
@@ -929,6 +932,23 @@ class RateGovernor:
         if now < self._pause_until and self._episode_blind and not self._episode_estimated:
             self._resume_at_floor()
         self._cut_done(now)
+
+    def _floor_refused(self, now: float, current: float, floor: float, first: bool) -> bool:
+        """Whether a floor was refused at or under itself, soon after the run resumed at it.
+
+        Then it is no floor but a limit a little too high, as a measured one refused again:
+        the cycle count that set it took 0.7 of a search's pace, and a search overshoots a
+        bucket by what its burst absorbs (80/s against 50/s with a burst of 10). Halved
+        blind instead, the run searched up to the same overshoot and learned the same floor,
+        two 429s every 1.7 s (4% of requests), for good.
+        """
+        return (
+            first
+            and not self._measured
+            and not self._counted
+            and current <= floor
+            and now - self._ended_at < self._unit
+        )
 
     def _resume_at_floor(self) -> None:
         """A pause in an episode with nothing measured: resume at what was accepted so far.
