@@ -10,6 +10,7 @@ the limit, 429s at most 2% of requests, no item failed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -540,6 +541,28 @@ def test_a_floor_refused_under_itself_comes_down(seed: int) -> None:
     assert learned is not None
     assert learned <= 51
     assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.97
+
+
+@pytest.mark.parametrize(
+    ("make", "items", "latency"),
+    [
+        # A cap of 4 at 50 ms answering "Retry-After: 1": right after the first pause, a
+        # 429 of a request sent before the run resumed (the pause's own round) was taken
+        # for the floor refused, and 11/s became the known limit, probed over 10 s units.
+        (lambda: ConcurrencyCap(4, 0.05, 1.0), 1600, 0.05),
+        # 100/s with a burst of 20 at 100 ms answering HTTP dates: a floor of 198/s refused
+        # came down by the margin a pause, one pause a second, for 14 s.
+        (lambda: TokenBucket(rate=100, burst=20, style="http-date"), 2000, 0.1),
+    ],
+    ids=["cap-4-retry-after-1", "bucket-100-http-date"],
+)
+def test_a_floor_is_not_taken_for_a_limit_when_its_429_tells_nothing(
+    make: Callable[[], Server], items: int, latency: float
+) -> None:
+    server = make()
+    result = simulate(server, items=items, workers=64, latency=latency, seed=2)
+    assert result.succeeded == result.items
+    assert result.goodput(server, result.duration / 2, result.completions[-1]) >= 0.9
 
 
 def test_a_limit_that_halves_then_recovers_is_followed() -> None:

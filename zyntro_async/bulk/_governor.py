@@ -111,7 +111,8 @@ server accepts again) takes effect at once, not after a poll's 2-second interval
 it at once; if 429s go on, the pace is held for a couple of round trips to measure the new
 limit (not a counted quota's: it accepts nothing until it reopens). A cycle count is only a
 floor when a pause fell in it, but one refused at or under itself within a time unit of
-resuming at it is no floor: it is taken as a known ``W`` refused again, and comes down by
+resuming at it, by a request sent at that pace and with no pause longer than a short
+estimate takes, is no floor: it is taken as a known ``W`` refused again, and comes down by
 the margin each time (halved blind, the run searched up to the same overshoot and learned
 the same floor again, for good).
 
@@ -905,7 +906,7 @@ class RateGovernor:
             self._measured = self._pause_until <= self._cycle_start_at
         elif self._limit is not None and (
             (self._measured and (current <= _HOLD_ABOVE * self._limit or self._counted))
-            or self._floor_refused(now, current, self._limit, first)
+            or (first and self._floor_refused(now, sent, current, self._limit, paused))
         ):
             if first:
                 # Just over the known limit (a probe went too far): back under it at once,
@@ -933,21 +934,30 @@ class RateGovernor:
             self._resume_at_floor()
         self._cut_done(now)
 
-    def _floor_refused(self, now: float, current: float, floor: float, first: bool) -> bool:
-        """Whether a floor was refused at or under itself, soon after the run resumed at it.
+    def _floor_refused(
+        self, now: float, sent: float, current: float, floor: float, paused: float
+    ) -> bool:
+        """Whether an episode's first 429 refused a floor at or under itself, just after resuming.
 
         Then it is no floor but a limit a little too high, as a measured one refused again:
         the cycle count that set it took 0.7 of a search's pace, and a search overshoots a
         bucket by what its burst absorbs (80/s against 50/s with a burst of 10). Halved
         blind instead, the run searched up to the same overshoot and learned the same floor,
-        two 429s every 1.7 s (4% of requests), for good.
+        two 429s every 1.7 s (4% of requests), for good. Only a request sent at that pace
+        tells: one sent before the run resumed is the last episode's (against a cap of 4,
+        one such 429 learned a limit of 11/s, a seventh of the cap's rate, to be probed
+        over 10 s units). And only when the 429 costs no more than the round trips a short
+        estimate takes: with a pause each time (an HTTP date's), a known limit refused again
+        comes down by the margin a pause, while halving finds it (a floor of 198/s against
+        100/s took 16 s of pauses to come down).
         """
         return (
-            first
-            and not self._measured
+            not self._measured
             and not self._counted
             and current <= floor
+            and sent >= self._ended_at
             and now - self._ended_at < self._unit
+            and paused <= self._measure_span()
         )
 
     def _resume_at_floor(self) -> None:
