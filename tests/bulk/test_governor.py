@@ -253,6 +253,19 @@ async def test_the_pace_climbs_with_time_not_with_successes() -> None:
     assert later > before
 
 
+async def test_the_first_seconds_accepted_rate_is_counted_over_the_time_so_far() -> None:
+    # Counted over a whole second before the run's first second was over, 30 successes in
+    # half a second read 30/s, and a window floor taken from it let a bucket's window go
+    # down to one place.
+    clock = FakeClock()
+    gov = governor(clock)
+    for _ in range(30):
+        attempt = await send(gov)
+        clock.now += 0.5 / 30
+        answer(gov, attempt, clock)
+    assert gov.snapshot().accepted_rate == pytest.approx(60.0, rel=0.05)
+
+
 async def test_slow_start_opens_the_window_by_one_per_success() -> None:
     clock = FakeClock()
     gov = RateGovernor(clock=clock, sleep=clock.sleep, initial_window=4)

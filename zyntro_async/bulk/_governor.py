@@ -317,7 +317,8 @@ class GovernorState:
         rate_limit: the current pace in attempts per second (``None``: not paced).
         window: the current cap on requests in flight (``None``: only the run's concurrency).
         in_flight: attempts sent and not yet answered.
-        accepted_rate: requests the server accepted per second, measured over the last second.
+        accepted_rate: requests the server accepted per second, measured over the last second
+            (in the run's first second, over the time so far).
         learned_limit: the sustainable rate measured at the last episode of 429s
             (``None`` until the server first refused).
         settled_rate: the rate to pass as ``max_per_second`` next time (``None`` until a
