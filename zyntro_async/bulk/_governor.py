@@ -255,6 +255,7 @@ _RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number
 _QUOTA_POLLED = 0.5  # ... or at refusing all this long unpaced (a bucket of 2/s refills sooner)
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
+_RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
 _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
 
 
@@ -426,7 +427,6 @@ class RateGovernor:
         self._window: int | None = initial_window
         self._window_grown_at = now
         self._window_floor = 1  # the least a cap could be, from what the run got through
-        self._drain_rate = 0.0  # accepted per second from the latest pause to the latest 429
         self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
         self._turn = anyio.Lock(fast_acquire=True)
 
@@ -707,7 +707,7 @@ class RateGovernor:
         self._window_grown_at = now
         self._wake_one()
 
-    def _hold_window(self, window: int, now: float) -> None:
+    def _hold_window(self, window: int, now: float, drain: _Drain) -> None:
         """Take a 429 for a cap on concurrent requests: hold the run to ``window`` in flight.
 
         A cap lets through at most a window per round trip, so what the run got through
@@ -719,7 +719,7 @@ class RateGovernor:
         higher: a second that held a pause (an HTTP date's, to the next whole second)
         counted the pause too, and a floor of one let a bucket of 80/s take the window to one.
         """
-        accepted = max(self._measured_accepted_rate(now), self._drain_rate)
+        accepted = max(self._measured_accepted_rate(now), drain.rate(self._srtt))
         self._window_floor = max(1, round(accepted * (self._srtt or 0.0)))
         self._set_window(window, now)
 
@@ -829,10 +829,6 @@ class RateGovernor:
             self._refill_slowest,
             self._refill_from - self._pause_began,
         )
-        # What got through per second since the latest pause, over a few round trips at least
-        # (a window held for this 429 is never lowered under it): taken before a new pause.
-        enough = drain.span > 0 and drain.span >= 4 * (self._srtt or 0.0)
-        self._drain_rate = drain.accepted / drain.span if enough else 0.0
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
         if not self._in_episode and self._refusal_is_stray(paused, in_flight):
@@ -883,13 +879,13 @@ class RateGovernor:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
             # lowers it) and leave the rate alone; just under it if this 429 cost a pause.
-            self._hold_window(max(1, in_flight - 1) if paused else in_flight, now)
+            self._hold_window(max(1, in_flight - 1) if paused else in_flight, now, drain)
             self._episode_estimated = True
         elif short is not None:
             if not self._episode_blind and self._refused_above_the_rest(in_flight):
                 # Refused with clearly more in flight than the successes had: a cap on
                 # concurrent requests. Hold the window under it and leave the rate alone.
-                self._hold_window(max(1, self._episode_refused_min_in_flight - 1), now)
+                self._hold_window(max(1, self._episode_refused_min_in_flight - 1), now, drain)
                 self._episode_estimated = True
             else:
                 # Measured at the limit itself. After a blind cut it may raise the pace back;
@@ -1323,7 +1319,7 @@ class RateGovernor:
             return self._accepted_rate
         # The run's first second, not over yet: what it holds, over a few round trips at least
         # (counted over a whole second, a bucket's 60/s at 0.6 s read 34/s).
-        return self._second_count / max(span, 4 * self._srtt if self._srtt else 1.0)
+        return self._second_count / max(span, _RATE_ROUND_TRIPS * self._srtt if self._srtt else 1.0)
 
     # -- pauses and stops --------------------------------------------------------------------
 
@@ -1377,6 +1373,12 @@ class _Drain:
     accepted: int
     slowest: float
     pause: float
+
+    def rate(self, srtt: float | None) -> float:
+        """What it accepted per second, once it lasted a few round trips (else 0)."""
+        if self.span <= 0 or self.span < _RATE_ROUND_TRIPS * (srtt or 0.0):
+            return 0.0
+        return self.accepted / self.span
 
     def fit(self, other: _Drain) -> float | None:
         """The rate of a bucket that both drains emptied (``None``: they do not tell it).
