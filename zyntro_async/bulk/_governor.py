@@ -116,6 +116,18 @@ estimate takes, is no floor: it is taken as a known ``W`` refused again, and com
 the margin each time (halved blind, the run searched up to the same overshoot and learned
 the same floor again, for good).
 
+*Blind episodes hold what is in flight.* With nothing measured, an episode also holds the
+requests in flight to twice what the server accepted of those sent since its first
+refused one, and to one until it accepts any. A quota that ran out accepts none of them:
+the run waits for the round in flight to come back instead of sending into it (freed
+from slow start's window at its first 429 and paced at half the flood, a run sent another
+round into a quota of 500 per 5 s before the 429s stopped it: 107 refused at its first
+exhaustion, 81 now, 64 of them in flight when it ran out). A bucket accepts its rate and a
+cap its cap per round trip, so the run offers twice what they take, enough to measure
+them; the short estimate counts from the first such success (counted from the first 429,
+it took in the round trip held to one request, and read a cap of 8 at 20 ms as a rate of
+264 a second).
+
 *Probing.* Between episodes the pace follows a CUBIC curve in time, never in successes:
 ``rate(t) = W * (1 + c * ((t - t0) / T - k) ** 3)``. It climbs back to ``W`` quickly, stays
 flat around it (where it spends most of its time: few 429s), then probes above it ever
@@ -123,12 +135,13 @@ faster, so a limit that rose is found within a few ``T``. The unit ``T`` is at l
 second, the length of the last episode (a 30-second pause is probed 30 times more slowly)
 and a quarter of the last cycle (a quota that answers every 10 s is probed at its pace): a
 probe never costs more than the time it takes to learn from it; with a measured limit, the
-unit is also ten times the ``Retry-After`` pauses the last episode cost (whether the limit
-was measured or counted over a cycle), so that a server pausing the run after every 429 is
-probed rarely. The pace never grows past twice what the
-server is seen to accept, or what is being sent right now (in flight over the round trip):
-a pace nothing uses must not grow without bound, and one that is used may double each
-round trip.
+unit is also the time the limit takes to accept 100 requests (a probe costs a 429 or so:
+against 20 a second, one every 3 s was 1.6% of the requests) and ten times the
+``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
+over a cycle), so that a server pausing the run after every 429 is probed rarely. The pace
+never grows past twice what the server is seen to accept, or what is being sent right now
+(in flight over the round trip): a pace nothing uses must not grow without bound, and one
+that is used may double each round trip.
 
 *Rate or concurrency?* Each attempt notes how many requests were in flight when it was
 sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
@@ -256,6 +269,7 @@ _QUOTA_POLLED = 0.5  # ... or at refusing all this long unpaced (a bucket of 2/s
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
+_PROBE_REQUESTS = 100.0  # the probing unit lasts at least this many requests at the limit
 _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
 
 
@@ -535,7 +549,8 @@ class RateGovernor:
                     await self._sleep(self._pause_until - now)
                     paced = False  # a pause, not the pace, held it: start the pace afresh
                     continue
-                if self._window is not None and self._in_flight >= self._window:
+                window = self._window_now()
+                if window is not None and self._in_flight >= window:
                     self._window_freed = freed = anyio.Event()
                     await freed.wait()
                     paced = False
@@ -595,7 +610,6 @@ class RateGovernor:
         )
         if self._in_flight > 0:
             self._in_flight -= 1
-        self._wake_one()
         if result.kind is FailureKind.RATE_LIMITED:
             self._answered(now, refused=True)
             self._refused(now, sent, in_flight_at_send, result.retry_after)
@@ -604,6 +618,8 @@ class RateGovernor:
             # by a later observer (FATAL with no status) proves nothing about the limit.
             self._answered(now, refused=False)
             self._accepted(now, sent, in_flight_at_send, result.elapsed)
+        # After learning: what it learned may have widened the window (an episode over).
+        self._wake_one()
 
     def abandon(self, attempt: Attempt) -> None:
         """Forget an attempt that will never report (cancelled before its outcome).
@@ -638,7 +654,7 @@ class RateGovernor:
         return GovernorState(
             phase=phase,
             rate_limit=rate,
-            window=self._window,
+            window=self._window_now(),
             in_flight=self._in_flight,
             accepted_rate=self._measured_accepted_rate(now),
             learned_limit=self._limit,
@@ -696,9 +712,24 @@ class RateGovernor:
             return self.ceiling
         return rate if self.ceiling is None else min(rate, self.ceiling)
 
+    def _window_now(self) -> int | None:
+        """How many requests may be in flight now: the window, or less in a blind episode.
+
+        With nothing known of the limit, an episode lets in flight at most twice what the
+        server accepted of the requests sent since its first refused one (at least one): a
+        quota run out accepts none, so the run waits for the round in flight to come back
+        instead of sending into it; a bucket accepts its rate, a cap its cap per round
+        trip, so the run offers twice what they take, enough to measure them.
+        """
+        if self._in_episode and self._episode_blind and not self._episode_estimated:
+            held = max(1, 2 * self._episode_accepted_after)
+            return held if self._window is None else min(self._window, held)
+        return self._window
+
     def _wake_one(self) -> None:
         freed = self._window_freed
-        if freed is not None and (self._window is None or self._in_flight < self._window):
+        window = self._window_now()
+        if freed is not None and (window is None or self._in_flight < window):
             self._window_freed = None
             freed.set()
 
@@ -768,7 +799,14 @@ class RateGovernor:
             self._refill_successes += 1
         if self._in_episode:
             if sent >= self._episode_first_refused_sent:
+                if not self._episode_accepted_after and self._episode_blind:
+                    # The episode's window opens from here: the short estimate counts from
+                    # here too (before, it held the run to one request in flight).
+                    self._episode_measure_from = now
+                    self._episode_measured = 0
                 self._episode_accepted_after += 1
+            if sent >= self._episode_measure_from:
+                self._episode_measured += 1
             if sent >= self._episode_started:
                 self._episode_successes += 1
                 self._episode_ok_in_flight += in_flight
@@ -1034,6 +1072,8 @@ class RateGovernor:
         self._episode_first_refused_sent = sent
         self._episode_refused_after = 0
         self._episode_accepted_after = 0
+        self._episode_measure_from = now  # the short estimate counts sends from here
+        self._episode_measured = 0  # ... and their successes
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
         self._episode_blind = not self._measured
@@ -1096,10 +1136,10 @@ class RateGovernor:
             # The run paused for the server's Retry-After: a bucket refilled meanwhile, and
             # what succeeded after the pause is its burst as much as its rate.
             return None
-        span = sent - self._episode_started
-        if self._episode_successes < _SHORT_SAMPLES or span < self._measure_span():
+        span = sent - self._episode_measure_from
+        if self._episode_measured < _SHORT_SAMPLES or span < self._measure_span():
             return None
-        return self._episode_successes / span
+        return self._episode_measured / span
 
     def _drain_floor(self, drain: _Drain) -> float | None:
         """A floor under a token bucket's rate from its drain since the latest pause.
@@ -1202,7 +1242,9 @@ class RateGovernor:
             # Each episode will cost its pauses again: probe so slowly that they stay a
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
             # when the limit is only counted over a cycle.
-            self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
+            self._unit = max(
+                self._unit, _PAUSE_UNITS * self._episode_paused, _PROBE_REQUESTS / self._limit
+            )
             if self._counted:
                 # A quota counted before, run out again (by a probe, or a window too early to
                 # tell its count again): it is still probed over windows, not seconds.
