@@ -350,6 +350,28 @@ def test_slow_start_meets_a_low_limit_with_few_429s() -> None:
     assert flooded.refused > 4 * result.refused
 
 
+async def test_a_blind_episode_sends_nothing_more_until_its_round_is_back() -> None:
+    # A quota that ran out refuses everything in flight, and anything sent after: with
+    # nothing measured, the run holds one request in flight until the API accepts again.
+    clock = FakeClock()
+    gov = governor(clock)
+    flood = await flood_then_429(gov, clock, 10, retry_after=None)  # 9 still in flight
+    assert gov.snapshot().window == 1
+    waiting = asyncio.ensure_future(send(gov))
+    for attempt in flood[:-1]:
+        answer(gov, attempt, clock, refused=True)
+        await asyncio.sleep(0)
+        assert not waiting.done(), "nothing more goes out while the round is in flight"
+    answer(gov, flood[-1], clock, refused=True)  # the round is back: one request may go
+    poll = await asyncio.wait_for(waiting, timeout=1.0)
+    assert gov.snapshot().in_flight == 1
+    answer(gov, poll, clock)  # accepted: twice that may be in flight
+    assert gov.snapshot().window == 2
+    clock.now += 0.1
+    answer(gov, await send(gov), clock)  # accepted a while after the last 429: it is over
+    assert gov.snapshot().window is None
+
+
 async def test_an_attempt_that_will_never_report_leaves_the_window() -> None:
     clock = FakeClock()
     gov = governor(clock)

@@ -467,6 +467,8 @@ class RateGovernor:
         self._episode_first_refused_sent = -math.inf  # the send its first 429 answered
         self._episode_refused_after = 0  # 429s of requests sent at or after that one
         self._episode_accepted_after = 0  # successes of requests sent at or after it
+        self._episode_measure_from = now  # the short estimate counts sends from here
+        self._episode_measured = 0  # ... and their successes
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
         self._counted = False  # the limit is a quota's, counted over whole windows
@@ -1131,6 +1133,8 @@ class RateGovernor:
 
         Requests sent after the first 429 came back found the server at its limit, so the
         rate at which they succeed is the limit itself (a token bucket's rate, not burst).
+        In a blind episode they count from the first success of a request sent since the
+        first refused one: until then the episode held the run to one request in flight.
         """
         if self._episode_paused > self._measure_span():
             # The run paused for the server's Retry-After: a bucket refilled meanwhile, and
