@@ -508,11 +508,11 @@ def assert_settled_under(result: Any, rate: float) -> None:
     assert 0.9 * rate <= settled <= rate
 
 
-class RecordedQuota(WindowQuota):
-    """A quota per window that notes when it refused."""
+class _RecordsRefusals(Server):
+    """A limit that notes when it refused (mixed in before the limit's class)."""
 
-    def __init__(self, quota: int, window: float, style: RetryAfterStyle, **options: Any) -> None:
-        super().__init__(quota, window, style, **options)
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
         self.refusals: list[float] = []
 
     def admit(self, now: float) -> tuple[bool, float | None]:
@@ -520,6 +520,14 @@ class RecordedQuota(WindowQuota):
         if not accepted:
             self.refusals.append(now)
         return accepted, retry_after
+
+
+class RecordedQuota(_RecordsRefusals, WindowQuota):
+    """A quota per window that notes when it refused."""
+
+
+class RecordedBucket(_RecordsRefusals, TokenBucket):
+    """A token bucket that notes when it refused."""
 
 
 @pytest.mark.parametrize(
@@ -566,20 +574,10 @@ def test_a_slow_limit_is_probed_over_a_hundred_of_its_requests() -> None:
     # 20/s with a burst of 5, 50 ms away: each probe above the limit costs a 429 or so, and
     # probed once a time unit of 1 s they came every 3 s, 1.6% of all requests for good.
     # Now a unit lasts at least as long as the limit takes to accept 100 requests (5 s).
-    bucket = TokenBucket(rate=20, burst=5, style="none")
-    refusals: list[float] = []
-    admit = bucket.admit
-
-    def recorded(now: float) -> tuple[bool, float | None]:
-        accepted, retry_after = admit(now)
-        if not accepted:
-            refusals.append(now)
-        return accepted, retry_after
-
-    bucket.admit = recorded  # type: ignore[method-assign]
+    bucket = RecordedBucket(rate=20, burst=5, style="none")
     result = simulate(bucket, items=2000, workers=64, latency=0.05)
     assert result.succeeded == result.items
-    settled = [t for t in refusals if t >= 20.0]
+    settled = [t for t in bucket.refusals if t >= 20.0]
     sent = [t for t in result.sends if t >= 20.0]
     assert len(settled) <= 0.01 * len(sent)
     assert result.goodput(bucket, 20.0, result.completions[-1]) >= 0.95

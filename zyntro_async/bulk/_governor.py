@@ -730,8 +730,10 @@ class RateGovernor:
 
     def _wake_one(self) -> None:
         freed = self._window_freed
+        if freed is None:
+            return  # nobody waits: called on every answer, so nothing more to work out
         window = self._window_now()
-        if freed is not None and (window is None or self._in_flight < window):
+        if window is None or self._in_flight < window:
             self._window_freed = None
             freed.set()
 
