@@ -1026,6 +1026,45 @@ def test_a_first_pause_gives_a_floor_not_a_limit() -> None:
     assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.85
 
 
+@pytest.mark.parametrize(
+    ("waits", "dated"),
+    [
+        # Answered at 0.3, 2.55 and 5.9 s, each "until" a whole second: 1 s, 3 s, 6 s.
+        (((0.3, 0.7), (2.55, 0.45), (5.9, 0.1)), True),
+        # Exact fractional waits end anywhere: 1.0, 2.73, 6.01 s.
+        (((0.3, 0.7), (2.55, 0.18), (5.9, 0.11)), False),
+        # Two 429s of one round name the same second: no evidence either way.
+        (((0.3, 0.7), (0.32, 0.68), (2.55, 0.45)), False),
+    ],
+)
+async def test_waits_that_end_whole_seconds_apart_are_taken_for_http_dates(
+    waits: tuple[tuple[float, float], ...], dated: bool
+) -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    for at, wait in waits:
+        clock.now = max(clock.now, 1000.0 + at)
+        attempt = await send(gov)
+        clock.now = 1000.0 + at
+        answer(gov, attempt, clock, refused=True, retry_after=wait)
+    assert gov._waits_dated is dated
+
+
+def test_a_bucket_answering_http_dates_is_probed_as_rarely_as_one_answering_seconds() -> None:
+    # An HTTP date pauses the run until the next whole second: anything from nothing to a
+    # second. Probed at ten times the last pause, a short one made the next probe come
+    # within seconds, and its pause was as long as any: a 300/s bucket paused every 10 s
+    # and settled at 0.92-0.95 of its rate (0.99 answering "Retry-After: 1"). Taken for
+    # dates, every probe is budgeted a second's pause.
+    settled = []
+    for seed in (1, 2, 3, 4):
+        bucket = TokenBucket(rate=300, burst=60, style="http-date")
+        result = simulate(bucket, items=6000, workers=64, seed=seed)
+        assert_targets(bucket, result, goodput=0.93)
+        settled.append(result.goodput(bucket, result.duration / 2, result.completions[-1]))
+    assert sum(settled) / len(settled) >= 0.96
+
+
 async def test_a_retry_after_of_years_is_no_advice_and_pauses_nothing() -> None:
     clock = FakeClock()
     gov = governor(clock)

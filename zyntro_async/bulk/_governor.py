@@ -138,7 +138,11 @@ probe never costs more than the time it takes to learn from it; with a measured 
 unit is also the time the limit takes to accept 100 requests (a probe costs a 429 or so:
 against 20 a second, one every 3 s was 1.6% of the requests) and ten times the
 ``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
-over a cycle), so that a server pausing the run after every 429 is probed rarely. The pace
+over a cycle), so that a server pausing the run after every 429 is probed rarely. A pause
+to an HTTP date counts as a second however short it was: a date says "until that second",
+so the next probe's pause may be anything up to a second (waits are taken for dates when
+they end whole seconds apart; probed at ten times a short one, a 300/s bucket paused every
+10 s and settled at 0.92 of its rate). The pace
 never grows past twice what the server is seen to accept, or what is being sent right now
 (in flight over the round trip): a pace nothing uses must not grow without bound, and one
 that is used may double each round trip.
@@ -266,6 +270,8 @@ _QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at a named wait this l
 _QUOTA_WINDOWS_PER_UNIT = 3.0  # a counted quota is probed over this many windows a unit
 _RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number or a date
 _QUOTA_POLLED = 0.5  # ... or at refusing all this long unpaced (a bucket of 2/s refills sooner)
+_DATE_TOLERANCE = 0.03  # waits ending this close to whole seconds apart came from dates
+_DATED_IN_A_ROW = 2  # ... when this many in a row did
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
@@ -494,6 +500,8 @@ class RateGovernor:
         self._pause_set_at = -math.inf
         self._first_wait: float | None = None  # the first Retry-After paused for
         self._waits_varied = False  # a later one differed from it (no fixed answer)
+        self._wait_end: float | None = None  # when the latest named wait ended (this clock)
+        self._dated_in_a_row = 0  # consecutive waits that ended whole seconds apart
         self._stall_origin = now  # last success, or the end of a long pause
         self._refused_since_success = False
         self._stop: RateLimitStopError | None = None
@@ -1224,7 +1232,7 @@ class RateGovernor:
             # limit, so it carries on where it was.
             self._rate, self._curve, _ = self._before_episode
             # Each probe of the window costs the episode's pauses again: probe it rarely.
-            self._unit = max(self._unit, _PAUSE_UNITS * self._episode_paused)
+            self._unit = max(self._unit, _PAUSE_UNITS * self._pause_cost())
             self._window_grown_at = now
             return
         # The probing curve's time unit: as slow as the server's feedback. A refusal that
@@ -1249,7 +1257,7 @@ class RateGovernor:
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
             # when the limit is only counted over a cycle.
             self._unit = max(
-                self._unit, _PAUSE_UNITS * self._episode_paused, _PROBE_REQUESTS / self._limit
+                self._unit, _PAUSE_UNITS * self._pause_cost(), _PROBE_REQUESTS / self._limit
             )
             if self._counted:
                 # A quota counted before, run out again (by a probe, or a window too early to
@@ -1279,6 +1287,43 @@ class RateGovernor:
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
         self._window_grown_at = now
+
+    def _note_wait_end(self, end: float) -> None:
+        """Tell HTTP dates from other waits by where they end.
+
+        A date names a whole second, so the waits it gives end whole seconds apart (this
+        clock runs at the wall clock's rate); other fractional waits end anywhere, and now
+        and then by chance whole seconds apart. So the server's waits are taken for dates
+        while the last three waits of different ends have ended whole seconds apart.
+        """
+        if self._wait_end is None:
+            self._wait_end = end
+            return
+        apart = abs(end - self._wait_end)
+        seconds = round(apart / _RETRY_AFTER_GRAIN)
+        if seconds < 1:
+            return  # the same second again: a later 429 of the same round
+        whole = abs(apart - seconds * _RETRY_AFTER_GRAIN) <= _DATE_TOLERANCE
+        self._dated_in_a_row = self._dated_in_a_row + 1 if whole else 0
+        self._wait_end = end
+
+    @property
+    def _waits_dated(self) -> bool:
+        return self._dated_in_a_row >= _DATED_IN_A_ROW
+
+    def _pause_cost(self) -> float:
+        """What a probe may cost in pauses: the episode's, or a second if waits are dates.
+
+        An HTTP date says "until that second": a refusal pauses the run for anything from
+        nothing to a second, whatever the last one cost. Probed at ten times the shorter
+        pauses, a 300/s bucket answering dates paused every 10 s and settled at 0.92 of its
+        rate (0.99 answering ``Retry-After: 1``, probed every 20-30 s).
+        """
+        if self._episode_paused <= 0.0:
+            return 0.0
+        if not self._waits_dated:
+            return self._episode_paused
+        return max(self._episode_paused, _RETRY_AFTER_GRAIN)
 
     def _recount(self) -> float | None:
         """A quota's rate from the successes between two reopenings, if they tell it.
@@ -1378,6 +1423,7 @@ class RateGovernor:
             self._first_wait = retry_after
         elif abs(retry_after - self._first_wait) > 0.1 * max(retry_after, self._first_wait):
             self._waits_varied = True
+        self._note_wait_end(now + retry_after)
         if now >= self._refill_from:  # a new pause, not a longer one
             self._pause_began = now
         self._refill_slowest = math.inf
