@@ -114,7 +114,13 @@ floor when a pause fell in it, but one refused at or under itself within a time 
 resuming at it, by a request sent at that pace and with no pause longer than a short
 estimate takes, is no floor: it is taken as a known ``W`` refused again, and comes down by
 the margin each time (halved blind, the run searched up to the same overshoot and learned
-the same floor again, for good).
+the same floor again, for good). A 429 far above a measured ``W`` (over 1.25 times it) after
+the server accepted over 1.1 times ``W`` in the last second says the limit rose or was
+measured low (at a pace already cut under it): the pace is held, not cut, and what the
+server accepts of the requests sent since that 429 is the new ``W`` (a bucket with a small
+burst refuses a pace a little over its rate only now and then, too seldom for a short
+estimate; cut at once, a 1,000/s bucket with a burst of 5, measured at 767/s, climbed back
+2% a probe).
 
 *Blind episodes hold what is in flight.* With nothing measured, an episode also holds the
 requests in flight to twice what the server accepted of those sent since its first
@@ -247,6 +253,7 @@ _SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
 _SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
 _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes: a cap
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
+_FAR_ACCEPTED = 1.1  # refused above it after the last second accepted this multiple: hold
 _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
 _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
@@ -475,6 +482,7 @@ class RateGovernor:
         self._episode_accepted_after = 0  # successes of requests sent at or after it
         self._episode_measure_from = now  # the short estimate counts sends from here
         self._episode_measured = 0  # ... and their successes
+        self._episode_far = False  # held far above a measured limit, to measure it again
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
         self._counted = False  # the limit is a quota's, counted over whole windows
@@ -824,11 +832,25 @@ class RateGovernor:
                 self._episode_ok_in_flight += in_flight
                 self._episode_first_ok_sent = min(self._episode_first_ok_sent, sent)
             # Over once a request sent after the latest 429 came back (the server accepts
-            # again), and that was a measuring span ago.
+            # again), and that was a measuring span ago; held far above a measured limit,
+            # once the successes since the first 429 measure it (see _refused).
             if (
                 sent >= max(self._last_cut_at, self._last_refusal_at)
                 and now - self._last_refusal_at >= self._measure_span()
+                and (
+                    not self._episode_far
+                    or self._episode_cut
+                    or (
+                        self._episode_measured >= _SHORT_SAMPLES
+                        and sent - self._episode_measure_from >= self._measure_span()
+                    )
+                )
             ):
+                span = sent - self._episode_measure_from
+                if self._episode_far and not self._episode_cut and span > 0:
+                    # Held far above the limit and never cut: what the server accepted of
+                    # what was sent since is the limit now (at least).
+                    self._learn(max(self._limit or 0.0, self._episode_measured / span), None)
                 self._end_episode(now)
         else:
             self._grow_window(now)
@@ -941,6 +963,24 @@ class RateGovernor:
                 # Measured at the limit itself. After a blind cut it may raise the pace back;
                 # otherwise refusals at this pace mean it must come down at least a little.
                 self._learn(short, None if self._episode_blind else self.margin * current)
+        elif (
+            self._measured
+            and not self._counted
+            and not paused
+            and self._limit is not None
+            and current > _HOLD_ABOVE * self._limit
+            and self._measured_accepted_rate(now) > _FAR_ACCEPTED * self._limit
+            and (first or now - self._episode_started < 2 * self._measure_span())
+        ):
+            # Refused far above a measured limit, which the server was accepting well over:
+            # the limit rose, or was measured low (at a pace already cut under it). Hold the
+            # pace and measure it again; a bucket with a small burst refuses a pace a little
+            # over its rate only now and then, and an episode ends before a short estimate
+            # can count, so the successes since this 429 measure it when it ends. Cut here,
+            # a 1,000/s bucket with a burst of 5 measured at 767/s climbed back 2% a probe
+            # and settled at 0.84 of its rate.
+            self._episode_far = True
+            return
         elif first and cycle is not None and self.margin * cycle < current and not self._counted:
             # Counts between episodes are coarse (a quota's windows fall anywhere in the
             # cycle): move half way from what was known, a drop goes on at the next one.
@@ -1079,6 +1119,7 @@ class RateGovernor:
         self._episode_estimated = False
         self._episode_cut = False
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
+        self._episode_far = False  # held far above a measured limit to measure it again
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
         self._episode_first_refused_sent = sent
