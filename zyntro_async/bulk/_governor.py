@@ -1349,7 +1349,7 @@ class RateGovernor:
         apart = abs(end - self._wait_end)
         seconds = round(apart / _RETRY_AFTER_GRAIN)
         if seconds < 1:
-            return  # the same second again: a later 429 of the same round
+            return  # under half a second apart (waits of milliseconds): no evidence
         whole = abs(apart - seconds * _RETRY_AFTER_GRAIN) <= _DATE_TOLERANCE
         self._dated_in_a_row = self._dated_in_a_row + 1 if whole else 0
         self._wait_end = end
