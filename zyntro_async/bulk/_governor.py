@@ -837,20 +837,14 @@ class RateGovernor:
             if (
                 sent >= max(self._last_cut_at, self._last_refusal_at)
                 and now - self._last_refusal_at >= self._measure_span()
-                and (
-                    not self._episode_far
-                    or self._episode_cut
-                    or (
-                        self._episode_measured >= _SHORT_SAMPLES
-                        and sent - self._episode_measure_from >= self._measure_span()
-                    )
-                )
+                and (not self._episode_far or self._episode_cut or self._measured_enough(sent))
             ):
-                span = sent - self._episode_measure_from
-                if self._episode_far and not self._episode_cut and span > 0:
+                if self._episode_far and not self._episode_cut:
                     # Held far above the limit and never cut: what the server accepted of
                     # what was sent since is the limit now (at least).
-                    self._learn(max(self._limit or 0.0, self._episode_measured / span), None)
+                    span = sent - self._episode_measure_from
+                    if span > 0:
+                        self._learn(max(self._limit or 0.0, self._episode_measured / span), None)
                 self._end_episode(now)
         else:
             self._grow_window(now)
@@ -1197,10 +1191,15 @@ class RateGovernor:
             # The run paused for the server's Retry-After: a bucket refilled meanwhile, and
             # what succeeded after the pause is its burst as much as its rate.
             return None
-        span = sent - self._episode_measure_from
-        if self._episode_measured < _SHORT_SAMPLES or span < self._measure_span():
+        if not self._measured_enough(sent):
             return None
-        return self._episode_measured / span
+        return self._episode_measured / (sent - self._episode_measure_from)
+
+    def _measured_enough(self, sent: float) -> bool:
+        """Whether the successes since the episode's measuring began (up to ``sent``) tell a
+        rate: at least 8 of them, over at least two round trips."""
+        span = sent - self._episode_measure_from
+        return self._episode_measured >= _SHORT_SAMPLES and span >= self._measure_span()
 
     def _drain_floor(self, drain: _Drain) -> float | None:
         """A floor under a token bucket's rate from its drain since the latest pause.
