@@ -100,7 +100,11 @@ class Server:
 
 
 class TokenBucket(Server):
-    """``rate`` tokens a second, at most ``burst`` saved; ``schedule`` changes the rate."""
+    """``rate`` tokens a second, at most ``burst`` saved; ``schedule`` changes the rate.
+
+    ``tokens``: what it holds when the run begins (full by default; less when a run just
+    before drained it).
+    """
 
     def __init__(
         self,
@@ -108,11 +112,13 @@ class TokenBucket(Server):
         burst: float,
         style: RetryAfterStyle,
         schedule: tuple[tuple[float, float], ...] = (),
+        *,
+        tokens: float | None = None,
     ) -> None:
         super().__init__(style)
         self.rate, self.burst = rate, burst
         self.schedule = schedule  # (from time, rate) pairs
-        self.tokens = burst
+        self.tokens = burst if tokens is None else tokens
         self.updated = 0.0
 
     def limit(self, now: float) -> float:

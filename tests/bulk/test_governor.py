@@ -25,6 +25,7 @@ from zyntro_async.bulk._governor import (
     RateLimitStalledError,
     RateLimitStopError,
     _Drain,
+    _Tail,
 )
 
 from ._helpers import FakeClock
@@ -445,21 +446,24 @@ def test_a_bucket_whose_429s_each_ask_for_30_s_is_climbed_back_within_seconds() 
     assert result.duration <= work + 4 * 30.0
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_a_limit_measured_low_is_measured_again_when_a_probe_finds_it_far_above(
-    seed: int,
-) -> None:
+def test_a_limit_measured_low_is_measured_again_when_a_probe_finds_it_far_above() -> None:
     # 1,000/s with a burst of 5, 50 ms away. Its first short estimate counted a pace already
     # cut under the rate: 767/s. Each later probe met a 429 far above that, and a bucket
     # with a small burst refuses a pace a little over its rate only now and then, so each
     # episode ended before it could be measured, and the cycle count moved the limit 2% a
     # probe: settled at 0.83-0.85 of the rate. Held instead, the pace is measured again.
-    bucket = TokenBucket(rate=1000, burst=5, style="none")
-    result = simulate(bucket, items=20000, workers=64, latency=0.05, seed=seed)
-    assert_targets(bucket, result)
-    learned = result.governor.snapshot().learned_limit
-    assert learned is not None
-    assert learned >= 0.95 * 1000
+    # (Settled, this bucket is chaotic from one seed to the next: 0.90-0.99 over 8 seeds,
+    # and its first estimate is now the tail floor's, seldom far under the rate.)
+    settled = []
+    for seed in range(1, 9):
+        bucket = TokenBucket(rate=1000, burst=5, style="none")
+        result = simulate(bucket, items=20000, workers=64, latency=0.05, seed=seed)
+        assert_targets(bucket, result, goodput=0.88)
+        settled.append(result.goodput(bucket, result.duration / 2, result.completions[-1]))
+        learned = result.governor.snapshot().learned_limit
+        assert learned is not None
+        assert learned >= 0.9 * 1000
+    assert sum(settled) / len(settled) >= 0.93
 
 
 def test_a_large_burst_is_not_learned_as_the_rate() -> None:
@@ -477,16 +481,17 @@ def test_a_large_burst_is_not_learned_as_the_rate() -> None:
 def test_a_cap_on_concurrent_requests_is_held_by_the_window(style: RetryAfterStyle) -> None:
     # At 20 ms a cap of 8 accepts about as many requests a second as a bucket of 390/s, and
     # a run now and then takes it for one, settling at 0.93 of it until a probe meets the
-    # cap (seeds 4 and 8 of 8 before the blind episode's window; 1 and 5 since). Most
-    # runs hold the window at 8; every one delivers everything with few 429s.
+    # cap (seeds 4 and 8 of 8 before the blind episode's window; 1 and 5 since; 1 and 4
+    # since the tail floor, which settles such a run at 0.96-1.00 of it). Most runs hold
+    # the window at 8; every one delivers everything with few 429s.
     found = 0
-    for seed in (1, 2, 3, 4):
+    for seed in range(1, 9):
         cap = ConcurrencyCap(cap=8, latency=0.02, style=style)
         result = simulate(cap, items=6000, workers=64, seed=seed)
         assert_targets(cap, result, goodput=0.9)
         settled = result.goodput(cap, result.duration / 2, result.completions[-1])
         found += settled >= 0.95 and result.governor.snapshot().window == 8
-    assert found >= 3
+    assert found >= 6
 
 
 @pytest.mark.parametrize("style", ["exact", "http-date"])
@@ -1057,6 +1062,73 @@ def test_a_first_pause_gives_a_floor_not_a_limit() -> None:
     assert learned is not None
     assert learned >= 0.8 * 300
     assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.85
+
+
+def test_the_tail_floor_is_the_best_rate_over_the_spans_before_a_refused_send() -> None:
+    # A second at 100/s, then a quarter second at 200/s, refused at 1.25 s. A bucket empty
+    # there held at most its burst (10) before: over the quarter second it accepted 50, so
+    # its rate is at least 40 / 0.25 s. Over the whole 1.25 s it would be only 140 / 1.25 s:
+    # the best span counts. (Sends fall mid-slot: slots are 25 ms.)
+    tail = _Tail()
+    for i in range(100):
+        tail.add(0.001 + i * 0.01)
+    for i in range(50):
+        tail.add(1.001 + i * 0.005)
+    assert tail.floor(1.25, 10, 0.05) == pytest.approx(160.0)
+    # No span shorter than a second: the best is the last second, 75 + 50 accepted.
+    assert tail.floor(1.25, 10, 1.0) == pytest.approx(115.0)
+    # An answer to a send over two seconds older than the latest finds its slot reused by
+    # a later one: it is not counted (counted, it emptied the slot of 1.0-1.025 s).
+    tail.add(-0.999)
+    assert tail.floor(1.25, 10, 0.05) == pytest.approx(160.0)
+
+
+@pytest.mark.parametrize("style", [1.0, "http-date"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_small_burst_is_learned_from_the_tail_of_the_search_that_ran_it_dry(
+    style: RetryAfterStyle, seed: int
+) -> None:
+    # 200/s with a burst of 5, 5 ms away, each 429 pausing the run: the search from the
+    # first floor met its 429 just over the rate, and what was learned was 0.7 of that pace
+    # (the cycle, spent mostly under the rate, counted less), probed over 10 s units: 0.84
+    # of the rate for the rest of the run. The successes sent just before that 429, less
+    # the burst, tell the rate itself.
+    bucket = TokenBucket(rate=200, burst=5, style=style)
+    result = simulate(bucket, items=4000, workers=64, latency=0.005, seed=seed)
+    assert_targets(bucket, result)
+
+
+def test_a_cap_whose_429s_pause_the_run_is_learned_from_the_tail_too() -> None:
+    # A cap of 16 at 5 ms (3,200 a second) answering "Retry-After: 1", taken for a rate: the
+    # same 0.7 of the pace refused left it at 0.78 of the cap for good.
+    cap = ConcurrencyCap(cap=16, latency=0.005, style=1.0)
+    result = simulate(cap, items=40000, workers=64, latency=0.005, seed=1)
+    assert_targets(cap, result)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "items", "share"),
+    [
+        # Empty at the run's start (a run just before drained it): its first request is
+        # refused, and nothing bounds what it saves later while the pace is under its rate.
+        # Counted as rate, the saved burst took the limit to 1.5 times the rate: 8.8% 429s.
+        (TokenBucket(rate=50, burst=200, style="none", tokens=0), 2000, 0.02),
+        # 20 of 500 saved: its first burst was 20 and some refill, no bound on the 500 it
+        # saves later. The limit set from the tail is refused under itself, and the tail
+        # floor is not used again: 3.3% 429s without that, 2.5% (its start's) with it.
+        (TokenBucket(rate=10, burst=500, style="none", tokens=20), 1000, 0.028),
+    ],
+    ids=["empty", "nearly-empty"],
+)
+def test_a_bucket_that_began_the_run_drained_is_not_overcounted_by_the_tail_floor(
+    bucket: TokenBucket, items: int, share: float
+) -> None:
+    for seed in (1, 2):
+        server = TokenBucket(bucket.rate, bucket.burst, bucket.style, tokens=bucket.tokens)
+        result = simulate(server, items=items, workers=64, seed=seed)
+        assert result.succeeded == result.items
+        assert result.refused_fraction <= share
+        assert result.goodput(server, result.duration / 2, result.completions[-1]) >= 0.95
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,20 @@ the server *accepted*, never from what was offered:
   while. The estimate is never below it: the cycle estimate
   alone, which a burst-capped refill undercounts, held a 300/s bucket answering
   ``Retry-After: 1`` at 0.92 of its rate.
+- the **tail floor** (at an episode's first 429): a bucket is empty at a refused send and
+  held at most its burst at any moment before it, so over any span before that send it
+  accepted at most its burst plus its rate times the span. Its burst is at most what
+  emptied the bucket the run began with, so the successes sent over the span less that,
+  per second, are at most the rate. Counted by when they were sent (in 25 ms slots over the
+  last two seconds), the best span is the one just before the 429, where the pace ran over
+  the rate: a floor close to it however small the burst, where the cycle count (spent
+  mostly under the rate) and 0.7 of the pace refused are far under it. A bucket with a
+  burst of 5 answering ``Retry-After: 1`` settled at 0.84 of its rate without it (its
+  search's 429 came just over the rate, and 0.7 of that was probed over 10 s units), a cap
+  of 16 at 5 ms answering the same at 0.78. It holds only if the bucket began the run full:
+  one that refused the run's first request tells no burst, and a limit the tail floor set
+  that is refused at or under itself (a run just before had drained the bucket) ends its
+  use for the run, and the limit goes back to what the other estimates gave.
 - **two drains** (at the first 429 after a pause, when the one before also ended one): each
   began with the bucket full (a pause longer than its burst takes to refill) and, sent
   over its rate throughout, accepted ``burst + rate * span``; two whose lengths differ by
@@ -216,7 +230,8 @@ that pause: goodput is lower until settled, then stays.
 :class:`RateLimitStalledError`. Both are :class:`RateLimitStopError`: the attempt was not
 sent, and everything pending can be resumed.
 
-Everything is O(1) per attempt: counters, an EWMA and a one-second bucket, no lists.
+Everything is O(1) per attempt: counters, an EWMA, a one-second bucket and a fixed ring of
+80 counts (read once an episode, for the tail floor), no lists that grow.
 """
 
 from __future__ import annotations
@@ -284,6 +299,9 @@ _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace ag
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
 _PROBE_REQUESTS = 100.0  # the probing unit lasts at least this many requests at the limit
 _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
+_TAIL_SLOT = 0.025  # successes are counted by when they were sent, in slots this long
+_TAIL_SLOTS = 80  # ... over the last two seconds
+_TAIL_ROUND_TRIPS = 4.0  # a tail counts if it spans this many round trips
 
 
 class RateLimitStopError(ZyntroError):
@@ -502,6 +520,12 @@ class RateGovernor:
         self._last_drain: _Drain | None = None  # the drain that ended the previous episode
         self._first_burst: int | None = None  # successes before the run's first episode
         self._first_seconds = 0.0  # ... and how long they took
+        self._first_refused_sent = math.inf  # the send the run's first 429 answered
+        self._first_late = 0  # successes sent up to it, answered after it
+        self._tail = _Tail()  # successes by when they were sent, over the last two seconds
+        self._tail_trusted = True  # the first burst bounds the burst (see _tail_floor)
+        self._tail_limit: float | None = None  # the limit, when the tail floor set it
+        self._tail_instead = 0.0  # ... and what it would have been without it
 
         # Pauses and stops.
         self._pause_until = now
@@ -817,6 +841,9 @@ class RateGovernor:
             self._cycle_successes += 1
         if sent >= self._refill_from:
             self._refill_successes += 1
+        self._tail.add(sent)
+        if sent <= self._first_refused_sent and self._first_burst is not None:
+            self._first_late += 1
         if self._in_episode:
             if sent >= self._episode_first_refused_sent:
                 if not self._episode_accepted_after and self._episode_blind:
@@ -905,9 +932,11 @@ class RateGovernor:
         cycle = None
         above_cycle = False
         drained = None
+        tail = 0.0
         fitted = None
         if not self._in_episode and sent >= self._last_cut_at:
             drained = self._drain_floor(drain)
+            tail = self._tail_floor(sent)
             fitted = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
@@ -941,6 +970,9 @@ class RateGovernor:
         current = self._offered_rate(now, sent)
         short = self._short_estimate(now, sent)
         first = self._episode_refused == 1
+        if first:
+            self._check_tail_limit(sent, current)
+            tail = min(tail, current) if self._tail_trusted else 0.0
         if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
@@ -981,8 +1013,14 @@ class RateGovernor:
             # A cycle spent partly under the limit undercounts it; the pace that was just
             # refused bounds it from above (CUBIC's cut, 0.7 of it, from below).
             known = self._limit
-            estimate = cycle if known is None else (known + cycle) / 2
-            self._learn(max(estimate, _REFUSED_SHARE * current, drained or 0.0), None)
+            estimate = max(
+                cycle if known is None else (known + cycle) / 2,
+                _REFUSED_SHARE * current,
+                drained or 0.0,
+            )
+            self._learn(max(estimate, tail), None)
+            if tail > estimate:
+                self._tail_limit, self._tail_instead = tail, estimate
             # A cycle spent partly paused counts the pause as refill: only a floor.
             self._measured = self._pause_until <= self._cycle_start_at
         elif self._limit is not None and (
@@ -1082,6 +1120,7 @@ class RateGovernor:
         self._episode_cut = True
 
     def _learn(self, limit: float, at_most: float | None) -> None:
+        self._tail_limit = None
         self._limit = limit
         self._measured = True
         rate = self.margin * limit
@@ -1097,6 +1136,7 @@ class RateGovernor:
         self._episode_first_succeeded = self.succeeded
         if self._first_burst is None:  # what emptied the full bucket the run began with
             self._first_burst = self.succeeded
+            self._first_refused_sent = sent
             self._first_seconds = sent - self._start
         # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
         self._rate = self._current_rate(now)
@@ -1224,6 +1264,33 @@ class RateGovernor:
         refilled = max(0.0, self._first_seconds - 2 * (self._srtt or 0.0))
         return max(0.0, drain.accepted - self._first_burst) / max(span - refilled, span / 2)
 
+    def _tail_floor(self, sent: float) -> float:
+        """A floor under the rate from the successes sent just before a 429's send (see "the
+        tail floor"); 0 when it tells nothing.
+
+        The burst is bounded by what emptied the bucket the run began with: the successes
+        answered before the run's first 429, or if none were, those sent with its first
+        refused send (a burst of one: one of the first requests accepted, the others
+        refused and answered first). None at all: the bucket began empty, and nothing
+        bounds what it saved since.
+        """
+        burst = self._first_burst or self._first_late
+        if not burst or not self._tail_trusted:
+            return 0.0
+        least = max(2 * _TAIL_SLOT, _TAIL_ROUND_TRIPS * (self._srtt or 0.0))
+        return self._tail.floor(sent, burst, least)
+
+    def _check_tail_limit(self, sent: float, current: float) -> None:
+        """Stop trusting the tail floor once a limit it set is refused at or under itself.
+
+        Then the bucket did not begin the run full (a run just before drained it): the first
+        burst was no bound on its burst, and the floor counted what the burst saved as rate.
+        The limit goes back to what the other estimates gave.
+        """
+        if self._tail_limit is not None and sent >= self._ended_at and current <= self._tail_limit:
+            self._tail_trusted = False
+            self._limit, self._tail_limit = self._tail_instead, None
+
     def _fit_drain(self, drain: _Drain) -> float | None:
         """A token bucket's rate from this drain and the previous one, if they tell it.
 
@@ -1266,6 +1333,7 @@ class RateGovernor:
             # was learned; carry on as before it, not with the seconds of a climb from a cut.
             self._rate, self._curve, slow_start = self._before_episode
             self._first_burst = None  # what got through before it was no bucket's burst
+            self._first_refused_sent, self._first_late = math.inf, 0
             if slow_start:
                 self._slow_start = True
                 self._set_window(max(INITIAL_WINDOW, self._in_flight), now)
@@ -1537,6 +1605,46 @@ class _Drain:
         if not 1 <= burst <= rate * min(short.pause, long.pause):
             return None
         return rate
+
+
+class _Tail:
+    """Successes counted by the slot of time they were sent in, over the last two seconds."""
+
+    __slots__ = ("_counts", "_newest", "_slots")
+
+    def __init__(self) -> None:
+        self._slots = [-1] * _TAIL_SLOTS
+        self._counts = [0] * _TAIL_SLOTS
+        self._newest = -1
+
+    def add(self, sent: float) -> None:
+        slot = int(sent // _TAIL_SLOT)
+        if slot <= self._newest - _TAIL_SLOTS:
+            return  # sent over two seconds before the latest: its slot is reused
+        self._newest = max(self._newest, slot)
+        i = slot % _TAIL_SLOTS
+        if self._slots[i] != slot:
+            self._slots[i], self._counts[i] = slot, 0
+        self._counts[i] += 1
+
+    def floor(self, until: float, burst: int, least: float) -> float:
+        """The most ``(accepted - burst) / span`` over spans ending at ``until``.
+
+        A token bucket empty at ``until`` held at most ``burst`` tokens at any time before,
+        so what it accepted over the span before is at most that plus its rate times it.
+        """
+        last = int(until // _TAIL_SLOT)
+        best = 0.0
+        accepted = 0
+        for back in range(_TAIL_SLOTS - 1):
+            slot = last - back
+            i = slot % _TAIL_SLOTS
+            if self._slots[i] == slot:
+                accepted += self._counts[i]
+            span = until - slot * _TAIL_SLOT
+            if span >= least:
+                best = max(best, (accepted - burst) / span)
+        return best
 
 
 @attrs.frozen(slots=True)
