@@ -1111,7 +1111,7 @@ def test_a_cap_whose_429s_pause_the_run_is_learned_from_the_tail_too() -> None:
     [
         # Empty at the run's start (a run just before drained it): its first request is
         # refused, and nothing bounds what it saves later while the pace is under its rate.
-        # Counted as rate, the saved burst took the limit to 1.5 times the rate: 8.8% 429s.
+        # Counted as rate, the saved burst set limits up to 1.5 times the rate: 8.8% 429s.
         (TokenBucket(rate=50, burst=200, style="none", tokens=0), 2000, 0.02),
         # 20 of 500 saved: its first burst was 20 and some refill, no bound on the 500 it
         # saves later. The limit set from the tail is refused under itself, and the tail
