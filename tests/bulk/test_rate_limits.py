@@ -70,6 +70,28 @@ async def test_a_token_bucket_costs_no_item(
         assert "max_per_second=" in report.summary()
 
 
+async def test_a_rerun_meets_the_bucket_the_run_before_drained(
+    emulator: Emulator, zy: ZyntroClient
+) -> None:
+    # A big burst that refills slowly: the second run begins with the bucket nearly empty
+    # (it saves 100 requests over 2 s), so what got through before its first 429 is no
+    # bound on its burst, and what it saves later must not be counted as rate. (The
+    # simulation's tests pin the tail floor's guards; this is the rerun over real sockets.)
+    emulator.set_limits(TokenBucket(rate=50, burst=100, retry_after="none"))
+    n = 150
+    first = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16)
+    check_every_item_succeeded_once(emulator, first, n)
+
+    again = await zy.bulk.run([upsert(n + i) for i in range(n)], concurrency=16)
+
+    assert again.counts[Status.SUCCEEDED] == n, again.summary()
+    assert again.failed == again.unknown == again.skipped == 0
+    assert emulator.applied[ADD_CONTACTS] == 2 * n
+    assert again.rate_limited <= 0.25 * (n + again.rate_limited)
+    if again.settled_rate is not None:
+        assert again.settled_rate <= 1.25 * 50
+
+
 LIMITS = [
     # A cap of 4 with 10 ms of latency: about 400/s; its "seconds" announce a 1 s guess.
     *(pytest.param(ConcurrencyCap(max_in_flight=4, retry_after=r), 200, 0.25, id=f"cap-{r}")
