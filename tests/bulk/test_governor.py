@@ -1083,6 +1083,20 @@ def test_the_tail_floor_is_the_best_rate_over_the_spans_before_a_refused_send() 
     assert tail.floor(1.25, 10, 0.05) == pytest.approx(160.0)
 
 
+def test_a_tail_limit_refused_under_itself_gives_way_to_what_else_was_known() -> None:
+    # The tail floor set 50/s over a cycle count of 30/s; a 429 at 40/s, sent after that
+    # episode, says the first burst bounded nothing: back to 30/s, and no tail floor again.
+    # Had a quota's count (10/s) replaced the limit meanwhile, it stays.
+    clock = FakeClock()
+    for limit_now, expected in ((50.0, 30.0), (10.0, 10.0)):
+        gov = governor(clock)
+        gov._tail_limit, gov._tail_instead, gov._limit = 50.0, 30.0, limit_now
+        gov._first_burst = 20
+        gov._check_tail_limit(sent=clock.now, current=40.0)
+        assert gov._limit == expected
+        assert gov._tail_floor(clock.now) == 0.0
+
+
 @pytest.mark.parametrize("style", [1.0, "http-date"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_small_burst_is_learned_from_the_tail_of_the_search_that_ran_it_dry(

@@ -1285,11 +1285,14 @@ class RateGovernor:
 
         Then the bucket did not begin the run full (a run just before drained it): the first
         burst was no bound on its burst, and the floor counted what the burst saved as rate.
-        The limit goes back to what the other estimates gave.
+        The limit goes back to what the other estimates gave, unless something else set it
+        since (a quota's count).
         """
         if self._tail_limit is not None and sent >= self._ended_at and current <= self._tail_limit:
             self._tail_trusted = False
-            self._limit, self._tail_limit = self._tail_instead, None
+            if self._limit == self._tail_limit:
+                self._limit = self._tail_instead
+            self._tail_limit = None
 
     def _fit_drain(self, drain: _Drain) -> float | None:
         """A token bucket's rate from this drain and the previous one, if they tell it.
