@@ -932,11 +932,9 @@ class RateGovernor:
         cycle = None
         above_cycle = False
         drained = None
-        tail = 0.0
         fitted = None
         if not self._in_episode and sent >= self._last_cut_at:
             drained = self._drain_floor(drain)
-            tail = self._tail_floor(sent)
             fitted = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
@@ -970,9 +968,10 @@ class RateGovernor:
         current = self._offered_rate(now, sent)
         short = self._short_estimate(now, sent)
         first = self._episode_refused == 1
+        tail = 0.0
         if first:
             self._check_tail_limit(sent, current)
-            tail = min(tail, current) if self._tail_trusted else 0.0
+            tail = min(self._tail_floor(sent), current)
         if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
