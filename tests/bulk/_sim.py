@@ -238,12 +238,16 @@ def simulate(
     jitter: float = 0.2,
     seed: int = 1,
     governor_options: dict[str, Any] | None = None,
+    stalls: tuple[tuple[float, float], ...] = (),
 ) -> SimResult:
     """Run ``items`` requests through ``workers`` workers and one governor to ``server``.
 
     Each request spends 10% of ``latency`` on the way in, 80% inside the server, 10% on the
     way back, each part varied by up to ``jitter`` (seeded). A 429 sends the item round again
     (through the governor) without counting against it; a stop ends the run.
+
+    ``stalls``: ``(at, seconds)`` pairs, times the server stops reading (a garbage
+    collection): what arrives meanwhile reaches its limit all at once when it reads again.
     """
 
     async def main() -> SimResult:
@@ -266,6 +270,9 @@ def simulate(
             started = loop.time()
             sends.append(started)
             await asyncio.sleep(vary(0.1 * latency))
+            for at, seconds in stalls:
+                if at <= loop.time() < at + seconds:
+                    await asyncio.sleep(at + seconds - loop.time())
             accepted, retry_after = server.admit(loop.time())
             await asyncio.sleep(vary(0.8 * latency))
             if accepted:

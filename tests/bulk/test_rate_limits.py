@@ -11,6 +11,11 @@ so each run takes a second or two; what is asserted never depends on the wall cl
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,6 +30,7 @@ from zyntro_async.bulk import (
     RateLimitStalledError,
     Status,
 )
+from zyntro_async.bulk._governor import RateGovernor
 from zyntro_async.testing import (
     ConcurrencyCap,
     Emulator,
@@ -100,6 +106,73 @@ LIMITS = [
     *(pytest.param(WindowQuota(limit=40, window=1.0, retry_after=r), 100, 0.5, id=f"quota-{r}")
       for r in ("none", "seconds", "date")),
 ]  # fmt: skip
+
+
+@contextmanager
+def serving_in_a_thread(emulator: Emulator) -> Iterator[asyncio.AbstractEventLoop]:
+    """Serve ``emulator`` on its own event loop in a thread; yields that loop.
+
+    Blocking that loop (``loop.call_soon_threadsafe(time.sleep, 0.1)``) stops the whole
+    server for a while, as a garbage collection does, while the client goes on sending.
+    """
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def serve() -> None:
+        loop.run_until_complete(emulator.start(host="127.0.0.1", port=0))
+        loop.call_soon(started.set)
+        loop.run_forever()
+        loop.run_until_complete(emulator.close())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="emulator", daemon=True)
+    thread.start()
+    assert started.wait(10), "the emulator did not start"
+    try:
+        yield loop
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+async def test_a_server_that_stalls_once_settled_teaches_the_run_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The server stops for 100 ms once the run has met its bucket (200/s, a burst of 10),
+    # then takes in the 20 requests that arrived meanwhile at once: the bucket refuses the
+    # clump's tail, at a pace it accepts. Those 429s come back with answers held up far
+    # longer than a round trip: no episode begins at a request sent into the stall
+    # (learned from, each such clump took the limit down), and no item is lost.
+    episodes: list[float] = []  # the send each episode's first 429 answered
+    begin = RateGovernor._begin_episode
+
+    def recorded(self: RateGovernor, now: float, sent: float) -> None:
+        episodes.append(sent)  # the governor's clock is time.monotonic
+        begin(self, now, sent)
+
+    monkeypatch.setattr(RateGovernor, "_begin_episode", recorded)
+    emulator = Emulator.demo(seed="stall")
+    emulator.set_limits(TokenBucket(rate=200, burst=10, retry_after="none"))
+    n = 900
+    stalled: list[tuple[float, int]] = []  # when the server stopped, and 429s until then
+    with serving_in_a_thread(emulator) as server_loop:
+
+        def stall_once_settled(_result: object) -> None:
+            if emulator.applied[ADD_CONTACTS] >= n // 2 and not stalled:
+                stalled.append((time.monotonic(), emulator.rate_limited[ADD_CONTACTS]))
+                server_loop.call_soon_threadsafe(time.sleep, 0.1)
+
+        async with emulator.client(timeout=5.0) as zy:
+            report = await zy.bulk.run(
+                [upsert(i) for i in range(n)], concurrency=32, on_result=stall_once_settled
+            )
+
+        check_every_item_succeeded_once(emulator, report, n)
+    ((stalled_at, refused_before),) = stalled
+    assert emulator.rate_limited[ADD_CONTACTS] > refused_before  # the clump was refused...
+    assert episodes
+    assert episodes[0] < stalled_at  # (the limit was met before it)
+    assert not [t for t in episodes if stalled_at <= t <= stalled_at + 0.15]  # ...to no effect
 
 
 @pytest.mark.parametrize(("limit", "n", "refused_at_most"), LIMITS)

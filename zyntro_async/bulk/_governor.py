@@ -211,6 +211,16 @@ or one met again while climbing from a floor, answers just so (one 429 per pause
 few seconds, a share as small as the noise), and each costs a pause, far more than a cut.
 Nor is a 429 at the edge of a window set for a cap: it is the answer the window's probe
 waits for (taken for a stray, the run went on at the cap plus one, ten 429s a probe).
+A server that stalls (a garbage collection, a busy moment: it stops reading for 50 ms, then
+takes in what arrived meanwhile at once) makes a bucket with a small burst refuse the tail
+of that clump whatever the pace: the emulator does so once its heap has grown, and a
+300/s bucket with a burst of 10 refused a clump at 200/s. Such a clump comes with answers
+far later than usual (twice the least round trip of the last seconds, and 20 ms more): a
+429 within a round trip of such an answer, those of the requests sent before it came back
+and those of the next quarter second teach nothing (their pause is still honoured), once a
+limit was met and at most once every 5 s. Learned from, each clump took the limit down (to
+262/s and 245/s against 300/s, where the same runs without the stalls learned 288/s and
+274/s).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
 episode is undone: the pace (and slow start) carry on as before it.
@@ -302,6 +312,10 @@ _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a rou
 _TAIL_SLOT = 0.025  # successes are counted by when they were sent, in slots this long
 _TAIL_SLOTS = 80  # ... over the last two seconds
 _TAIL_ROUND_TRIPS = 4.0  # a tail counts if it spans this many round trips
+_STALL_LATE = 0.02  # answers this much later than the least round trip, and twice it: a stall
+_STALL_APART = 5.0  # ... at most once this many seconds
+_STALL_CLUMP = 0.25  # ... and the 429s this soon after it are the clump's
+_RTT_LEAST_SPAN = 5.0  # the least round trip is kept over the last one or two such spans
 
 
 class RateLimitStopError(ZyntroError):
@@ -526,6 +540,11 @@ class RateGovernor:
         self._tail_trusted = True  # the first burst bounds the burst (see _tail_floor)
         self._tail_limit: float | None = None  # the limit, when the tail floor set it
         self._tail_instead = 0.0  # ... and what it would have been without it
+        self._stall_at = -math.inf  # when a 429 last began a stalled server's clump
+        self._rtt_least = math.inf  # the least round trip since _rtt_since
+        self._rtt_least_before = math.inf  # ... and over the stretch before that
+        self._rtt_since = now
+        self._late_at = -math.inf  # when an answer last came back far later than usual
 
         # Pauses and stops.
         self._pause_until = now
@@ -652,6 +671,7 @@ class RateGovernor:
         )
         if self._in_flight > 0:
             self._in_flight -= 1
+        self._note_late(now, result.elapsed)
         if result.kind is FailureKind.RATE_LIMITED:
             self._answered(now, refused=True)
             self._refused(now, sent, in_flight_at_send, result.retry_after)
@@ -826,6 +846,10 @@ class RateGovernor:
         self._stall_origin = max(self._stall_origin, now)
         self._refused_since_success = False
         self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
+        if now - self._rtt_since >= _RTT_LEAST_SPAN:
+            self._rtt_least_before, self._rtt_least = self._rtt_least, math.inf
+            self._rtt_since = now
+        self._rtt_least = min(self._rtt_least, elapsed)
         self._ok_in_flight = (
             in_flight
             if self._ok_in_flight is None
@@ -892,6 +916,38 @@ class RateGovernor:
             return self._share < _FIRST_SIGNAL_SHARE
         return self._share <= _NOISE_MULTIPLE * self._noise
 
+    def _note_late(self, now: float, elapsed: float) -> None:
+        """Keep when an answer last came far later than the least round trip of late."""
+        least = min(self._rtt_least, self._rtt_least_before)
+        if math.isfinite(least) and elapsed - least > max(least, _STALL_LATE):
+            self._late_at = now
+
+    def _stalled(self, now: float, sent: float) -> bool:
+        """Whether a 429 outside an episode came from a server that stalled, not from the pace.
+
+        A server that stops reading for a while (a garbage collection, a busy moment) takes
+        in what arrived meanwhile all at once, and a bucket with a small burst refuses the
+        tail of that clump whatever the pace was. The answers held up come back late, each
+        at least twice the least round trip of the last seconds: a 429 among them (within a
+        round trip of the latest) begins a clump, and it, the 429s of the requests sent
+        before it came back and those of the next quarter second (the server works through
+        its backlog, sends that meet an emptied bucket) are the clump's. Nothing is learned
+        from them; their pause is still honoured. Only once a limit was met (a flood's 429s
+        come late too), and at most one clump every few seconds (a server always that slow
+        is met as a limit).
+        """
+        if sent <= self._stall_at or now - self._stall_at <= _STALL_CLUMP:
+            return True
+        least = min(self._rtt_least, self._rtt_least_before)
+        if (
+            self._curve is None
+            or now - self._late_at > least
+            or now - self._stall_at < _STALL_APART
+        ):
+            return False
+        self._stall_at = now
+        return True
+
     def _refusal_is_stray(self, paused: float, in_flight: int) -> bool:
         """Whether a 429 outside an episode teaches nothing (see "Stray 429s").
 
@@ -924,7 +980,9 @@ class RateGovernor:
         )
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
-        if not self._in_episode and self._refusal_is_stray(paused, in_flight):
+        if not self._in_episode and (
+            self._stalled(now, sent) or self._refusal_is_stray(paused, in_flight)
+        ):
             return  # retried, its pause honoured, but nothing to learn from it
         if self._slow_start:
             self._end_slow_start(now)  # a limit met: from here the pace and window learn it
@@ -970,7 +1028,11 @@ class RateGovernor:
         first = self._episode_refused == 1
         tail = 0.0
         if first:
-            self._check_tail_limit(sent, current)
+            if not above_cycle:
+                # Refused with more in flight than the successes had (a cap's, or a clump a
+                # stalled server let in at once, its first 429 not late enough to tell): no
+                # sign that the bucket began the run drained.
+                self._check_tail_limit(sent, current)
             tail = min(self._tail_floor(sent), current)
         if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
