@@ -816,13 +816,16 @@ async def test_a_clump_of_429s_from_a_server_that_stalled_is_paused_for_not_lear
 async def test_a_429_on_time_over_the_limit_or_before_one_is_no_stall() -> None:
     # A 429 at the usual round trip after a late success long before is a limit's; so is a
     # late 429 at a pace over the limit learned (a search meets it amid a busy server's
-    # late answers), and a late 429 in the run's first flood (64 requests at once are slow).
+    # late answers), one from a quota counted over whole windows (it refuses only once
+    # run out), and a late 429 in the run's first flood (64 requests at once are slow).
     clock = FakeClock()
-    for limit, gap, elapsed in ((1e5, 0.1, 0.02), (100.0, 0.0, 0.08)):
+    cases = ((1e5, 0.1, 0.02, False), (100.0, 0.0, 0.08, False), (1e5, 0.0, 0.08, True))
+    for limit, gap, elapsed, counted in cases:
         gov = governor(clock)
         await met_a_limit(gov, clock, refused=5)
         await round_trips(gov, clock, 200, 4)
         gov._limit = limit  # as if learned, over the pace or under it
+        gov._counted = counted
         late = await send(gov)
         clock.now += 0.08
         answer(gov, late, clock, elapsed=0.08)

@@ -138,16 +138,18 @@ def serving_in_a_thread(emulator: Emulator) -> Iterator[asyncio.AbstractEventLoo
 async def test_a_server_that_stalls_once_settled_teaches_the_run_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The server stops for 100 ms once the run has met its bucket (200/s, a burst of 10),
-    # then takes in the 20 requests that arrived meanwhile at once: the bucket refuses the
+    # The server stops for 100 ms once the run has settled under its bucket (200/s, a burst
+    # of 10), then takes in the 20 requests that arrived meanwhile at once: the bucket refuses the
     # clump's tail, at a pace it accepts. Those 429s come back with answers held up far
     # longer than a round trip: no episode begins at a request sent into the stall
     # (learned from, each such clump took the limit down), and no item is lost.
     episodes: list[float] = []  # the send each episode's first 429 answered
+    governors: list[RateGovernor] = []
     begin = RateGovernor._begin_episode
 
     def recorded(self: RateGovernor, now: float, sent: float) -> None:
         episodes.append(sent)  # the governor's clock is time.monotonic
+        governors.append(self)
         begin(self, now, sent)
 
     monkeypatch.setattr(RateGovernor, "_begin_episode", recorded)
@@ -158,7 +160,8 @@ async def test_a_server_that_stalls_once_settled_teaches_the_run_nothing(
     with serving_in_a_thread(emulator) as server_loop:
 
         def stall_once_settled(_result: object) -> None:
-            if emulator.applied[ADD_CONTACTS] >= n // 2 and not stalled:
+            settled = governors and governors[0].snapshot().phase is GovernorPhase.SETTLED
+            if emulator.applied[ADD_CONTACTS] >= n // 2 and settled and not stalled:
                 stalled.append((time.monotonic(), emulator.rate_limited[ADD_CONTACTS]))
                 server_loop.call_soon_threadsafe(time.sleep, 0.1)
 

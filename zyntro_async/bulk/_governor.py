@@ -218,10 +218,10 @@ of that clump whatever the pace: the emulator does so once its heap has grown, a
 far later than usual (twice the least round trip of the last seconds, and 20 ms more): a
 429 within a round trip of such an answer, those of the requests sent before it came back
 and those of the next quarter second teach nothing (their pause is still honoured), at a
-pace at or under the limit learned (over it, a 429 is the limit's) and at most once every
-5 s. Learned from, each clump took the limit down (to
-262/s and 245/s against 300/s, where the same runs without the stalls learned 288/s and
-274/s).
+pace near the limit learned, probes included (far over it, in a search, a 429 is the
+limit's), never against a counted quota (it refuses only once run out), and at most once
+every 5 s. Learned from, each clump took the limit down (to 262/s and 245/s against 300/s,
+where the same runs without the stalls learned 288/s and 274/s).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
 episode is undone: the pace (and slow start) carry on as before it.
@@ -933,10 +933,11 @@ class RateGovernor:
         round trip of the latest) begins a clump, and it, the 429s of the requests sent
         before it came back and those of the next quarter second (the server works through
         its backlog, sends that meet an emptied bucket) are the clump's. Nothing is learned
-        from them; their pause is still honoured. Only at a pace the server was found to
-        accept (a flood's 429s, or a search's over the limit, come late too: taken for a
-        clump, a bucket answering ``Retry-After: 0`` was refused 37 times more at 1.5 s), and
-        at most one clump every few seconds (a server always that slow is met as a limit).
+        from them; their pause is still honoured. Only at a pace near what the server was
+        found to accept, probes included (a flood's 429s, or a search's far over the limit,
+        come late too: taken for a clump, a bucket answering ``Retry-After: 0`` was refused
+        37 times more at 1.5 s), never against a counted quota, and at most one clump every
+        few seconds (a server always that slow is met as a limit).
         """
         if sent <= self._stall_at or now - self._stall_at <= _STALL_CLUMP:
             return True
@@ -944,8 +945,9 @@ class RateGovernor:
         rate = self._current_rate(now)
         if (
             self._limit is None
+            or self._counted  # a quota counted over whole windows refuses only once run out
             or rate is None
-            or rate > self._limit
+            or rate > _HOLD_ABOVE * self._limit
             or now - self._late_at > least
             or now - self._stall_at < _STALL_APART
         ):
