@@ -917,9 +917,13 @@ class RateGovernor:
             return self._share < _FIRST_SIGNAL_SHARE
         return self._share <= _NOISE_MULTIPLE * self._noise
 
+    def _least_rtt(self) -> float:
+        """The least round trip over the last 5-10 s (``inf`` before any success)."""
+        return min(self._rtt_least, self._rtt_least_before)
+
     def _note_late(self, now: float, elapsed: float) -> None:
         """Keep when an answer last came far later than the least round trip of late."""
-        least = min(self._rtt_least, self._rtt_least_before)
+        least = self._least_rtt()
         if math.isfinite(least) and elapsed - least > max(least, _STALL_LATE):
             self._late_at = now
 
@@ -941,27 +945,28 @@ class RateGovernor:
         """
         if sent <= self._stall_at or now - self._stall_at <= _STALL_CLUMP:
             return True
-        least = min(self._rtt_least, self._rtt_least_before)
         rate = self._current_rate(now)
         if (
             self._limit is None
             or self._counted  # a quota counted over whole windows refuses only once run out
             or rate is None
             or rate > _HOLD_ABOVE * self._limit
-            or now - self._late_at > least
+            or now - self._late_at > self._least_rtt()
             or now - self._stall_at < _STALL_APART
         ):
             return False
         self._stall_at = now
         return True
 
-    def _refusal_is_stray(self, paused: float, in_flight: int) -> bool:
+    def _refusal_is_stray(self, now: float, sent: float, paused: float, in_flight: int) -> bool:
         """Whether a 429 outside an episode teaches nothing (see "Stray 429s").
 
-        Too rare among the recent answers, unless it paused a run that has met a limit
-        before (an episode ended), or it met the window's probe above a cap: each is the
-        answer a limit gives, however rare.
+        A stalled server's (see _stalled), or too rare among the recent answers, unless it
+        paused a run that has met a limit before (an episode ended), or it met the window's
+        probe above a cap: each is the answer a limit gives, however rare.
         """
+        if self._stalled(now, sent):
+            return True
         if not self._stray():
             return False
         if self._counted:
@@ -987,9 +992,7 @@ class RateGovernor:
         )
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
-        if not self._in_episode and (
-            self._stalled(now, sent) or self._refusal_is_stray(paused, in_flight)
-        ):
+        if not self._in_episode and self._refusal_is_stray(now, sent, paused, in_flight):
             return  # retried, its pause honoured, but nothing to learn from it
         if self._slow_start:
             self._end_slow_start(now)  # a limit met: from here the pace and window learn it
