@@ -138,6 +138,32 @@ class TokenBucket(Server):
         return False, _retry_after(self.style, wait, now)
 
 
+class ReplacedBuckets(Server):
+    """Token buckets replaced on a schedule, each new one full: the emulator's ``set_limits``.
+
+    ``phases``: ``(from time, rate, burst)``, the first from 0. Unlike a
+    :class:`TokenBucket` whose ``schedule`` changes only the rate, a change here brings a
+    new bucket with its own burst, saved in full (as the benchmark's limit change does).
+    """
+
+    def __init__(self, phases: tuple[tuple[float, float, float], ...], style: RetryAfterStyle):
+        super().__init__(style)
+        self.phases = phases
+        self.phase = 0
+        self.bucket = TokenBucket(phases[0][1], phases[0][2], style)
+
+    def limit(self, now: float) -> float:
+        return [rate for start, rate, _ in self.phases if now >= start][-1]
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        phase = max(i for i, (start, _, _) in enumerate(self.phases) if now >= start)
+        if phase != self.phase:
+            _, rate, burst = self.phases[phase]
+            self.phase, self.bucket = phase, TokenBucket(rate, burst, self.style)
+            self.bucket.updated = now
+        return self.bucket.admit(now)
+
+
 class ConcurrencyCap(Server):
     """At most ``cap`` requests inside the server at once: ``cap / latency`` a second."""
 

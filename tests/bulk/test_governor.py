@@ -31,6 +31,7 @@ from zyntro_async.bulk._governor import (
 from ._helpers import FakeClock
 from ._sim import (
     ConcurrencyCap,
+    ReplacedBuckets,
     RetryAfterStyle,
     Server,
     StrayRefusals,
@@ -761,6 +762,34 @@ def test_a_halved_limit_whose_429s_each_pause_is_not_taken_for_strays() -> None:
         assert result.goodput(bucket, 15.0, 20.0) >= 0.8, seed
 
 
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_a_bucket_halved_in_place_is_measured_anew_within_its_phase(seed: int) -> None:
+    # A 300/s bucket whose rate halves at 10 s (its burst of 60 stays), each 429 asking for
+    # a second. The first 429 after the change came at the end of a drain that began
+    # before it: the drains and floors counted across the change fit neither rate, and set
+    # 221-268/s, then 0.7 of that; the 429 that measured 150/s came about 15 s into the
+    # run, and the halved phase's second half ran at 0.79-0.86 of it. Two drains that
+    # fit only with a burst no bucket of the run had now say "the limit changed": the
+    # pace is cut as CUBIC does and the next drains measure the new rate.
+    bucket = TokenBucket(rate=300, burst=60, style=1.0, schedule=((10.0, 150.0), (20.0, 300.0)))
+    result = simulate(bucket, items=7500, workers=64, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    assert result.goodput(bucket, 15.0, 20.0) >= 0.95
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_bucket_replaced_by_one_of_half_its_rate_and_burst_is_followed(seed: int) -> None:
+    # The benchmark's limit change as the emulator makes it: at 10 s the 300/s bucket with
+    # a burst of 60 is replaced by a full one of 150/s and 30, at 20 s by the first again;
+    # each 429 asks for a second.
+    server = ReplacedBuckets(((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0)), 1.0)
+    result = simulate(server, items=7500, workers=64, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    assert result.goodput(server, 15.0, 20.0) >= 0.9
+
+
 async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:
     # The run met a limit at its start (nothing measured), climbed back for a few seconds,
     # and meets it again: one 429, "Retry-After: 1", among hundreds of successes. Taken for
@@ -1130,6 +1159,18 @@ def test_two_drains_of_clearly_different_lengths_tell_a_bucket_rate() -> None:
 )
 def test_two_drains_tell_nothing_when_they_cannot(second: _Drain, why: str) -> None:
     assert _Drain(0.28, 71, 252.0, 1.0).fit(second) is None, why
+
+
+def test_two_drains_either_side_of_a_change_of_limit_tell_nothing() -> None:
+    # A drain of a 300/s bucket with a burst of 60, then one that ran into its replacement
+    # (150/s, a burst of 30): together they fit 221/s and a burst of 194, more than any
+    # bucket of the run has had (the first emptied the one it began with in 97).
+    before = _Drain(1.724, 575, 292.0, 1.0)
+    across = _Drain(2.614, 772, 292.0, 1.0)
+    assert before.fit(across) == pytest.approx(221, abs=1)
+    assert before.fit(across, most_burst=97) is None
+    halved = _Drain(0.28, 71, 252.0, 1.0)  # 30 + 150 * 0.28: a burst within the bound fits
+    assert halved.fit(_Drain(1.28, 220, 172.0, 1.0), most_burst=97) == pytest.approx(149, abs=1)
 
 
 def test_a_first_pause_gives_a_floor_not_a_limit() -> None:

@@ -69,7 +69,9 @@ the server *accepted*, never from what was offered:
   several round trips give the rate itself, a measurement. Only sending over the rate from
   the pause's end qualifies (under it, the bucket overflows); how fast the run could send
   is the pace, or a window per round trip where a window holds it under the pace. A drain
-  that does not qualify breaks the chain. Without it a bucket halved to 150/s was held at
+  that does not qualify breaks the chain, and a pair whose burst would be over the first
+  burst (when that bounds it, as for the tail floor) tells nothing: it lies either side of
+  a change of limit. Without it a bucket halved to 150/s was held at
   137/s: each 429 paused the run, and the counts over cycles that held a pause were only
   floors.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
@@ -298,6 +300,7 @@ _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many time
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
+_FIT_BURST_OVER = 1.25  # ... and their burst is under this many times the first burst
 _FIT_GAP_ROUND_TRIPS = 8.0  # two fit if their lengths differ by this many round trips
 _QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at a named wait this long or longer
 _QUOTA_WINDOWS_PER_UNIT = 3.0  # a counted quota is probed over this many windows a unit
@@ -533,6 +536,7 @@ class RateGovernor:
         self._refill_slowest = math.inf  # the slowest the run could send at since then
         self._pause_began = now  # when the latest pause began
         self._last_drain: _Drain | None = None  # the drain that ended the previous episode
+        self._limit_changed = False  # that drain and this one fit no one bucket (_fit_drain)
         self._first_burst: int | None = None  # successes before the run's first episode
         self._first_seconds = 0.0  # ... and how long they took
         self._first_refused_sent = math.inf  # the send the run's first 429 answered
@@ -1089,6 +1093,13 @@ class RateGovernor:
                 _REFUSED_SHARE * current,
                 drained or 0.0,
             )
+            if self._limit_changed:
+                # The limit changed while the bucket drained: what the cycle, the drain and
+                # the tail counted was partly the old limit's. Cut as CUBIC does; the next
+                # drains measure the new one. Taken from them, a 300/s bucket halved in
+                # place was held at 267/s, then at 0.7 of that (182/s), and met the 429
+                # that measured it five seconds into the halved phase.
+                estimate, tail = _REFUSED_SHARE * current, 0.0
             self._learn(max(estimate, tail), None)
             if tail > estimate:
                 self._tail_limit, self._tail_instead = tail, estimate
@@ -1375,6 +1386,7 @@ class RateGovernor:
         what the run could send, known throughout); a drain that does not breaks the chain.
         """
         previous, self._last_drain = self._last_drain, None
+        self._limit_changed = False
         if (
             self._first_burst is None
             or drain.span < _FIT_ROUND_TRIPS * (self._srtt or 0.0)
@@ -1388,7 +1400,18 @@ class RateGovernor:
             self._srtt or 0.0
         ):
             return None  # their ends are known to a round trip or so: too close to tell
-        return previous.fit(drain)
+        # Their burst is at most what emptied the bucket the run began with, if it began
+        # full (see the tail floor; one that refused the run's first request bounds
+        # nothing): every request sent before the first refused one, answered before its
+        # 429 or after. A pair that fits only with a burst clearly over that (their ends
+        # are known to a round trip or so) lies either side of a change of limit: it fits
+        # a rate between the two, and so do the floors counted over spans that reach back
+        # before the change.
+        if not (self._first_burst and self._tail_trusted):
+            return previous.fit(drain)
+        rate = previous.fit(drain, _FIT_BURST_OVER * (self._first_burst + self._first_late))
+        self._limit_changed = rate is None and previous.fit(drain) is not None
+        return rate
 
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
@@ -1662,12 +1685,17 @@ class _Drain:
             return 0.0
         return self.accepted / self.span
 
-    def fit(self, other: _Drain) -> float | None:
+    def fit(self, other: _Drain, most_burst: float | None = None) -> float | None:
         """The rate of a bucket that both drains emptied (``None``: they do not tell it).
 
         ``accepted = burst + rate * span`` for each. They tell the rate only if one lasted
         clearly longer than the other, the rate is under every pace they were sent at (the
-        bucket never overflowed), and the burst is one the pauses could fill.
+        bucket never overflowed), and the burst is one the pauses could fill and at most
+        ``most_burst`` (what is known to bound it). Two drains either side of a change of
+        limit fit neither bucket but a rate between the two, with a burst larger than
+        either's: over real sockets, 237-251/s for a 300/s bucket replaced by one of 150/s,
+        and the halved phase, cut to 0.7 of that (still over 150/s), met the 429 that
+        measured it seconds later.
         """
         short, long = sorted((self, other), key=lambda d: d.span)
         if long.span < _FIT_SPREAD * short.span:
@@ -1677,6 +1705,8 @@ class _Drain:
         if not 0 < rate < _FIT_UNDER * min(short.slowest, long.slowest):
             return None
         if not 1 <= burst <= rate * min(short.pause, long.pause):
+            return None
+        if most_burst is not None and burst > most_burst:
             return None
         return rate
 
