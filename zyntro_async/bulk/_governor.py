@@ -69,11 +69,12 @@ the server *accepted*, never from what was offered:
   several round trips give the rate itself, a measurement. Only sending over the rate from
   the pause's end qualifies (under it, the bucket overflows); how fast the run could send
   is the pace, or a window per round trip where a window holds it under the pace. A drain
-  that does not qualify breaks the chain, and a pair whose burst would be over the first
-  burst (when that bounds it, as for the tail floor) tells nothing: it lies either side of
-  a change of limit. Without it a bucket halved to 150/s was held at
-  137/s: each 429 paused the run, and the counts over cycles that held a pause were only
-  floors.
+  that does not qualify breaks the chain. A pair whose burst would be clearly over the
+  first burst (when that bounds it, as for the tail floor) is no bucket's: it lies either
+  side of a change of limit, and so do the floors counted over the same drain, so the cut
+  is CUBIC's (0.7 of the pace refused) and the drains after it measure the new limit.
+  Without two drains a bucket halved to 150/s was held at 137/s: each 429 paused the run,
+  and the counts over cycles that held a pause were only floors.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
   everything accepted since the run began over the time until the server accepted again,
   pauses included: a quota of 100 per 10 s drained at once gives 100 / 10 s. That is only a
