@@ -537,7 +537,6 @@ class RateGovernor:
         self._refill_slowest = math.inf  # the slowest the run could send at since then
         self._pause_began = now  # when the latest pause began
         self._last_drain: _Drain | None = None  # the drain that ended the previous episode
-        self._limit_changed = False  # that drain and this one fit no one bucket (_fit_drain)
         self._first_burst: int | None = None  # successes before the run's first episode
         self._first_seconds = 0.0  # ... and how long they took
         self._first_refused_sent = math.inf  # the send the run's first 429 answered
@@ -1006,9 +1005,10 @@ class RateGovernor:
         above_cycle = False
         drained = None
         fitted = None
+        changed = False  # the limit changed during the drain (see _fit_drain)
         if not self._in_episode and sent >= self._last_cut_at:
             drained = self._drain_floor(drain)
-            fitted = self._fit_drain(drain)
+            fitted, changed = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now, sent)
@@ -1089,18 +1089,19 @@ class RateGovernor:
             # A cycle spent partly under the limit undercounts it; the pace that was just
             # refused bounds it from above (CUBIC's cut, 0.7 of it, from below).
             known = self._limit
-            estimate = max(
-                cycle if known is None else (known + cycle) / 2,
-                _REFUSED_SHARE * current,
-                drained or 0.0,
-            )
-            if self._limit_changed:
+            if changed:
                 # The limit changed while the bucket drained: what the cycle, the drain and
                 # the tail counted was partly the old limit's. Cut as CUBIC does; the next
                 # drains measure the new one. Taken from them, a 300/s bucket halved in
                 # place was held at 267/s, then at 0.7 of that (182/s), and met the 429
                 # that measured it five seconds into the halved phase.
                 estimate, tail = _REFUSED_SHARE * current, 0.0
+            else:
+                estimate = max(
+                    cycle if known is None else (known + cycle) / 2,
+                    _REFUSED_SHARE * current,
+                    drained or 0.0,
+                )
             self._learn(max(estimate, tail), None)
             if tail > estimate:
                 self._tail_limit, self._tail_instead = tail, estimate
@@ -1377,8 +1378,9 @@ class RateGovernor:
                 self._limit = self._tail_instead
             self._tail_limit = None
 
-    def _fit_drain(self, drain: _Drain) -> float | None:
-        """A token bucket's rate from this drain and the previous one, if they tell it.
+    def _fit_drain(self, drain: _Drain) -> tuple[float | None, bool]:
+        """A token bucket's rate from this drain and the previous one, if they tell it, and
+        whether the limit changed between them (they fit no one bucket of the run).
 
         Each drain that began with the bucket full (after a pause longer than it takes to
         fill) and was sent above its rate throughout accepted ``burst + rate * span``: two
@@ -1387,7 +1389,6 @@ class RateGovernor:
         what the run could send, known throughout); a drain that does not breaks the chain.
         """
         previous, self._last_drain = self._last_drain, None
-        self._limit_changed = False
         if (
             self._first_burst is None
             or drain.span < _FIT_ROUND_TRIPS * (self._srtt or 0.0)
@@ -1395,12 +1396,12 @@ class RateGovernor:
             or drain.pause <= 0
             or drain.accepted < _FIT_FOLLOWED * drain.slowest * drain.span
         ):
-            return None
+            return None, False
         self._last_drain = drain
         if previous is None or abs(drain.span - previous.span) < _FIT_GAP_ROUND_TRIPS * (
             self._srtt or 0.0
         ):
-            return None  # their ends are known to a round trip or so: too close to tell
+            return None, False  # their ends are known to a round trip or so: too close
         # Their burst is at most what emptied the bucket the run began with, if it began
         # full (see the tail floor; one that refused the run's first request bounds
         # nothing): every request sent before the first refused one, answered before its
@@ -1409,10 +1410,9 @@ class RateGovernor:
         # a rate between the two, and so do the floors counted over spans that reach back
         # before the change.
         if not (self._first_burst and self._tail_trusted):
-            return previous.fit(drain)
+            return previous.fit(drain), False
         rate = previous.fit(drain, _FIT_BURST_OVER * (self._first_burst + self._first_late))
-        self._limit_changed = rate is None and previous.fit(drain) is not None
-        return rate
+        return rate, rate is None and previous.fit(drain) is not None
 
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
