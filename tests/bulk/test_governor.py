@@ -768,7 +768,7 @@ def test_a_bucket_halved_in_place_is_measured_anew_within_its_phase(seed: int) -
     # a second. The first 429 after the change came at the end of a drain that began
     # before it: the drains and floors counted across the change fit neither rate, and set
     # 221-268/s, then 0.7 of that; the 429 that measured 150/s came about 15 s into the
-    # run, and the halved phase's second half ran at 0.79-0.86 of it. Two drains that
+    # run, and the halved phase's second half ran at 0.84-0.86 of it. Two drains that
     # fit only with a burst no bucket of the run had now say "the limit changed": the
     # pace is cut as CUBIC does and the next drains measure the new rate.
     bucket = TokenBucket(rate=300, burst=60, style=1.0, schedule=((10.0, 150.0), (20.0, 300.0)))
