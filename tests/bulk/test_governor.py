@@ -447,6 +447,41 @@ def test_a_bucket_whose_429s_each_ask_for_30_s_is_climbed_back_within_seconds() 
     assert result.duration <= work + 4 * 30.0
 
 
+@pytest.mark.parametrize(("latency", "seed"), [(0.005, 1), (0.02, 1), (0.05, 3), (0.1, 3)])
+def test_a_bucket_whose_429s_each_ask_for_30_s_is_learned_in_two_pauses(
+    latency: float, seed: int
+) -> None:
+    # 300/s with a burst of 60, every 429 answered "Retry-After: 30". The run's first 429
+    # (slow start) and the search's (the climb from what got through over that pause) are
+    # the least it can cost; the search's drain from a full bucket tells the rate. Taken
+    # as 0.7 of the pace it was refused at (490/s: 343/s), the run paused 30 s twice more
+    # to come down to it; taken for a cap at 50-100 ms, its window lost a place a pause.
+    bucket = TokenBucket(rate=300, burst=60, style=30.0)
+    result = simulate(bucket, items=20000, workers=64, latency=latency, seed=seed)
+    assert result.stopped is None
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    work = result.items / bucket.rate
+    assert result.duration <= work + 2 * 30.0 + 20.0, "a third pause"
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.85 * 300 <= learned <= 1.02 * 300
+
+
+def test_a_bucket_whose_429s_each_ask_for_30_s_is_settled_at_its_rate() -> None:
+    # The search's tail floor bounds the burst by the run's first count, which held refill
+    # too: counted without it, the floor was 0.93-0.96 of the rate, and a probe to find the
+    # rest is ten pauses' worth of time away (300 s). Counted from when the first count's
+    # sends reached the rate, it is within 1% of it.
+    for seed in (1, 2, 3):
+        bucket = TokenBucket(rate=300, burst=60, style=30.0)
+        result = simulate(bucket, items=20000, workers=64, seed=seed)
+        learned = result.governor.snapshot().learned_limit
+        assert learned is not None
+        assert 0.98 * 300 <= learned <= 1.02 * 300
+        assert result.goodput(bucket, 70.0, result.completions[-1]) >= 0.95
+
+
 def test_a_limit_measured_low_is_measured_again_when_a_probe_finds_it_far_above() -> None:
     # 1,000/s with a burst of 5, 50 ms away. Its first short estimate counted a pace already
     # cut under the rate: 767/s. Each later probe met a 429 far above that, and a bucket
@@ -1197,6 +1232,10 @@ def test_the_tail_floor_is_the_best_rate_over_the_spans_before_a_refused_send() 
     assert tail.floor(1.25, 10, 0.05) == pytest.approx(160.0)
     # No span shorter than a second: the best is the last second, 75 + 50 accepted.
     assert tail.floor(1.25, 10, 1.0) == pytest.approx(115.0)
+    # The burst's bound held 50 ms of refill: the bucket held that much less, so 40 in
+    # 0.2 s beyond it (counted up to half a span: 10 beyond it in the last 0.1 s, 0.05 s).
+    assert tail.floor(1.25, 10, 0.05, refilled=0.05) == pytest.approx(200.0)
+    assert tail.floor(1.25, 10, 0.05, refilled=1.0) == pytest.approx(2 * 160.0)
     # An answer to a send over two seconds older than the latest finds its slot reused by
     # a later one: it is not counted (counted, it emptied the slot of 1.0-1.025 s).
     tail.add(-0.999)

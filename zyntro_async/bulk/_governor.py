@@ -287,6 +287,7 @@ _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle 
 _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
+_LONG_PAUSE = 5.0  # ... unless the 429 pauses the run this long: then the floors alone
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
 _ABSURD_PAUSE = 7 * 86_400.0  # a Retry-After longer than a week is no advice at all
 _FLOOR_HELD = 1.5  # a floor is the settled rate only while the pace stays under this x it
@@ -317,6 +318,7 @@ _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a rou
 _TAIL_SLOT = 0.025  # successes are counted by when they were sent, in slots this long
 _TAIL_SLOTS = 80  # ... over the last two seconds
 _TAIL_ROUND_TRIPS = 4.0  # a tail counts if it spans this many round trips
+_FIRST_SENDS = 4096  # the run's first sends kept, to tell when they began to drain a bucket
 _STALL_LATE = 0.02  # answers this much later than the least round trip, and twice it: a stall
 _STALL_APART = 5.0  # ... at most once this many seconds
 _STALL_CLUMP = 0.25  # ... and the 429s this soon after it are the clump's
@@ -541,6 +543,7 @@ class RateGovernor:
         self._first_seconds = 0.0  # ... and how long they took
         self._first_refused_sent = math.inf  # the send the run's first 429 answered
         self._first_late = 0  # successes sent up to it, answered after it
+        self._first_sends: list[float] = []  # when the requests up to it were sent
         self._tail = _Tail()  # successes by when they were sent, over the last two seconds
         self._tail_trusted = True  # the first burst bounds the burst (see _tail_floor)
         self._tail_limit: float | None = None  # the limit, when the tail floor set it
@@ -655,6 +658,8 @@ class RateGovernor:
             self._refill_slowest = min(self._refill_slowest, rate)
 
     def _sent(self, attempt: Attempt, now: float) -> None:
+        if self._first_burst is None and len(self._first_sends) < _FIRST_SENDS:
+            self._first_sends.append(now)
         self._in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self._in_flight)
         self.requests += 1
@@ -1048,11 +1053,21 @@ class RateGovernor:
                 # stalled server let in at once, its first 429 not late enough to tell): no
                 # sign that the bucket began the run drained.
                 self._check_tail_limit(sent, current)
-            tail = min(self._tail_floor(sent), current)
-        if first and (not self._episode_blind or self._curve is not None) and above_cycle:
+            # Where this 429 pauses the run long, the tail floor is the estimate (see the
+            # cycle branch): counted closer to the rate (see _tail_floor).
+            tail = min(self._tail_floor(sent, refill=paused >= _LONG_PAUSE), current)
+        if (
+            first
+            and (not self._episode_blind or self._curve is not None)
+            and above_cycle
+            and paused < _LONG_PAUSE
+        ):
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
             # lowers it) and leave the rate alone; just under it if this 429 cost a pause.
+            # Not when it costs a long pause: a bucket met while the pace climbed comes
+            # with more in flight too, and each place its window then lost cost another
+            # (a 300/s bucket at 100 ms answering "Retry-After: 30": four, from 48 to 44).
             self._hold_window(max(1, in_flight - 1) if paused else in_flight, now, drain)
             self._episode_estimated = True
         elif short is not None:
@@ -1097,11 +1112,14 @@ class RateGovernor:
                 # that measured it five seconds into the halved phase.
                 estimate, tail = _REFUSED_SHARE * current, 0.0
             else:
-                estimate = max(
-                    cycle if known is None else (known + cycle) / 2,
-                    _REFUSED_SHARE * current,
-                    drained or 0.0,
-                )
+                estimate = max(cycle if known is None else (known + cycle) / 2, drained or 0.0)
+                # Where this 429 pauses the run long, a guess over the rate costs another
+                # such pause, and the floors over a search's drain from a full bucket are
+                # close to it: they alone. A 300/s bucket answering "Retry-After: 30" was
+                # searched up to 490/s, resumed at 0.7 of that, and paused 30 s twice more
+                # to come down to its rate.
+                if paused < _LONG_PAUSE or not max(drained or 0.0, tail):
+                    estimate = max(estimate, _REFUSED_SHARE * current)
             self._learn(max(estimate, tail), None)
             if tail > estimate:
                 self._tail_limit, self._tail_instead = tail, estimate
@@ -1342,13 +1360,54 @@ class RateGovernor:
         span = drain.span
         if drain.pause <= 0 or span < max(_CYCLE_SECONDS, self._measure_span()):
             return None  # no pause yet (the start is the first count's), or too short
-        # The first count holds the rate too, for all but the first round trips (slow start
-        # offers less than the rate there, and the bucket overflows): that much of it was
-        # refill, not burst, and the same rate refills this drain.
-        refilled = max(0.0, self._first_seconds - 2 * (self._srtt or 0.0))
-        return max(0.0, drain.accepted - self._first_burst) / max(span - refilled, span / 2)
+        # The first count holds the rate too, from when its sends began to drain the bucket
+        # (see _first_refill): that much of it was refill, not burst, and the same rate
+        # refills this drain.
+        more = max(0.0, drain.accepted - self._first_burst - self._first_late)
+        return self._refill_fixed_point(lambda refilled: more / max(span - refilled, span / 2))
 
-    def _tail_floor(self, sent: float) -> float:
+    def _first_refill(self, rate: float) -> float:
+        """How long a bucket of ``rate`` refilled while the run's first count emptied it.
+
+        A full bucket overflows while it is sent less than its rate, so its refill counts
+        only from the first round trip whose sends reached the rate (slow start's first round
+        trips may not) to the run's first refused send. 0 when unknown.
+        """
+        srtt, end, sends = self._srtt, self._first_refused_sent, self._first_sends
+        if not srtt or end == math.inf or len(sends) >= _FIRST_SENDS:
+            return 0.0  # no round trip known, no 429 yet, or the sends not all kept
+        need = rate * srtt
+        later = 0
+        for i, at in enumerate(sends):
+            if at >= end:
+                break
+            while later < len(sends) and sends[later] < min(at + srtt, end):
+                later += 1
+            if later - i >= need:
+                return end - at
+        return 0.0
+
+    def _refill_fixed_point(self, floor: Callable[[float], float]) -> float:
+        """The rate a floor gives when its first count's refill is counted at that rate.
+
+        ``floor(refilled)`` is a floor under the rate with ``refilled`` seconds of the first
+        count taken as refill. The more seconds, the higher the floor, and the higher the
+        rate, the later the first count's sends reached it (_first_refill): the floor at
+        the rate where the two meet is still a floor (at the true rate it is at most that
+        rate, and it falls as the rate it is counted at rises). Halved to it.
+        """
+        low, high = floor(0.0), floor(self._first_refill(0.0))
+        for _ in range(20):
+            if high - low <= 0.001 * high:
+                break
+            middle = (low + high) / 2
+            if floor(self._first_refill(middle)) >= middle:
+                low = middle
+            else:
+                high = middle
+        return low
+
+    def _tail_floor(self, sent: float, *, refill: bool = False) -> float:
         """A floor under the rate from the successes sent just before a 429's send (see "the
         tail floor"); 0 when it tells nothing.
 
@@ -1357,12 +1416,24 @@ class RateGovernor:
         refused send (a burst of one: one of the first requests accepted, the others
         refused and answered first). None at all: the bucket began empty, and nothing
         bounds what it saved since.
+
+        With ``refill``, that count's refill (see _first_refill) and its late answers are
+        counted too: a floor within 1% of a 300/s bucket's rate where the plain one is
+        0.93-0.96 of it. Only where it is the estimate (a long pause's): counted so for every
+        429, it moved the limits the cap guesses start from, and the figures downstream
+        swung both ways over eight seeds.
         """
         burst = self._first_burst or self._first_late
         if not burst or not self._tail_trusted:
             return 0.0
         least = max(2 * _TAIL_SLOT, _TAIL_ROUND_TRIPS * (self._srtt or 0.0))
-        return self._tail.floor(sent, burst, least)
+        if not (refill and self._first_burst):
+            return self._tail.floor(sent, burst, least)
+        # The first count held refill too (see _drain_floor): that much of it was no burst.
+        burst += self._first_late
+        return self._refill_fixed_point(
+            lambda refilled: self._tail.floor(sent, burst, least, refilled)
+        )
 
     def _check_tail_limit(self, sent: float, current: float) -> None:
         """Stop trusting the tail floor once a limit it set is refused at or under itself.
@@ -1732,11 +1803,13 @@ class _Tail:
             self._slots[i], self._counts[i] = slot, 0
         self._counts[i] += 1
 
-    def floor(self, until: float, burst: int, least: float) -> float:
-        """The most ``(accepted - burst) / span`` over spans ending at ``until``.
+    def floor(self, until: float, burst: int, least: float, refilled: float = 0.0) -> float:
+        """The most ``(accepted - burst) / (span - refilled)`` over spans ending at ``until``.
 
         A token bucket empty at ``until`` held at most ``burst`` tokens at any time before,
         so what it accepted over the span before is at most that plus its rate times it.
+        ``burst`` held ``refilled`` seconds of refill at that rate (counted only up to half
+        the span), so the bucket itself held that much less.
         """
         last = int(until // _TAIL_SLOT)
         best = 0.0
@@ -1748,7 +1821,7 @@ class _Tail:
                 accepted += self._counts[i]
             span = until - slot * _TAIL_SLOT
             if span >= least:
-                best = max(best, (accepted - burst) / span)
+                best = max(best, (accepted - burst) / max(span - refilled, span / 2))
         return best
 
 
