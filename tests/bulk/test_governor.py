@@ -1242,6 +1242,26 @@ def test_the_tail_floor_is_the_best_rate_over_the_spans_before_a_refused_send() 
     assert tail.floor(1.25, 10, 0.05) == pytest.approx(160.0)
 
 
+def test_the_first_count_refilled_a_bucket_from_when_its_sends_reached_the_rate() -> None:
+    # Slow start's rounds 20 ms apart, 4, 8, 16, 32 and 64 requests, the first refused send
+    # at 90 ms. A full bucket of 300/s (6 a round trip) overflowed through the first round
+    # only: it refilled for the 70 ms from the second. One of 1,000/s (20 a round trip) from
+    # the fourth, 30 ms; one of 5,000/s never (no round sent 100).
+    gov = governor(FakeClock())
+    rounds = (4, 8, 16, 32, 64)
+    gov._first_sends = [i * 0.02 for i, n in enumerate(rounds) for _ in range(n)]
+    gov._first_refused_sent = 0.09
+    gov._srtt = 0.02
+    assert gov._first_refill(300.0) == pytest.approx(0.07)
+    assert gov._first_refill(1000.0) == pytest.approx(0.03)
+    assert gov._first_refill(5000.0) == 0.0
+    # A floor of 270 beyond the burst over a second, less the refill at the rate it gives:
+    # at 300/s it would be 270 / 0.93 s = 290/s, under 300, and at 290/s the same: 290/s.
+    assert gov._refill_fixed_point(lambda refilled: 270 / (1.0 - refilled)) == pytest.approx(
+        270 / 0.93, rel=2e-3
+    )
+
+
 def test_a_tail_limit_refused_under_itself_gives_way_to_what_else_was_known() -> None:
     # The tail floor set 50/s over a cycle count of 30/s; a 429 at 40/s, sent after that
     # episode, says the first burst bounded nothing: back to 30/s, and no tail floor again.
