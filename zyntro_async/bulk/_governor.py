@@ -1056,20 +1056,21 @@ class RateGovernor:
             # Where this 429 pauses the run long, the tail floor is the estimate (see the
             # cycle branch): counted closer to the rate (see _tail_floor).
             tail = min(self._tail_floor(sent, refill=paused >= _LONG_PAUSE), current)
-        if (
-            first
-            and (not self._episode_blind or self._curve is not None)
-            and above_cycle
-            and paused < _LONG_PAUSE
-        ):
+        if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
             # lowers it) and leave the rate alone; just under it if this 429 cost a pause.
-            # Not when it costs a long pause: a bucket met while the pace climbed comes
-            # with more in flight too, and each place its window then lost cost another
-            # (a 300/s bucket at 100 ms answering "Retry-After: 30": four, from 48 to 44).
             self._hold_window(max(1, in_flight - 1) if paused else in_flight, now, drain)
             self._episode_estimated = True
+            if paused >= _LONG_PAUSE and max(tail, drained or 0.0):
+                # Where it pauses the run long, the pace is held to the floors too: a bucket
+                # met while the pace climbed comes with more in flight as well, and each
+                # place its window then lost cost another such pause (a 300/s bucket at
+                # 100 ms answering "Retry-After: 30": four, 48 to 44). Its window, what its
+                # pace had in flight, does not bind; a cap's keeps the pace's spikes under
+                # it (held to the floors alone, a cap of 8 at 50 ms answering 30 s over
+                # real sockets paused six times).
+                self._learn(max(tail, drained or 0.0), None)
         elif short is not None:
             if not self._episode_blind and self._refused_above_the_rest(in_flight):
                 # Refused with clearly more in flight than the successes had: a cap on
