@@ -482,6 +482,21 @@ def test_a_bucket_whose_429s_each_ask_for_30_s_is_settled_at_its_rate() -> None:
         assert result.goodput(bucket, 70.0, result.completions[-1]) >= 0.95
 
 
+def test_a_cap_whose_429s_each_ask_for_30_s_keeps_its_window_under_the_floors() -> None:
+    # A cap of 8 at 50 ms answering "Retry-After: 30". The search's lone 429 comes with more
+    # in flight than the successes before it: a cap's sign, and a climbing bucket's too. The
+    # pace is held to the floors either way; the window is held as well, or the pace's
+    # spikes go over the cap (over real sockets, paced by the floors alone, the run paused
+    # 30 s six times).
+    cap = ConcurrencyCap(8, latency=0.05, style=30.0)
+    result = simulate(cap, items=6000, workers=64, latency=0.05)
+    assert result.succeeded == result.items
+    state = result.governor.snapshot()
+    assert state.window is not None
+    assert state.window <= 9
+    assert state.learned_limit is not None
+
+
 def test_a_limit_measured_low_is_measured_again_when_a_probe_finds_it_far_above() -> None:
     # 1,000/s with a burst of 5, 50 ms away. Its first short estimate counted a pace already
     # cut under the rate: 767/s. Each later probe met a 429 far above that, and a bucket
