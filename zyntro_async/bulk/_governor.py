@@ -1046,6 +1046,7 @@ class RateGovernor:
         current = self._offered_rate(now, sent)
         short = self._short_estimate(now, sent)
         first = self._episode_refused == 1
+        long_pause = paused >= _LONG_PAUSE
         tail = 0.0
         if first:
             if not above_cycle:
@@ -1055,14 +1056,15 @@ class RateGovernor:
                 self._check_tail_limit(sent, current)
             # Where this 429 pauses the run long, the tail floor is the estimate (see the
             # cycle branch): counted closer to the rate (see _tail_floor).
-            tail = min(self._tail_floor(sent, refill=paused >= _LONG_PAUSE), current)
+            tail = min(self._tail_floor(sent, refill=long_pause), current)
+        floors = max(tail, drained or 0.0)  # measured under the rate (0: nothing measured)
         if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
             # lowers it) and leave the rate alone; just under it if this 429 cost a pause.
             self._hold_window(max(1, in_flight - 1) if paused else in_flight, now, drain)
             self._episode_estimated = True
-            if paused >= _LONG_PAUSE and max(tail, drained or 0.0):
+            if long_pause and floors:
                 # Where it pauses the run long, the pace is held to the floors too: a bucket
                 # met while the pace climbed comes with more in flight as well, and each
                 # place its window then lost cost another such pause (a 300/s bucket at
@@ -1070,7 +1072,7 @@ class RateGovernor:
                 # pace had in flight, does not bind; a cap's keeps the pace's spikes under
                 # it (held to the floors alone, a cap of 8 at 50 ms answering 30 s over
                 # real sockets paused six times).
-                self._learn(max(tail, drained or 0.0), None)
+                self._learn(floors, None)
         elif short is not None:
             if not self._episode_blind and self._refused_above_the_rest(in_flight):
                 # Refused with clearly more in flight than the successes had: a cap on
@@ -1119,7 +1121,7 @@ class RateGovernor:
                 # close to it: they alone. A 300/s bucket answering "Retry-After: 30" was
                 # searched up to 490/s, resumed at 0.7 of that, and paused 30 s twice more
                 # to come down to its rate.
-                if paused < _LONG_PAUSE or not max(drained or 0.0, tail):
+                if not (long_pause and floors):
                     estimate = max(estimate, _REFUSED_SHARE * current)
             self._learn(max(estimate, tail), None)
             if tail > estimate:
