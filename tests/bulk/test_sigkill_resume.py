@@ -8,7 +8,10 @@ input produces on a fresh emulator.
 
 A creating call is marked ``sent`` in the journal just before the last byte of its body
 leaves, so the rerun does not send again what the killed run may have had applied; those
-few items end ``unknown`` on the rerun, and the emulator shows they were applied.
+few items end ``unknown`` on the rerun. The emulator shows they were applied, except when
+the kill fell between the mark and the last byte: then the emulator saw that request cut
+short (not applied), and the item, reported ``unknown``, is the only difference from a
+clean run. No order of mark and byte closes that instant; this one never duplicates.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import signal
 import sys
 import textwrap
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +107,21 @@ def child_by_key(address: str, key: str) -> Any:
     return child
 
 
+ENDPOINT_OF = {"note": ADD_NOTES, "link": MANAGE_ATTACHMENTS, "comms": ADD_COMMS}
+
+
+def as_child_content(kind: str, entry: tuple[Any, ...]) -> tuple[str, ...]:
+    """A :func:`state_multiset` entry as ``(email, *child_content)`` (contacts are never
+    unknown here: an upsert by email is retried until it is settled)."""
+    if kind == "notes":
+        return (entry[0], "note", entry[1])
+    if kind == "attachments":
+        return (entry[0], "link", entry[2], entry[3])
+    if kind == "comms":
+        return (entry[0], "comms", entry[1], entry[2])
+    raise AssertionError(f"{kind} missing after resuming: {entry}")
+
+
 def requests_about(emu: Emulator, address: str) -> list[str]:
     """What the emulator saw for one contact (to explain a failure)."""
     contact = emu.find_contact(email=address)
@@ -186,10 +205,23 @@ async def test_import_killed_halfway_resumes_to_the_state_of_a_clean_run(
     assert emulator.applied[ADD_NOTES] == len(emulator.notes)
     assert emulator.applied[MANAGE_ATTACHMENTS] == len(emulator.attachments)
     assert emulator.applied[ADD_COMMS] == len(emulator.comms)
-    # Items the rerun left unknown (marked "sent" by the killed run) were applied once.
+    # Items the rerun left unknown (marked "sent" by the killed run) were applied once, or
+    # the kill fell between the mark and the body's last byte: a request cut short.
+    unapplied: Counter[tuple[str, ...]] = Counter()
     for address, key in summary["unknown"]:
         content = (address, *child_content(child_by_key(address, key)))
-        assert stored[content] == 1, (key, content, requests_about(emulator, address))
+        if stored[content] == 0:
+            unapplied[content] += 1
+    cut_short = Counter(
+        r.endpoint for r in emulator.requests if r.outcome == "disconnected" and not r.applied
+    )
+    for kind, endpoint in ENDPOINT_OF.items():
+        n = sum(count for content, count in unapplied.items() if content[1] == kind)
+        assert n <= cut_short[endpoint], (
+            kind,
+            cut_short,
+            {content: requests_about(emulator, content[0]) for content in unapplied},
+        )
 
     # Nothing missing: the same data as one clean run of the same input.
     clean = Emulator.demo(seed="bulk-tests-clean")
@@ -200,11 +232,13 @@ async def test_import_killed_halfway_resumes_to_the_state_of_a_clean_run(
         await clean.close()
     assert report.all_succeeded
     resumed, expected = state_multiset(emulator), state_multiset(clean)
+    missing_unknown: Counter[tuple[str, ...]] = Counter()
     for kind in expected:
         missing, extra = expected[kind] - resumed[kind], resumed[kind] - expected[kind]
-        assert not missing, f"{kind} missing after resuming: {sorted(missing)[:10]}"
         assert not extra, f"{kind} extra after resuming: {sorted(extra)[:10]}"
-    assert resumed == expected
+        missing_unknown.update(Counter({as_child_content(kind, m): n for m, n in missing.items()}))
+    # Nothing else missing: only the unknown items whose request the kill cut short.
+    assert missing_unknown == unapplied
     print(
         f"\nkilled at {done}/{N_BUNDLES} done ({at_kill} contacts stored); rerun: "
         f"{summary['counts']}, children {summary['child_counts']}, "
