@@ -630,6 +630,40 @@ def test_a_quota_found_by_polling_is_counted_over_whole_windows(
     assert len(later) <= 0.02 * len(sent_later)
 
 
+def quota_per_second_answering_one_second(start: float) -> tuple[RecordedQuota, Any]:
+    """60 requests a second, "Retry-After: 1" on every 429, for 2.5 minutes of virtual time.
+
+    Its wait never varies, so it is never counted as a quota; each 429 pauses the run.
+    """
+    server = RecordedQuota(quota=60, window=1.0, style=1.0, start=start)
+    return server, simulate(server, items=9000, workers=64)
+
+
+@pytest.mark.parametrize("start", [0.0, 0.25, 0.5, 0.75])
+def test_a_limit_two_probes_meet_at_the_same_pace_is_learned_there(start: float) -> None:
+    # Each probe was refused at 61/s, and each time the count over the cycle (its pause, and
+    # the curve's plateau under a limit set low) set the limit back to 50-55/s: the run held
+    # 0.85-0.90 of the quota for good.
+    server, result = quota_per_second_answering_one_second(start)
+    assert_targets(server, result, goodput=0.93)
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.95 * 60 <= learned <= 60
+
+
+@pytest.mark.parametrize("start", [0.0, 0.25, 0.5, 0.75])
+def test_a_limit_found_again_is_probed_ever_more_rarely(start: float) -> None:
+    # Each probe costs a second's pause and finds the same limit: probed every 20-25 s (ten
+    # times the pause), the quota was paused for about 4% of the run.
+    server, _ = quota_per_second_answering_one_second(start)
+    probes: list[float] = []  # when each clump of 429s began
+    for at in server.refusals:
+        if not probes or at - probes[-1] > 2.0:
+            probes.append(at)
+    assert len(probes) >= 5
+    assert probes[-1] - probes[-2] >= 40.0, probes
+
+
 def test_a_quota_run_out_is_not_sent_a_second_round() -> None:
     # 500 per 5 s met by 64 requests in flight: those are refused, as anything would be.
     # Freed from slow start's window at its first 429 and paced at half the flood, the run

@@ -165,7 +165,17 @@ over a cycle), so that a server pausing the run after every 429 is probed rarely
 to an HTTP date counts as a second however short it was: a date says "until that second",
 so the next probe's pause may be anything up to a second (waits are taken for dates when
 they end whole seconds apart; probed at ten times a short one, a 300/s bucket paused every
-10 s and settled at 0.92 of its rate). The pace
+10 s and settled at 0.92 of its rate). A limit that a probe meets where the previous probe
+met it (a 429 that paused the run, while the pace climbed past the plateau, within 10% of
+the pace the previous probe's 429 refused) is found: ``W`` becomes ``margin`` of the lower
+of the two paces, whatever the cycle counted (it counted the pause, and the plateau the
+curve held under a limit set low: a quota of 60 a second answering ``Retry-After: 1`` was
+refused at 61/s every 35 s and set back to 50-55/s each time, 0.85-0.90 of it). Found so,
+it is settled: the unit doubles, up to four times the usual (forty times the pauses),
+since each probe costs a pause and finds the same limit (a limit that rose is found that
+much later). A search's 429s do not count: it climbs fast, and overshoots a bucket by what
+its burst absorbs at much the same pace each time (20% over a 200/s bucket with a burst of
+5, three times running). The pace
 never grows past twice what the server is seen to accept, or what is being sent right now
 (in flight over the round trip): a pace nothing uses must not grow without bound, and one
 that is used may double each round trip.
@@ -288,6 +298,8 @@ _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _LONG_PAUSE = 5.0  # ... unless the 429 pauses the run this long: then the floors alone
+_FOUND_AGAIN = 1.1  # a probe's 429 within this factor of the previous probe's: the same limit
+_SETTLED_UNITS = 4.0  # ... then the unit doubles, up to this many times the pauses' (x10)
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
 _ABSURD_PAUSE = 7 * 86_400.0  # a Retry-After longer than a week is no advice at all
 _FLOOR_HELD = 1.5  # a floor is the settled rate only while the pace stays under this x it
@@ -522,6 +534,8 @@ class RateGovernor:
         self._episode_measure_from = now  # the short estimate counts sends from here
         self._episode_measured = 0  # ... and their successes
         self._episode_far = False  # held far above a measured limit, to measure it again
+        self._episode_found_again = False  # a probe met the limit where the previous one did
+        self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
         self._counted = False  # the limit is a quota's, counted over whole windows
@@ -1046,6 +1060,10 @@ class RateGovernor:
         current = self._offered_rate(now, sent)
         short = self._short_estimate(now, sent)
         first = self._episode_refused == 1
+        probed_before = self._probe_refused
+        probing = first and self._probing_above(now)
+        if probing:
+            self._probe_refused = current
         long_pause = paused >= _LONG_PAUSE
         tail = 0.0
         if first:
@@ -1123,6 +1141,15 @@ class RateGovernor:
                 # to come down to its rate.
                 if not (long_pause and floors):
                     estimate = max(estimate, _REFUSED_SHARE * current)
+                if self._found_again(probing, paused, long_pause, current, probed_before):
+                    # A probe met the limit where the previous probe did: that is where it
+                    # is. The cycle count is no estimate of it here: it counted the pause,
+                    # and the plateau the curve held under a limit set low. A quota of 300
+                    # a second answering "Retry-After: 1" was refused at 308/s, then at
+                    # 309/s, and so on every 34 s; each time the count set 251/s (0.84).
+                    assert probed_before is not None
+                    estimate = max(estimate, self.margin * min(current, probed_before))
+                    self._episode_found_again = True
             self._learn(max(estimate, tail), None)
             if tail > estimate:
                 self._tail_limit, self._tail_instead = tail, estimate
@@ -1157,6 +1184,41 @@ class RateGovernor:
         if now < self._pause_until and self._episode_blind and not self._episode_estimated:
             self._resume_at_floor()
         self._cut_done(now)
+
+    def _probing_above(self, now: float) -> bool:
+        """Whether the pace is a probe above a known limit: past the curve's plateau."""
+        curve = self._curve
+        return (
+            curve is not None
+            and not curve.doubling
+            and self._limit is not None
+            and (now - curve.epoch) / curve.unit >= curve.k
+        )
+
+    def _found_again(
+        self,
+        probing: bool,
+        paused: float,
+        long_pause: bool,
+        current: float,
+        probed_before: float | None,
+    ) -> bool:
+        """Whether this 429, a probe's, met the limit where the previous probe's 429 did.
+
+        Only a probe counts, the pace climbing slowly past the plateau: a search climbs
+        fast and overshoots a bucket by what its burst absorbs, and its 429s came at the
+        same pace, 20% over a 200/s bucket with a burst of 5, three times running. And only
+        a 429 that paused the run (longer than a short estimate takes, shorter than a long
+        pause): without a pause the short estimate measures the limit; after a long one
+        the floors alone set it.
+        """
+        return (
+            probing
+            and paused > self._measure_span()
+            and not long_pause
+            and probed_before is not None
+            and max(current, probed_before) <= _FOUND_AGAIN * min(current, probed_before)
+        )
 
     def _floor_refused(
         self, now: float, sent: float, current: float, floor: float, paused: float
@@ -1259,6 +1321,7 @@ class RateGovernor:
         self._episode_cut = False
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         self._episode_far = False  # held far above a measured limit to measure it again
+        self._episode_found_again = False
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
         self._episode_first_refused_sent = sent
@@ -1525,6 +1588,7 @@ class RateGovernor:
         # cost a long pause, or a limit that answers only every so often (a quota), is
         # probed that much more slowly.
         cycle = now - self._episode_origin
+        unit_before = self._unit
         self._unit = max(1.0, now - self._episode_started, _CYCLE_UNIT_SHARE * cycle)
         current = self._rate if self._rate is not None else _MIN_RATE
         if quota is not None:
@@ -1545,6 +1609,16 @@ class RateGovernor:
             self._unit = max(
                 self._unit, _PAUSE_UNITS * self._pause_cost(), _PROBE_REQUESTS / self._limit
             )
+            if self._episode_found_again:
+                # Found where a probe found it before: settled there. Each probe costs a
+                # pause and finds the same limit, so they come half as often each time, up
+                # to four times the usual unit (a limit that rose is found that much later).
+                # Probed every 12-14 s, a quota of 300 a second answering "Retry-After: 1"
+                # paused for a second each time and held 0.91-0.94 of its rate.
+                self._unit = max(
+                    self._unit,
+                    min(2 * unit_before, _SETTLED_UNITS * _PAUSE_UNITS * self._pause_cost()),
+                )
             if self._counted:
                 # A quota counted before, run out again (by a probe, or a window too early to
                 # tell its count again): it is still probed over windows, not seconds.
