@@ -1066,6 +1066,21 @@ async def test_the_window_probe_meeting_the_cap_is_no_stray() -> None:
         answer(gov, attempt, clock)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_429_with_its_request_alone_in_flight_is_a_rates(seed: int) -> None:
+    # A cap on concurrent requests accepts a request alone in flight; a bucket with a burst
+    # of one refuses it when it arrives close behind the one before, and at a window of one
+    # that is the next request sent. 200/s with a burst of one, 5 ms away, answering
+    # "Retry-After: 1": a 429 with two in flight set a window of one, and each 429 after it
+    # was taken for that window's edge and taught nothing: a second's pause every 2 s for
+    # good (0.26 of it).
+    bucket = TokenBucket(rate=200, burst=1, style=1.0)
+    result = simulate(bucket, items=4000, workers=64, latency=0.005, seed=seed)
+    assert result.succeeded == result.items
+    assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.65
+    assert result.governor.snapshot().learned_limit is not None
+
+
 async def test_a_window_is_never_lowered_under_what_the_run_got_through() -> None:
     # A token bucket with a burst of one refuses a request that arrived close behind the
     # one before: those come with more in flight than the rest, and look like a cap's. But a

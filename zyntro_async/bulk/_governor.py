@@ -1338,7 +1338,7 @@ class RateGovernor:
 
         Dropped too when shrinking would take it under what the run got through when it was
         set (``_hold_window``), or from two or more to one: no cap is that low, the 429 is a
-        rate's.
+        rate's. One whose request was alone in flight is a rate's too, and leaves it as is.
         """
         assert self._window is not None
         lower = max(1, in_flight - 1)
@@ -1347,6 +1347,13 @@ class RateGovernor:
         # 20 ms, counted at 65/s early on (a floor of one), the window went from three to
         # one at its edge: 50 requests a second. A cap of one is then met as a rate.
         least = self._window_floor if self._window == 1 else max(2, self._window_floor)
+        if in_flight < 2:
+            # Alone in flight: a cap accepts that one. A bucket with a burst of one refuses
+            # it when it arrives close behind the one before, and at a window of one that is
+            # the next request sent: the 429 is a rate's (taken for the window's edge, it
+            # taught nothing, and 200/s with a burst of one at 5 ms answering "Retry-After:
+            # 1" paused every 2 s at a window of one for good: 0.26 of it).
+            return False
         if in_flight >= self._window and lower >= least:
             # Refused at the window's edge (its probe, or the server counts a little more).
             self._set_window(lower, now)
