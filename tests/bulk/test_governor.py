@@ -1081,6 +1081,22 @@ def test_a_429_with_its_request_alone_in_flight_is_a_rates(seed: int) -> None:
     assert result.governor.snapshot().learned_limit is not None
 
 
+@pytest.mark.parametrize("style", [1.0, "http-date"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_search_after_a_pause_climbs_from_what_was_accepted_since(
+    style: RetryAfterStyle, seed: int
+) -> None:
+    # The pace never grows past twice what the server is seen to accept. Counted over the
+    # last second, which held the pause, that held a search after a pause at its start for
+    # up to a second, then let it double at once: a bucket with a burst of one refused the
+    # jump (200/s at 5 ms: 105/s, then 210/s), and the successes just before told nothing
+    # of the rate. 0.72-0.75 of it; climbing smoothly, the search is refused just over it.
+    bucket = TokenBucket(rate=200, burst=1, style=style)
+    result = simulate(bucket, items=4000, workers=64, latency=0.005, seed=seed)
+    assert result.succeeded == result.items
+    assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.85
+
+
 async def test_a_window_is_never_lowered_under_what_the_run_got_through() -> None:
     # A token bucket with a burst of one refuses a request that arrived close behind the
     # one before: those come with more in flight than the rest, and look like a cap's. But a

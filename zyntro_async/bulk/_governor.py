@@ -792,7 +792,18 @@ class RateGovernor:
             # the pace within a round trip, so a search from a low floor is not held to
             # doubling once a second.
             sending = self._in_flight / self._srtt if self._srtt else 0.0
-            cap = _GROWTH_CAP * max(self._measured_accepted_rate(now), self._limit or 0.0, sending)
+            accepted = self._measured_accepted_rate(now)
+            resumed = now - self._refill_from
+            if 0.0 < resumed < 1.0 and resumed >= _RATE_ROUND_TRIPS * (self._srtt or 0.0):
+                # A pause ended (or the run began) within the last second: what was
+                # accepted since then, not over a second that held the pause too. Counted
+                # so, a search after a pause was held at its start for up to a second, then
+                # doubled at once when the second rolled over: a bucket with a burst of one
+                # refused that jump (200/s at 5 ms answering "Retry-After: 1": refused at
+                # 210/s after 105/s, and its tail floor, over the slow second, told nothing;
+                # 0.72-0.75 of it).
+                accepted = max(accepted, self._refill_successes / resumed)
+            cap = _GROWTH_CAP * max(accepted, self._limit or 0.0, sending)
             rate = min(self._curve.rate(now), max(cap, self._curve.start))
         if rate is None:
             return self.ceiling
@@ -1004,6 +1015,7 @@ class RateGovernor:
         self._refused_since_success = True
         self._last_refusal_at = now
         paused = 0.0  # how much longer everyone waits because of this 429
+        pace = self._current_rate(now)  # the pace this 429 met, before its own pause
         if retry_after is not None and retry_after > _ABSURD_PAUSE:
             retry_after = None  # years: a broken header, not advice (paced as without one)
         # Before this 429's pause: the bucket's drain since the previous one.
@@ -1030,7 +1042,7 @@ class RateGovernor:
             fitted, changed = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
-            self._begin_episode(now, sent)
+            self._begin_episode(now, sent, pace)
         self._episode_paused += paused
         self._episode_last_refused_sent = max(self._episode_last_refused_sent, sent)
         if sent >= self._episode_first_refused_sent:
@@ -1295,7 +1307,7 @@ class RateGovernor:
         self._episode_estimated = True
         self._episode_cut = True
 
-    def _begin_episode(self, now: float, sent: float) -> None:
+    def _begin_episode(self, now: float, sent: float, pace: float | None) -> None:
         # What to go back to if the episode proves to be one stray 429 (_end_episode).
         self._before_episode = (self._rate, self._curve, self._ended_slow_start)
         self._rate_limited_before = self.rate_limited - 1  # this 429 is the episode's first
@@ -1306,7 +1318,9 @@ class RateGovernor:
             self._first_refused_sent = sent
             self._first_seconds = sent - self._start
         # Freeze the pace where the curve had it: it is held (or cut) until the episode ends.
-        self._rate = self._current_rate(now)
+        # (Taken before the 429's own pause is set: that pause is no part of what the run
+        # was sending at.)
+        self._rate = pace
         self._in_episode = True
         self._episode_started = now
         # Where the cycle that this episode ends began, and what it accepted.
