@@ -1066,6 +1066,12 @@ async def test_the_window_probe_meeting_the_cap_is_no_stray() -> None:
         answer(gov, attempt, clock)
 
 
+def bucket_at_5_ms(burst: int, style: RetryAfterStyle, seed: int) -> tuple[TokenBucket, Any]:
+    """4,000 items against 200/s with ``burst``, 5 ms away (20 s at its rate)."""
+    bucket = TokenBucket(rate=200, burst=burst, style=style)
+    return bucket, simulate(bucket, items=4000, workers=64, latency=0.005, seed=seed)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_a_429_with_its_request_alone_in_flight_is_a_rates(seed: int) -> None:
     # A cap on concurrent requests accepts a request alone in flight; a bucket with a burst
@@ -1074,8 +1080,7 @@ def test_a_429_with_its_request_alone_in_flight_is_a_rates(seed: int) -> None:
     # "Retry-After: 1": a 429 with two in flight set a window of one, and each 429 after it
     # was taken for that window's edge and taught nothing: a second's pause every 2 s for
     # good (0.26 of it).
-    bucket = TokenBucket(rate=200, burst=1, style=1.0)
-    result = simulate(bucket, items=4000, workers=64, latency=0.005, seed=seed)
+    bucket, result = bucket_at_5_ms(1, 1.0, seed)
     assert result.succeeded == result.items
     assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.65
     assert result.governor.snapshot().learned_limit is not None
@@ -1091,8 +1096,7 @@ def test_a_search_after_a_pause_climbs_from_what_was_accepted_since(
     # up to a second, then let it double at once: a bucket with a burst of one refused the
     # jump (200/s at 5 ms: 105/s, then 210/s), and the successes just before told nothing
     # of the rate. 0.72-0.75 of it; climbing smoothly, the search is refused just over it.
-    bucket = TokenBucket(rate=200, burst=1, style=style)
-    result = simulate(bucket, items=4000, workers=64, latency=0.005, seed=seed)
+    bucket, result = bucket_at_5_ms(1, style, seed)
     assert result.succeeded == result.items
     assert result.goodput(bucket, result.duration / 2, result.completions[-1]) >= 0.85
 
@@ -1366,8 +1370,7 @@ def test_a_small_burst_is_learned_from_the_tail_of_the_search_that_ran_it_dry(
     # (the cycle, spent mostly under the rate, counted less), probed over 10 s units: 0.84
     # of the rate for the rest of the run. The successes sent just before that 429, less
     # the burst, tell the rate itself.
-    bucket = TokenBucket(rate=200, burst=5, style=style)
-    result = simulate(bucket, items=4000, workers=64, latency=0.005, seed=seed)
+    bucket, result = bucket_at_5_ms(5, style, seed)
     assert_targets(bucket, result)
 
 
