@@ -1153,14 +1153,14 @@ class RateGovernor:
                 # to come down to its rate.
                 if not (long_pause and floors):
                     estimate = max(estimate, _REFUSED_SHARE * current)
-                if self._found_again(probing, paused, long_pause, current, probed_before):
+                found = self._found_again(probing, paused, current, probed_before)
+                if found is not None:
                     # A probe met the limit where the previous probe did: that is where it
                     # is. The cycle count is no estimate of it here: it counted the pause,
                     # and the plateau the curve held under a limit set low. A quota of 300
                     # a second answering "Retry-After: 1" was refused at 308/s, then at
                     # 309/s, and so on every 34 s; each time the count set 251/s (0.84).
-                    assert probed_before is not None
-                    estimate = max(estimate, self.margin * min(current, probed_before))
+                    estimate = max(estimate, self.margin * found)
                     self._episode_found_again = True
             self._learn(max(estimate, tail), None)
             if tail > estimate:
@@ -1208,14 +1208,10 @@ class RateGovernor:
         )
 
     def _found_again(
-        self,
-        probing: bool,
-        paused: float,
-        long_pause: bool,
-        current: float,
-        probed_before: float | None,
-    ) -> bool:
-        """Whether this 429, a probe's, met the limit where the previous probe's 429 did.
+        self, probing: bool, paused: float, current: float, probed_before: float | None
+    ) -> float | None:
+        """The pace this 429, a probe's, met the limit at, if the previous probe's 429 met it
+        there too (the lower of the two paces); ``None`` if not.
 
         Only a probe counts, the pace climbing slowly past the plateau: a search climbs
         fast and overshoots a bucket by what its burst absorbs, and its 429s came at the
@@ -1224,13 +1220,14 @@ class RateGovernor:
         pause): without a pause the short estimate measures the limit; after a long one
         the floors alone set it.
         """
-        return (
-            probing
-            and paused > self._measure_span()
-            and not long_pause
-            and probed_before is not None
-            and max(current, probed_before) <= _FOUND_AGAIN * min(current, probed_before)
-        )
+        if (
+            not probing
+            or not self._measure_span() < paused < _LONG_PAUSE
+            or probed_before is None
+            or max(current, probed_before) > _FOUND_AGAIN * min(current, probed_before)
+        ):
+            return None
+        return min(current, probed_before)
 
     def _floor_refused(
         self, now: float, sent: float, current: float, floor: float, paused: float
