@@ -874,6 +874,24 @@ def test_a_bucket_replaced_by_one_of_half_its_rate_and_burst_is_followed(seed: i
     assert result.goodput(server, 15.0, 20.0) >= 0.9
 
 
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_limit_restored_is_searched_for_once_a_probe_passes_the_known_one(seed: int) -> None:
+    # A 300/s bucket halved at 10 s and restored at 30 s, each 429 asking for a second: the
+    # run probes the halved limit only every 20-25 s (each probe costs a pause). The probe
+    # that passes the restored limit's old value had, with the curve's 10 s unit, another
+    # 20 s of slow climbing ahead (from 160/s to 300/s, 53-73 s into the run). A second
+    # that accepted 15% over the known limit now starts a search: at 300/s within seconds.
+    bucket = TokenBucket(rate=300, burst=60, style=1.0, schedule=((10.0, 150.0), (30.0, 300.0)))
+    result = simulate(bucket, items=24_000, workers=64, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    per_second = [0] * (int(result.completions[-1]) + 1)
+    for t in result.completions:
+        per_second[int(t)] += 1
+    passed = next(s for s in range(31, len(per_second)) if per_second[s] > 1.1 * 150)
+    assert max(per_second[passed : passed + 5]) >= 0.9 * 300, per_second[passed:]
+
+
 async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:
     # The run met a limit at its start (nothing measured), climbed back for a few seconds,
     # and meets it again: one 429, "Retry-After: 1", among hundreds of successes. Taken for

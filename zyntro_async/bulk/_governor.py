@@ -175,7 +175,13 @@ it is settled: the unit doubles, up to four times the usual (forty times the pau
 since each probe costs a pause and finds the same limit (a limit that rose is found that
 much later). A search's 429s do not count: it climbs fast, and overshoots a bucket by what
 its burst absorbs at much the same pace each time (20% over a 200/s bucket with a burst of
-5, three times running). The pace
+5, three times running). A whole second that accepted 15% over ``W`` says the limit rose:
+where the unit is 2 s or more and the burst is known to be at most a second of ``W``, the
+curve gives way to a search from the pace then, doubling each second (with a 10 s unit, a
+bucket restored from 150/s to 300/s took 20 s more to climb to it once a probe passed
+150/s; now a few seconds). At 5% over, a limit measured 6% low was taken for one that
+rose, and the search's overshoot cost pauses; a burst larger than a second of the rate,
+or unknown (a bucket drained when the run began), fills such a second by itself. The pace
 never grows past twice what the server is seen to accept, or what is being sent right now
 (in flight over the round trip): a pace nothing uses must not grow without bound, and one
 that is used may double each round trip.
@@ -285,6 +291,9 @@ __all__ = [
 ]
 
 _CUBIC_C = 0.02  # growth above W: +2% one time unit after reaching it, +16% after two
+_ROSE = 1.15  # a second accepting this multiple of a known limit: it rose, search again
+_ROSE_UNIT = 2.0  # ... where the curve's unit is this long or longer (its probes cost pauses)
+_ROSE_BURST_SECONDS = 1.0  # ... and whose burst is known, at most this many seconds of it
 _GROWTH_CAP = 2.0  # the pace stays under this multiple of the accepted rate
 _BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
 _MIN_RATE = 0.5  # one attempt every 2 s at the very least, to see a quota reopen
@@ -893,6 +902,7 @@ class RateGovernor:
         if now - self._second_start >= 1.0:
             self._accepted_rate = self._second_count / (now - self._second_start)
             self._second_start, self._second_count = now, 0
+            self._check_rose(now)
         self._second_count += 1
         if self._slow_start:
             self._grow_slow_start(now)
@@ -934,6 +944,41 @@ class RateGovernor:
                 self._end_episode(now)
         else:
             self._grow_window(now)
+
+    def _check_rose(self, now: float) -> None:
+        """Search again once a whole second accepted clearly more than the known limit.
+
+        The limit rose: the curve, probing over units of 10 s or more because each probe
+        costs a pause, would take several more units to reach it (a 300/s bucket restored
+        from 150/s: from 160/s to 300/s in 20 s). A search from the pace now doubles each
+        second, and its first 429 measures the new limit. Only where the curve is that
+        slow: with a unit of a second or so it climbs as fast itself, and a search's
+        overshoot costs more 429s (a cap of 4 at 50 ms taken for a rate: 0.97 to 0.94 of
+        it). Only 15% over: at 5%, a 1,000/s bucket with a burst of 5 measured at 943/s
+        searched, and its overshoot was taken for a cap (0.90 to 0.82 of it). Only with a
+        burst known to be at most a second of the limit: a larger one, or one unknown (a
+        bucket drained when the run began), fills such a second by itself. Not for a
+        counted quota, which accepts over its rate for whole windows after a pause, nor
+        with a window set for a cap.
+        """
+        curve, limit = self._curve, self._limit
+        if (
+            self._in_episode
+            or curve is None
+            or curve.doubling
+            or curve.unit < _ROSE_UNIT
+            or limit is None
+            or self._counted
+            or self._window is not None
+            or not (self._tail_trusted and self._first_burst)
+            or self._first_burst > limit * _ROSE_BURST_SECONDS
+            or self._accepted_rate <= _ROSE * limit
+        ):
+            return
+        pace = self._current_rate(now) or self._accepted_rate
+        self._limit = self._accepted_rate
+        self._curve = _Curve.exponential(now, max(pace, self._accepted_rate), 1.0)
+        self._rate = self._curve.start
 
     def _answered(self, now: float, *, refused: bool) -> None:
         """Keep the share of 429s among answers: recent, and while settled (stray ones)."""
