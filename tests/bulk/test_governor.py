@@ -874,6 +874,27 @@ def test_a_bucket_replaced_by_one_of_half_its_rate_and_burst_is_followed(seed: i
     assert result.goodput(server, 15.0, 20.0) >= 0.9
 
 
+@pytest.mark.parametrize(
+    ("rate", "burst", "style"),
+    [(5.0, 10.0, "none"), (5.0, 1.0, 1.0), (1.0, 1.0, "none"), (2.0, 5.0, "http-date")],
+)
+def test_a_limit_of_a_few_requests_a_second_is_counted(
+    rate: float, burst: float, style: RetryAfterStyle
+) -> None:
+    # A minute's worth at 50 ms. Searched doubling each second, the run was refused after
+    # every five or six successes, too few to count a cycle: each episode halved the pace
+    # blind and climbed again, for good (16-42% of requests refused, nothing learned; 5/s
+    # with a burst of one: 0.42-0.63 of it). Climbing one doubling per ten successes, the
+    # next cycle counts the limit.
+    bucket = TokenBucket(rate=rate, burst=burst, style=style)
+    result = simulate(bucket, items=int(60 * rate), workers=64, latency=0.05)
+    assert result.succeeded == result.items
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.7 * rate <= learned <= 1.1 * rate
+    assert result.refused_fraction <= 0.2
+
+
 @pytest.mark.parametrize("seed", [1, 3])
 def test_a_limit_restored_is_searched_for_once_a_probe_passes_the_known_one(seed: int) -> None:
     # A 300/s bucket halved at 10 s and restored at 30 s, each 429 asking for a second: the

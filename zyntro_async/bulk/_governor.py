@@ -86,7 +86,11 @@ the server *accepted*, never from what was offered:
   resumes at when such an episode pauses: the pace held through it was offered, not
   accepted, and resumed at it the run met the limit again in its first round (and paused
   again: against a cap of 8 answering with HTTP dates, a second blind cut set a floor of 3
-  requests a second, and the run took seconds to climb back).
+  requests a second, and the run took seconds to climb back). With too few successes to
+  count even a floor (a limit of a few requests a second), the pace the blind cuts left
+  climbs one doubling per ten successes, so that the next cycle can be counted (doubling
+  each second, a bucket of 5/s was refused after every six successes and halved blind for
+  good).
 - a **quota's count** (at the end of an episode in which the server accepted nothing sent
   after its first 429 until it reopened): a quota per window accepts nothing from its
   exhaustion to the window's end, then its whole count again, however fast it is sent. So
@@ -1708,6 +1712,18 @@ class RateGovernor:
                 # Only a floor: a refusal above it is not "just over the limit".
                 self._limit, self._measured = floor, False
                 current = max(_MIN_RATE, self.margin * self._limit)
+            else:
+                # Too few successes to count even a floor: a limit of a few requests a
+                # second. Climb no faster than the cycle count can count, one doubling per
+                # ten successes: doubling each second, a bucket of 5/s with a burst of 10
+                # was refused every 1.2 s after six successes, never counted, and halved
+                # blind each time (16-18% of requests refused; 2/s: 29%). Not from a floor:
+                # one counted over a long pause is low because of it (a bucket answering
+                # "Retry-After: 30" gives its burst per 30 s), and slowed so, the search from
+                # it took 22 s to reach 300/s. Up to a floor counted before, the climb counts
+                # at that floor's rate: a cap of 4 at 50 ms, cut blind under its floor of
+                # 11/s, took 3 s longer to climb to 80/s counted at the cut pace.
+                self._unit = max(self._unit, _CYCLE_SAMPLES / max(current, self._limit or 0.0))
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
         self._window_grown_at = now
