@@ -958,12 +958,12 @@ class RateGovernor:
         second, and its first 429 measures the new limit. Only where the curve is that
         slow: with a unit of a second or so it climbs as fast itself, and a search's
         overshoot costs more 429s (searching at 5% over, a cap of 4 at 50 ms taken for a
-        rate went from 0.97 to 0.94 of it). Only 15% over: at 5%, a 1,000/s bucket with a burst of 5 measured at 943/s
-        searched, and its overshoot was taken for a cap (0.90 to 0.82 of it). Only with a
-        burst known to be at most a second of the limit: a larger one, or one unknown (a
-        bucket drained when the run began), fills such a second by itself. Not for a
-        counted quota, which accepts over its rate for whole windows after a pause, nor
-        with a window set for a cap.
+        rate went from 0.97 to 0.94 of it). Only 15% over: at 5%, a 1,000/s bucket with a
+        burst of 5 measured at 943/s searched, and its overshoot was taken for a cap (0.90
+        to 0.82 of it). Only with a burst known to be at most a second of the limit: a
+        larger one, or one unknown (a bucket drained when the run began), fills such a
+        second by itself. Not for a counted quota, which accepts over its rate for whole
+        windows after a pause, nor with a window set for a cap.
         """
         curve, limit = self._curve, self._limit
         if (
