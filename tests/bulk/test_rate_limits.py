@@ -190,6 +190,10 @@ async def test_a_cap_or_a_quota_costs_no_item(
     check_every_item_succeeded_once(emulator, report, n)
     assert emulator.rate_limited[ADD_CONTACTS] > 0
     assert refused_share(emulator) <= refused_at_most
+    if report.settled_concurrency is not None:  # held to a cap's window: the summary says it
+        assert isinstance(limit, ConcurrencyCap)
+        assert 1 <= report.settled_concurrency <= 5  # the cap of 4, or its probe
+        assert f"pass concurrency={report.settled_concurrency}" in report.summary()
 
 
 async def test_max_per_second_is_a_ceiling_under_a_higher_limit(

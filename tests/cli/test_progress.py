@@ -179,6 +179,7 @@ def test_nothing_is_said_of_pacing_until_the_api_rate_limits() -> None:
         ({"phase": GovernorPhase.THROTTLED, "rate_limit": 145.5}, "throttled by the API to 145/s"),
         ({"phase": GovernorPhase.PROBING, "rate_limit": 310.0}, "probing above 300/s"),
         ({"phase": GovernorPhase.PROBING, "learned_limit": None}, "probing for the API's limit"),
+        ({"window": 8}, "settled at 8 in flight"),
     ],
 )
 def test_the_pacing_line_says_the_rate_the_state_and_the_429s(
@@ -236,6 +237,15 @@ def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
         "failed an item); next time pass --max-per-second 291"
     )
     assert rate_limit_line(BulkReport()) is None
+    under_a_cap = BulkReport(rate_limited=9, settled_rate=326.4, settled_concurrency=8)
+    assert rate_limit_line(under_a_cap) == (
+        "rate limit: the run settled at 8 requests in flight, 326 requests/s (9 answered "
+        "429, retried; none failed an item); next time pass --concurrency 8"
+    )
+    assert under_a_cap.rate_limit_advice() == (
+        "rate limited (9 429s): settled at 8 requests in flight (326 requests/s); "
+        "pass concurrency=8 next time"
+    )
     assert rate_limit_line(BulkReport(rate_limited=3)) == (
         "rate limit: none found (3 answered 429, retried; none failed an item)"
     )

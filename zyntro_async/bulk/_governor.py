@@ -746,7 +746,10 @@ class RateGovernor:
             phase = GovernorPhase.PAUSED
         elif self._in_episode:
             phase = GovernorPhase.THROTTLED
-        elif self._limit is None or (rate is not None and rate > self._limit):
+        elif self.settled_window is None and (
+            self._limit is None or (rate is not None and rate > self._limit)
+        ):
+            # Held to a cap's window, the pace beyond it is no probe: the window binds.
             phase = GovernorPhase.PROBING
         else:
             phase = GovernorPhase.SETTLED
@@ -783,16 +786,39 @@ class RateGovernor:
         """The rate to pass as ``max_per_second`` next time (``None``: none measured yet).
 
         A floor counted over a pause (not measured at a refusal) counts only while the run
-        is held at it: once the pace has climbed well past it, it says nothing.
+        is held at it: once the pace has climbed well past it, it says nothing. Held to a
+        cap's window, the rate is what the window lets through (see ``settled_window``).
         """
-        if self._limit is None:
+        now = self._clock()
+        rate = self._current_rate(now)
+        settled = None
+        if self._limit is not None and (
+            self._measured or (rate is not None and rate <= _FLOOR_HELD * self._limit)
+        ):
+            settled = self._limit
+        window = self.settled_window
+        if window is not None and self._srtt:
+            # Held under a cap on concurrency, the window sets the rate: what it lets through
+            # a round trip (the pace too, where it is the tighter bound).
+            by_window = window / self._srtt
+            if rate is not None:
+                by_window = min(by_window, rate)
+            settled = by_window if settled is None else min(settled, by_window)
+        if settled is None:
             return None
-        if not self._measured:
-            rate = self._current_rate(self._clock())
-            if rate is None or rate > _FLOOR_HELD * self._limit:
-                return None
-        settled = self.margin * self._limit
+        settled *= self.margin
         return settled if self.ceiling is None else min(settled, self.ceiling)
+
+    @property
+    def settled_window(self) -> int | None:
+        """The requests in flight a cap on concurrency held the run to (``None``: no cap met).
+
+        What to pass as the run's ``concurrency`` next time: a run that never has more in
+        flight than the cap accepts never meets it.
+        """
+        if self._slow_start or self._window is None or not self.rate_limited:
+            return None
+        return self._window
 
     # -- pace and window ----------------------------------------------------------------------
 

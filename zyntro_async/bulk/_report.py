@@ -146,6 +146,9 @@ class BulkReport:
         settled_rate: the request rate the run settled at under the API's rate limit,
             requests per second (``None``: no limit was met). Pass it as
             ``max_per_second`` (``--max-per-second``) next time to start at it.
+        settled_concurrency: the requests in flight a cap on concurrent requests held the
+            run to (``None``: no such cap was met). Pass it as ``concurrency``
+            (``--concurrency``) next time: a run that never exceeds the cap never meets it.
         shared_keys: items whose contact lookup key (e-mail, phone or contact id) an
             earlier item of the run had: they ran after it, one at a time, and updated
             the contact it created or found.
@@ -160,6 +163,7 @@ class BulkReport:
     stopped: ZyntroError | None = None
     rate_limited: int = 0
     settled_rate: float | None = None
+    settled_concurrency: int | None = None
     shared_keys: int = 0
     shared_key_examples: list[SharedKey] = attrs.field(factory=list)
 
@@ -260,11 +264,19 @@ class BulkReport:
 
         Returns:
             ``"rate limited (120 429s): settled at 291 requests/s; pass
-            max_per_second=291 next time"``, or ``None`` when no limit was met.
+            max_per_second=291 next time"`` (under a cap on concurrent requests: "settled
+            at 8 requests in flight (326 requests/s); pass concurrency=8 next time"), or
+            ``None`` when no limit was met.
         """
         if self.settled_rate is None:
             return None
         rate = format_rate(self.settled_rate)
+        if self.settled_concurrency is not None:
+            return (
+                f"rate limited ({self.rate_limited} 429s): settled at "
+                f"{self.settled_concurrency} requests in flight ({rate} requests/s); "
+                f"pass concurrency={self.settled_concurrency} next time"
+            )
         return (
             f"rate limited ({self.rate_limited} 429s): settled at {rate} requests/s; "
             f"pass max_per_second={rate} next time"

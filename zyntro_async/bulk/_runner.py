@@ -260,6 +260,7 @@ class Bulk:
         run.report.elapsed = time.monotonic() - run.started
         run.report.rate_limited = run.governor.rate_limited
         run.report.settled_rate = run.governor.settled_rate
+        run.report.settled_concurrency = run.governor.settled_window
         self._window_opened = run.governor.window_opened
         run.progress(force=True)
         failed_input = run.input_error

@@ -139,7 +139,8 @@ def pacing_text(
 ) -> str | None:
     """The rate governor's state in a line, once the API has rate limited the run.
 
-    ``requests: 291/s, settled at 291/s; 42 answered 429 (retried)``, or while waiting out
+    ``requests: 291/s, settled at 291/s; 42 answered 429 (retried)`` (``settled at 8 in
+    flight`` under a cap on concurrent requests), or while waiting out
     a long ``Retry-After``: ``rate limited: the API asks to wait 58 min; resuming at 14:05``.
 
     Args:
@@ -161,6 +162,8 @@ def pacing_text(
     pace = "" if pacing.rate_limit is None else format_rate(pacing.rate_limit)
     if pacing.phase is GovernorPhase.THROTTLED:
         state = "throttled by the API" + (f" to {pace}/s" if pace else "")
+    elif pacing.phase is GovernorPhase.SETTLED and pacing.window is not None:
+        state = f"settled at {pacing.window} in flight"  # a cap on concurrent requests
     elif pacing.phase is GovernorPhase.SETTLED:
         state = f"settled at {pace}/s" if pace else "settled"
     elif pacing.learned_limit is not None:
@@ -178,8 +181,9 @@ def rate_limit_line(report: BulkReport) -> str | None:
 
     Returns:
         ``rate limit: the run settled at 291 requests/s (42 answered 429, retried; none
-        failed an item); next time pass --max-per-second 291``, or ``None`` when the API
-        never answered 429.
+        failed an item); next time pass --max-per-second 291`` (under a cap on concurrent
+        requests, ``... settled at 8 requests in flight, 326 requests/s (...); next time
+        pass --concurrency 8``), or ``None`` when the API never answered 429.
     """
     if not report.rate_limited:
         return None
@@ -187,6 +191,12 @@ def rate_limit_line(report: BulkReport) -> str | None:
     if report.settled_rate is None:
         return f"rate limit: none found ({retried})"
     rate = format_rate(report.settled_rate)
+    window = report.settled_concurrency
+    if window is not None:
+        return (
+            f"rate limit: the run settled at {window} requests in flight, {rate} requests/s "
+            f"({retried}); next time pass --concurrency {window}"
+        )
     return (
         f"rate limit: the run settled at {rate} requests/s ({retried}); "
         f"next time pass --max-per-second {rate}"
