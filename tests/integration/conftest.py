@@ -55,6 +55,7 @@ def fast_policy(waits: RecordedWaits, *, max_retries: int = 3) -> RetryPolicy:
         sleep=waits.sleep,
         clock=waits.clock,
         rng=random.Random(0),
+        retry_after_spread=0.0,  # the server's waits exactly
         # 429s are waited out beyond max_retries: three waits of the 3 s the tests'
         # Retry-After announces, the most any other failure gets with max_retries=3.
         rate_limit_patience=9.5,

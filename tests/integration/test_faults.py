@@ -571,7 +571,9 @@ async def test_retry_after_is_capped(
 ) -> None:
     contact = zyntro_emulator.add_contact(fields={"firstName": "Jane"})
     zyntro_emulator.faults.add(RateLimited(retry_after=3600), endpoint=FETCH_CONTACT, times=1)
-    policy = RetryPolicy(budget=None, sleep=waits.sleep, retry_after_cap=5.0)
+    policy = RetryPolicy(
+        budget=None, sleep=waits.sleep, retry_after_cap=5.0, retry_after_spread=0.0
+    )
 
     await make_client(retry_policy=policy).contacts.fetch(contact.contact_id)
 

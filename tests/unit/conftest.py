@@ -96,6 +96,7 @@ async def make_client(fake_time: FakeTime) -> AsyncIterator[ClientFactory]:
                 clock=fake_time.clock,
                 rng=random.Random(0),
                 budget=None,
+                retry_after_spread=0.0,  # the server's waits exactly
             )
         options.update(kwargs)
         client = ZyntroClient(**options)

@@ -151,6 +151,7 @@ def policy(fake_time: FakeTime, **overrides: Any) -> RetryPolicy:
         "clock": fake_time.clock,
         "rng": random.Random(0),
         "budget": None,
+        "retry_after_spread": 0.0,  # the server's waits exactly (the spread: its own test)
     }
     options.update(overrides)
     return RetryPolicy(**options)
@@ -401,6 +402,35 @@ async def test_retry_after_seconds_are_honoured(
         with pytest.raises(RateLimitError):
             await zy.contacts.upsert(CONTACT)
     assert fake_time.sleeps == [slept, slept]
+
+
+async def test_a_429s_retry_after_is_spread_so_calls_refused_together_come_back_apart(
+    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
+) -> None:
+    mocked.post(url(ADD_CONTACTS), status=429, headers={"Retry-After": "3"}, repeat=True)
+    spread = policy(fake_time, retry_after_spread=1.0, rate_limit_patience=30.0)
+    async with make_client(retry_policy=spread) as zy:
+        with pytest.raises(RateLimitError):
+            await zy.contacts.upsert(CONTACT)
+    assert len(fake_time.sleeps) >= 7
+    assert all(3.0 <= slept <= 4.0 for slept in fake_time.sleeps)  # never under the server's
+    assert len(set(fake_time.sleeps)) == len(fake_time.sleeps)  # drawn, not fixed
+
+
+async def test_a_503s_retry_after_is_not_spread(
+    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
+) -> None:
+    mocked.post(url(ADD_NOTES), status=503, headers={"Retry-After": "7"}, repeat=True)
+    async with make_client(retry_policy=policy(fake_time, retry_after_spread=1.0)) as zy:
+        with pytest.raises(ServerError):
+            await zy.notes.add(CONTACT_ID, "Hi")
+    assert fake_time.sleeps == [7.0, 7.0]
+
+
+@pytest.mark.parametrize("spread", [-1.0, "1", True])
+def test_retry_after_spread_must_be_a_number_of_seconds(spread: object) -> None:
+    with pytest.raises(ValueError, match="retry_after_spread"):
+        RetryPolicy(retry_after_spread=spread)  # type: ignore[arg-type]
 
 
 async def test_retry_after_on_a_503_is_honoured(

@@ -66,6 +66,7 @@ def patient(fake_time: FakeTime, **options: object) -> RetryPolicy:
         "clock": fake_time.clock,
         "rng": random.Random(0),
         "budget": None,
+        "retry_after_spread": 0.0,  # the server's waits exactly
     }
     settings.update(options)
     return RetryPolicy(**settings)  # type: ignore[arg-type]
