@@ -13,6 +13,7 @@ Servers model the three kinds of limit a real API enforces (:class:`TokenBucket`
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
 import random
 import selectors
@@ -212,6 +213,29 @@ class WindowQuota(Server):
             self.used += 1
             return True, None
         return False, _retry_after(self.style, (index + 1) * self.window - now, now)
+
+
+class SlidingQuota(Server):
+    """At most ``quota`` requests in any span of ``window`` seconds (a log of admissions).
+
+    A refused request is told to come back when the oldest admission in the span leaves it.
+    """
+
+    def __init__(self, quota: int, window: float, style: RetryAfterStyle) -> None:
+        super().__init__(style)
+        self.quota, self.window = quota, window
+        self.admitted: collections.deque[float] = collections.deque()
+
+    def limit(self, now: float) -> float:
+        return self.quota / self.window
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        while self.admitted and self.admitted[0] <= now - self.window:
+            self.admitted.popleft()
+        if len(self.admitted) < self.quota:
+            self.admitted.append(now)
+            return True, None
+        return False, _retry_after(self.style, self.admitted[0] + self.window - now, now)
 
 
 class StrayRefusals(Server):

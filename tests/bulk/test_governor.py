@@ -34,6 +34,7 @@ from ._sim import (
     ReplacedBuckets,
     RetryAfterStyle,
     Server,
+    SlidingQuota,
     StrayRefusals,
     TokenBucket,
     WindowQuota,
@@ -562,6 +563,21 @@ def test_a_quota_per_window_settles_at_quota_over_window(style: RetryAfterStyle)
     settled = result.governor.settled_rate
     assert settled is not None
     assert 9.0 <= settled <= 10.5
+
+
+@pytest.mark.parametrize("style", ["none", "exact", "http-date"])
+@pytest.mark.parametrize(("quota", "window"), [(300, 10.0), (200, 2.0)])
+def test_a_sliding_quota_settles_under_quota_over_window(
+    quota: int, window: float, style: RetryAfterStyle
+) -> None:
+    # Many services count a quota over a sliding window: it frees up one admission at a
+    # time, as it was spent, not whole at a window's end. Met first with everything in
+    # flight, it then reads as a quota (nothing accepted until the oldest admission leaves
+    # the span) and is counted over whole windows; five minutes, in virtual time.
+    server = SlidingQuota(quota, window, style)
+    result = simulate(server, items=int(quota / window * 300), workers=64)
+    assert_targets(server, result)
+    assert_settled_under(result, quota / window)
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,10 @@ LIMITS = [
     # 40 a second in windows of a second: a few windows in a run of 100.
     *(pytest.param(WindowQuota(limit=40, window=1.0, retry_after=r), 100, 0.5, id=f"quota-{r}")
       for r in ("none", "seconds", "date")),
+    # The same over a sliding window: it frees up as it was spent, not whole at once.
+    *(pytest.param(WindowQuota(limit=40, window=1.0, retry_after=r, sliding=True), 100, 0.5,
+                   id=f"sliding-{r}")
+      for r in ("none", "seconds", "date")),
 ]  # fmt: skip
 
 

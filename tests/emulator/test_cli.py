@@ -200,6 +200,9 @@ def test_limit_flags_build_the_limits() -> None:
         TokenBucket(rate=5, burst=1, retry_after=0)
     ]
     assert _emulator_cmd._limits_from(parse("--retry-after", "none")) == []
+    assert _emulator_cmd._limits_from(parse("--quota", "300/1m", "--sliding")) == [
+        WindowQuota(limit=300, window=60, sliding=True)
+    ]
 
 
 def test_latency_and_fault_flags_build_the_rules() -> None:
@@ -241,6 +244,12 @@ def test_burst_without_rate_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     args = parse("--burst", "5")
     assert args.run(args) == 2
     assert "--burst needs --rate" in capsys.readouterr().err
+
+
+def test_sliding_without_a_quota_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse("--sliding", "--rate", "5")
+    assert args.run(args) == 2
+    assert "--sliding needs --quota" in capsys.readouterr().err
 
 
 def test_port_in_use_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

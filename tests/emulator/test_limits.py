@@ -188,6 +188,35 @@ def test_quota_refusals_do_not_count() -> None:
     assert admitted(rl, "a", n=3) == [True, True, False]
 
 
+def test_a_sliding_quota_counts_any_span_of_its_window_and_frees_up_as_it_was_spent() -> None:
+    clock = Clock(12.0)  # where fixed windows would begin at 10
+    rl = limiter(WindowQuota(limit=3, window=10, sliding=True), clock=clock)
+
+    assert admitted(rl, n=2) == [True, True]  # at 12
+    clock.advance(5)
+    assert admitted(rl, n=2) == [True, False]  # at 17: three in [12, 17]
+    refused = rl.admit("key")
+    assert refused.wait == pytest.approx(5.0)  # the admissions at 12 leave the span at 22
+    assert refused.retry_after == "5"
+
+    clock.advance(3)  # 20: a fixed window would reopen whole here; a sliding one does not
+    assert admitted(rl) == [False]
+    clock.advance(2)  # 22: the two from 12 have left the span, the one from 17 has not
+    assert admitted(rl, n=3) == [True, True, False]
+    assert rl.admit("key").wait == pytest.approx(5.0)  # until 27, when 17's leaves
+
+
+def test_a_sliding_quota_counts_per_credential_and_refusals_do_not_count() -> None:
+    clock = Clock()
+    rl = limiter(WindowQuota(limit=2, window=1, scope="credential", sliding=True), clock=clock)
+    assert admitted(rl, "a", n=4) == [True, True, False, False]
+    assert admitted(rl, "b", n=3) == [True, True, False]
+    clock.advance(0.5)
+    assert admitted(rl, "a") == [False]
+    clock.advance(0.5)
+    assert admitted(rl, "a", n=3) == [True, True, False]
+
+
 # ------------------------------------------------------------------ several, and changes
 
 

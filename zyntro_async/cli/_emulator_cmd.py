@@ -186,6 +186,11 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         help="window quota: N requests per fixed window, e.g. 100/10s or 1000/1m",
     )
     limits.add_argument(
+        "--sliding",
+        action="store_true",
+        help="count --quota over a sliding window (any span of WINDOW) instead of fixed ones",
+    )
+    limits.add_argument(
         "--retry-after",
         type=_argument_type(_retry_after, "--retry-after"),
         default="seconds",
@@ -232,7 +237,7 @@ def _limits_from(args: argparse.Namespace) -> list[Limit]:
         A token bucket, a concurrency cap and a window quota, each when asked for.
 
     Raises:
-        ValueError: ``--burst`` without ``--rate``.
+        ValueError: ``--burst`` without ``--rate``, ``--sliding`` without ``--quota``.
     """
     from zyntro_async.testing import ConcurrencyCap, TokenBucket, WindowQuota
 
@@ -246,7 +251,9 @@ def _limits_from(args: argparse.Namespace) -> list[Limit]:
         limits.append(ConcurrencyCap(max_in_flight=args.max_concurrent, **common))
     if args.quota is not None:
         count, window = args.quota
-        limits.append(WindowQuota(limit=count, window=window, **common))
+        limits.append(WindowQuota(limit=count, window=window, sliding=args.sliding, **common))
+    elif args.sliding:
+        raise ValueError("--sliding needs --quota")
     return limits
 
 

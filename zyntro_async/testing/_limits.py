@@ -10,7 +10,9 @@ never changes anything):
   admitted requests are still being handled.
 - :class:`WindowQuota`: ``limit`` requests per fixed window of ``window`` seconds,
   windows aligned to multiples of ``window`` on the clock; ``Retry-After`` is the time
-  to the window's end.
+  to the window's end. With ``sliding=True``, ``limit`` requests in any span of
+  ``window`` seconds (a log of admissions, as many services keep one): ``Retry-After`` is
+  the time until the oldest admission in the span leaves it.
 
 Each limit counts per ``api_key`` (``scope="credential"``) or across all callers
 (``scope="global"``), and announces when to come back in one ``Retry-After`` style:
@@ -35,7 +37,7 @@ import email.utils
 import math
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -115,22 +117,28 @@ class ConcurrencyCap:
 
 @attrs.frozen
 class WindowQuota:
-    """At most ``limit`` requests per fixed window of ``window`` seconds.
+    """At most ``limit`` requests per window of ``window`` seconds, fixed or sliding.
 
-    Windows are aligned to multiples of ``window`` on the limiter's clock; a refused
-    request is told to come back when its window ends.
+    Fixed windows (the default) are aligned to multiples of ``window`` on the limiter's
+    clock; a refused request is told to come back when its window ends, and the next
+    window admits ``limit`` again at once. A sliding window admits at most ``limit``
+    requests in any span of ``window`` seconds: a refused request is told to come back
+    when the oldest admission in the span leaves it, and the quota frees up one
+    admission at a time, as it was spent.
 
     Attributes:
         limit: Requests admitted per window.
         window: Window length in seconds.
         scope: ``"credential"`` or ``"global"``.
         retry_after: ``"none"``, ``"seconds"``, ``"date"`` or a fixed integer.
+        sliding: Count over a sliding window instead of fixed ones.
     """
 
     limit: int = attrs.field(validator=attrs.validators.ge(1))
     window: float = attrs.field(validator=_positive)
     scope: Scope = attrs.field(default="global", validator=_SCOPES)
     retry_after: RetryAfter = attrs.field(default="seconds", validator=_retry_after)
+    sliding: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     name = "window_quota"
 
 
@@ -170,6 +178,8 @@ class _BucketState:
 @attrs.define
 class _QuotaState:
     windows: dict[str | None, tuple[int, int]] = attrs.Factory(dict)  # key: (window, count)
+    # Sliding: when each admission in the current span was made, oldest first.
+    admitted: dict[str | None, deque[float]] = attrs.Factory(dict)
 
 
 class RateLimiter:
@@ -279,6 +289,9 @@ class RateLimiter:
                 state.tat[key] = max(state.tat.get(key, now), now) + 1.0 / limit.rate
             elif isinstance(state, _QuotaState):
                 assert isinstance(limit, WindowQuota)
+                if limit.sliding:
+                    state.admitted.setdefault(key, deque()).append(now)
+                    continue
                 index = _window_index(now, limit.window)
                 window, count = state.windows.get(key, (index, 0))
                 state.windows[key] = (index, count + 1 if window == index else 1)
@@ -306,6 +319,15 @@ class RateLimiter:
             busy = self._in_flight[key]  # None: every caller
             return limit.retry_after_hint if busy >= limit.max_in_flight else None
         assert isinstance(state, _QuotaState)
+        if limit.sliding:
+            admitted = state.admitted.get(key)
+            if admitted is None:
+                return None
+            while admitted and admitted[0] <= now - limit.window + _EPSILON:
+                admitted.popleft()  # out of the span
+            if len(admitted) < limit.limit:
+                return None
+            return admitted[0] + limit.window - now
         index = _window_index(now, limit.window)
         window, count = state.windows.get(key, (index, 0))
         if window != index or count < limit.limit:
