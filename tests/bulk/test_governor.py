@@ -548,7 +548,7 @@ def test_a_cap_on_concurrent_requests_is_held_by_the_window(style: RetryAfterSty
         if held:
             # The report says the window, to pass as the run's concurrency next time, and
             # the rate it let through (8 a round trip of 20 ms and a little more).
-            assert governor.settled_window == 8
+            assert governor.settled_window == governor.snapshot().settled_window == 8
             assert governor.settled_rate is not None
             assert 300 <= governor.settled_rate <= 400
             assert governor.snapshot().phase is GovernorPhase.SETTLED

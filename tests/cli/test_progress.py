@@ -179,7 +179,7 @@ def test_nothing_is_said_of_pacing_until_the_api_rate_limits() -> None:
         ({"phase": GovernorPhase.THROTTLED, "rate_limit": 145.5}, "throttled by the API to 145/s"),
         ({"phase": GovernorPhase.PROBING, "rate_limit": 310.0}, "probing above 300/s"),
         ({"phase": GovernorPhase.PROBING, "learned_limit": None}, "probing for the API's limit"),
-        ({"window": 8}, "settled at 8 in flight"),
+        ({"window": 8, "settled_window": 8}, "settled at 8 in flight"),
     ],
 )
 def test_the_pacing_line_says_the_rate_the_state_and_the_429s(

@@ -421,6 +421,8 @@ class GovernorState:
             paused).
         pause_remaining: seconds until the pause ends (0 when not paused); a display adds it
             to the wall clock to say "resuming at 14:05".
+        settled_window: the requests in flight a cap on concurrent requests holds the run
+            to (``None``: no cap met); what to pass as ``concurrency`` next time.
     """
 
     phase: GovernorPhase
@@ -434,6 +436,7 @@ class GovernorState:
     requests: int
     paused_until: float | None
     pause_remaining: float
+    settled_window: int | None = None
 
 
 class RateGovernor:
@@ -765,6 +768,7 @@ class RateGovernor:
             requests=self.requests,
             paused_until=self._pause_until if paused else None,
             pause_remaining=max(0.0, self._pause_until - now),
+            settled_window=self.settled_window,
         )
 
     @property

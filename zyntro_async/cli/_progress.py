@@ -162,8 +162,8 @@ def pacing_text(
     pace = "" if pacing.rate_limit is None else format_rate(pacing.rate_limit)
     if pacing.phase is GovernorPhase.THROTTLED:
         state = "throttled by the API" + (f" to {pace}/s" if pace else "")
-    elif pacing.phase is GovernorPhase.SETTLED and pacing.window is not None:
-        state = f"settled at {pacing.window} in flight"  # a cap on concurrent requests
+    elif pacing.phase is GovernorPhase.SETTLED and pacing.settled_window is not None:
+        state = f"settled at {pacing.settled_window} in flight"  # a cap on concurrency
     elif pacing.phase is GovernorPhase.SETTLED:
         state = f"settled at {pace}/s" if pace else "settled"
     elif pacing.learned_limit is not None:
