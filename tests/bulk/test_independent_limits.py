@@ -3,9 +3,9 @@
 The emulator's limits and the governor were built side by side; a limiter that shares
 neither their code nor their timing checks that the governor does not lean on either. This
 one refills its bucket continuously (not GCRA), decides half way through its latency (a
-proxy in front of the API), counts a cap over the whole handler, keeps a sliding log for
-its quota, and answers its 429s at once, without the latency. Each run is a few seconds;
-what is asserted never depends on the wall clock.
+proxy in front of the API), counts a cap over the half after that decision, keeps a sliding
+log for its quota, and answers its 429s at once, without the rest of the latency. Each
+run is a few seconds; what is asserted never depends on the wall clock.
 """
 
 from __future__ import annotations
