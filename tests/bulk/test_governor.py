@@ -24,6 +24,7 @@ from zyntro_async.bulk._governor import (
     RateGovernor,
     RateLimitStalledError,
     RateLimitStopError,
+    _Curve,
     _Drain,
     _Tail,
 )
@@ -350,7 +351,9 @@ def test_slow_start_meets_a_low_limit_with_few_429s() -> None:
         latency=0.1,
         governor_options={"initial_window": None},
     )
-    assert flooded.refused > 4 * result.refused
+    # (97 against 20-25: which of them depends on how the run later tells this bucket, 5
+    # requests a round trip, from a cap of 5, not on slow start.)
+    assert flooded.refused > 3 * result.refused
 
 
 async def test_a_blind_episode_sends_nothing_more_until_its_round_is_back() -> None:
@@ -516,6 +519,22 @@ def test_a_limit_measured_low_is_measured_again_when_a_probe_finds_it_far_above(
         assert learned is not None
         assert learned >= 0.9 * 1000
     assert sum(settled) / len(settled) >= 0.93
+
+
+def test_a_burst_of_a_second_refused_at_once_is_learned_at_its_rate() -> None:
+    # 200/s with a burst of 200, 100 ms away, its 429s answered at once (a gateway's, before
+    # the API): 28 requests in flight. The first count, burst included, is 1.5 times the
+    # rate; the short estimate, counted to a 429's send, missed the successes sent just
+    # ahead of it (still in flight: 150/s); a search's 429s, with more in flight than the
+    # successes a round trip before, were taken for a cap's, and the floor was resumed at
+    # every half second. 16-32% of requests were refused, and 300/s reported as settled.
+    bucket = TokenBucket(rate=200, burst=200, style="none")
+    result = simulate(bucket, items=4000, workers=64, latency=0.1, fast_refusals=True)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02, f"{result.refused} 429s of {result.requests}"
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.85 * 200 <= learned <= 1.05 * 200  # 192/s
 
 
 def test_a_large_burst_is_not_learned_as_the_rate() -> None:
@@ -1185,6 +1204,24 @@ async def test_a_window_is_never_lowered_under_what_the_run_got_through() -> Non
             answer(gov, attempt, clock)
         windows.append(gov.snapshot().window)
     assert windows == [6, 5, None]
+
+
+async def test_a_dropped_window_takes_a_search_far_above_it_back_to_what_it_let_through() -> None:
+    # A window held the run to 5 in flight (250/s at 20 ms) while the search's curve went
+    # on doubling behind it. A 429 well within the window says it was no cap; resumed at
+    # the curve, the run would double what it sends each round trip into the limit.
+    clock = FakeClock()
+    gov = governor(clock)
+    await met_a_limit(gov, clock, refused=10)
+    await round_trips(gov, clock, 60, in_flight=5)
+    gov._window = 5
+    gov._curve = _Curve.exponential(clock.now - 10.0, 100.0, 1.0)  # 102,400/s by now
+    # 3 in flight: well within the window (and it paused the run: no stray)
+    for attempt in await refuse_the_last(gov, clock, 3, retry_after=1.0):
+        answer(gov, attempt, clock)
+    assert gov.snapshot().window is None
+    assert gov._curve is not None
+    assert gov._curve.rate(clock.now) <= 2 * 5 / 0.02  # doubling from 250/s, not 102,400/s
 
 
 async def test_a_round_refused_whole_drops_to_one_attempt_a_round_trip() -> None:

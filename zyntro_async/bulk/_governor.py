@@ -323,6 +323,7 @@ _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to me
 _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
 INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
+_SEARCH_LAG_IN_FLIGHT = 16  # from this many, a search's growth since counts (see below)
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
@@ -339,6 +340,9 @@ _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the late
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
 _PROBE_REQUESTS = 100.0  # the probing unit lasts at least this many requests at the limit
+_BURST_UNITS = 7.0  # ... and this many times the seconds of it the burst holds: a probe spends
+#   the burst while under 1.25x the limit (the curve's excess over 2.3 units is 0.145 of one)
+_BURST_UNIT_FROM = 0.5  # ... where it holds this many seconds of it or more
 _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
 _TAIL_SLOT = 0.025  # successes are counted by when they were sent, in slots this long
 _TAIL_SLOTS = 80  # ... over the last two seconds
@@ -530,6 +534,8 @@ class RateGovernor:
         self._episode_origin = now  # when the cycle it ends began
         self._episode_origin_succeeded = 0  # successes in the run when it began
         self._episode_estimated = False  # a cut in it was based on a measurement
+        self._episode_by_window = False  # ... on a window held for a cap alone
+        self._episode_window_void = False  # ... which was dropped since
         self._episode_cut = False  # the pace was cut in it (not only the window set)
         self._episode_first_succeeded = 0  # successes in the run before its first 429
         self._episode_successes = 0  # successes sent after its first 429 came back
@@ -549,6 +555,7 @@ class RateGovernor:
         self._episode_accepted_after = 0  # successes of requests sent at or after it
         self._episode_measure_from = now  # the short estimate counts sends from here
         self._episode_measured = 0  # ... and their successes
+        self._episode_measured_sent = now  # ... up to the latest of their sends
         self._episode_far = False  # held far above a measured limit, to measure it again
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
@@ -952,11 +959,12 @@ class RateGovernor:
                 if not self._episode_accepted_after and self._episode_blind:
                     # The episode's window opens from here: the short estimate counts from
                     # here too (before, it held the run to one request in flight).
-                    self._episode_measure_from = now
+                    self._episode_measure_from = self._episode_measured_sent = now
                     self._episode_measured = 0
                 self._episode_accepted_after += 1
             if sent >= self._episode_measure_from:
                 self._episode_measured += 1
+                self._episode_measured_sent = max(self._episode_measured_sent, sent)
             if sent >= self._episode_started:
                 self._episode_successes += 1
                 self._episode_ok_in_flight += in_flight
@@ -967,12 +975,12 @@ class RateGovernor:
             if (
                 sent >= max(self._last_cut_at, self._last_refusal_at)
                 and now - self._last_refusal_at >= self._measure_span()
-                and (not self._episode_far or self._episode_cut or self._measured_enough(sent))
+                and (not self._episode_far or self._episode_cut or self._measured_enough())
             ):
                 if self._episode_far and not self._episode_cut:
                     # Held far above the limit and never cut: what the server accepted of
                     # what was sent since is the limit now (at least).
-                    span = sent - self._episode_measure_from
+                    span = self._episode_measured_sent - self._episode_measure_from
                     if span > 0:
                         self._learn(max(self._limit or 0.0, self._episode_measured / span), None)
                 self._end_episode(now)
@@ -1149,7 +1157,7 @@ class RateGovernor:
         if self._window is not None and self._refused_at_window_edge(now, in_flight):
             return
         current = self._offered_rate(now, sent)
-        short = self._short_estimate(now, sent)
+        short = self._short_estimate()
         first = self._episode_refused == 1
         probed_before = self._probe_refused
         probing = first and self._probing_above(now)
@@ -1172,7 +1180,7 @@ class RateGovernor:
             # on concurrent requests. Hold the window there (a second 429 at its edge
             # lowers it) and leave the rate alone; just under it if this 429 cost a pause.
             self._hold_window(max(1, in_flight - 1) if paused else in_flight, now, drain)
-            self._episode_estimated = True
+            self._episode_estimated = self._episode_by_window = True
             if long_pause and floors:
                 # Where it pauses the run long, the pace is held to the floors too: a bucket
                 # met while the pace climbed comes with more in flight as well, and each
@@ -1187,7 +1195,7 @@ class RateGovernor:
                 # Refused with clearly more in flight than the successes had: a cap on
                 # concurrent requests. Hold the window under it and leave the rate alone.
                 self._hold_window(max(1, self._episode_refused_min_in_flight - 1), now, drain)
-                self._episode_estimated = True
+                self._episode_estimated = self._episode_by_window = True
             else:
                 # Measured at the limit itself. After a blind cut it may raise the pace back;
                 # otherwise refusals at this pace mean it must come down at least a little.
@@ -1378,6 +1386,7 @@ class RateGovernor:
         self._tail_limit = None
         self._limit = limit
         self._measured = True
+        self._episode_by_window = self._episode_window_void = False
         rate = self.margin * limit
         self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
         self._episode_estimated = True
@@ -1408,6 +1417,8 @@ class RateGovernor:
         self._episode_refused_in_flight = 0
         self._episode_refused_min_in_flight = 1 << 30
         self._episode_estimated = False
+        self._episode_by_window = False  # estimated only by a window held for a cap
+        self._episode_window_void = False  # ... and that window was dropped since
         self._episode_cut = False
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         self._episode_far = False  # held far above a measured limit to measure it again
@@ -1419,6 +1430,7 @@ class RateGovernor:
         self._episode_accepted_after = 0
         self._episode_measure_from = now  # the short estimate counts sends from here
         self._episode_measured = 0  # ... and their successes
+        self._episode_measured_sent = now  # ... up to the latest of their sends
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
         self._episode_blind = not self._measured
@@ -1447,17 +1459,63 @@ class RateGovernor:
         if in_flight >= self._window and lower >= least:
             # Refused at the window's edge (its probe, or the server counts a little more).
             self._set_window(lower, now)
-            self._episode_estimated = True
+            self._episode_estimated = self._episode_by_window = True
             self._last_cut_at = now
             return True
+        held = self._window / self._srtt if self._srtt else None
         self._set_window(None, now)  # refused well within the window: it is not the limit
+        if held is not None:
+            self._search_from(held, now)
+        if self._episode_by_window:
+            # What the window stood for in this episode was no cap's: the episode has not
+            # measured the limit (see _end_episode).
+            self._episode_window_void = True
         return False
 
+    def _search_from(self, rate: float, now: float) -> None:
+        """Take a search far above ``rate``, what a window just dropped let through, back to it.
+
+        The window held the run there, however far the search's curve had climbed
+        meanwhile: resumed at the curve, the run doubled what it sent each round trip
+        (the curve's growth is held only to twice what is sent) and flooded the limit. A
+        bucket of 50/s at 100 ms, taken for a cap of 5 for 12 s, met its window's drop
+        with 64 requests in flight (26% of the run's requests refused).
+        """
+
+        def lower(curve: _Curve | None) -> _Curve | None:
+            if curve is None or not curve.doubling or curve.rate(now) <= _GROWTH_CAP * rate:
+                return curve  # within what the run may grow to in a round trip anyway
+            return _Curve.exponential(now, rate, curve.unit)
+
+        self._curve = lower(self._curve)
+        if self._rate is not None and self._rate > _GROWTH_CAP * rate and self._curve is not None:
+            self._rate = rate
+        before_rate, before_curve, slow_start = self._before_episode
+        self._before_episode = (before_rate, lower(before_curve), slow_start)
+
     def _refused_above_the_cycle(self, in_flight: int) -> bool:
-        """Whether a 429 came with clearly more in flight than the recent successes had."""
+        """Whether a 429 came with clearly more in flight than the recent successes had.
+
+        In a search, than they had grown to since: the pace doubles each unit and what is in
+        flight with it, while the successes' average is of sends a round trip and a window
+        of answers ago. With many in flight that growth is several places (with few, less
+        than one: a cap met in a search is still told at once), and every 429 of a search
+        looked like a cap's: a bucket with a burst of 200 at 100 ms, 28 in flight, was
+        searched from the same floor every second (7% of requests refused).
+        """
         if self._cycle_successes < _CYCLE_SAMPLES or self._ok_in_flight is None:
             return False
-        return in_flight >= self._ok_in_flight + _CONCURRENCY_GAP
+        expected = self._ok_in_flight
+        curve = self._curve
+        if (
+            curve is not None
+            and curve.doubling
+            and self._srtt
+            and expected >= _SEARCH_LAG_IN_FLIGHT
+        ):
+            lag = self._srtt + 1 / (_OK_IN_FLIGHT_ALPHA * max(self._accepted_rate, 1.0))
+            expected *= 2 ** (lag / curve.unit)
+        return in_flight >= expected + _CONCURRENCY_GAP
 
     def _refused_above_the_rest(self, in_flight: int) -> bool:
         """Whether refusals come with clearly more in flight than the successes around them.
@@ -1484,26 +1542,30 @@ class RateGovernor:
         """How long the short estimate needs: a few round trips."""
         return _SHORT_ROUND_TRIPS * (self._srtt if self._srtt is not None else 0.0)
 
-    def _short_estimate(self, now: float, sent: float) -> float | None:
+    def _short_estimate(self) -> float | None:
         """What the server accepted per second since it started refusing, if enough is known.
 
         Requests sent after the first 429 came back found the server at its limit, so the
         rate at which they succeed is the limit itself (a token bucket's rate, not burst).
         In a blind episode they count from the first success of a request sent since the
         first refused one: until then the episode held the run to one request in flight.
+        Counted up to the latest of their sends, not up to the 429's: a server that refuses
+        at once answers a 429 before the successes sent just ahead of it, and counted to the
+        429's send, the estimate missed them (a 200/s bucket answering 429s in half the
+        round trip was measured at 150/s).
         """
         if self._episode_paused > self._measure_span():
             # The run paused for the server's Retry-After: a bucket refilled meanwhile, and
             # what succeeded after the pause is its burst as much as its rate.
             return None
-        if not self._measured_enough(sent):
+        if not self._measured_enough():
             return None
-        return self._episode_measured / (sent - self._episode_measure_from)
+        return self._episode_measured / (self._episode_measured_sent - self._episode_measure_from)
 
-    def _measured_enough(self, sent: float) -> bool:
-        """Whether the successes since the episode's measuring began (up to ``sent``) tell a
-        rate: at least 8 of them, over at least two round trips."""
-        span = sent - self._episode_measure_from
+    def _measured_enough(self) -> bool:
+        """Whether the successes since the episode's measuring began tell a rate: at least 8
+        of them, sent over at least two round trips."""
+        span = self._episode_measured_sent - self._episode_measure_from
         return self._episode_measured >= _SHORT_SAMPLES and span >= self._measure_span()
 
     def _drain_floor(self, drain: _Drain) -> float | None:
@@ -1699,12 +1761,22 @@ class RateGovernor:
             self._unit = max(self._unit, windows * self._quota_window)
             current = self.margin * quota
             self._curve = _Curve.cubic(now, current, quota, self._unit)
-        elif self._episode_estimated and self._limit is not None:
+        elif (
+            self._episode_estimated
+            and self._limit is not None
+            and (self._measured or not self._episode_window_void)
+        ):
+            # (Not where only a window estimated the episode and it was dropped since, over a
+            # floor: nothing measured it. Resumed at the floor, a bucket with a burst of 200,
+            # its first floor 1.5 times its rate, was refused there every half second.)
             # Each episode will cost its pauses again: probe so slowly that they stay a
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
             # when the limit is only counted over a cycle.
             self._unit = max(
-                self._unit, _PAUSE_UNITS * self._pause_cost(), _PROBE_REQUESTS / self._limit
+                self._unit,
+                _PAUSE_UNITS * self._pause_cost(),
+                _PROBE_REQUESTS / self._limit,
+                self._burst_unit(self._limit),
             )
             if self._episode_found_again:
                 # Found where a probe found it before: settled there. Each probe costs a
@@ -1757,6 +1829,24 @@ class RateGovernor:
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
         self._window_grown_at = now
+
+    def _burst_unit(self, limit: float) -> float:
+        """The probing unit a bucket's burst asks for: ``_BURST_UNITS`` times its seconds.
+
+        A probe over the rate is refused only once the burst is spent, by what the probe
+        sends over the rate; a curve that climbs too fast for that meets its first 429 far
+        over it, with a round trip's worth of that excess in flight, all refused. A 200/s
+        bucket with a burst of 200 at 100 ms, probed over 1 s units, was refused at 2x its
+        rate every few seconds (5% of requests). The burst is what emptied the bucket the
+        run began with, less its refill meanwhile (see _first_refill); 0 when unknown (a
+        bucket drained when the run began tells no burst).
+        """
+        if not (self._first_burst and self._tail_trusted) or limit <= 0:
+            return 0.0
+        seconds = (self._first_burst - limit * self._first_refill(limit)) / limit
+        if seconds < _BURST_UNIT_FROM:
+            return 0.0  # the usual unit's probes spend it soon enough
+        return _BURST_UNITS * seconds
 
     def _note_wait_end(self, end: float) -> None:
         """Tell HTTP dates from other waits by where they end.
