@@ -31,7 +31,9 @@ set at most once per round too.
 the server *accepted*, never from what was offered:
 
 - the **short estimate**: requests sent after the first 429 came back that still succeeded,
-  per second, over at least two round trips. A token bucket that refuses is empty, and then
+  per second of their sends (up to the latest success's send: a 429 answered at once comes
+  back before the successes sent just ahead of it), over at least two round trips. A
+  token bucket that refuses is empty, and then
   accepts exactly its refill rate whatever is offered: this is the rate, not the burst.
 - the **cycle estimate** (at the first 429 of an episode): what was accepted between the
   previous episode's last refused request and this one, per second. A bucket is empty at
@@ -165,7 +167,12 @@ probe never costs more than the time it takes to learn from it; with a measured 
 unit is also the time the limit takes to accept 100 requests (a probe costs a 429 or so:
 against 20 a second, one every 3 s was 1.6% of the requests) and ten times the
 ``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
-over a cycle), so that a server pausing the run after every 429 is probed rarely. A pause
+over a cycle), so that a server pausing the run after every 429 is probed rarely; and where
+the bucket's burst (what emptied it when the run began, less its refill) holds half a
+second of ``W`` or more, seven times those seconds: a probe is refused only once it has
+spent the burst, and spends it before it is 25% over ``W`` (probed over 1 s units, a 200/s
+bucket with a burst of 200 at 100 ms was refused at twice its rate, a round trip's worth of
+the excess in flight each time). A pause
 to an HTTP date counts as a second however short it was: a date says "until that second",
 so the next probe's pause may be anything up to a second (waits are taken for dates when
 they end whole seconds apart; probed at ten times a short one, a 300/s bucket paused every
@@ -193,10 +200,14 @@ that is used may double each round trip.
 *Rate or concurrency?* Each attempt notes how many requests were in flight when it was
 sent. A token bucket refuses whatever the number in flight; a cap on concurrent requests
 refuses only above it. So a 429 at a steady pace with clearly more in flight than the
-recent successes had (an average over about the last 16), or, within an episode, 429s
+recent successes had (an average over about the last 16; in a search with 16 or more in
+flight, more than they had grown to since, the pace doubling meanwhile), or, within an
+episode, 429s
 whose mean in flight is clearly above the successes', sets the window there (one under it
 if that 429 paused the run: each try costs a pause) and leaves the pace alone; a 429 at the
-window's edge lowers it by one; a 429 well within it drops it (it was not the limit). A cap
+window's edge lowers it by one; a 429 well within it drops it (it was not the limit: a
+search's curve that doubled behind it is taken back to what it let through, and an
+episode that only it estimated ends as one that measured nothing). A cap
 lets through at most a window per round trip, so the window never goes under what the run
 got through per round trip when it was set: a 429 that would take it there drops it and is
 taken for a rate's (a token bucket with a burst of one refuses requests that arrive close
