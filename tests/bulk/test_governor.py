@@ -537,6 +537,20 @@ def test_a_burst_of_a_second_refused_at_once_is_learned_at_its_rate() -> None:
     assert 0.85 * 200 <= learned <= 1.05 * 200  # 192/s
 
 
+def test_a_bucket_refusing_at_once_with_pauses_is_floored_at_its_rate() -> None:
+    # 300/s with a burst of 10, 20 ms away, each 429 answered at once with "Retry-After: 1".
+    # The tail floor under the search's 429 counted successes sent up to that 429's send,
+    # and those sent in the last half round trip were still in flight: 274-277/s, settled
+    # at 0.91-0.93 of the rate and probed over 10 s units. Counted up to the latest
+    # success's send: 288-289/s.
+    bucket = TokenBucket(rate=300, burst=10, style=1.0)
+    result = simulate(bucket, items=6000, workers=64, latency=0.02, fast_refusals=True)
+    assert_targets(bucket, result)
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert learned >= 0.95 * 300
+
+
 def test_a_large_burst_is_not_learned_as_the_rate() -> None:
     bucket = TokenBucket(rate=300, burst=300, style="none")
     result = simulate(bucket, items=6000, workers=64)

@@ -56,9 +56,11 @@ the server *accepted*, never from what was offered:
   accepted at most its burst plus its rate times the span. Its burst is at most what
   emptied the bucket the run began with, so the successes sent over the span less that,
   per second, are at most the rate. Counted by when they were sent (in 25 ms slots over the
-  last two seconds), the best span is the one just before the 429, where the pace ran over
-  the rate: a floor close to it however small the burst, where the cycle count (spent
-  mostly under the rate) and 0.7 of the pace refused are far under it. A bucket with a
+  last two seconds; where 429s come back in clearly less than a round trip, only up to the
+  latest success's send: those sent after it are still in flight), the best span is the
+  one just before the 429, where the pace ran over the rate: a floor close to it however
+  small the burst, where the cycle count (spent mostly under the rate) and 0.7 of the pace
+  refused are far under it. A bucket with a
   burst of 5 answering ``Retry-After: 1`` settled at 0.84 of its rate without it (its
   search's 429 came just over the rate, and 0.7 of that was probed over 10 s units), a cap
   of 16 at 5 ms answering the same at 0.78. It holds only if the bucket began the run full:
@@ -359,6 +361,7 @@ _TAIL_SLOT = 0.025  # successes are counted by when they were sent, in slots thi
 _TAIL_SLOTS = 80  # ... over the last two seconds
 _TAIL_ROUND_TRIPS = 4.0  # a tail counts if it spans this many round trips
 _FIRST_SENDS = 4096  # the run's first sends kept, to tell when they began to drain a bucket
+_REFUSED_AT_ONCE = 0.75  # 429s back within this share of the round trip: refused at once
 _STALL_LATE = 0.02  # answers this much later than the least round trip, and twice it: a stall
 _STALL_APART = 5.0  # ... at most once this many seconds
 _STALL_CLUMP = 0.25  # ... and the 429s this soon after it are the clump's
@@ -588,6 +591,8 @@ class RateGovernor:
         self._pause_began = now  # when the latest pause began
         self._last_drain: _Drain | None = None  # the drain that ended the previous episode
         self._first_burst: int | None = None  # successes before the run's first episode
+        self._last_ok_sent = -math.inf  # the latest send of any success so far
+        self._refused_rtt: float | None = None  # how long 429s take to come back (EWMA)
         self._first_seconds = 0.0  # ... and how long they took
         self._first_refused_sent = math.inf  # the send the run's first 429 answered
         self._first_late = 0  # successes sent up to it, answered after it
@@ -962,6 +967,7 @@ class RateGovernor:
             self._cycle_successes += 1
         if sent >= self._refill_from:
             self._refill_successes += 1
+        self._last_ok_sent = max(self._last_ok_sent, sent)
         self._tail.add(sent)
         if sent <= self._first_refused_sent and self._first_burst is not None:
             self._first_late += 1
@@ -1110,15 +1116,22 @@ class RateGovernor:
 
     def _refused(self, now: float, sent: float, in_flight: int, retry_after: float | None) -> None:
         self.rate_limited += 1
+        elapsed = now - sent
+        self._refused_rtt = (
+            elapsed
+            if self._refused_rtt is None
+            else self._refused_rtt + _OK_IN_FLIGHT_ALPHA * (elapsed - self._refused_rtt)
+        )
         self._refused_since_success = True
         self._last_refusal_at = now
         paused = 0.0  # how much longer everyone waits because of this 429
         pace = self._current_rate(now)  # the pace this 429 met, before its own pause
         if retry_after is not None and retry_after > _ABSURD_PAUSE:
             retry_after = None  # years: a broken header, not advice (paced as without one)
-        # Before this 429's pause: the bucket's drain since the previous one.
+        # Before this 429's pause: the bucket's drain since the previous one. Counted up to
+        # the latest success's send (see _counted_until).
         drain = _Drain(
-            sent - self._refill_from,
+            max(0.0, self._counted_until(sent) - self._refill_from),
             self._refill_successes,
             self._refill_slowest,
             self._refill_from - self._pause_began,
@@ -1184,7 +1197,7 @@ class RateGovernor:
                 self._check_tail_limit(sent, current)
             # Where this 429 pauses the run long, the tail floor is the estimate (see the
             # cycle branch): counted closer to the rate (see _tail_floor).
-            tail = min(self._tail_floor(sent, refill=long_pause), current)
+            tail = min(self._tail_floor(self._counted_until(sent), refill=long_pause), current)
         floors = max(tail, drained or 0.0)  # measured under the rate (0: nothing measured)
         if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
@@ -1294,6 +1307,27 @@ class RateGovernor:
         if now < self._pause_until and self._episode_blind and not self._episode_estimated:
             self._resume_at_floor()
         self._cut_done(now)
+
+    def _counted_until(self, sent: float) -> float:
+        """Where counts of successes by send time end for a 429 sent at ``sent``.
+
+        Where the server answers 429s in clearly less than a round trip (it refuses at once,
+        before the API: a gateway), at the latest success's send if that is earlier, within
+        a round trip: the 429 comes back before the successes sent just ahead of it, still in
+        flight, and counted up to the 429's send the floors missed them (a 300/s bucket
+        answering ``Retry-After: 1`` was floored at 280/s). Not where 429s take as long as
+        successes: the counts are complete, and a floor made tighter overshot a rate whose
+        burst the first count bounds a little low (201/s against 200/s with a burst of 5).
+        """
+        if (
+            self._srtt is None
+            or self._refused_rtt is None
+            or self._refused_rtt > _REFUSED_AT_ONCE * self._srtt
+        ):
+            return sent  # refused as late as accepted: what was sent before is answered
+        if self._last_ok_sent < sent - self._srtt:
+            return sent  # nothing accepted of late (a pause, refusals): nothing in flight
+        return min(sent, self._last_ok_sent)
 
     def _probing_above(self, now: float) -> bool:
         """Whether the pace is a probe above a known limit: past the curve's plateau."""
