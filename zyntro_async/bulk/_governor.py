@@ -362,6 +362,7 @@ _TAIL_SLOTS = 80  # ... over the last two seconds
 _TAIL_ROUND_TRIPS = 4.0  # a tail counts if it spans this many round trips
 _FIRST_SENDS = 4096  # the run's first sends kept, to tell when they began to drain a bucket
 _REFUSED_AT_ONCE = 0.75  # 429s back within this share of the round trip: refused at once
+_REFUSED_RTT_ALPHA = 1 / 16  # ... averaged over about the last 16 of them
 _STALL_LATE = 0.02  # answers this much later than the least round trip, and twice it: a stall
 _STALL_APART = 5.0  # ... at most once this many seconds
 _STALL_CLUMP = 0.25  # ... and the 429s this soon after it are the clump's
@@ -997,7 +998,7 @@ class RateGovernor:
                 if self._episode_far and not self._episode_cut:
                     # Held far above the limit and never cut: what the server accepted of
                     # what was sent since is the limit now (at least).
-                    span = self._episode_measured_sent - self._episode_measure_from
+                    span = self._measured_span()
                     if span > 0:
                         self._learn(max(self._limit or 0.0, self._episode_measured / span), None)
                 self._end_episode(now)
@@ -1120,7 +1121,7 @@ class RateGovernor:
         self._refused_rtt = (
             elapsed
             if self._refused_rtt is None
-            else self._refused_rtt + _OK_IN_FLIGHT_ALPHA * (elapsed - self._refused_rtt)
+            else self._refused_rtt + _REFUSED_RTT_ALPHA * (elapsed - self._refused_rtt)
         )
         self._refused_since_success = True
         self._last_refusal_at = now
@@ -1431,7 +1432,7 @@ class RateGovernor:
         self._tail_limit = None
         self._limit = limit
         self._measured = True
-        self._episode_by_window = self._episode_window_void = False
+        self._episode_by_window = False
         rate = self.margin * limit
         self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
         self._episode_estimated = True
@@ -1605,13 +1606,19 @@ class RateGovernor:
             return None
         if not self._measured_enough():
             return None
-        return self._episode_measured / (self._episode_measured_sent - self._episode_measure_from)
+        return self._episode_measured / self._measured_span()
+
+    def _measured_span(self) -> float:
+        """Seconds from the episode's measuring start to the latest measured success's send."""
+        return self._episode_measured_sent - self._episode_measure_from
 
     def _measured_enough(self) -> bool:
         """Whether the successes since the episode's measuring began tell a rate: at least 8
         of them, sent over at least two round trips."""
-        span = self._episode_measured_sent - self._episode_measure_from
-        return self._episode_measured >= _SHORT_SAMPLES and span >= self._measure_span()
+        return (
+            self._episode_measured >= _SHORT_SAMPLES
+            and self._measured_span() >= self._measure_span()
+        )
 
     def _drain_floor(self, drain: _Drain) -> float | None:
         """A floor under a token bucket's rate from its drain since the latest pause.
