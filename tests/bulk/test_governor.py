@@ -356,6 +356,33 @@ def test_slow_start_meets_a_low_limit_with_few_429s() -> None:
     assert flooded.refused > 3 * result.refused
 
 
+async def test_a_pause_set_by_429s_taken_for_strays_is_the_episodes_too() -> None:
+    # The end of slow start: the round's first 429s are a small share of the successes so
+    # far, each taken for a stray (its pause honoured), until enough of them begin an
+    # episode. The pause they set is that episode's: after it, a bucket has refilled, and
+    # what succeeds is its burst as much as its rate (no short estimate counts it), and a
+    # probe will cost that pause again. Over real sockets, against a 300/s bucket
+    # answering "Retry-After: 1", the first three 429s of the round set the pause and the
+    # fourth began an episode that counted none of it.
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 10, in_flight=10)
+    batch = [await send(gov) for _ in range(30)]
+    clock.now += 0.02
+    paused_until = None
+    for attempt in batch:
+        answer(gov, attempt, clock, refused=True, retry_after=1.0)
+        paused_until = paused_until or gov.snapshot().paused_until
+        if gov._in_episode:
+            break
+        clock.now += 0.001
+    assert gov._in_episode
+    assert gov.rate_limited > 1, "the first 429s were taken for strays"
+    assert paused_until is not None
+    assert gov._episode_paused == pytest.approx(paused_until - clock.now)
+    assert gov._pause_cost() > 0.9
+
+
 async def test_a_blind_episode_sends_nothing_more_until_its_round_is_back() -> None:
     # A quota that ran out refuses everything in flight, and anything sent after: with
     # nothing measured, the run holds one request in flight until the API accepts again.

@@ -1155,6 +1155,9 @@ class RateGovernor:
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now, sent, pace)
+            # A pause still running is this episode's too: one set a moment ago by a 429 of
+            # the same round that was taken for a stray (or by this one, added below).
+            self._episode_paused = max(0.0, self._pause_until - now - paused)
         self._episode_paused += paused
         self._episode_last_refused_sent = max(self._episode_last_refused_sent, sent)
         if sent >= self._episode_first_refused_sent:
