@@ -20,6 +20,7 @@ from zyntro_async._observe import Attempt, AttemptResult, Call
 from zyntro_async._retry import FailureKind
 from zyntro_async.bulk._governor import (
     GovernorPhase,
+    GovernorState,
     LongRetryAfterError,
     RateGovernor,
     RateLimitStalledError,
@@ -1167,6 +1168,40 @@ async def test_an_episode_that_finds_a_cap_leaves_the_pace_alone() -> None:
     assert state.window == 5
     assert state.rate_limit is not None
     assert state.rate_limit >= paced
+
+
+async def edge_then_429(round_trips_at_edge: int) -> GovernorState:
+    """A window of 5 held for a cap, full for some round trips, then a 429 at its edge."""
+    clock = FakeClock()
+    gov = governor(clock)
+    await met_a_limit(gov, clock, refused=10)
+    await round_trips(gov, clock, 30, in_flight=3)
+    for attempt in await refuse_the_last(gov, clock, 6, retry_after=1.0):
+        answer(gov, attempt, clock)
+    assert gov.snapshot().window == 5
+    in_flight = [await send(gov) for _ in range(5)]  # after the pause
+    for _ in range(5 * round_trips_at_edge):  # each answer frees a place, taken at once
+        clock.now += 0.004
+        answer(gov, in_flight.pop(0), clock)
+        in_flight.append(await send(gov))  # sent with 5 in flight: the window's edge
+    clock.now += 0.004
+    answer(gov, in_flight.pop(), clock, refused=True, retry_after=1.0)
+    return gov.snapshot()
+
+
+async def test_a_window_full_for_round_trips_before_its_429_was_no_caps() -> None:
+    # A cap refuses one request over it at once; a token bucket refuses a full window only
+    # once its burst is spent, after round trips of successes at that window. With 5-7 in
+    # flight, a bucket's 429 often comes with a little more in flight than the successes'
+    # average and is taken for a cap's; each later 429 at the window's edge then took a
+    # place off it, a pause each (100/s at 50 ms settled at 5 in flight, 0.93 of it).
+    met_at_once = await edge_then_429(round_trips_at_edge=1)
+    assert met_at_once.window == 4, "refused at its edge at once: the cap is under it"
+
+    drained = await edge_then_429(round_trips_at_edge=8)
+    assert drained.window is None, "refused only after 8 full round trips: a rate's"
+    assert drained.rate_limit is not None
+    assert drained.rate_limit <= 5 / 0.02, "cut from what the window sent, not the pace"
 
 
 async def test_the_window_probe_meeting_the_cap_is_no_stray() -> None:

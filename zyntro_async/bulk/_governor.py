@@ -226,7 +226,13 @@ to 9 requests a second, against the 30 it allows). The window grows by one every
 ``5 * T`` seconds to find a cap that rose, ``T`` being at least ten times the pauses of the
 episode that set it. Two drains that tell a rate (above) overrule a window: a bucket met
 while the pace climbs can come with a little more in flight than the successes before it,
-and taken for a cap it only lost one place of its window a 429.
+and taken for a cap it only lost one place of its window a 429. So does a window that was
+full for six round trips of successes (since it was set, or the latest pause ended) before
+a 429 at its edge: a cap refuses one request over it at once, a bucket only once its burst
+is spent. That window goes, and the pace is cut from what it sent, not from the pace far
+above it (with 5-7 in flight, a bucket's 429 often comes with a little more in flight than
+the successes' average: taken for a cap, 100/s at 50 ms settled at 5 in flight, 0.93 of
+it, and 500/s at 10 ms at 6, 0.81).
 
 *Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
 a fraction of a guess, so one episode lands near the limit and later ones correct the
@@ -337,6 +343,7 @@ _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many t
 INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
 _SEARCH_LAG_IN_FLIGHT = 16  # from this many, a search's growth since counts (see below)
+_EDGE_ROUNDS = 6.0  # a window's edge held this many full round trips before a 429: no cap
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
@@ -625,6 +632,8 @@ class RateGovernor:
         self._noise = 0.0  # share of 429s while settled under the limit
         self._srtt: float | None = None
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
+        self._edge_since = -math.inf  # the window's edge counted from here (set or resumed)
+        self._at_edge = 0  # successes sent with the window full since then
         self._second_start = now
         self._second_count = 0
         self._accepted_rate = 0.0
@@ -902,6 +911,7 @@ class RateGovernor:
     def _set_window(self, window: int | None, now: float) -> None:
         self._window = window
         self._window_grown_at = now
+        self._edge_since, self._at_edge = now, 0
         self._wake_one()
 
     def _hold_window(self, window: int, now: float, drain: _Drain) -> None:
@@ -939,6 +949,7 @@ class RateGovernor:
         ):
             self._window += 1
             self._window_grown_at = now
+            self._edge_since, self._at_edge = now, 0
             self._wake_one()
 
     # -- learning ---------------------------------------------------------------------------
@@ -969,6 +980,11 @@ class RateGovernor:
         if sent >= self._refill_from:
             self._refill_successes += 1
         self._last_ok_sent = max(self._last_ok_sent, sent)
+        if self._window is not None and in_flight >= self._window:
+            if sent < self._refill_from:
+                self._at_edge = 0  # a pause came since: the edge counts from its end
+            elif sent >= self._edge_since:
+                self._at_edge += 1
         self._tail.add(sent)
         if sent <= self._first_refused_sent and self._first_burst is not None:
             self._first_late += 1
@@ -1505,21 +1521,43 @@ class RateGovernor:
             # taught nothing, and 200/s with a burst of one at 5 ms answering "Retry-After:
             # 1" paused every 2 s at a window of one for good: 0.26 of it).
             return False
-        if in_flight >= self._window and lower >= least:
+        edge_held = self._edge_held()
+        if in_flight >= self._window and lower >= least and not edge_held:
             # Refused at the window's edge (its probe, or the server counts a little more).
             self._set_window(lower, now)
             self._episode_estimated = self._episode_by_window = True
             self._last_cut_at = now
             return True
         held = self._window / self._srtt if self._srtt else None
-        self._set_window(None, now)  # refused well within the window: it is not the limit
+        # Refused well within the window, or at its edge after it held a while: it is not
+        # the limit.
+        self._set_window(None, now)
         if held is not None:
             self._search_from(held, now)
+            if edge_held and self._rate is not None:
+                # The window, not the pace far above it, set what was sent: the refusal
+                # met that, and a cut from the pace (0.7 of 240/s for a window of 150/s)
+                # would resume a 100/s bucket far over it.
+                self._rate = min(self._rate, held)
         if self._episode_by_window:
             # What the window stood for in this episode was no cap's: the episode has not
             # measured the limit (see _end_episode).
             self._episode_window_void = True
         return False
+
+    def _edge_held(self) -> bool:
+        """Whether the window was full for several round trips of successes before a 429.
+
+        A cap on concurrent requests refuses one request over it at once, the first time
+        that many are in flight; a token bucket refuses a full window only once its burst
+        is spent, after round trips of successes at that window. A window taken for a cap
+        that was a bucket's (with 5-7 in flight a 429 over the successes' average is
+        common) lost a place at each such 429, a pause each, and held the run under the
+        bucket's rate for good: 100/s at 50 ms settled at 5 in flight, 0.93 of it, and
+        500/s at 10 ms at 6, 0.81.
+        """
+        window = self._window
+        return window is not None and self._at_edge >= _EDGE_ROUNDS * window
 
     def _search_from(self, rate: float, now: float) -> None:
         """Take a search far above ``rate``, what a window just dropped let through, back to it.
