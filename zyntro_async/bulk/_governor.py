@@ -226,13 +226,13 @@ to 9 requests a second, against the 30 it allows). The window grows by one every
 ``5 * T`` seconds to find a cap that rose, ``T`` being at least ten times the pauses of the
 episode that set it. Two drains that tell a rate (above) overrule a window: a bucket met
 while the pace climbs can come with a little more in flight than the successes before it,
-and taken for a cap it only lost one place of its window a 429. So does a window that was
-full for six round trips of successes (since it was set, or the latest pause ended) before
-a 429 at its edge: a cap refuses one request over it at once, a bucket only once its burst
-is spent. That window goes, and the pace is cut from what it sent, not from the pace far
-above it (with 5-7 in flight, a bucket's 429 often comes with a little more in flight than
-the successes' average: taken for a cap, 100/s at 50 ms settled at 5 in flight, 0.93 of
-it, and 500/s at 10 ms at 6, 0.81).
+and taken for a cap it only lost one place of its window a 429. So does a window (of up to
+8) that was full for six round trips of successes (since it was set, or the latest pause
+ended) before a 429 at its edge: a cap refuses one request over it at once, a bucket only
+once its burst is spent. That window goes, and the pace is cut from what it sent, not from
+the pace far above it (with 5-7 in flight, a bucket's 429 often comes with a little more in
+flight than the successes' average: taken for a cap, 100/s at 50 ms settled at 5 in flight,
+0.93 of it, and 500/s at 10 ms at 6, 0.81).
 
 *Why it converges.* Each cut replaces the pace by a measurement of the limit itself, not by
 a fraction of a guess, so one episode lands near the limit and later ones correct the
@@ -344,6 +344,7 @@ INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
 _SEARCH_LAG_IN_FLIGHT = 16  # from this many, a search's growth since counts (see below)
 _EDGE_ROUNDS = 6.0  # a window's edge held this many full round trips before a 429: no cap
+_EDGE_MOST = 8  # ... for a window of at most this many (a place of more costs little)
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
@@ -1554,10 +1555,14 @@ class RateGovernor:
         that was a bucket's (with 5-7 in flight a 429 over the successes' average is
         common) lost a place at each such 429, a pause each, and held the run under the
         bucket's rate for good: 100/s at 50 ms settled at 5 in flight, 0.93 of it, and
-        500/s at 10 ms at 6, 0.81.
+        500/s at 10 ms at 6, 0.81. Only for windows of up to 8: a place of more costs
+        little, and a window of 11-12 dropped so (a 300/s bucket halved to 150/s) cut
+        from a pace of 550/s, still far over either.
         """
         window = self._window
-        return window is not None and self._at_edge >= _EDGE_ROUNDS * window
+        return (
+            window is not None and window <= _EDGE_MOST and self._at_edge >= _EDGE_ROUNDS * window
+        )
 
     def _search_from(self, rate: float, now: float) -> None:
         """Take a search far above ``rate``, what a window just dropped let through, back to it.
