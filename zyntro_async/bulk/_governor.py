@@ -633,7 +633,7 @@ class RateGovernor:
         self._noise = 0.0  # share of 429s while settled under the limit
         self._srtt: float | None = None
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
-        self._edge_since = -math.inf  # the window's edge counted from here (set or resumed)
+        self._edge_since = -math.inf  # the window's edge counts sends from here (set, resumed)
         self._at_edge = 0  # successes sent with the window full since then
         self._second_start = now
         self._second_count = 0
@@ -981,11 +981,8 @@ class RateGovernor:
         if sent >= self._refill_from:
             self._refill_successes += 1
         self._last_ok_sent = max(self._last_ok_sent, sent)
-        if self._window is not None and in_flight >= self._window:
-            if sent < self._refill_from:
-                self._at_edge = 0  # a pause came since: the edge counts from its end
-            elif sent >= self._edge_since:
-                self._at_edge += 1
+        if self._window is not None and in_flight >= self._window and sent >= self._edge_since:
+            self._at_edge += 1
         self._tail.add(sent)
         if sent <= self._first_refused_sent and self._first_burst is not None:
             self._first_late += 1
@@ -1143,6 +1140,7 @@ class RateGovernor:
         self._refused_since_success = True
         self._last_refusal_at = now
         paused = 0.0  # how much longer everyone waits because of this 429
+        edge_held = self._edge_held()  # before this 429's own pause restarts the count
         pace = self._current_rate(now)  # the pace this 429 met, before its own pause
         if retry_after is not None and retry_after > _ABSURD_PAUSE:
             retry_after = None  # years: a broken header, not advice (paced as without one)
@@ -1199,7 +1197,7 @@ class RateGovernor:
             self._learn(fitted, None)
             self._cut_done(now)
             return
-        if self._window is not None and self._refused_at_window_edge(now, in_flight):
+        if self._window is not None and self._refused_at_window_edge(now, in_flight, edge_held):
             return
         current = self._offered_rate(now, sent)
         short = self._short_estimate()
@@ -1501,12 +1499,13 @@ class RateGovernor:
         # limit: while a flood is cut down, everything in flight shrinks together.
         self._episode_blind = not self._measured
 
-    def _refused_at_window_edge(self, now: float, in_flight: int) -> bool:
+    def _refused_at_window_edge(self, now: float, in_flight: int, edge_held: bool) -> bool:
         """A refusal with a window set: shrink it if refused at its edge, else drop it.
 
         Dropped too when shrinking would take it under what the run got through when it was
         set (``_hold_window``), or from two or more to one: no cap is that low, the 429 is a
         rate's. One whose request was alone in flight is a rate's too, and leaves it as is.
+        Dropped as well when ``edge_held`` (see _edge_held, taken before this 429's pause).
         """
         assert self._window is not None
         lower = max(1, in_flight - 1)
@@ -1522,7 +1521,6 @@ class RateGovernor:
             # taught nothing, and 200/s with a burst of one at 5 ms answering "Retry-After:
             # 1" paused every 2 s at a window of one for good: 0.26 of it).
             return False
-        edge_held = self._edge_held()
         if in_flight >= self._window and lower >= least and not edge_held:
             # Refused at the window's edge (its probe, or the server counts a little more).
             self._set_window(lower, now)
@@ -2086,6 +2084,7 @@ class RateGovernor:
             self._pause_began = now
         self._refill_slowest = math.inf
         self._refill_from = max(self._refill_from, now + retry_after)
+        self._edge_since, self._at_edge = self._refill_from, 0  # the edge counts from its end
         self._refill_successes = 0
         if retry_after > self.max_pause:
             if self.on_long_pause == "stop":
