@@ -1170,14 +1170,23 @@ async def test_an_episode_that_finds_a_cap_leaves_the_pace_alone() -> None:
     assert state.rate_limit >= paced
 
 
-async def edge_then_429(round_trips_at_edge: int) -> GovernorState:
-    """A window of 5 held for a cap, full for some round trips, then a 429 at its edge."""
+async def taken_for_a_cap(
+    rounds: int, in_flight: int, refused_with: int
+) -> tuple[FakeClock, RateGovernor]:
+    """A limit met, ``rounds`` round trips of ``in_flight``, then a 429 with ``refused_with``
+    in flight that pauses a second (the rest accepted): a window is held for a cap."""
     clock = FakeClock()
     gov = governor(clock)
     await met_a_limit(gov, clock, refused=10)
-    await round_trips(gov, clock, 30, in_flight=3)
-    for attempt in await refuse_the_last(gov, clock, 6, retry_after=1.0):
+    await round_trips(gov, clock, rounds, in_flight=in_flight)
+    for attempt in await refuse_the_last(gov, clock, refused_with, retry_after=1.0):
         answer(gov, attempt, clock)
+    return clock, gov
+
+
+async def edge_then_429(round_trips_at_edge: int) -> GovernorState:
+    """A window of 5 held for a cap, full for some round trips, then a 429 at its edge."""
+    clock, gov = await taken_for_a_cap(30, in_flight=3, refused_with=6)
     assert gov.snapshot().window == 5
     in_flight = [await send(gov) for _ in range(5)]  # after the pause
     for _ in range(5 * round_trips_at_edge):  # each answer frees a place, taken at once
@@ -1424,12 +1433,7 @@ async def test_two_drains_that_tell_a_bucket_end_a_window_taken_for_a_cap() -> N
     # it). Two drains that tell a rate are a bucket's: the window goes, the pace learns it.
     # The window, not the pace, sets how fast those drains were sent (a window per round
     # trip): counted at the pace, far above, they seemed not to keep up and told nothing.
-    clock = FakeClock()
-    gov = governor(clock)
-    await met_a_limit(gov, clock, refused=10)
-    await round_trips(gov, clock, 100, in_flight=1)
-    for attempt in await refuse_the_last(gov, clock, 2, retry_after=1.0):
-        answer(gov, attempt, clock)
+    clock, gov = await taken_for_a_cap(100, in_flight=1, refused_with=2)
     assert gov.snapshot().window == 1, "taken for a cap of one request in flight"
     bucket = BucketServer(clock, TokenBucket(rate=150, burst=30, style=1.0))
     await bucket.serve(gov, 3.0, rtt=0.004)  # one in flight: 250/s, drains of 0.3 s ...
