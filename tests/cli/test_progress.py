@@ -16,7 +16,9 @@ from zyntro_async.bulk import (
     GovernorPhase,
     GovernorState,
     ItemResult,
+    LongRetryAfterError,
     Progress,
+    RateLimitStalledError,
     Status,
 )
 from zyntro_async.bulk._report import format_rate
@@ -248,6 +250,21 @@ def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
     )
     assert rate_limit_line(BulkReport(rate_limited=3)) == (
         "rate limit: none found (3 answered 429, retried; none failed an item)"
+    )
+
+
+def test_the_summary_of_a_run_a_rate_limit_stopped_does_not_say_none_was_found() -> None:
+    # Stopped by a Retry-After longer than max_pause before the run settled: it met a
+    # limit, and "none found" read as though the 429s were strays.
+    stopped = BulkReport(rate_limited=4, stopped=LongRetryAfterError(660.0, 300.0))
+    assert rate_limit_line(stopped) == (
+        "rate limit: met, the run stopped before settling (4 answered 429, retried; none "
+        "failed an item)"
+    )
+    stalled = BulkReport(rate_limited=50, stopped=RateLimitStalledError(600.0))
+    assert rate_limit_line(stalled) == (
+        "rate limit: met, the run stopped before settling (50 answered 429, retried; none "
+        "failed an item)"
     )
 
 

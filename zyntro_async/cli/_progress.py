@@ -24,7 +24,12 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 import attrs
 
 from zyntro_async._errors import APIError
-from zyntro_async.bulk._governor import GovernorPhase, GovernorState, duration_text
+from zyntro_async.bulk._governor import (
+    GovernorPhase,
+    GovernorState,
+    RateLimitStopError,
+    duration_text,
+)
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status, format_rate
 
 if TYPE_CHECKING:
@@ -183,12 +188,16 @@ def rate_limit_line(report: BulkReport) -> str | None:
         ``rate limit: the run settled at 291 requests/s (42 answered 429, retried; none
         failed an item); next time pass --max-per-second 291`` (under a cap on concurrent
         requests, ``... settled at 8 requests in flight, 326 requests/s (...); next time
-        pass --concurrency 8``), or ``None`` when the API never answered 429.
+        pass --concurrency 8``), or ``None`` when the API never answered 429. A run that a
+        rate limit stopped before it settled says so (``rate limit: met, the run stopped
+        before settling (...)``), not that it found none.
     """
     if not report.rate_limited:
         return None
     retried = f"{report.rate_limited:,} answered 429, retried; none failed an item"
     if report.settled_rate is None:
+        if isinstance(report.stopped, RateLimitStopError):
+            return f"rate limit: met, the run stopped before settling ({retried})"
         return f"rate limit: none found ({retried})"
     rate = format_rate(report.settled_rate)
     window = report.settled_concurrency
