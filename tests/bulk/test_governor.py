@@ -182,8 +182,20 @@ async def test_a_long_retry_after_is_waited_out_by_default_and_shown() -> None:
     state = gov.snapshot()
     assert state.phase is GovernorPhase.PAUSED
     assert state.pause_remaining == pytest.approx(3600.0)
+    assert state.long_pause, "longer than max_pause: the display says when it resumes"
     await send(gov)
     assert sum(clock.slept) == pytest.approx(3600.0)
+    assert not gov.snapshot().long_pause
+
+
+async def test_a_pause_within_max_pause_is_no_long_pause() -> None:
+    clock = FakeClock()
+    gov = governor(clock, max_pause=300)
+    attempt = await send(gov)
+    answer(gov, attempt, clock, refused=True, retry_after=120.0)
+    state = gov.snapshot()
+    assert state.phase is GovernorPhase.PAUSED
+    assert not state.long_pause
 
 
 async def test_a_long_retry_after_stops_the_run_when_asked() -> None:

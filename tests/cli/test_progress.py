@@ -200,6 +200,19 @@ def test_a_long_pause_says_how_long_and_when_the_run_resumes() -> None:
     assert line == "rate limited: the API asks to wait 58 min; resuming at 14:05"
 
 
+def test_a_pause_longer_than_max_pause_says_when_the_run_resumes_however_short() -> None:
+    # --max-pause 5 and a quota's "come back in 39 s": waited out by choice, announced as
+    # such (to the second, under a minute), not as an ordinary pause.
+    paused = _pacing(
+        phase=GovernorPhase.PAUSED, paused_until=5000.0, pause_remaining=39.0, long_pause=True
+    )
+    at_13_07 = datetime.datetime(2026, 11, 30, 13, 7, 0)
+
+    line = pacing_text(paused, now=lambda: at_13_07)
+
+    assert line == "rate limited: the API asks to wait 39 s; resuming at 13:07:39"
+
+
 def test_a_short_pause_is_said_without_a_time() -> None:
     paused = _pacing(phase=GovernorPhase.PAUSED, paused_until=5000.0, pause_remaining=2.0)
     assert (

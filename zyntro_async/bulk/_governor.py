@@ -450,6 +450,8 @@ class GovernorState:
             to the wall clock to say "resuming at 14:05".
         settled_window: the requests in flight a cap on concurrent requests holds the run
             to (``None``: no cap met); what to pass as ``concurrency`` next time.
+        long_pause: the current pause is longer than ``max_pause``, waited out because
+            ``on_long_pause="wait"``: a display says when the run resumes.
     """
 
     phase: GovernorPhase
@@ -464,6 +466,7 @@ class GovernorState:
     paused_until: float | None
     pause_remaining: float
     settled_window: int | None = None
+    long_pause: bool = False
 
 
 class RateGovernor:
@@ -803,6 +806,7 @@ class RateGovernor:
             paused_until=self._pause_until if paused else None,
             pause_remaining=max(0.0, self._pause_until - now),
             settled_window=self.settled_window,
+            long_pause=paused and self._pause_until - self._pause_began > self.max_pause,
         )
 
     @property

@@ -134,7 +134,8 @@ def _children_text(tally: Tally) -> str:
 
 
 LONG_PAUSE = 60.0
-"""A pause this long (seconds) is announced with the time the run resumes."""
+"""A pause this long (seconds), or longer than the run's ``max_pause``, is announced with
+the time the run resumes (to the second when it is under a minute away)."""
 
 
 def pacing_text(
@@ -160,9 +161,11 @@ def pacing_text(
     refused = f"{pacing.rate_limited:,} answered 429 (retried)"
     if pacing.phase is GovernorPhase.PAUSED:
         wait = duration_text(pacing.pause_remaining)
-        if pacing.pause_remaining >= LONG_PAUSE:
+        if pacing.long_pause or pacing.pause_remaining >= LONG_PAUSE:
             resuming = now() + datetime.timedelta(seconds=pacing.pause_remaining)
-            return f"rate limited: the API asks to wait {wait}; resuming at {resuming:%H:%M}"
+            clock = "%H:%M" if pacing.pause_remaining >= LONG_PAUSE else "%H:%M:%S"
+            at = resuming.strftime(clock)
+            return f"rate limited: the API asks to wait {wait}; resuming at {at}"
         return f"rate limited: paused {wait} as the API asks; {refused}"
     pace = "" if pacing.rate_limit is None else format_rate(pacing.rate_limit)
     if pacing.phase is GovernorPhase.THROTTLED:
