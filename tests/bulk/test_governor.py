@@ -174,11 +174,17 @@ async def test_retry_after_zero_cuts_the_pace_without_pausing() -> None:
     assert state.rate_limit is not None
 
 
-async def test_a_long_retry_after_is_waited_out_by_default_and_shown() -> None:
+async def refused_once(retry_after: float) -> tuple[RateGovernor, FakeClock]:
+    """A governor (``max_pause=300``) whose first attempt was refused with ``retry_after``."""
     clock = FakeClock()
     gov = governor(clock, max_pause=300)
     attempt = await send(gov)
-    answer(gov, attempt, clock, refused=True, retry_after=3600.0)
+    answer(gov, attempt, clock, refused=True, retry_after=retry_after)
+    return gov, clock
+
+
+async def test_a_long_retry_after_is_waited_out_by_default_and_shown() -> None:
+    gov, clock = await refused_once(3600.0)
     state = gov.snapshot()
     assert state.phase is GovernorPhase.PAUSED
     assert state.pause_remaining == pytest.approx(3600.0)
@@ -189,10 +195,7 @@ async def test_a_long_retry_after_is_waited_out_by_default_and_shown() -> None:
 
 
 async def test_a_pause_within_max_pause_is_no_long_pause() -> None:
-    clock = FakeClock()
-    gov = governor(clock, max_pause=300)
-    attempt = await send(gov)
-    answer(gov, attempt, clock, refused=True, retry_after=120.0)
+    gov, _ = await refused_once(120.0)
     state = gov.snapshot()
     assert state.phase is GovernorPhase.PAUSED
     assert not state.long_pause
