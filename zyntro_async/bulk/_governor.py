@@ -601,6 +601,7 @@ class RateGovernor:
         self._refill_successes = 0  # successes sent since then
         self._refill_slowest = math.inf  # the slowest the run could send at since then
         self._pause_began = now  # when the latest pause began
+        self._long_pause_until = now  # the end of a pause over max_pause, waited by choice
         self._last_drain: _Drain | None = None  # the drain that ended the previous episode
         self._first_burst: int | None = None  # successes before the run's first episode
         self._last_ok_sent = -math.inf  # the latest send of any success so far
@@ -806,7 +807,7 @@ class RateGovernor:
             paused_until=self._pause_until if paused else None,
             pause_remaining=max(0.0, self._pause_until - now),
             settled_window=self.settled_window,
-            long_pause=paused and self._pause_until - self._pause_began > self.max_pause,
+            long_pause=now < self._long_pause_until,
         )
 
     @property
@@ -2096,6 +2097,7 @@ class RateGovernor:
                 return 0.0
             # Waiting a long pause was chosen, not suffered: it does not count as a stall.
             self._stall_origin = max(self._stall_origin, now + retry_after)
+            self._long_pause_until = max(self._long_pause_until, now + retry_after)
         until = max(self._pause_until, now)
         self._pause_until = max(until, now + retry_after)
         return self._pause_until - until
