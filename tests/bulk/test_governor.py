@@ -544,6 +544,54 @@ def test_a_cap_whose_429s_each_ask_for_30_s_keeps_its_window_under_the_floors() 
     assert state.learned_limit is not None
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_a_small_cap_whose_429s_each_ask_for_30_s_costs_two_pauses(seed: int) -> None:
+    # A cap of 4 at 50 ms (80/s) answering "Retry-After: 30" is met in slow start's second
+    # round, after some seven successes: too few to count a floor over the pause. Resumed
+    # at the blind cut's pace (110/s), the run was refused again in its first round after
+    # the pause; the search from the floor then counted over both pauses (0.4/s) doubled
+    # every 20 s, and 4,000 items took 259 s on two seeds of six (126 s on the others).
+    cap = ConcurrencyCap(4, latency=0.05, style=30.0)
+    result = simulate(cap, items=4000, workers=64, latency=0.05, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    work = result.items / cap.limit(0.0)
+    assert result.duration <= work + 2 * 30.0 + 30.0, "a third pause, or a climb of minutes"
+
+
+async def first_429_with_eight_in_flight(gov: RateGovernor, clock: FakeClock, wait: float) -> None:
+    """Slow start's first round of 4 accepted, then 8 at once, the first answer a 429."""
+    first = [await send(gov) for _ in range(4)]
+    clock.now += 0.05
+    for attempt in first:
+        answer(gov, attempt, clock, elapsed=0.05)
+    second = [await send(gov) for _ in range(8)]
+    clock.now += 0.05
+    answer(gov, second[0], clock, refused=True, retry_after=wait, elapsed=0.05)
+
+
+async def test_the_pace_after_a_long_first_pause_is_what_got_through_while_sending() -> None:
+    # Too few successes to count a floor over a 30 s pause. The run resumes at what the four
+    # came at while it was sending (40/s, less the margin), not at the blind cut's half of
+    # what it offered (8 in flight over 50 ms: 80/s). A cap of 4 at 50 ms answering
+    # "Retry-After: 30", resumed so, was refused again in the first round after the pause.
+    clock = FakeClock()
+    gov = governor(clock)
+    await first_429_with_eight_in_flight(gov, clock, 30.0)
+    state = gov.snapshot()
+    assert state.phase is GovernorPhase.PAUSED
+    assert state.rate_limit == pytest.approx(0.97 * 4 / 0.1)
+
+
+async def test_the_pace_after_a_short_first_pause_is_the_blind_cut() -> None:
+    # The same with "Retry-After: 1": another such pause costs less than a climb from
+    # lower (a bucket with a burst of one answering "1": 0.64 of its rate, from 0.76).
+    clock = FakeClock()
+    gov = governor(clock)
+    await first_429_with_eight_in_flight(gov, clock, 1.0)
+    assert gov.snapshot().rate_limit == pytest.approx(0.5 * 8 / 0.05)
+
+
 def test_a_limit_measured_low_is_measured_again_when_a_probe_finds_it_far_above() -> None:
     # 1,000/s with a burst of 5, 50 ms away. Its first short estimate counted a pace already
     # cut under the rate: 767/s. Each later probe met a 429 far above that, and a bucket

@@ -289,6 +289,7 @@ Everything is O(1) per attempt: counters, an EWMA, a one-second bucket and a fix
 
 from __future__ import annotations
 
+import collections
 import enum
 import math
 import time
@@ -357,6 +358,7 @@ _RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number
 _QUOTA_POLLED = 0.5  # ... or at refusing all this long unpaced (a bucket of 2/s refills sooner)
 _DATE_TOLERANCE = 0.03  # waits ending this close to whole seconds apart came from dates
 _DATED_IN_A_ROW = 2  # ... when this many in a row did
+_PAUSES_KEPT = 32  # the latest pauses kept, to tell a span's paused seconds from the rest
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
@@ -623,6 +625,7 @@ class RateGovernor:
         # Pauses and stops.
         self._pause_until = now
         self._pause_set_at = -math.inf
+        self._pauses: collections.deque[list[float]] = collections.deque(maxlen=_PAUSES_KEPT)
         self._first_wait: float | None = None  # the first Retry-After paused for
         self._waits_varied = False  # a later one differed from it (no fixed answer)
         self._wait_end: float | None = None  # when the latest named wait ended (this clock)
@@ -1329,7 +1332,7 @@ class RateGovernor:
         else:
             self._blind_cut(current)
         if now < self._pause_until and self._episode_blind and not self._episode_estimated:
-            self._resume_at_floor()
+            self._resume_at_floor(now)
         self._cut_done(now)
 
     def _counted_until(self, sent: float) -> float:
@@ -1411,15 +1414,36 @@ class RateGovernor:
             and paused <= self._measure_span()
         )
 
-    def _resume_at_floor(self) -> None:
+    def _resume_at_floor(self, now: float) -> None:
         """A pause in an episode with nothing measured: resume at what was accepted so far.
 
         The pace held through the episode was offered, not accepted: resumed at it, the run
         meets the limit again in its first round after the pause (and pauses again).
+
+        Too few successes to count a floor over the pause, and a long pause (another costs
+        as much): at most the pace they came at while the run was sending. Resumed at the
+        blind cut's pace instead, a cap of 4 at 50 ms answering "Retry-After: 30" (80/s),
+        met in slow start's second round after seven successes, was sent 110/s after the
+        pause: refused again, 30 s more. Not after a short pause: a bucket with a burst of
+        one answering "Retry-After: 1", resumed so, climbed longer than a second pause
+        costs (0.64 of its rate over the whole run, from 0.76).
         """
         accepted = self._accepted_since_origin(self._pause_until, 0.0)
+        if accepted is None and self._pause_until - now >= _LONG_PAUSE:
+            accepted = self._accepted_while_sending(now)
         if accepted is not None and self._rate is not None:
             self._rate = max(_MIN_RATE, min(self._rate, self.margin * accepted))
+
+    def _accepted_while_sending(self, now: float) -> float | None:
+        """What the server accepted per second since the cycle began, its pauses left out.
+
+        ``None`` before any success, or with no time unpaused.
+        """
+        accepted = self.succeeded - self._episode_origin_succeeded
+        span = now - self._episode_origin - self._paused_between(self._episode_origin, now)
+        if accepted <= 0 or span <= 0:
+            return None
+        return accepted / span
 
     def _accepted_since_origin(self, until: float, min_span: float) -> float | None:
         """What the server accepted per second from the cycle's start until ``until``.
@@ -2100,7 +2124,20 @@ class RateGovernor:
             self._long_pause_until = max(self._long_pause_until, now + retry_after)
         until = max(self._pause_until, now)
         self._pause_until = max(until, now + retry_after)
+        if self._pauses and self._pauses[-1][1] >= now:
+            self._pauses[-1][1] = self._pause_until  # the same pause, made longer
+        else:
+            self._pauses.append([now, self._pause_until])
         return self._pause_until - until
+
+    def _paused_between(self, start: float, end: float) -> float:
+        """Seconds of ``[start, end]`` that the run spent paused (as far as pauses are kept)."""
+        paused = 0.0
+        for began, ended in reversed(self._pauses):
+            if ended <= start:
+                break
+            paused += max(0.0, min(ended, end) - max(began, start))
+        return paused
 
     def _raise_if_stopped(self, now: float) -> None:
         if self._stop is not None:
