@@ -559,6 +559,21 @@ def test_a_small_cap_whose_429s_each_ask_for_30_s_costs_two_pauses(seed: int) ->
     assert result.duration <= work + 2 * 30.0 + 30.0, "a third pause, or a climb of minutes"
 
 
+@pytest.mark.parametrize("latency", [0.005, 0.02, 0.05])
+def test_a_small_bucket_whose_429s_each_ask_for_30_s_is_searched_from_below(latency: float) -> None:
+    # 20/s with a burst of 5 answering "Retry-After: 30": each drain after a pause gets the
+    # burst and little more, too few successes to count a floor. Halved blind from the
+    # flood's pace each time (497/s, 251/s, ... 16/s), the run paused six times: 1,200
+    # items in 245-251 s. Searched from what got through over the pause, two pauses and a
+    # climb of seconds.
+    bucket = TokenBucket(rate=20, burst=5, style=30.0)
+    result = simulate(bucket, items=1200, workers=64, latency=latency)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    work = result.items / bucket.rate
+    assert result.duration <= work + 2 * 30.0 + 15.0, "a third pause"
+
+
 async def first_429_with_eight_in_flight(gov: RateGovernor, clock: FakeClock, wait: float) -> None:
     """Slow start's first round of 4 accepted, then 8 at once, the first answer a 429."""
     first = [await send(gov) for _ in range(4)]

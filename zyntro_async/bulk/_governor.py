@@ -358,6 +358,7 @@ _RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number
 _QUOTA_POLLED = 0.5  # ... or at refusing all this long unpaced (a bucket of 2/s refills sooner)
 _DATE_TOLERANCE = 0.03  # waits ending this close to whole seconds apart came from dates
 _DATED_IN_A_ROW = 2  # ... when this many in a row did
+_SAME_SECONDS = 1e-6  # pauses this close are the same length (a sum of clock readings)
 _PAUSES_KEPT = 32  # the latest pauses kept, to tell a span's paused seconds from the rest
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
@@ -1429,7 +1430,7 @@ class RateGovernor:
         costs (0.64 of its rate over the whole run, from 0.76).
         """
         accepted = self._accepted_since_origin(self._pause_until, 0.0)
-        if accepted is None and self._pause_until - now >= _LONG_PAUSE:
+        if accepted is None and self._pause_until - now >= _LONG_PAUSE - _SAME_SECONDS:
             accepted = self._accepted_while_sending(now)
         if accepted is not None and self._rate is not None:
             self._rate = max(_MIN_RATE, min(self._rate, self.margin * accepted))
@@ -1445,14 +1446,16 @@ class RateGovernor:
             return None
         return accepted / span
 
-    def _accepted_since_origin(self, until: float, min_span: float) -> float | None:
+    def _accepted_since_origin(
+        self, until: float, min_span: float, samples: int = _CYCLE_SAMPLES
+    ) -> float | None:
         """What the server accepted per second from the cycle's start until ``until``.
 
-        ``None`` with fewer than a handful of successes, or over no more than ``min_span``.
+        ``None`` with fewer than ``samples`` successes, or over no more than ``min_span``.
         """
         accepted = self.succeeded - self._episode_origin_succeeded
         span = until - self._episode_origin
-        if accepted < _CYCLE_SAMPLES or span <= 0 or span < min_span:
+        if accepted < samples or span <= 0 or span < min_span:
             return None
         return accepted / span
 
@@ -1935,6 +1938,14 @@ class RateGovernor:
                 1.0, now - self._episode_started - paused, _CYCLE_UNIT_SHARE * (cycle - paused)
             )
             floor = self._accepted_since_origin(now, _CYCLE_SECONDS)
+            long_paused = self._episode_paused >= _LONG_PAUSE - _SAME_SECONDS
+            if floor is None and long_paused:
+                # After a long pause, a floor of however few successes: each pause refills
+                # a bucket's burst, and each drain after one gets the burst and little more.
+                # Held instead at the blind cut's pace, a bucket of 20/s with a burst of 5
+                # answering "Retry-After: 30" was halved from 497/s once a pause, six of
+                # them (1,200 items in 251 s; 127 s so).
+                floor = self._accepted_since_origin(now, _CYCLE_SECONDS, samples=1)
             if floor is not None:
                 # Only a floor: a refusal above it is not "just over the limit".
                 self._limit, self._measured = floor, False
