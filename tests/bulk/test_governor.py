@@ -574,6 +574,16 @@ def test_a_small_bucket_whose_429s_each_ask_for_30_s_is_searched_from_below(late
     assert result.duration <= work + 2 * 30.0 + 15.0, "a third pause"
 
 
+def test_a_search_after_two_long_pauses_counts_neither_in_its_unit() -> None:
+    # A bucket of 100/s with a burst of one answering "Retry-After: 30": the run's first
+    # pause, one success, a second pause. The search's unit took a share of the cycle with
+    # the first pause in it (7.8 s a doubling from 0.5/s: 204 s for 6,000 items).
+    bucket = TokenBucket(rate=100, burst=1, style=30.0)
+    result = simulate(bucket, items=6000, workers=64, latency=0.02)
+    assert result.succeeded == result.items
+    assert result.duration <= 180.0
+
+
 async def first_429_with_eight_in_flight(gov: RateGovernor, clock: FakeClock, wait: float) -> None:
     """Slow start's first round of 4 accepted, then 8 at once, the first answer a 429."""
     first = [await send(gov) for _ in range(4)]

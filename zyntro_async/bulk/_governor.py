@@ -1934,8 +1934,14 @@ class RateGovernor:
             # its feedback is, so the climb's unit counts it only up to the least unit (a
             # bucket answering 30 s climbed from its burst per 30 s, doubling every 30 s).
             paused = max(0.0, min(now, self._pause_until) - self._episode_started - 1.0)
+            # The cycle's other pauses count as well: two of 30 s (the run's first, and a
+            # second after one success) made the cycle's share of it a unit of 7.8 s, and a
+            # bucket of 100/s with a burst of one was climbed to over 100 s.
+            cycle_paused = max(paused, self._paused_between(self._episode_origin, now) - 1.0)
             self._unit = max(
-                1.0, now - self._episode_started - paused, _CYCLE_UNIT_SHARE * (cycle - paused)
+                1.0,
+                now - self._episode_started - paused,
+                _CYCLE_UNIT_SHARE * (cycle - cycle_paused),
             )
             floor = self._accepted_since_origin(now, _CYCLE_SECONDS)
             long_paused = self._episode_paused >= _LONG_PAUSE - _SAME_SECONDS
