@@ -1430,7 +1430,7 @@ class RateGovernor:
         costs (0.64 of its rate over the whole run, from 0.76).
         """
         accepted = self._accepted_since_origin(self._pause_until, 0.0)
-        if accepted is None and self._pause_until - now >= _LONG_PAUSE - _SAME_SECONDS:
+        if accepted is None and _is_long_pause(self._pause_until - now):
             accepted = self._accepted_while_sending(now)
         if accepted is not None and self._rate is not None:
             self._rate = max(_MIN_RATE, min(self._rate, self.margin * accepted))
@@ -1944,8 +1944,7 @@ class RateGovernor:
                 _CYCLE_UNIT_SHARE * (cycle - cycle_paused),
             )
             floor = self._accepted_since_origin(now, _CYCLE_SECONDS)
-            long_paused = self._episode_paused >= _LONG_PAUSE - _SAME_SECONDS
-            if floor is None and long_paused:
+            if floor is None and _is_long_pause(self._episode_paused):
                 # After a long pause, a floor of however few successes: each pause refills
                 # a bucket's burst, and each drain after one gets the burst and little more.
                 # Held instead at the blind cut's pace, a bucket of 20/s with a burst of 5
@@ -2334,6 +2333,14 @@ class _Curve:
             return self.start * math.pow(2.0, min(x, 60.0))
         x -= self.k
         return max(_MIN_RATE, self.ref * (1.0 + _CUBIC_C * x * x * x))
+
+
+def _is_long_pause(seconds: float) -> bool:
+    """Whether a pause lasts ``_LONG_PAUSE`` or more, to the clock's rounding.
+
+    A pause's length is a difference of clock readings: one set as 5 s may read 4.999999.
+    """
+    return seconds >= _LONG_PAUSE - _SAME_SECONDS
 
 
 def duration_text(seconds: float) -> str:
