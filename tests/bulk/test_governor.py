@@ -21,6 +21,7 @@ from zyntro_async._retry import FailureKind
 from zyntro_async.bulk._governor import (
     GovernorPhase,
     GovernorState,
+    LearnedLimit,
     LongRetryAfterError,
     RateGovernor,
     RateLimitStalledError,
@@ -1732,3 +1733,127 @@ async def test_window_opened_is_what_flew_without_a_429() -> None:
     assert gov.window_opened == 6
     answer(gov, await send(gov), clock, refused=True)
     assert gov.window_opened is None  # a 429: the next run starts small again
+
+
+# -- a run started from what the client's previous run learned ---------------------------
+
+
+def test_a_learned_limit_is_checked_like_the_governors_other_arguments() -> None:
+    with pytest.raises(ValueError, match="rate"):
+        LearnedLimit(rate=0.0)
+    with pytest.raises(ValueError, match="window"):
+        LearnedLimit(window=0)
+    with pytest.raises(TypeError, match="window"):
+        LearnedLimit(window=2.5)  # type: ignore[arg-type]
+
+
+async def test_a_run_started_from_a_learned_limit_is_paced_from_its_first_request() -> None:
+    clock = FakeClock()
+    seed = LearnedLimit(rate=100.0)
+    gov = governor(clock, learned=seed)
+
+    for _ in range(20):
+        answer(gov, await send(gov), clock, elapsed=0.0)
+
+    # Paced from the first send at the margin under the limit (1/97 s apart), not a flood;
+    # the pace climbs from there (2 ** 0.2 faster by the 20th send).
+    assert clock.slept[0] == pytest.approx(1 / 97, rel=0.01)
+    assert 17 / 97 < sum(clock.slept) <= 19 / 97
+    state = gov.snapshot()
+    assert state.learned_limit == 100.0
+    assert state.phase is GovernorPhase.PROBING  # a search upward from it, not a plateau
+    # Nothing was refused in this run: no rate to report as settled, the seed carried on.
+    assert gov.settled_rate is None
+    assert gov.learned == seed
+
+
+async def test_a_run_started_from_a_learned_limit_searches_upward_from_it() -> None:
+    clock = FakeClock()
+    gov = governor(clock, learned=LearnedLimit(rate=100.0))
+    answer(gov, await send(gov), clock)
+    clock.now += 1.0
+    # Doubling each second, held to twice what the server was seen to accept: a limit that
+    # rose since the last run (another endpoint, a plan upgraded) costs seconds, not minutes.
+    pace = gov.snapshot().rate_limit
+    assert pace is not None
+    assert 180 < pace <= 200
+
+
+async def test_a_learned_window_opens_slow_start_at_the_cap() -> None:
+    clock = FakeClock()
+    gov = governor(clock, initial_window=4, learned=LearnedLimit(window=8))
+    attempts = [await send(gov) for _ in range(8)]  # none waited for a place
+    assert gov.snapshot().window == 8
+    assert gov.snapshot().rate_limit is None  # a cap's window, no pace
+    for attempt in attempts:
+        answer(gov, attempt, clock)
+
+
+async def test_a_run_that_measured_nothing_has_learned_nothing() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    assert gov.learned is None  # nothing met, nothing started from
+    await met_a_limit(gov, clock, refused=10)  # a flood refused: no limit measured
+    assert gov.snapshot().learned_limit is None
+    assert gov.learned is None
+
+
+def test_what_a_run_learned_is_the_limit_it_measured() -> None:
+    run = simulate(TokenBucket(300, 60, "none"), items=3000, workers=64)
+    learned = run.governor.learned
+    assert learned == LearnedLimit(rate=run.governor.snapshot().learned_limit)
+    assert learned.rate is not None
+    assert 0.9 * 300 <= learned.rate <= 1.1 * 300
+
+
+def test_what_a_run_held_to_a_cap_learned_is_its_window() -> None:
+    run = simulate(ConcurrencyCap(8, 0.02, "exact"), items=3000, workers=64)
+    learned = run.governor.learned
+    assert learned is not None
+    assert learned.window == run.governor.settled_window == 8
+
+
+@pytest.mark.parametrize(
+    ("make", "items", "at_most"),
+    [
+        # A quota met blind costs slow start's last round (14% of a 300-item run); met
+        # paced, a round trip of the pace. Answering nothing, its windows are polled for.
+        pytest.param(lambda: WindowQuota(100, 10.0, "exact", start=3.3), 300, 0.02, id="quota"),
+        pytest.param(lambda: WindowQuota(100, 10.0, "http-date", start=6.1), 300, 0.02, id="date"),
+        pytest.param(lambda: WindowQuota(100, 10.0, "none", start=3.3), 300, 0.08, id="polled"),
+        pytest.param(lambda: TokenBucket(300, 60, "none"), 3000, 0.012, id="bucket"),
+    ],
+)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_next_run_meets_the_limit_the_last_one_learned_paced(
+    make: Callable[[], Server], items: int, at_most: float, seed: int
+) -> None:
+    first = simulate(make(), items=items, workers=64, seed=seed)
+    learned = first.governor.learned
+    assert learned is not None
+    assert learned.rate is not None
+
+    again = simulate(
+        make(), items=items, workers=64, seed=seed + 10, governor_options={"learned": learned}
+    )
+    blind = simulate(make(), items=items, workers=64, seed=seed + 10)
+
+    assert again.succeeded == items
+    assert again.refused_fraction <= at_most
+    assert again.refused_fraction <= blind.refused_fraction / 2.5
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_learned_limit_costs_a_run_against_no_limit_seconds(seed: int) -> None:
+    # 20,000 requests at 64 in flight and 20 ms: about 6 s blind. Started at 291/s, the
+    # search doubles each second up to the run's concurrency: about 2 s more.
+    blind = simulate(StrayRefusals(0.0), items=20_000, workers=64, seed=seed)
+    again = simulate(
+        StrayRefusals(0.0),
+        items=20_000,
+        workers=64,
+        seed=seed,
+        governor_options={"learned": LearnedLimit(rate=300.0)},
+    )
+    assert again.succeeded == 20_000
+    assert again.duration <= blind.duration + 3.0

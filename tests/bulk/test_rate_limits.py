@@ -98,6 +98,28 @@ async def test_a_rerun_meets_the_bucket_the_run_before_drained(
         assert again.settled_rate <= 1.25 * 50
 
 
+async def test_the_next_run_of_a_client_starts_from_the_limit_the_last_one_learned(
+    emulator: Emulator, zy: ZyntroClient
+) -> None:
+    # A quota of 40 a second, each 429 naming the rest of its window. Met blind, slow
+    # start's last round runs it out at once (18 429s in 200 items, every time); the same
+    # client's next run is paced from what the first learned, and meets it with a round
+    # trip of that pace in flight (2-3 429s).
+    emulator.faults.add(Latency(10), endpoint=ADD_CONTACTS)
+    emulator.set_limits(WindowQuota(limit=40, window=1.0, retry_after="seconds"))
+    n = 200
+    first = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16)
+    assert first.counts[Status.SUCCEEDED] == n, first.summary()
+
+    again = await zy.bulk.run([upsert(n + i) for i in range(n)], concurrency=16)
+
+    assert again.counts[Status.SUCCEEDED] == n, again.summary()
+    assert again.failed == again.unknown == again.skipped == 0
+    assert emulator.applied[ADD_CONTACTS] == 2 * n
+    assert first.rate_limited >= 10
+    assert again.rate_limited <= first.rate_limited / 3
+
+
 LIMITS = [
     # A cap of 4 with 10 ms of latency: about 400/s; its "seconds" announce a 1 s guess.
     *(pytest.param(ConcurrencyCap(max_in_flight=4, retry_after=r), 200, 0.25, id=f"cap-{r}")

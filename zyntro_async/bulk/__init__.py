@@ -19,6 +19,7 @@ from zyntro_async.bulk._format import line_from_op, op_from_line
 from zyntro_async.bulk._governor import (
     GovernorPhase,
     GovernorState,
+    LearnedLimit,
     LongRetryAfterError,
     RateGovernor,
     RateLimitStalledError,
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidItem",
     "ItemObserver",
     "ItemResult",
+    "LearnedLimit",
     "LogComms",
     "LongRetryAfterError",
     "Operation",

@@ -47,7 +47,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from zyntro_async._errors import CircuitOpenError, RequestValidationError, ZyntroError
 from zyntro_async.bulk._bundles import run_bundle
-from zyntro_async.bulk._governor import INITIAL_WINDOW, RateGovernor
+from zyntro_async.bulk._governor import INITIAL_WINDOW, LearnedLimit, RateGovernor
 from zyntro_async.bulk._item_observer import ItemObserver
 from zyntro_async.bulk._journal import Journal, Resume, recorded_status, resume
 from zyntro_async.bulk._limiter import ByteBudget, CircuitBreaker
@@ -108,6 +108,7 @@ class Run:
         on_result: Callable[[ItemResult], object] | None = None,
         send: MemoryObjectSendStream[ItemResult] | None = None,
         window_opened: int | None = None,
+        learned: LearnedLimit | None = None,
     ) -> None:
         self.client = client
         self.options = options
@@ -122,6 +123,8 @@ class Run:
             stall_timeout=options.rate_limit_stall,
             # Slow start begins where the client's previous run got without a 429.
             initial_window=max(INITIAL_WINDOW, window_opened or 0),
+            # ... and paced from what the previous run learned of the limit, if it met one.
+            learned=learned,
         )
         self.breaker = CircuitBreaker(options.breaker_threshold)
         self.bytes = ByteBudget(options.max_inflight_bytes)

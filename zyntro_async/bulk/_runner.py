@@ -21,7 +21,7 @@ if sys.version_info < (3, 11):  # pragma: no cover - anyio brings the backport
 from zyntro_async._errors import BulkAbortedError, CircuitOpenError, ZyntroError
 from zyntro_async._tracing import run_span
 from zyntro_async.bulk._engine import Run
-from zyntro_async.bulk._governor import RateLimitStopError
+from zyntro_async.bulk._governor import LearnedLimit, RateLimitStopError
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.bulk._options import DEFAULT_MAX_INFLIGHT_BYTES, RunOptions
 from zyntro_async.bulk._report import BulkReport, ItemResult, Progress
@@ -39,6 +39,8 @@ class Bulk:
         self._client = client
         # In flight at once without a 429 in the previous run: the next starts there.
         self._window_opened: int | None = None
+        # What the previous run learned of the API's limit: the next starts from it.
+        self._learned: LearnedLimit | None = None
 
     async def run(
         self,
@@ -70,7 +72,9 @@ class Bulk:
             max_per_second: ceiling on requests per second for the whole run. With or
                 without it, the run paces itself to the API's unannounced rate limit,
                 learned from its 429 answers (see README, "Rate limits"); a 429 never
-                fails an item, and never counts against its retries.
+                fails an item, and never counts against its retries. A run after one that
+                met the limit starts paced from what that one learned (the limit holds for
+                the client's credential, not for one run).
             max_inflight_bytes: attachment bytes being uploaded at once.
             journal: path of an SQLite journal; re-running with it skips what succeeded and
                 does not re-send creating calls that may have been applied.
@@ -246,7 +250,7 @@ class Bulk:
         on_result: Callable[[ItemResult], object] | None = None,
         send: MemoryObjectSendStream[ItemResult] | None = None,
     ) -> Run:
-        """A run of this client's, its slow start opened where the previous run's got."""
+        """A run of this client's, started from what the previous run learned of the limit."""
         return Run(
             self._client,
             options,
@@ -254,6 +258,7 @@ class Bulk:
             on_result=on_result,
             send=send,
             window_opened=self._window_opened,
+            learned=self._learned,
         )
 
     def _finish(self, run: Run) -> BulkReport:
@@ -262,6 +267,7 @@ class Bulk:
         run.report.settled_rate = run.governor.settled_rate
         run.report.settled_concurrency = run.governor.settled_window
         self._window_opened = run.governor.window_opened
+        self._learned = run.governor.learned
         run.progress(force=True)
         failed_input = run.input_error
         if failed_input is not None:
