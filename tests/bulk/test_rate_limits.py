@@ -185,8 +185,22 @@ async def test_a_server_that_stalls_once_settled_teaches_the_run_nothing(
     stalled: list[tuple[float, int]] = []  # when the server stopped, and 429s until then
     with serving_in_a_thread(emulator) as server_loop:
 
+        def near_the_limit() -> bool:
+            # Settled, or probing just above the limit learned (the phase is "probing" as
+            # soon as the pace passes it): "settled" alone was never seen in the second
+            # half of one run in six, and the server never stalled.
+            if not governors:
+                return False
+            state = governors[0].snapshot()
+            return (
+                state.phase in (GovernorPhase.SETTLED, GovernorPhase.PROBING)
+                and state.learned_limit is not None
+                and state.rate_limit is not None
+                and state.rate_limit <= 1.1 * state.learned_limit
+            )
+
         def stall_once_settled(_result: object) -> None:
-            settled = governors and governors[0].snapshot().phase is GovernorPhase.SETTLED
+            settled = near_the_limit()
             if emulator.applied[ADD_CONTACTS] >= n // 2 and settled and not stalled:
                 stalled.append((time.monotonic(), emulator.rate_limited[ADD_CONTACTS]))
                 server_loop.call_soon_threadsafe(time.sleep, 0.1)
