@@ -701,10 +701,11 @@ class RateGovernor:
 
         Paced from the first request at the rate's margin, the run meets a limit that
         stayed put with a round trip of that pace in flight, not slow start's flood: a
-        quota of 100 per 10 s answering its real wait refused 15% of a second 300-item run
-        started blind, 1% started so. The pace is a search, not a probe: the limit may have
-        risen (another endpoint, a plan upgraded), and held under a slow probing curve a
-        run against no limit at all took 12.7 s where blind it took 6.3 s (8.4 s so).
+        quota of 100 per 10 s answering its real wait refused 14-15% of a second 300-item
+        run started blind, 1.3-1.6% started so (simulated). The pace is a search, not a
+        probe: the limit may have risen (another endpoint, a plan upgraded). Held under a
+        probing curve, a run against no limit at all took 12.7 s where blind it took 6.3 s,
+        and 52 s with the slower probing of a run whose 429s paused it; searched, 8.4 s.
         """
         if learned.window is not None and self._window is not None:
             self._window = max(self._window, learned.window)
