@@ -315,18 +315,22 @@ async def test_a_long_retry_after_is_waited_out_and_the_progress_says_until_when
     emulator: Emulator, zy: ZyntroClient
 ) -> None:
     # 10 a window of 2 s, announced in whole seconds: the pause (1-2 s) is over max_pause.
+    # 25 items: more than two windows hold, so a 429 comes even when the run straddles a
+    # window's end (with 15, a run slowed by a busy machine could send 10 just before it
+    # and 5 just after, refused none, and never paused).
     emulator.set_limits(WindowQuota(limit=10, window=2.0, retry_after="seconds"))
     seen: list[Progress] = []
+    n = 25
 
     report = await zy.bulk.run(
-        [upsert(i) for i in range(15)],
+        [upsert(i) for i in range(n)],
         concurrency=4,
         max_pause=0.5,
         on_progress=seen.append,
         progress_interval=0.05,
     )
 
-    check_every_item_succeeded_once(emulator, report, 15)
+    check_every_item_succeeded_once(emulator, report, n)
     paused = [p.pacing for p in seen if p.phase is GovernorPhase.PAUSED]
     assert paused, [p.phase for p in seen]
     assert all(state is not None and state.paused_until is not None for state in paused)
