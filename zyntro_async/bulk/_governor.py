@@ -900,12 +900,7 @@ class RateGovernor:
         """
         if not self.rate_limited:
             return self._seed
-        rate = self._limit
-        pace = self._current_rate(self._clock())
-        if rate is not None and not (
-            self._measured or (pace is not None and pace <= _FLOOR_HELD * rate)
-        ):
-            rate = None  # a floor the pace has climbed well past says nothing
+        rate = self._limit_held(self._current_rate(self._clock()))
         window = self.settled_window
         if rate is None and window is None:
             return None
@@ -928,11 +923,7 @@ class RateGovernor:
             return None  # no limit met in this run (one it started from may have risen)
         now = self._clock()
         rate = self._current_rate(now)
-        settled = None
-        if self._limit is not None and (
-            self._measured or (rate is not None and rate <= _FLOOR_HELD * self._limit)
-        ):
-            settled = self._limit
+        settled = self._limit_held(rate)
         window = self.settled_window
         if window is not None and self._srtt:
             # Held under a cap on concurrency, the window sets the rate: what it lets through
@@ -945,6 +936,14 @@ class RateGovernor:
             return None
         settled *= self.margin
         return settled if self.ceiling is None else min(settled, self.ceiling)
+
+    def _limit_held(self, pace: float | None) -> float | None:
+        """The limit, if it still says something at ``pace``: measured, or a floor the pace
+        is held at (once the pace has climbed well past a floor, it says nothing)."""
+        limit = self._limit
+        if limit is None or self._measured or (pace is not None and pace <= _FLOOR_HELD * limit):
+            return limit
+        return None
 
     @property
     def settled_window(self) -> int | None:
