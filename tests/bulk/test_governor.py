@@ -1857,3 +1857,17 @@ def test_a_learned_limit_costs_a_run_against_no_limit_seconds(seed: int) -> None
     )
     assert again.succeeded == 20_000
     assert again.duration <= blind.duration + 3.0
+
+
+async def test_a_run_starts_from_a_learned_limit_only_once_and_before_sending() -> None:
+    clock = FakeClock()
+    late = governor(clock)
+    answer(late, await send(late), clock)
+    with pytest.raises(RuntimeError, match="before the first attempt"):
+        late.start_from(LearnedLimit(rate=100.0))  # already paced blind: too late
+
+    gov = governor(clock)
+    gov.start_from(LearnedLimit(rate=100.0))  # a journal's, opened after the governor
+    assert gov.snapshot().learned_limit == 100.0
+    with pytest.raises(RuntimeError, match="only once"):
+        gov.start_from(LearnedLimit(rate=50.0))

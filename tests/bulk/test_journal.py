@@ -12,7 +12,14 @@ import pytest
 
 from zyntro_async import AmbiguousOutcomeError, Contact, ZyntroClient
 from zyntro_async._errors import JournalConflictError, JournalError
-from zyntro_async.bulk import AddNote, ContactBundle, ItemResult, Status, UpsertContact
+from zyntro_async.bulk import (
+    AddNote,
+    ContactBundle,
+    ItemResult,
+    LearnedLimit,
+    Status,
+    UpsertContact,
+)
 from zyntro_async.bulk._journal import Journal
 from zyntro_async.testing import Emulator, Latency, RateLimited, ResetAfterApply, ServerFailure
 
@@ -316,3 +323,41 @@ def test_a_conflict_error_is_public_pickles_and_reports_its_code() -> None:
     assert (str(again), again.key, again.earlier) == (str(error), "k", "succeeded")
     assert zyntro_async.JournalConflictError is JournalConflictError
     assert error_code(error) == "JOURNAL_CONFLICT"
+
+
+async def test_the_journal_keeps_what_the_last_run_learned_of_the_rate_limit(
+    journal: Path,
+) -> None:
+    opened = Journal(journal)
+    await opened.open()
+    try:
+        assert await opened.learned_limit() is None  # a new journal: start blind
+        await opened.keep_learned(LearnedLimit(rate=291.5, measured=False))
+        await opened.keep_learned(LearnedLimit(rate=300.0, window=8))  # the latest run's
+    finally:
+        await opened.aclose()
+
+    again = Journal(journal)
+    await again.open()
+    try:
+        assert await again.learned_limit() == LearnedLimit(rate=300.0, window=8)
+    finally:
+        await again.aclose()
+
+
+async def test_a_rate_limit_row_no_run_wrote_is_no_start(journal: Path) -> None:
+    opened = Journal(journal)
+    await opened.open()
+    await opened.aclose()
+    import sqlite3
+
+    with sqlite3.connect(journal) as conn:  # a window of 2.5 requests: nothing we write
+        conn.execute("INSERT INTO rate_limit VALUES (1, -3.0, 2.5, 1, 0.0)")
+    conn.close()
+
+    again = Journal(journal)
+    await again.open()
+    try:
+        assert await again.learned_limit() is None
+    finally:
+        await again.aclose()

@@ -108,6 +108,7 @@ async def test_a_first_format_journal_is_upgraded_and_still_resumes(
             " value TEXT, code TEXT, message TEXT, updated REAL NOT NULL)"
         )
         conn.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("DROP TABLE rate_limit")  # the first format kept no learned limit
         conn.execute("PRAGMA application_id = 0")
         conn.execute("PRAGMA user_version = 0")
     conn.close()

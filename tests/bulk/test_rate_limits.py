@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,7 +41,7 @@ from zyntro_async.testing import (
     WindowQuota,
 )
 
-from ._helpers import ADD_CONTACTS, upsert
+from ._helpers import ADD_CONTACTS, ClientFactory, upsert
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +124,38 @@ async def test_the_next_run_of_a_client_starts_from_the_limit_the_last_one_learn
     assert first.rate_limited >= 10
     assert again.rate_limited <= 4
     paced = seen[0].pacing  # at the run's first answer: already paced by the limit learned
+    assert paced is not None
+    assert paced.learned_limit is not None
+    assert paced.rate_limit is not None
+
+
+async def test_a_rerun_with_the_journal_starts_from_the_limit_the_last_run_learned(
+    emulator: Emulator, make_client: ClientFactory, tmp_path: Path
+) -> None:
+    # As above, but the next run is another client's, as a rerun in a new process after
+    # Ctrl-C is: the journal kept what the first run learned.
+    emulator.faults.add(Latency(10), endpoint=ADD_CONTACTS)
+    emulator.set_limits(WindowQuota(limit=40, window=1.0, retry_after="seconds"))
+    journal = tmp_path / "import.journal"
+    n = 200
+    async with make_client() as zy:
+        first = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16, journal=journal)
+    assert first.counts[Status.SUCCEEDED] == n, first.summary()
+
+    seen: list[Progress] = []
+    async with make_client() as zy:
+        again = await zy.bulk.run(
+            [upsert(n + i) for i in range(n)],
+            concurrency=16,
+            journal=journal,
+            on_progress=seen.append,
+        )
+
+    assert again.counts[Status.SUCCEEDED] == n, again.summary()
+    assert emulator.applied[ADD_CONTACTS] == 2 * n
+    assert first.rate_limited >= 10
+    assert again.rate_limited <= 4
+    paced = seen[0].pacing
     assert paced is not None
     assert paced.learned_limit is not None
     assert paced.rate_limit is not None

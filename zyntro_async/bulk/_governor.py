@@ -692,9 +692,23 @@ class RateGovernor:
         self.rate_limited = 0
         self.most_in_flight = 0  # the most requests in flight at once so far
 
-        self._seed = learned
+        self._seed: LearnedLimit | None = None
         if learned is not None:
-            self._start_from(learned, now)
+            self.start_from(learned)
+
+    def start_from(self, learned: LearnedLimit) -> None:
+        """Begin where an earlier run left off, as the constructor's ``learned`` does.
+
+        For a run that learns it only once started (a journal's, opened then), before its
+        first attempt.
+
+        Raises:
+            RuntimeError: attempts were already paced, or it started from one already.
+        """
+        if self.requests or self._seed is not None:
+            raise RuntimeError("start_from: only once, before the first attempt")
+        self._seed = learned
+        self._start_from(learned, self._clock())
 
     def _start_from(self, learned: LearnedLimit, now: float) -> None:
         """Begin where an earlier run of the client left off (see ``learned``).

@@ -28,6 +28,11 @@ done: :func:`resume` sends a changed upsert again, and reports a changed creatin
 whose earlier content may be in Zyntro as a conflict (``JOURNAL_CONFLICT``) unless
 ``retry_changed``.
 
+One more row, in a table of its own: what the latest run learned of the API's rate limit
+(its rate, a cap's window), so that a rerun in a new process starts paced from it instead
+of meeting the limit blind (see :class:`~zyntro_async.bulk.LearnedLimit`). Older journals
+get the table when opened; older versions of the library ignore it.
+
 Credentials never reach the journal: it stores keys, statuses, result values (IDs) and
 error codes/messages, which the SDK already scrubs of secrets.
 """
@@ -56,6 +61,7 @@ from zyntro_async._errors import (
     ZyntroError,
 )
 from zyntro_async._serde import converter
+from zyntro_async.bulk._governor import LearnedLimit
 from zyntro_async.bulk._report import Status, error_code
 from zyntro_async.models._results import (
     AttachmentResult,
@@ -86,7 +92,20 @@ CREATE TABLE IF NOT EXISTS outcomes (
     updated REAL NOT NULL,
     fingerprint TEXT
 );
+CREATE TABLE IF NOT EXISTS rate_limit (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    rate REAL,
+    window INTEGER,
+    measured INTEGER NOT NULL,
+    updated REAL NOT NULL
+);
 """
+# What the latest run with the journal learned of the API's rate limit (one row).
+_KEEP_LEARNED = (
+    "INSERT INTO rate_limit (id, rate, window, measured, updated) VALUES (1, ?, ?, ?, ?) "
+    "ON CONFLICT(id) DO UPDATE SET rate=excluded.rate, window=excluded.window, "
+    "measured=excluded.measured, updated=excluded.updated"
+)
 _V1_COLUMNS = ("key", "status", "value_type", "value", "code", "message", "updated")
 _UPSERT = (
     "INSERT INTO outcomes (key, status, value_type, value, code, message, updated, fingerprint) "
@@ -540,6 +559,57 @@ class Journal:
                     conn.execute(_UPSERT, row)
             except sqlite3.Error as exc:
                 raise OSError(f"journal write failed: {exc}") from exc
+
+    async def learned_limit(self) -> LearnedLimit | None:
+        """What the latest run with this journal learned of the API's rate limit.
+
+        A rerun (after Ctrl-C, in a new process) starts from it as the same client's next
+        run would (see :class:`~zyntro_async.bulk.LearnedLimit`). ``None`` when no run kept
+        one, or the row is not one this library wrote.
+        """
+        reader = self._reader
+        if reader is None:
+            return None
+
+        def query() -> tuple[Any, ...] | None:
+            with self._read_lock:
+                row: tuple[Any, ...] | None = reader.execute(
+                    "SELECT rate, window, measured FROM rate_limit WHERE id = 1"
+                ).fetchone()
+                return row
+
+        try:
+            row = await anyio.to_thread.run_sync(query)
+        except sqlite3.Error:
+            return None  # a journal of this format without the table (read-only): start blind
+        if row is None:
+            return None
+        rate, window, measured = row
+        try:
+            return LearnedLimit(
+                rate=None if rate is None else float(rate), window=window, measured=bool(measured)
+            )
+        except (TypeError, ValueError):
+            return None  # nothing a run of ours kept: start blind
+
+    async def keep_learned(self, learned: LearnedLimit) -> None:
+        """Keep what this run learned of the API's rate limit for the next run's start.
+
+        Best effort: a journal that cannot take it keeps the outcomes all the same (the
+        next run starts blind), and the run's result does not change.
+        """
+        row = (learned.rate, learned.window, int(learned.measured), time.time())
+
+        def write() -> None:
+            with self._write_lock:
+                conn = self._conn
+                if conn is None:
+                    return
+                with conn:
+                    conn.execute(_KEEP_LEARNED, row)
+
+        with contextlib.suppress(sqlite3.Error):
+            await anyio.to_thread.run_sync(write)
 
     async def lookup(self, key: str) -> JournalEntry | None:
         """What an earlier run recorded for ``key`` (``None`` when nothing)."""

@@ -216,7 +216,12 @@ class Bulk:
                     async with AsyncExitStack() as stack:
                         if options.journal is not None:
                             run.journal = await _open_journal(stack, options.journal)
-                        await run.pull(items)
+                            await self._start_from_journal(run, run.journal)
+                        try:
+                            await run.pull(items)
+                        finally:
+                            if run.journal is not None:
+                                await _keep_learned(run, run.journal)
                 finally:
                     report = run.report
                     report.shared_keys = run.same_key.shared
@@ -241,6 +246,18 @@ class Bulk:
             if len(errors) == 1:
                 raise errors[0] from group
             raise
+
+    async def _start_from_journal(self, run: Run, journal: Journal) -> None:
+        """Pace ``run`` from what the journal's last run learned, if this client knows less.
+
+        A rerun in a new process (after Ctrl-C) meets the same limit as the run it resumes;
+        within a process the client's own previous run is the fresher.
+        """
+        if self._learned is not None:
+            return
+        learned = await journal.learned_limit()
+        if learned is not None:
+            run.governor.start_from(learned)
 
     def _new_run(
         self,
@@ -335,6 +352,14 @@ def _attach_report(cancelled: BaseException, run: Run) -> None:
 
 def _length(items: Iterable[Any] | AsyncIterable[Any]) -> int | None:
     return len(items) if isinstance(items, Sized) else None
+
+
+async def _keep_learned(run: Run, journal: Journal) -> None:
+    """Keep in the journal what ``run`` learned of the limit, for a rerun's start."""
+    learned = run.governor.learned
+    if learned is not None:
+        with anyio.CancelScope(shield=True):  # a cancelled run keeps it too
+            await journal.keep_learned(learned)
 
 
 async def _open_journal(stack: AsyncExitStack, journal: Any) -> Journal:
