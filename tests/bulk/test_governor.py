@@ -1765,6 +1765,8 @@ async def test_a_run_started_from_a_learned_limit_is_paced_from_its_first_reques
     # Nothing was refused in this run: no rate to report as settled, the seed carried on.
     assert gov.settled_rate is None
     assert gov.learned == seed
+    # What it started from stays said, for a display to tell why the run is paced.
+    assert gov.started_from == state.started_from == seed
 
 
 async def test_a_run_started_from_a_learned_limit_searches_upward_from_it() -> None:
@@ -1793,6 +1795,7 @@ async def test_a_run_that_measured_nothing_has_learned_nothing() -> None:
     clock = FakeClock()
     gov = governor(clock)
     assert gov.learned is None  # nothing met, nothing started from
+    assert gov.started_from is gov.snapshot().started_from is None
     await met_a_limit(gov, clock, refused=10)  # a flood refused: no limit measured
     assert gov.snapshot().learned_limit is None
     assert gov.learned is None
@@ -1869,5 +1872,6 @@ async def test_a_run_starts_from_a_learned_limit_only_once_and_before_sending() 
     gov = governor(clock)
     gov.start_from(LearnedLimit(rate=100.0))  # a journal's, opened after the governor
     assert gov.snapshot().learned_limit == 100.0
+    assert gov.started_from == LearnedLimit(rate=100.0)
     with pytest.raises(RuntimeError, match="only once"):
         gov.start_from(LearnedLimit(rate=50.0))

@@ -133,6 +133,9 @@ async def test_the_next_run_of_a_client_starts_from_the_limit_the_last_one_learn
     assert paced is not None
     assert paced.learned_limit is not None
     assert paced.rate_limit is not None
+    assert first.started_from is None  # blind
+    assert again.started_from is not None  # and the summary line can say so
+    assert again.started_from == paced.started_from
 
 
 async def test_a_rerun_with_the_journal_starts_from_the_limit_the_last_run_learned(
@@ -165,6 +168,9 @@ async def test_a_rerun_with_the_journal_starts_from_the_limit_the_last_run_learn
     assert paced is not None
     assert paced.learned_limit is not None
     assert paced.rate_limit is not None
+    assert first.started_from is None  # blind
+    assert again.started_from is not None  # and the summary line can say so
+    assert again.started_from == paced.started_from
 
 
 LIMITS = [

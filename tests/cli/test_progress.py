@@ -16,6 +16,7 @@ from zyntro_async.bulk import (
     GovernorPhase,
     GovernorState,
     ItemResult,
+    LearnedLimit,
     LongRetryAfterError,
     Progress,
     RateLimitStalledError,
@@ -172,6 +173,34 @@ def _pacing(**changes: object) -> GovernorState:
 def test_nothing_is_said_of_pacing_until_the_api_rate_limits() -> None:
     assert pacing_text(None) is None
     assert pacing_text(_pacing(rate_limited=0, phase=GovernorPhase.PROBING)) is None
+    nothing_learned = LearnedLimit(rate=None, window=None)
+    assert pacing_text(_pacing(rate_limited=0, started_from=nothing_learned)) is None
+
+
+@pytest.mark.parametrize(
+    ("learned", "start"),
+    [
+        (LearnedLimit(rate=33.5), "searching up from 33.5/s, the limit"),
+        (LearnedLimit(rate=33.5, window=8), "searching up from 33.5/s, the limit"),
+        (LearnedLimit(window=8), "starting at 8 in flight, the cap"),
+    ],
+)
+def test_a_run_started_from_a_learned_limit_says_why_it_is_paced_before_any_429(
+    learned: LearnedLimit, start: str
+) -> None:
+    # Paced from its first request: without a word, a user sees an import at 33/s and
+    # no reason for it.
+    state = _pacing(
+        rate_limited=0, phase=GovernorPhase.PROBING, accepted_rate=32.6, started_from=learned
+    )
+
+    line = pacing_text(state)
+
+    assert line == f"requests: 33/s, {start} an earlier run learned; no 429 yet"
+    # Once the API refuses, the line is the usual one.
+    assert pacing_text(attrs.evolve(state, rate_limited=3)) == (
+        "requests: 33/s, probing above 300/s; 3 answered 429 (retried)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -252,6 +281,15 @@ def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
         "failed an item); next time pass --max-per-second 291"
     )
     assert rate_limit_line(BulkReport()) is None
+    assert rate_limit_line(BulkReport(started_from=LearnedLimit(rate=33.5))) == (
+        "rate limit: none met; the run started at 33.5 requests/s, the limit an earlier run "
+        "learned, and searched up from it"
+    )
+    assert rate_limit_line(BulkReport(started_from=LearnedLimit(window=8))) == (
+        "rate limit: none met; the run started at 8 requests in flight, the cap an earlier "
+        "run learned, and opened up from it"
+    )
+    assert rate_limit_line(BulkReport(started_from=LearnedLimit())) is None
     under_a_cap = BulkReport(rate_limited=9, settled_rate=326.4, settled_concurrency=8)
     assert rate_limit_line(under_a_cap) == (
         "rate limit: the run settled at 8 requests in flight, 326 requests/s (9 answered "

@@ -490,6 +490,8 @@ class GovernorState:
             to (``None``: no cap met); what to pass as ``concurrency`` next time.
         long_pause: the current pause is longer than ``max_pause``, waited out because
             ``on_long_pause="wait"``: a display says when the run resumes.
+        started_from: what an earlier run learned of the limit, that this run started
+            paced from (``None``: it started blind); see :attr:`RateGovernor.started_from`.
     """
 
     phase: GovernorPhase
@@ -505,6 +507,7 @@ class GovernorState:
     pause_remaining: float
     settled_window: int | None = None
     long_pause: bool = False
+    started_from: LearnedLimit | None = None
 
 
 class RateGovernor:
@@ -893,6 +896,7 @@ class RateGovernor:
             pause_remaining=max(0.0, self._pause_until - now),
             settled_window=self.settled_window,
             long_pause=now < self._long_pause_until,
+            started_from=self._seed,
         )
 
     @property
@@ -903,6 +907,16 @@ class RateGovernor:
         answered 429, so the next run starts small again).
         """
         return self.most_in_flight if not self.rate_limited and self.most_in_flight else None
+
+    @property
+    def started_from(self) -> LearnedLimit | None:
+        """What an earlier run learned, that this one started paced from (``learned`` or
+        :meth:`start_from`); ``None`` for a run that started blind.
+
+        Such a run goes at the learned rate's margin before any 429, and searches up from
+        it: a display says why it is paced while the API has refused nothing yet.
+        """
+        return self._seed
 
     @property
     def learned(self) -> LearnedLimit | None:

@@ -19,7 +19,7 @@ from zyntro_async._errors import (
     ZyntroError,
 )
 from zyntro_async.bulk._format import line_from_op
-from zyntro_async.bulk._governor import GovernorPhase, GovernorState
+from zyntro_async.bulk._governor import GovernorPhase, GovernorState, LearnedLimit
 from zyntro_async.bulk._same_key import SharedKey
 
 __all__ = ["BulkReport", "ItemResult", "Progress", "Status", "error_code", "format_rate"]
@@ -149,6 +149,9 @@ class BulkReport:
         settled_concurrency: the requests in flight a cap on concurrent requests held the
             run to (``None``: no such cap was met). Pass it as ``concurrency``
             (``--concurrency``) next time: a run that never exceeds the cap never meets it.
+        started_from: what an earlier run (of the same client, or with the same journal)
+            learned of the limit, that this run started paced from (``None``: it started
+            blind); see :class:`~zyntro_async.bulk.LearnedLimit`.
         shared_keys: items whose contact lookup key (e-mail, phone or contact id) an
             earlier item of the run had: they ran after it, one at a time, and updated
             the contact it created or found.
@@ -164,6 +167,7 @@ class BulkReport:
     rate_limited: int = 0
     settled_rate: float | None = None
     settled_concurrency: int | None = None
+    started_from: LearnedLimit | None = None
     shared_keys: int = 0
     shared_key_examples: list[SharedKey] = attrs.field(factory=list)
 

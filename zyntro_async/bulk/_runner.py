@@ -283,6 +283,7 @@ class Bulk:
         run.report.rate_limited = run.governor.rate_limited
         run.report.settled_rate = run.governor.settled_rate
         run.report.settled_concurrency = run.governor.settled_window
+        run.report.started_from = run.governor.started_from
         self._window_opened = run.governor.window_opened
         self._learned = run.governor.learned
         run.progress(force=True)

@@ -153,11 +153,18 @@ def pacing_text(
         pacing: the governor's state from :class:`Progress` (``None``: none reported).
         now: the local wall clock (injectable for tests).
 
+    A run started from what an earlier run learned says so before its first 429, since it
+    is paced from its first request: ``requests: 33/s, searching up from 33.5/s, the limit
+    an earlier run learned; no 429 yet``.
+
     Returns:
-        The line, or ``None`` while no 429 was met (nothing worth a line).
+        The line, or ``None`` while no 429 was met (nothing worth a line) in a run that
+        started blind.
     """
-    if pacing is None or (not pacing.rate_limited and pacing.paused_until is None):
+    if pacing is None:
         return None
+    if not pacing.rate_limited and pacing.paused_until is None:
+        return _started_from_text(pacing)
     refused = f"{pacing.rate_limited:,} answered 429 (retried)"
     if pacing.phase is GovernorPhase.PAUSED:
         wait = duration_text(pacing.pause_remaining)
@@ -181,6 +188,20 @@ def pacing_text(
     return f"requests: {pacing.accepted_rate:.0f}/s, {state}; {refused}"
 
 
+def _started_from_text(pacing: GovernorState) -> str | None:
+    """The pacing line of a run started from an earlier run's limit, before any 429."""
+    learned = pacing.started_from
+    if learned is None:
+        return None
+    if learned.rate is not None:
+        start = f"searching up from {format_rate(learned.rate)}/s, the limit"
+    elif learned.window is not None:
+        start = f"starting at {learned.window} in flight, the cap"
+    else:  # nothing to start from: the run is not paced by it
+        return None
+    return f"requests: {pacing.accepted_rate:.0f}/s, {start} an earlier run learned; no 429 yet"
+
+
 def rate_limit_line(report: BulkReport) -> str | None:
     """The summary's line on the API's rate limit, phrased to reuse as ``--max-per-second``.
 
@@ -193,10 +214,24 @@ def rate_limit_line(report: BulkReport) -> str | None:
         requests, ``... settled at 8 requests in flight, 326 requests/s (...); next time
         pass --concurrency 8``), or ``None`` when the API never answered 429. A run that a
         rate limit stopped before it settled says so (``rate limit: met, the run stopped
-        before settling (...)``), not that it found none.
+        before settling (...)``), not that it found none. A run started from an earlier
+        run's limit that met no 429 says why its first seconds were paced: ``rate limit:
+        none met; the run started at 33.5 requests/s, the limit an earlier run learned,
+        and searched up from it``.
     """
     if not report.rate_limited:
-        return None
+        learned = report.started_from
+        if learned is None:
+            return None
+        if learned.rate is not None:
+            start = f"started at {format_rate(learned.rate)} requests/s, the limit"
+            searched = ", and searched up from it"
+        elif learned.window is not None:
+            start = f"started at {learned.window} requests in flight, the cap"
+            searched = ", and opened up from it"
+        else:
+            return None
+        return f"rate limit: none met; the run {start} an earlier run learned{searched}"
     retried = f"{report.rate_limited:,} answered 429, retried; none failed an item"
     if report.settled_rate is None:
         if isinstance(report.stopped, RateLimitStopError):
