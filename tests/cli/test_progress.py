@@ -182,7 +182,7 @@ def test_nothing_is_said_of_pacing_until_the_api_rate_limits() -> None:
     [
         (LearnedLimit(rate=33.5), "searching up from 33.5/s, the limit"),
         (LearnedLimit(rate=33.5, window=8), "searching up from 33.5/s, the limit"),
-        (LearnedLimit(window=8), "starting at 8 in flight, the cap"),
+        (LearnedLimit(window=8), "searching up from 8 in flight, the cap"),
     ],
 )
 def test_a_run_started_from_a_learned_limit_says_why_it_is_paced_before_any_429(
@@ -282,12 +282,11 @@ def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
     )
     assert rate_limit_line(BulkReport()) is None
     assert rate_limit_line(BulkReport(started_from=LearnedLimit(rate=33.5))) == (
-        "rate limit: none met; the run started at 33.5 requests/s, the limit an earlier run "
-        "learned, and searched up from it"
+        "rate limit: none met; the run started at 33.5 requests/s, the limit an earlier run learned"
     )
     assert rate_limit_line(BulkReport(started_from=LearnedLimit(window=8))) == (
         "rate limit: none met; the run started at 8 requests in flight, the cap an earlier "
-        "run learned, and opened up from it"
+        "run learned"
     )
     assert rate_limit_line(BulkReport(started_from=LearnedLimit())) is None
     under_a_cap = BulkReport(rate_limited=9, settled_rate=326.4, settled_concurrency=8)

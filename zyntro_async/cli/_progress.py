@@ -27,6 +27,7 @@ from zyntro_async._errors import APIError
 from zyntro_async.bulk._governor import (
     GovernorPhase,
     GovernorState,
+    LearnedLimit,
     RateLimitStopError,
     duration_text,
 )
@@ -148,14 +149,13 @@ def pacing_text(
     ``requests: 291/s, settled at 291/s; 42 answered 429 (retried)`` (``settled at 8 in
     flight`` under a cap on concurrent requests), or while waiting out
     a long ``Retry-After``: ``rate limited: the API asks to wait 58 min; resuming at 14:05``.
+    A run started from what an earlier run learned is paced from its first request, and
+    says so before any 429: ``requests: 33/s, searching up from 33.5/s, the limit an
+    earlier run learned; no 429 yet``.
 
     Args:
         pacing: the governor's state from :class:`Progress` (``None``: none reported).
         now: the local wall clock (injectable for tests).
-
-    A run started from what an earlier run learned says so before its first 429, since it
-    is paced from its first request: ``requests: 33/s, searching up from 33.5/s, the limit
-    an earlier run learned; no 429 yet``.
 
     Returns:
         The line, or ``None`` while no 429 was met (nothing worth a line) in a run that
@@ -190,16 +190,25 @@ def pacing_text(
 
 def _started_from_text(pacing: GovernorState) -> str | None:
     """The pacing line of a run started from an earlier run's limit, before any 429."""
-    learned = pacing.started_from
+    start = _learned_text(pacing.started_from, per_second="/s", in_flight="in flight")
+    if start is None:
+        return None
+    return (
+        f"requests: {pacing.accepted_rate:.0f}/s, searching up from {start} an earlier run "
+        "learned; no 429 yet"
+    )
+
+
+def _learned_text(learned: LearnedLimit | None, *, per_second: str, in_flight: str) -> str | None:
+    """``33.5/s, the limit`` or ``8 in flight, the cap`` (the units as given), or ``None``
+    when nothing was learned to start from."""
     if learned is None:
         return None
     if learned.rate is not None:
-        start = f"searching up from {format_rate(learned.rate)}/s, the limit"
-    elif learned.window is not None:
-        start = f"starting at {learned.window} in flight, the cap"
-    else:  # nothing to start from: the run is not paced by it
-        return None
-    return f"requests: {pacing.accepted_rate:.0f}/s, {start} an earlier run learned; no 429 yet"
+        return f"{format_rate(learned.rate)}{per_second}, the limit"
+    if learned.window is not None:
+        return f"{learned.window} {in_flight}, the cap"
+    return None
 
 
 def rate_limit_line(report: BulkReport) -> str | None:
@@ -216,22 +225,15 @@ def rate_limit_line(report: BulkReport) -> str | None:
         rate limit stopped before it settled says so (``rate limit: met, the run stopped
         before settling (...)``), not that it found none. A run started from an earlier
         run's limit that met no 429 says why its first seconds were paced: ``rate limit:
-        none met; the run started at 33.5 requests/s, the limit an earlier run learned,
-        and searched up from it``.
+        none met; the run started at 33.5 requests/s, the limit an earlier run learned``.
     """
     if not report.rate_limited:
-        learned = report.started_from
-        if learned is None:
+        start = _learned_text(
+            report.started_from, per_second=" requests/s", in_flight="requests in flight"
+        )
+        if start is None:
             return None
-        if learned.rate is not None:
-            start = f"started at {format_rate(learned.rate)} requests/s, the limit"
-            searched = ", and searched up from it"
-        elif learned.window is not None:
-            start = f"started at {learned.window} requests in flight, the cap"
-            searched = ", and opened up from it"
-        else:
-            return None
-        return f"rate limit: none met; the run {start} an earlier run learned{searched}"
+        return f"rate limit: none met; the run started at {start} an earlier run learned"
     retried = f"{report.rate_limited:,} answered 429, retried; none failed an item"
     if report.settled_rate is None:
         if isinstance(report.stopped, RateLimitStopError):
