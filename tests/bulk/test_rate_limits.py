@@ -105,6 +105,24 @@ async def test_a_rerun_meets_the_bucket_the_run_before_drained(
         assert again.settled_rate <= 1.25 * 50
 
 
+def check_the_second_run_started_from_the_first(
+    emulator: Emulator, first: BulkReport, again: BulkReport, seen: list[Progress], n: int
+) -> None:
+    """``again`` (``n`` items) met the limit paced by what ``first`` (``n``, blind) learned."""
+    assert again.counts[Status.SUCCEEDED] == n, again.summary()
+    assert again.failed == again.unknown == again.skipped == 0
+    assert emulator.applied[ADD_CONTACTS] == 2 * n  # each applied once, over both runs
+    assert first.rate_limited >= 10
+    assert again.rate_limited <= 4
+    paced = seen[0].pacing  # at the run's first answer: already paced by the limit learned
+    assert paced is not None
+    assert paced.learned_limit is not None
+    assert paced.rate_limit is not None
+    assert first.started_from is None  # blind
+    assert again.started_from is not None  # and the summary line can say so
+    assert again.started_from == paced.started_from
+
+
 async def test_the_next_run_of_a_client_starts_from_the_limit_the_last_one_learned(
     emulator: Emulator, zy: ZyntroClient
 ) -> None:
@@ -124,18 +142,7 @@ async def test_the_next_run_of_a_client_starts_from_the_limit_the_last_one_learn
         [upsert(n + i) for i in range(n)], concurrency=16, on_progress=seen.append
     )
 
-    assert again.counts[Status.SUCCEEDED] == n, again.summary()
-    assert again.failed == again.unknown == again.skipped == 0
-    assert emulator.applied[ADD_CONTACTS] == 2 * n
-    assert first.rate_limited >= 10
-    assert again.rate_limited <= 4
-    paced = seen[0].pacing  # at the run's first answer: already paced by the limit learned
-    assert paced is not None
-    assert paced.learned_limit is not None
-    assert paced.rate_limit is not None
-    assert first.started_from is None  # blind
-    assert again.started_from is not None  # and the summary line can say so
-    assert again.started_from == paced.started_from
+    check_the_second_run_started_from_the_first(emulator, first, again, seen, n)
 
 
 async def test_a_rerun_with_the_journal_starts_from_the_limit_the_last_run_learned(
@@ -160,17 +167,7 @@ async def test_a_rerun_with_the_journal_starts_from_the_limit_the_last_run_learn
             on_progress=seen.append,
         )
 
-    assert again.counts[Status.SUCCEEDED] == n, again.summary()
-    assert emulator.applied[ADD_CONTACTS] == 2 * n
-    assert first.rate_limited >= 10
-    assert again.rate_limited <= 4
-    paced = seen[0].pacing
-    assert paced is not None
-    assert paced.learned_limit is not None
-    assert paced.rate_limit is not None
-    assert first.started_from is None  # blind
-    assert again.started_from is not None  # and the summary line can say so
-    assert again.started_from == paced.started_from
+    check_the_second_run_started_from_the_first(emulator, first, again, seen, n)
 
 
 LIMITS = [
