@@ -77,7 +77,10 @@ class Bulk:
                 the client's credential, not for one run).
             max_inflight_bytes: attachment bytes being uploaded at once.
             journal: path of an SQLite journal; re-running with it skips what succeeded and
-                does not re-send creating calls that may have been applied.
+                does not re-send creating calls that may have been applied. It also keeps
+                what the run learned of the rate limit, so a rerun in a new process (after
+                Ctrl-C) starts paced from it, as this client's next run would
+                (``BulkReport.started_from`` says so).
             retry_unknown: with a journal, send again creating calls whose outcome was
                 unknown (they may be duplicated).
             retry_changed: with a journal, send a creating call (note, attachment, comms)
