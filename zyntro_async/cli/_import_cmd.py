@@ -197,7 +197,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         metavar="PATH",
         help="SQLite journal of outcomes (default: FILE.zyntro-journal beside the input, or "
         "in $XDG_STATE_HOME/zyntro-async/journals when that folder is read-only; none with "
-        "--emulator); re-running with the same journal resumes without sending anything twice",
+        "--emulator); re-running with the same journal resumes without sending anything "
+        "twice, paced from the rate limit the last run met",
     )
     parser.add_argument(
         "--no-journal",
