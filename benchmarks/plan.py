@@ -144,6 +144,8 @@ class LimitScenario:
         seconds: how long sending them takes at the limit.
         title: how the table names it.
         phases: the limit-change schedule.
+        window: a window quota's window in seconds (``None`` for other limits): its
+            settled goodput is counted over whole windows (see ``verdicts.limit_figures``).
     """
 
     key: str
@@ -155,6 +157,7 @@ class LimitScenario:
     seconds: float
     title: str
     phases: tuple[LimitPhase, ...] = ()
+    window: float | None = None
 
 
 # Retry-After styles per limit kind: a concurrency cap's "seconds" already announces 1 s
@@ -216,6 +219,7 @@ def limit_scenarios(plan: Plan) -> tuple[LimitScenario, ...]:
             int(rate * duration),
             duration,
             f"{name}, {_STYLE_NAMES.get(style, 'Retry-After: ' + style)}",
+            window=window if kind == "window_quota" else None,
         )
         for kind, (flags, rate, duration, name) in kinds.items()
         for style in _STYLES[kind]

@@ -50,6 +50,50 @@ def test_the_settled_rate_interpolates_between_samples() -> None:
     assert figures["settled"] == pytest.approx(1.0)
 
 
+def _quota_run(
+    clock_start: float, quota: int = 100, window: float = 10.0, seconds: float = 50.0
+) -> dict[str, Any]:
+    """A quota of ``quota`` per ``window`` s, each window's count taken in its first fifth
+    (the run's first window: from when it began), sampled every 0.5 s for ``seconds``; the
+    samples began at ``clock_start`` on the emulator's clock, where windows open at
+    multiples of ``window``."""
+    first = int(clock_start // window)
+    samples = []
+    for i in range(int(seconds / 0.5) + 1):
+        t = i * 0.5
+        clock = clock_start + t
+        opened = int(clock // window)
+        since = clock - max(opened * window, clock_start)  # into this window, for the run
+        accepted = (opened - first) * quota + min(quota, round(quota * 5 * since / window))
+        samples.append([t, accepted, 0, accepted])
+    return _run(samples, clock_start=clock_start)
+
+
+@pytest.mark.parametrize("offset", [0.0, 2.5, 5.0, 7.5])
+def test_a_quota_is_settled_over_whole_windows_wherever_they_fall(offset: float) -> None:
+    # Every window accepts its 100: 1.0 of the limit, whether the second half (25-50 s)
+    # holds two window starts or three. Over the half itself it read 0.8 to 1.2.
+    result = _quota_run(1_000.0 + offset)
+
+    figures = verdicts.limit_figures(result, 10.0, window=10.0)
+    plain = verdicts.limit_figures(result, 10.0)
+
+    assert figures["settled"] == pytest.approx(1.0)
+    assert figures["settled_windows"] in (1, 2)
+    assert "settled_windows" not in plain  # not told the window: the half itself...
+    assert plain["settled"] in (pytest.approx(0.8), pytest.approx(1.2))  # ...in steps
+
+
+def test_a_quota_run_without_its_clock_or_a_whole_window_is_settled_over_the_half() -> None:
+    samples = [[0.0, 0, 0, 0], [5.0, 50, 0, 50], [8.0, 80, 0, 80]]
+    # No clock recorded (an older result): the half itself.
+    assert "settled_windows" not in verdicts.limit_figures(_run(samples), 10.0, window=10.0)
+    # A second half (4-8 s) that holds no whole 10-second window: the half itself.
+    short = verdicts.limit_figures(_run(samples, clock_start=0.0), 10.0, window=10.0)
+    assert "settled_windows" not in short
+    assert short["settled"] == pytest.approx(1.0)
+
+
 def test_phases_are_judged_against_their_own_limit() -> None:
     phases = (plan.LimitPhase(0.0, 300.0, 60), plan.LimitPhase(10.0, 150.0, 30))
     samples = [[0.0, 0, 0, 0], [10.0, 3000, 0, 3000], [15.0, 3600, 0, 3600], [20.0, 4350, 0, 4400]]
@@ -104,6 +148,18 @@ def test_a_concurrency_cap_is_judged_against_its_calibrated_rate() -> None:
     settled = next(row for metric, row in rows.items() if metric.startswith("goodput settled"))
     assert settled.value == pytest.approx(1.0)
     assert settled.status == "PASS"
+
+
+def test_a_window_quota_row_is_settled_over_whole_windows_and_says_how_many() -> None:
+    scenario = next(s for s in plan.limit_scenarios(plan.QUICK) if s.kind == "window_quota")
+    quota, window = plan.QUICK.quota
+    assert scenario.window == window
+    # Its second half (10-20 s) holds five window starts or six as the windows fall; over
+    # the whole windows in it, each accepting its count, it is at the limit.
+    rows = _rows(_quota_run(100.5, quota, window, seconds=20.0), scenario)
+    settled = next(row for metric, row in rows.items() if metric.startswith("goodput settled"))
+    assert settled.value == pytest.approx(1.0)
+    assert "whole windows" in settled.note
 
 
 def test_a_run_that_errored_is_reported_not_judged() -> None:
