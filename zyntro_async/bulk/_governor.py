@@ -705,17 +705,6 @@ class RateGovernor:
         For a run that learns it only once started (a journal's, opened then), before its
         first attempt.
 
-        Raises:
-            RuntimeError: attempts were already paced, or it started from one already.
-        """
-        if self.requests or self._seed is not None:
-            raise RuntimeError("start_from: only once, before the first attempt")
-        self._seed = learned
-        self._start_from(learned, self._clock())
-
-    def _start_from(self, learned: LearnedLimit, now: float) -> None:
-        """Begin where an earlier run of the client left off (see ``learned``).
-
         Paced from the first request at the rate's margin, the run meets a limit that
         stayed put with a round trip of that pace in flight, not slow start's flood: a
         quota of 100 per 10 s answering its real wait refused 14-15% of a second 300-item
@@ -723,14 +712,20 @@ class RateGovernor:
         probe: the limit may have risen (another endpoint, a plan upgraded). Held under a
         probing curve, a run against no limit at all took 12.7 s where blind it took 6.3 s,
         and 52 s with the slower probing of a run whose 429s paused it; searched, 8.4 s.
+
+        Raises:
+            RuntimeError: attempts were already paced, or it started from one already.
         """
+        if self.requests or self._seed is not None:
+            raise RuntimeError("start_from: only once, before the first attempt")
+        self._seed = learned
         if learned.window is not None and self._window is not None:
             self._window = max(self._window, learned.window)
         if learned.rate is None:
             return
         self._limit, self._measured = learned.rate, learned.measured
         self._rate = self.margin * learned.rate
-        self._curve = _Curve.exponential(now, self._rate, _SEED_UNIT)
+        self._curve = _Curve.exponential(self._clock(), self._rate, _SEED_UNIT)
         # Paced from the start, the run never drains the bucket at once: what got through
         # before its first 429 bounds no burst (see _tail_floor).
         self._tail_trusted = False
