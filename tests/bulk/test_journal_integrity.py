@@ -6,6 +6,8 @@ never make a run skip (or repeat) items it should not.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import pickle
 import signal
@@ -13,6 +15,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -157,6 +161,31 @@ async def test_one_run_per_journal_in_one_process(path: Path) -> None:
     second = Journal(path)
     await second.open()
     await second.aclose()
+
+
+@contextlib.contextmanager
+def _lock_held_silently(path: Path) -> Iterator[Path]:
+    """Hold ``path``'s journal lock as a run does in its first moment: no line written yet."""
+    lock = path.with_name(path.name + ".lock")
+    with open(lock, "a+", encoding="utf-8") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield lock
+
+
+async def test_a_refusal_in_the_holders_first_moment_still_names_it(path: Path) -> None:
+    # The holder has its lock but has not written its line yet: the refusal waits for it.
+    with _lock_held_silently(path) as lock:
+        threading.Timer(0.1, lambda: lock.write_text("pid 4242 on host, since now\n")).start()
+        with pytest.raises(JournalError, match=r"in use by another run \(pid 4242 on host"):
+            await Journal(path).open()
+
+
+async def test_a_holder_that_never_says_who_it_is_is_still_refused(path: Path) -> None:
+    with (
+        _lock_held_silently(path),
+        pytest.raises(JournalError, match="another process, starting or finishing"),
+    ):
+        await Journal(path).open()
 
 
 _HOLDER = textwrap.dedent(

@@ -115,6 +115,7 @@ _UPSERT = (
     "fingerprint=coalesce(excluded.fingerprint, outcomes.fingerprint)"
 )
 _BATCH = 512
+_HOLDER_WAIT = 0.5  # seconds an empty lock file is read again before its holder is unknown
 
 
 @attrs.frozen
@@ -279,6 +280,21 @@ def _try_lock(handle: IO[str]) -> bool:
     return True
 
 
+def _holder(handle: IO[str]) -> str:
+    """Who holds the lock on ``handle``'s file, as its holder wrote it.
+
+    A holder writes its line just after it takes the lock, and empties the file just before
+    it lets go, so an empty file is read again for a moment before it is called unknown.
+    """
+    deadline = time.monotonic() + _HOLDER_WAIT
+    while True:
+        handle.seek(0)
+        holder = handle.read().strip()
+        if holder or time.monotonic() >= deadline:
+            return holder or "another process, starting or finishing"
+        time.sleep(0.01)
+
+
 class _JournalLock:
     """The exclusive lock of one journal, held for the lifetime of a run."""
 
@@ -299,8 +315,7 @@ class _JournalLock:
                     path=self.journal,
                 ) from exc
             if not _try_lock(handle):
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
+                holder = _holder(handle)
                 handle.close()
                 raise JournalError(
                     f"journal {self.journal} is in use by another run ({holder}); two runs on "
