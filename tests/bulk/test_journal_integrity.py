@@ -6,7 +6,6 @@ never make a run skip (or repeat) items it should not.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import pickle
@@ -16,8 +15,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -163,26 +162,33 @@ async def test_one_run_per_journal_in_one_process(path: Path) -> None:
     await second.aclose()
 
 
-@contextlib.contextmanager
-def _lock_held_silently(path: Path) -> Iterator[Path]:
+def _take_lock_silently(path: Path) -> IO[str]:
     """Hold ``path``'s journal lock as a run does in its first moment: no line written yet."""
-    lock = path.with_name(path.name + ".lock")
-    with open(lock, "a+", encoding="utf-8") as held:
-        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        yield lock
+    held = path.with_name(path.name + ".lock").open("a+", encoding="utf-8")
+    fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return held
 
 
 async def test_a_refusal_in_the_holders_first_moment_still_names_it(path: Path) -> None:
     # The holder has its lock but has not written its line yet: the refusal waits for it.
-    with _lock_held_silently(path) as lock:
-        threading.Timer(0.1, lambda: lock.write_text("pid 4242 on host, since now\n")).start()
+    with _take_lock_silently(path) as held:
+        line = "pid 4242 on host, since now\n"
+        threading.Timer(0.1, lambda: Path(held.name).write_text(line)).start()
         with pytest.raises(JournalError, match=r"in use by another run \(pid 4242 on host"):
             await Journal(path).open()
 
 
+async def test_a_holder_letting_go_in_that_moment_hands_the_journal_over(path: Path) -> None:
+    # A finishing run has emptied its line and is about to let go: the next run waits.
+    threading.Timer(0.1, _take_lock_silently(path).close).start()
+    journal = Journal(path)
+    await journal.open()
+    await journal.aclose()
+
+
 async def test_a_holder_that_never_says_who_it_is_is_still_refused(path: Path) -> None:
     with (
-        _lock_held_silently(path),
+        _take_lock_silently(path),
         pytest.raises(JournalError, match="another process, starting or finishing"),
     ):
         await Journal(path).open()

@@ -115,7 +115,7 @@ _UPSERT = (
     "fingerprint=coalesce(excluded.fingerprint, outcomes.fingerprint)"
 )
 _BATCH = 512
-_HOLDER_WAIT = 0.5  # seconds an empty lock file is read again before its holder is unknown
+_HOLDER_WAIT = 0.5  # seconds a silent holder is waited for before it is called unknown
 
 
 @attrs.frozen
@@ -280,19 +280,24 @@ def _try_lock(handle: IO[str]) -> bool:
     return True
 
 
-def _holder(handle: IO[str]) -> str:
-    """Who holds the lock on ``handle``'s file, as its holder wrote it.
+def _lock_or_holder(handle: IO[str]) -> str | None:
+    """Lock ``handle``'s file, or say who holds it; ``None`` once locked.
 
-    A holder writes its line just after it takes the lock, and empties the file just before
-    it lets go, so an empty file is read again for a moment before it is called unknown.
+    A holder writes its line just after it takes the lock and empties the file just before
+    it lets go. So while the file is empty, this keeps trying the lock (a finishing holder
+    lets go) and reading the line (a starting one writes it) for a moment, before it calls
+    the holder unknown.
     """
     deadline = time.monotonic() + _HOLDER_WAIT
-    while True:
+    while not _try_lock(handle):
         handle.seek(0)
         holder = handle.read().strip()
-        if holder or time.monotonic() >= deadline:
-            return holder or "another process, starting or finishing"
+        if holder:
+            return holder
+        if time.monotonic() >= deadline:
+            return "another process, starting or finishing"
         time.sleep(0.01)
+    return None
 
 
 class _JournalLock:
@@ -314,8 +319,8 @@ class _JournalLock:
                     f"{exc.strerror or exc}",
                     path=self.journal,
                 ) from exc
-            if not _try_lock(handle):
-                holder = _holder(handle)
+            holder = _lock_or_holder(handle)
+            if holder is not None:
                 handle.close()
                 raise JournalError(
                     f"journal {self.journal} is in use by another run ({holder}); two runs on "
