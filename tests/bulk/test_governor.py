@@ -914,6 +914,22 @@ def test_a_burst_of_one_at_its_round_trip_is_not_taken_for_a_cap_of_one(
 
 
 @pytest.mark.parametrize("seed", [1, 2])
+def test_a_cap_of_one_is_held_to_a_window_of_one(seed: int) -> None:
+    # One request at a time, 50 ms away, no Retry-After, latency varying as over real
+    # sockets (up to 90% either way): a pace under one round trip's rate still lets two
+    # overlap now and then, and each such 429 comes with two in flight. A window held for a
+    # cap then met the next one at its edge and was dropped rather than go from two to one
+    # (as for a bucket with a burst of one at its round trip, above), and the run searched
+    # for a rate every second: 0.58-0.62 of the cap. Under one request in flight on average,
+    # a window of one costs a bucket nothing.
+    cap = ConcurrencyCap(cap=1, latency=0.05, style="none")
+    result = simulate(cap, items=600, workers=64, latency=0.05, seed=seed, jitter=0.9)
+    assert result.succeeded == result.items
+    assert result.governor.snapshot().window == 1
+    assert result.goodput(cap, result.duration / 2, result.completions[-1]) >= 0.7
+
+
+@pytest.mark.parametrize("seed", [1, 2])
 def test_a_floor_refused_under_itself_comes_down(seed: int) -> None:
     # 50/s with a burst of 10, answering its real wait: the search from the first floor
     # overshot to 80/s before the burst ran out, and 0.7 of that (56/s) became the next

@@ -347,6 +347,7 @@ INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
 _SEARCH_LAG_IN_FLIGHT = 16  # from this many, a search's growth since counts (see below)
 _EDGE_ROUNDS = 6.0  # a window's edge held this many full round trips before a 429: no cap
+_ONE_IN_FLIGHT = 1.0  # a window goes from two to one only where successes averaged under this
 _EDGE_MOST = 8  # ... for a window of at most this many (a place of more costs little)
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
@@ -598,6 +599,7 @@ class RateGovernor:
         self._window: int | None = initial_window
         self._window_grown_at = now
         self._window_floor = 1  # the least a cap could be, from what the run got through
+        self._window_load = math.inf  # ... and what it had in flight on average, unrounded
         self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
         self._turn = anyio.Lock(fast_acquire=True)
 
@@ -1049,6 +1051,7 @@ class RateGovernor:
         counted the pause too, and a floor of one let a bucket of 80/s take the window to one.
         """
         accepted = max(self._measured_accepted_rate(now), drain.rate(self._srtt))
+        self._window_load = accepted * self._srtt if self._srtt else math.inf
         self._window_floor = max(1, round(accepted * (self._srtt or 0.0)))
         self._set_window(window, now)
 
@@ -1647,8 +1650,9 @@ class RateGovernor:
         """A refusal with a window set: shrink it if refused at its edge, else drop it.
 
         Dropped too when shrinking would take it under what the run got through when it was
-        set (``_hold_window``), or from two or more to one: no cap is that low, the 429 is a
-        rate's. One whose request was alone in flight is a rate's too, and leaves it as is.
+        set (``_hold_window``), or from two or more to one where the run had a request or
+        more in flight on average: no cap is that low, the 429 is a rate's. One whose request
+        was alone in flight is a rate's too, and leaves it as is.
         Dropped as well when ``edge_held`` (see _edge_held, taken before this 429's pause).
         """
         assert self._window is not None
@@ -1656,8 +1660,16 @@ class RateGovernor:
         # Nor to one from more: a bucket with a burst of one refuses the second of two
         # requests that arrive close together, and two in flight often do. Against 100/s at
         # 20 ms, counted at 65/s early on (a floor of one), the window went from three to
-        # one at its edge: 50 requests a second. A cap of one is then met as a rate.
-        least = self._window_floor if self._window == 1 else max(2, self._window_floor)
+        # one at its edge: 50 requests a second. But where the run had less than one in
+        # flight on average, a window of one costs it little of what it got through, and a
+        # cap of one fits best. Against one at a time 50 ms away, whose 429s each came with
+        # two in flight, the window was dropped at every second one and the run searched
+        # for a rate each second (10% of requests refused, 0.7 of what one at a time gets).
+        least = (
+            self._window_floor
+            if self._window == 1 or self._window_load < _ONE_IN_FLIGHT
+            else max(2, self._window_floor)
+        )
         if in_flight < 2:
             # Alone in flight: a cap accepts that one. A bucket with a burst of one refuses
             # it when it arrives close behind the one before, and at a window of one that is
