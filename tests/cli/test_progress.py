@@ -303,6 +303,22 @@ def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
     )
 
 
+def test_a_cap_of_one_reads_as_one_request() -> None:
+    one_at_a_time = BulkReport(rate_limited=7, settled_rate=30.2, settled_concurrency=1)
+    assert rate_limit_line(one_at_a_time) == (
+        "rate limit: the run settled at 1 request in flight, 30.2 requests/s (7 answered "
+        "429, retried; none failed an item); next time pass --concurrency 1"
+    )
+    assert one_at_a_time.rate_limit_advice() == (
+        "rate limited (7 429s): settled at 1 request in flight (30.2 requests/s); "
+        "pass concurrency=1 next time"
+    )
+    assert rate_limit_line(BulkReport(started_from=LearnedLimit(window=1))) == (
+        "rate limit: none met; the run started at 1 request in flight, the cap an earlier "
+        "run learned"
+    )
+
+
 def test_the_summary_of_a_run_a_rate_limit_stopped_does_not_say_none_was_found() -> None:
     # Stopped by a Retry-After longer than max_pause before the run settled: it met a
     # limit, and "none found" read as though the 429s were strays.

@@ -278,13 +278,18 @@ class BulkReport:
         if self.settled_concurrency is not None:
             return (
                 f"rate limited ({self.rate_limited} 429s): settled at "
-                f"{self.settled_concurrency} requests in flight ({rate} requests/s); "
+                f"{requests_in_flight(self.settled_concurrency)} ({rate} requests/s); "
                 f"pass concurrency={self.settled_concurrency} next time"
             )
         return (
             f"rate limited ({self.rate_limited} 429s): settled at {rate} requests/s; "
             f"pass max_per_second={rate} next time"
         )
+
+
+def requests_in_flight(count: int) -> str:
+    """``1 request in flight`` or ``8 requests in flight``."""
+    return f"{count} request in flight" if count == 1 else f"{count} requests in flight"
 
 
 def format_rate(rate: float) -> str:

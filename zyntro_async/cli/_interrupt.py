@@ -166,8 +166,10 @@ class Stopper:
             self.signum = signum
             self._gate.stop()
             again = "press Ctrl-C" if signum == signal.SIGINT else "send SIGTERM"
+            count = self._in_flight()
+            in_flight = f"{count} request" if count == 1 else f"{count} requests"
             say(
-                f"stopping: finishing {self._in_flight()} requests in flight; {again} again "
+                f"stopping: finishing {in_flight} in flight; {again} again "
                 f"to stop now (waiting at most {self._grace:g}s)"
             )
             loop = asyncio.get_running_loop()

@@ -31,7 +31,14 @@ from zyntro_async.bulk._governor import (
     RateLimitStopError,
     duration_text,
 )
-from zyntro_async.bulk._report import BulkReport, ItemResult, Progress, Status, format_rate
+from zyntro_async.bulk._report import (
+    BulkReport,
+    ItemResult,
+    Progress,
+    Status,
+    format_rate,
+    requests_in_flight,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -190,7 +197,9 @@ def pacing_text(
 
 def _started_from_text(pacing: GovernorState) -> str | None:
     """The pacing line of a run started from an earlier run's limit, before any 429."""
-    start = _learned_text(pacing.started_from, per_second="/s", in_flight="in flight")
+    start = _learned_text(
+        pacing.started_from, per_second="/s", in_flight=lambda count: f"{count} in flight"
+    )
     if start is None:
         return None
     return (
@@ -199,7 +208,9 @@ def _started_from_text(pacing: GovernorState) -> str | None:
     )
 
 
-def _learned_text(learned: LearnedLimit | None, *, per_second: str, in_flight: str) -> str | None:
+def _learned_text(
+    learned: LearnedLimit | None, *, per_second: str, in_flight: Callable[[int], str]
+) -> str | None:
     """``33.5/s, the limit`` or ``8 in flight, the cap`` (the units as given), or ``None``
     when nothing was learned to start from."""
     if learned is None:
@@ -207,7 +218,7 @@ def _learned_text(learned: LearnedLimit | None, *, per_second: str, in_flight: s
     if learned.rate is not None:
         return f"{format_rate(learned.rate)}{per_second}, the limit"
     if learned.window is not None:
-        return f"{learned.window} {in_flight}, the cap"
+        return f"{in_flight(learned.window)}, the cap"
     return None
 
 
@@ -229,7 +240,7 @@ def rate_limit_line(report: BulkReport) -> str | None:
     """
     if not report.rate_limited:
         start = _learned_text(
-            report.started_from, per_second=" requests/s", in_flight="requests in flight"
+            report.started_from, per_second=" requests/s", in_flight=requests_in_flight
         )
         if start is None:
             return None
@@ -243,7 +254,7 @@ def rate_limit_line(report: BulkReport) -> str | None:
     window = report.settled_concurrency
     if window is not None:
         return (
-            f"rate limit: the run settled at {window} requests in flight, {rate} requests/s "
+            f"rate limit: the run settled at {requests_in_flight(window)}, {rate} requests/s "
             f"({retried}); next time pass --concurrency {window}"
         )
     return (
