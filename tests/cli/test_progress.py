@@ -284,38 +284,31 @@ def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
     assert rate_limit_line(BulkReport(started_from=LearnedLimit(rate=33.5))) == (
         "rate limit: none met; the run started at 33.5 requests/s, the limit an earlier run learned"
     )
-    assert rate_limit_line(BulkReport(started_from=LearnedLimit(window=8))) == (
-        "rate limit: none met; the run started at 8 requests in flight, the cap an earlier "
-        "run learned"
-    )
     assert rate_limit_line(BulkReport(started_from=LearnedLimit())) is None
-    under_a_cap = BulkReport(rate_limited=9, settled_rate=326.4, settled_concurrency=8)
-    assert rate_limit_line(under_a_cap) == (
-        "rate limit: the run settled at 8 requests in flight, 326 requests/s (9 answered "
-        "429, retried; none failed an item); next time pass --concurrency 8"
-    )
-    assert under_a_cap.rate_limit_advice() == (
-        "rate limited (9 429s): settled at 8 requests in flight (326 requests/s); "
-        "pass concurrency=8 next time"
-    )
     assert rate_limit_line(BulkReport(rate_limited=3)) == (
         "rate limit: none found (3 answered 429, retried; none failed an item)"
     )
 
 
-def test_a_cap_of_one_reads_as_one_request() -> None:
-    one_at_a_time = BulkReport(rate_limited=7, settled_rate=30.2, settled_concurrency=1)
-    assert rate_limit_line(one_at_a_time) == (
-        "rate limit: the run settled at 1 request in flight, 30.2 requests/s (7 answered "
-        "429, retried; none failed an item); next time pass --concurrency 1"
+@pytest.mark.parametrize(
+    ("window", "rate", "in_flight"),
+    [(8, 326.4, "8 requests in flight"), (1, 30.2, "1 request in flight")],
+)
+def test_the_summary_under_a_cap_gives_the_window_to_pass_as_concurrency(
+    window: int, rate: float, in_flight: str
+) -> None:
+    under_a_cap = BulkReport(rate_limited=9, settled_rate=rate, settled_concurrency=window)
+    shown = format_rate(rate)
+    assert rate_limit_line(under_a_cap) == (
+        f"rate limit: the run settled at {in_flight}, {shown} requests/s (9 answered "
+        f"429, retried; none failed an item); next time pass --concurrency {window}"
     )
-    assert one_at_a_time.rate_limit_advice() == (
-        "rate limited (7 429s): settled at 1 request in flight (30.2 requests/s); "
-        "pass concurrency=1 next time"
+    assert under_a_cap.rate_limit_advice() == (
+        f"rate limited (9 429s): settled at {in_flight} ({shown} requests/s); "
+        f"pass concurrency={window} next time"
     )
-    assert rate_limit_line(BulkReport(started_from=LearnedLimit(window=1))) == (
-        "rate limit: none met; the run started at 1 request in flight, the cap an earlier "
-        "run learned"
+    assert rate_limit_line(BulkReport(started_from=LearnedLimit(window=window))) == (
+        f"rate limit: none met; the run started at {in_flight}, the cap an earlier run learned"
     )
 
 
