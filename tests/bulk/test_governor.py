@@ -921,7 +921,7 @@ def test_a_cap_of_one_is_held_to_a_window_of_one(seed: int) -> None:
     # cap then met the next one at its edge and was dropped rather than go from two to one
     # (as for a bucket with a burst of one at its round trip, above), and the run searched
     # for a rate every second: 0.58-0.62 of the cap. Under one request in flight on average,
-    # a window of one costs a bucket nothing.
+    # a window of one costs a bucket little of what the run got through.
     cap = ConcurrencyCap(cap=1, latency=0.05, style="none")
     result = simulate(cap, items=600, workers=64, latency=0.05, seed=seed, jitter=0.9)
     assert result.succeeded == result.items

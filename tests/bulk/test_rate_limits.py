@@ -294,7 +294,7 @@ async def test_a_cap_of_one_is_held_to_one_request_in_flight(
     # flight, so a window held for a cap met the second at its edge, and was dropped instead
     # of going to one: the run searched for a rate every second (a 429 or two each time, 10%
     # of requests, 0.7 of what one at a time gets through), or, answering 0, settled at a
-    # window of two. Under one request in flight on average, nothing but a cap of one fits.
+    # window of two. Under one request in flight on average, a cap of one fits best.
     emulator.faults.add(Latency(30), endpoint=ADD_CONTACTS)
     emulator.set_limits(ConcurrencyCap(max_in_flight=1, retry_after=retry_after))
     n = 240
