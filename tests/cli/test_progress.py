@@ -312,6 +312,25 @@ def test_the_summary_under_a_cap_gives_the_window_to_pass_as_concurrency(
     )
 
 
+@pytest.mark.parametrize(
+    ("learned", "start"),
+    [
+        (LearnedLimit(rate=33.5), "33.5 requests/s, the limit"),
+        (LearnedLimit(window=1), "1 request in flight, the cap"),
+    ],
+)
+def test_the_one_line_summary_says_what_a_run_without_429s_started_from(
+    learned: LearnedLimit, start: str
+) -> None:
+    # Paced from its first request and never refused: without this, nothing in the
+    # library's one line said why the run went at 33/s.
+    report = BulkReport(started_from=learned)
+    assert report.summary().endswith(f"; no 429; started at {start} an earlier run learned")
+    assert BulkReport(started_from=LearnedLimit()).summary() == BulkReport().summary()
+    met = BulkReport(started_from=learned, rate_limited=2, settled_rate=30.0)
+    assert "started at" not in met.summary()  # the limit it met is the news
+
+
 def test_the_summary_of_a_run_a_rate_limit_stopped_does_not_say_none_was_found() -> None:
     # Stopped by a Retry-After longer than max_pause before the run settled: it met a
     # limit, and "none found" read as though the 429s were strays.

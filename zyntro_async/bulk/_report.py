@@ -255,13 +255,22 @@ class BulkReport:
         return lines
 
     def summary(self) -> str:
-        """One line: counts per status, elapsed, rate, and the rate limit met, if any."""
+        """One line: counts per status, elapsed, rate, and the rate limit met, if any.
+
+        A run that met no 429 but started paced from an earlier run's limit says so
+        (``...; no 429; started at 33.5 requests/s, the limit an earlier run learned``).
+        """
         parts = ", ".join(f"{count} {status.value}" for status, count in self.counts.items())
         line = f"{self.total} items: {parts} in {self.elapsed:.1f}s ({self.items_per_second:.0f}/s)"
         if self.shared_keys:
             line += f"; {self.shared_keys} shared a contact's lookup key with an earlier item"
-        advice = self.rate_limit_advice()
+        advice = self.rate_limit_advice() or self._started_from_text()
         return f"{line}; {advice}" if advice else line
+
+    def _started_from_text(self) -> str | None:
+        """Why a run that met no 429 was paced: it started from an earlier run's limit."""
+        start = None if self.rate_limited else learned_limit_text(self.started_from)
+        return None if start is None else f"no 429; started at {start} an earlier run learned"
 
     def rate_limit_advice(self) -> str | None:
         """What the run learned of the API's rate limit, phrased to reuse next time.
@@ -290,6 +299,23 @@ class BulkReport:
 def requests_in_flight(count: int) -> str:
     """``1 request in flight`` or ``8 requests in flight``."""
     return f"{count} request in flight" if count == 1 else f"{count} requests in flight"
+
+
+def learned_limit_text(
+    learned: LearnedLimit | None,
+    *,
+    per_second: str = " requests/s",
+    in_flight: Callable[[int], str] = requests_in_flight,
+) -> str | None:
+    """``33.5 requests/s, the limit`` or ``8 requests in flight, the cap`` (the units as
+    given), or ``None`` when nothing was learned to start from."""
+    if learned is None:
+        return None
+    if learned.rate is not None:
+        return f"{format_rate(learned.rate)}{per_second}, the limit"
+    if learned.window is not None:
+        return f"{in_flight(learned.window)}, the cap"
+    return None
 
 
 def format_rate(rate: float) -> str:

@@ -27,7 +27,6 @@ from zyntro_async._errors import APIError
 from zyntro_async.bulk._governor import (
     GovernorPhase,
     GovernorState,
-    LearnedLimit,
     RateLimitStopError,
     duration_text,
 )
@@ -37,6 +36,7 @@ from zyntro_async.bulk._report import (
     Progress,
     Status,
     format_rate,
+    learned_limit_text,
     requests_in_flight,
 )
 
@@ -197,7 +197,7 @@ def pacing_text(
 
 def _started_from_text(pacing: GovernorState) -> str | None:
     """The pacing line of a run started from an earlier run's limit, before any 429."""
-    start = _learned_text(
+    start = learned_limit_text(
         pacing.started_from, per_second="/s", in_flight=lambda count: f"{count} in flight"
     )
     if start is None:
@@ -206,20 +206,6 @@ def _started_from_text(pacing: GovernorState) -> str | None:
         f"requests: {pacing.accepted_rate:.0f}/s, searching up from {start} an earlier run "
         "learned; no 429 yet"
     )
-
-
-def _learned_text(
-    learned: LearnedLimit | None, *, per_second: str, in_flight: Callable[[int], str]
-) -> str | None:
-    """``33.5/s, the limit`` or ``8 in flight, the cap`` (the units as given), or ``None``
-    when nothing was learned to start from."""
-    if learned is None:
-        return None
-    if learned.rate is not None:
-        return f"{format_rate(learned.rate)}{per_second}, the limit"
-    if learned.window is not None:
-        return f"{in_flight(learned.window)}, the cap"
-    return None
 
 
 def rate_limit_line(report: BulkReport) -> str | None:
@@ -239,9 +225,7 @@ def rate_limit_line(report: BulkReport) -> str | None:
         none met; the run started at 33.5 requests/s, the limit an earlier run learned``.
     """
     if not report.rate_limited:
-        start = _learned_text(
-            report.started_from, per_second=" requests/s", in_flight=requests_in_flight
-        )
+        start = learned_limit_text(report.started_from)
         if start is None:
             return None
         return f"rate limit: none met; the run started at {start} an earlier run learned"
