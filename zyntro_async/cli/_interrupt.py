@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if sys.version_info < (3, 11):  # pragma: no cover - anyio depends on the backport there
     from exceptiongroup import BaseExceptionGroup
 
+from zyntro_async.bulk._report import requests_in_flight
+
 if TYPE_CHECKING:
     from zyntro_async.bulk._report import ItemResult
 
@@ -166,10 +168,8 @@ class Stopper:
             self.signum = signum
             self._gate.stop()
             again = "press Ctrl-C" if signum == signal.SIGINT else "send SIGTERM"
-            count = self._in_flight()
-            in_flight = f"{count} request" if count == 1 else f"{count} requests"
             say(
-                f"stopping: finishing {in_flight} in flight; {again} again "
+                f"stopping: finishing {requests_in_flight(self._in_flight())}; {again} again "
                 f"to stop now (waiting at most {self._grace:g}s)"
             )
             loop = asyncio.get_running_loop()
