@@ -1,0 +1,277 @@
+"""The governor against a matrix of simulated limits: the check to run before changing it.
+
+``python -m tests.bulk.sim_matrix`` runs every scenario below on each seed and each
+latency jitter, in virtual time (see ``_sim.py``), and prints the rows that miss #12's
+targets: settled goodput (the run's second half) at least 0.95 of the limit, at most 2% of
+requests refused, every item succeeded. ``--out FILE`` keeps the rows as JSON;
+``--compare BASE.json`` prints what moved against an earlier run of the matrix, and the
+totals a change is judged by.
+
+A rule that helps one limit often costs another (a cap and a token bucket look alike at a
+search's 429), and one seed's run can swing by a tenth either way. So a change is judged
+over the whole matrix, on several seeds, and at two jitters: 0.2, the simulation's default,
+and 0.9, where latency varies about as much as the client sees it vary over real sockets
+on a loaded machine (a cap of 20 at 100 ms answering HTTP dates settled at 0.80 of its rate
+there in the simulation, and at 0.79 over real sockets; at 0.93 with a jitter of 0.2).
+
+To compare with the code of another commit, run the matrix in a worktree of it with
+``--out``, then here with ``--compare``::
+
+    git worktree add /tmp/base HEAD~1
+    (cd /tmp/base && python -m tests.bulk.sim_matrix --out /tmp/base.json)
+    python -m tests.bulk.sim_matrix --compare /tmp/base.json
+
+The whole matrix (62 scenarios, 2 seeds, 2 jitters) takes about a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import attrs
+
+from tests.bulk._sim import (
+    ConcurrencyCap,
+    RetryAfterStyle,
+    Server,
+    TokenBucket,
+    WindowQuota,
+    simulate,
+)
+
+GOODPUT_TARGET = 0.95  # settled goodput, as a fraction of the limit
+REFUSED_TARGET = 0.02  # 429s, as a fraction of requests
+STYLES: tuple[RetryAfterStyle, ...] = ("none", "exact", "http-date", 0.0, 1.0)
+PAUSING: tuple[RetryAfterStyle, ...] = ("exact", "http-date", 1.0)  # each 429 pauses the run
+
+
+@attrs.frozen
+class Scenario:
+    """One limit, met by ``items`` upserts at 64 workers, ``latency`` seconds away."""
+
+    name: str
+    server: Callable[[], Server]
+    items: int
+    latency: float
+
+
+@attrs.frozen
+class Row:
+    """What one run of a scenario did, on one seed at one jitter."""
+
+    scenario: str
+    seed: int
+    jitter: float
+    whole: float  # goodput over the whole run, as a fraction of the limit
+    settled: float  # ... over its second half
+    refused: float  # 429s as a fraction of requests
+    lost: int  # items not succeeded
+
+    @property
+    def key(self) -> tuple[str, int, float]:
+        return (self.scenario, self.seed, self.jitter)
+
+    @property
+    def misses(self) -> bool:
+        """Whether the run misses one of #12's targets."""
+        return self.settled < GOODPUT_TARGET or self.refused > REFUSED_TARGET or self.lost > 0
+
+
+def _style_name(style: RetryAfterStyle) -> str:
+    return style if isinstance(style, str) else f"{style:g}"
+
+
+def scenarios() -> list[Scenario]:
+    """The matrix: each kind of limit, each ``Retry-After`` style, 5-200 ms away."""
+    found: list[Scenario] = []
+    for style in STYLES:
+        s = _style_name(style)
+        found += [
+            Scenario(f"quota 100/10s, {s}", lambda st=style: WindowQuota(100, 10.0, st), 500, 0.02),
+            Scenario(f"quota 500/5s, {s}", lambda st=style: WindowQuota(500, 5.0, st), 3000, 0.05),
+            Scenario(f"bucket 300/60, {s}", lambda st=style: TokenBucket(300, 60, st), 6000, 0.02),
+            Scenario(
+                f"bucket 100/20 50ms, {s}", lambda st=style: TokenBucket(100, 20, st), 2000, 0.05
+            ),
+            Scenario(
+                f"bucket 250/50 200ms, {s}", lambda st=style: TokenBucket(250, 50, st), 5000, 0.2
+            ),
+            Scenario(f"cap 8, {s}", lambda st=style: ConcurrencyCap(8, 0.02, st), 8000, 0.02),
+            Scenario(
+                f"cap 50 150ms, {s}", lambda st=style: ConcurrencyCap(50, 0.15, st), 6000, 0.15
+            ),
+        ]
+    found += [
+        Scenario("bucket 300/60, 30", lambda: TokenBucket(300, 60, 30.0), 6000, 0.02),
+        Scenario("cap 8, 30", lambda: ConcurrencyCap(8, 0.02, 30.0), 8000, 0.02),
+        Scenario(
+            "bucket 100/10 50ms, http-date",
+            lambda: TokenBucket(100, 10, "http-date"),
+            2000,
+            0.05,
+        ),
+        Scenario("bucket 200/5 5ms, 1", lambda: TokenBucket(200, 5, 1.0), 4000, 0.005),
+        Scenario("cap 16 5ms, 1", lambda: ConcurrencyCap(16, 0.005, 1.0), 30000, 0.005),
+        Scenario("cap 4 50ms, http-date", lambda: ConcurrencyCap(4, 0.05, "http-date"), 1600, 0.05),
+    ]
+    # Far away and pausing: 30 s of work at the limit each.
+    for style in PAUSING:
+        s = _style_name(style)
+        for cap, latency in ((8, 0.1), (20, 0.1), (16, 0.15), (32, 0.2)):
+            found.append(
+                Scenario(
+                    f"cap {cap} {latency * 1000:g}ms, {s}",
+                    lambda c=cap, lat=latency, st=style: ConcurrencyCap(c, lat, st),
+                    round(cap / latency * 30),
+                    latency,
+                )
+            )
+        for rate, burst, latency in ((200, 200, 0.1), (150, 150, 0.05), (300, 60, 0.1)):
+            found.append(
+                Scenario(
+                    f"bucket {rate}/{burst} {latency * 1000:g}ms, {s}",
+                    lambda r=rate, b=burst, st=style: TokenBucket(r, b, st),
+                    rate * 30,
+                    latency,
+                )
+            )
+    return found
+
+
+def run_one(name: str, seed: int, jitter: float) -> Row:
+    """Run the scenario called ``name`` once (in a worker process: scenarios hold lambdas)."""
+    scenario = next(s for s in scenarios() if s.name == name)
+    server = scenario.server()
+    result = simulate(
+        server,
+        items=scenario.items,
+        workers=64,
+        latency=scenario.latency,
+        seed=seed,
+        jitter=jitter,
+    )
+    end = result.duration
+    return Row(
+        scenario=name,
+        seed=seed,
+        jitter=jitter,
+        whole=round(result.goodput(server, 0.0, end), 3),
+        settled=round(result.goodput(server, end / 2, end), 3),
+        refused=round(result.refused_fraction, 4),
+        lost=result.items - result.succeeded,
+    )
+
+
+def run_matrix(
+    names: Sequence[str], seeds: Sequence[int], jitters: Sequence[float], jobs: int
+) -> list[Row]:
+    """Every scenario in ``names`` on every seed and jitter, ``jobs`` processes at once."""
+    runs = [(name, seed, jitter) for jitter in jitters for name in names for seed in seeds]
+    if jobs <= 1:
+        return [run_one(*run) for run in runs]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(run_one, *zip(*runs, strict=True)))
+
+
+def dump(rows: Iterable[Row], path: Path) -> None:
+    path.write_text(json.dumps([attrs.asdict(row) for row in rows], indent=0) + "\n")
+
+
+def load(path: Path) -> list[Row]:
+    return [Row(**row) for row in json.loads(path.read_text())]
+
+
+def summary(rows: Sequence[Row]) -> str:
+    """The rows that miss a target, then how many do, per jitter."""
+    lines = []
+    for row in sorted(rows, key=lambda r: r.key):
+        if row.misses:
+            lines.append(
+                f"{row.scenario:32s} seed {row.seed} jitter {row.jitter:g}: settled "
+                f"{row.settled:.3f} (whole {row.whole:.3f}), {row.refused:.1%} 429s"
+                + (f", {row.lost} lost" if row.lost else "")
+            )
+    for jitter in sorted({row.jitter for row in rows}):
+        at = [row for row in rows if row.jitter == jitter]
+        lines.append(
+            f"jitter {jitter:g}: {sum(row.misses for row in at)} of {len(at)} runs miss a "
+            f"target; mean settled {statistics.fmean(r.settled for r in at):.3f}, whole "
+            f"{statistics.fmean(r.whole for r in at):.3f}, 429s "
+            f"{statistics.fmean(r.refused for r in at):.2%}"
+        )
+    return "\n".join(lines)
+
+
+def compare(base: Sequence[Row], rows: Sequence[Row], threshold: float = 0.05) -> str:
+    """What moved from ``base`` to ``rows``: runs whose goodput moved by ``threshold`` or
+    more (or 429s by a tenth of it, or that lost items), then the totals, per jitter, over
+    the runs both hold."""
+    before = {row.key: row for row in base}
+    pairs = [
+        (before[row.key], row) for row in sorted(rows, key=lambda r: r.key) if row.key in before
+    ]
+    lines = []
+    for old, new in pairs:
+        if (
+            abs(new.settled - old.settled) >= threshold
+            or abs(new.whole - old.whole) >= threshold
+            or abs(new.refused - old.refused) >= threshold / 10
+            or new.lost != old.lost
+        ):
+            lines.append(
+                f"{new.scenario:32s} seed {new.seed} jitter {new.jitter:g}: settled "
+                f"{old.settled:.3f} -> {new.settled:.3f}, whole {old.whole:.3f} -> "
+                f"{new.whole:.3f}, 429s {old.refused:.2%} -> {new.refused:.2%}"
+                + (f", lost {old.lost} -> {new.lost}" if new.lost != old.lost else "")
+            )
+    for jitter in sorted({new.jitter for _, new in pairs}):
+        at = [(old, new) for old, new in pairs if new.jitter == jitter]
+        lines.append(
+            f"jitter {jitter:g}, {len(at)} runs: missing a target "
+            f"{sum(old.misses for old, _ in at)} -> {sum(new.misses for _, new in at)}; "
+            f"mean settled {statistics.fmean(n.settled - o.settled for o, n in at):+.4f}, "
+            f"whole {statistics.fmean(n.whole - o.whole for o, n in at):+.4f}, 429s "
+            f"{statistics.fmean(n.refused - o.refused for o, n in at):+.3%}"
+        )
+    if not pairs:
+        lines.append("no run in common with the base (other seeds, jitters or scenarios)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bulk.sim_matrix", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--seeds", default="1,2", help="comma-separated (default: 1,2)")
+    parser.add_argument("--jitter", default="0.2,0.9", help="comma-separated (default: 0.2,0.9)")
+    parser.add_argument("--only", default="", help="run the scenarios whose name has this text")
+    parser.add_argument("--jobs", type=int, default=2, help="processes at once (default: 2)")
+    parser.add_argument("--out", type=Path, help="write the rows here, as JSON")
+    parser.add_argument("--compare", type=Path, help="a JSON file of an earlier run to compare")
+    parser.add_argument(
+        "--threshold", type=float, default=0.05, help="the goodput move worth a line (0.05)"
+    )
+    args = parser.parse_args(argv)
+    names = [s.name for s in scenarios() if args.only in s.name]
+    if not names:
+        parser.error(f"no scenario's name has {args.only!r}")
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    jitters = [float(jitter) for jitter in args.jitter.split(",")]
+    rows = run_matrix(names, seeds, jitters, args.jobs)
+    if args.out:
+        dump(rows, args.out)
+    print(summary(rows))
+    if args.compare:
+        print(f"\nagainst {args.compare}:")
+        print(compare(load(args.compare), rows, args.threshold))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

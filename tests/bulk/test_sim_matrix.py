@@ -1,0 +1,86 @@
+"""The simulated matrix the governor is checked against before a change (sim_matrix.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bulk import sim_matrix
+from tests.bulk.sim_matrix import Row, compare, run_one, scenarios, summary
+
+SMALL = "cap 4 50ms, http-date"  # 1,600 items: a fraction of a second of simulation
+
+
+def test_every_scenario_has_its_own_name_and_every_limit_each_style() -> None:
+    names = [scenario.name for scenario in scenarios()]
+    assert len(names) == len(set(names)), "run_one finds a scenario by its name"
+    for kind in ("quota", "bucket", "cap"):
+        for style in ("none", "exact", "http-date", "0", "1"):
+            assert any(n.startswith(kind) and n.endswith(f", {style}") for n in names), (
+                kind,
+                style,
+            )
+
+
+def test_a_run_is_the_same_on_the_same_seed_and_moves_with_another() -> None:
+    first = run_one(SMALL, seed=1, jitter=0.9)
+    assert first == run_one(SMALL, seed=1, jitter=0.9)
+    assert first.lost == 0
+    assert 0.3 < first.settled < 1.3
+    assert 0.0 <= first.refused < 0.2
+    assert first.key != run_one(SMALL, seed=2, jitter=0.9).key
+
+
+def _row(settled: float, refused: float = 0.01, seed: int = 1, lost: int = 0) -> Row:
+    return Row("cap 8, none", seed, 0.2, whole=settled, settled=settled, refused=refused, lost=lost)
+
+
+@pytest.mark.parametrize(
+    ("row", "misses"),
+    [
+        (_row(0.95), False),
+        (_row(0.949), True),
+        (_row(1.0, refused=0.021), True),
+        (_row(1.0, lost=1), True),
+    ],
+)
+def test_a_run_misses_when_any_target_of_the_issue_is_missed(row: Row, misses: bool) -> None:
+    assert row.misses is misses
+
+
+def test_compare_names_what_moved_and_counts_the_runs_missing_a_target() -> None:
+    base = [_row(0.90, seed=1), _row(0.99, seed=2), _row(0.97, seed=3)]
+    new = [_row(0.97, seed=1), _row(0.99, seed=2), _row(0.96, refused=0.03, seed=3)]
+    text = compare(base, new)
+    lines = text.splitlines()
+    assert len(lines) == 3, text  # seed 1 (goodput) and seed 3 (429s) moved; then the total
+    assert "seed 1" in lines[0]
+    assert "0.900 -> 0.970" in lines[0]
+    assert "seed 3" in lines[1]
+    assert "1.00% -> 3.00%" in lines[1]
+    assert "missing a target 1 -> 1" in lines[2]
+    assert "no run in common" in compare(base, [_row(0.9, seed=9)])
+
+
+def test_the_summary_lists_the_runs_that_miss_and_the_share_that_does() -> None:
+    text = summary([_row(0.90, seed=1), _row(0.99, seed=2)])
+    assert "seed 1" in text
+    assert "seed 2" not in text
+    assert "1 of 2 runs miss a target" in text
+
+
+def test_the_command_writes_rows_that_compare_with_themselves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "rows.json"
+    argv = ["--only", SMALL, "--seeds", "1", "--jitter", "0.2", "--jobs", "1", "--out", str(out)]
+    assert sim_matrix.main(argv) == 0
+    rows = sim_matrix.load(out)
+    assert [row.scenario for row in rows] == [SMALL]
+    assert json.loads(out.read_text())[0]["seed"] == 1
+    assert sim_matrix.main([*argv[:-2], "--compare", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 runs: missing a target" in printed
+    assert "mean settled +0.0000" in printed
