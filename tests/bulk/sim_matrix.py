@@ -36,7 +36,7 @@ from pathlib import Path
 
 import attrs
 
-from tests.bulk._sim import (
+from ._sim import (
     ConcurrencyCap,
     RetryAfterStyle,
     Server,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.bulk import sim_matrix
-from tests.bulk.sim_matrix import Row, compare, run_one, scenarios, summary
+from . import sim_matrix
+from .sim_matrix import Row, compare, run_one, scenarios, summary
 
 SMALL = "cap 4 50ms, http-date"  # 1,600 items: a fraction of a second of simulation
 
