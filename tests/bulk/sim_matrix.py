@@ -27,6 +27,7 @@ The whole matrix (62 scenarios, 2 seeds, 2 jitters) takes about a minute on two 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -87,61 +88,58 @@ def _style_name(style: RetryAfterStyle) -> str:
     return style if isinstance(style, str) else f"{style:g}"
 
 
+def _scenario(
+    kind: str,
+    make: Callable[[RetryAfterStyle], Server],
+    items: int,
+    latency: float,
+    style: RetryAfterStyle,
+) -> Scenario:
+    """``kind`` (a limit's name) at ``latency``, answering its 429s in ``style``."""
+    name = f"{kind} {latency * 1000:g}ms, {_style_name(style)}"
+    return Scenario(name, functools.partial(make, style), items, latency)
+
+
 def scenarios() -> list[Scenario]:
     """The matrix: each kind of limit, each ``Retry-After`` style, 5-200 ms away."""
-    found: list[Scenario] = []
-    for style in STYLES:
-        s = _style_name(style)
-        found += [
-            Scenario(f"quota 100/10s, {s}", lambda st=style: WindowQuota(100, 10.0, st), 500, 0.02),
-            Scenario(f"quota 500/5s, {s}", lambda st=style: WindowQuota(500, 5.0, st), 3000, 0.05),
-            Scenario(f"bucket 300/60, {s}", lambda st=style: TokenBucket(300, 60, st), 6000, 0.02),
-            Scenario(
-                f"bucket 100/20 50ms, {s}", lambda st=style: TokenBucket(100, 20, st), 2000, 0.05
-            ),
-            Scenario(
-                f"bucket 250/50 200ms, {s}", lambda st=style: TokenBucket(250, 50, st), 5000, 0.2
-            ),
-            Scenario(f"cap 8, {s}", lambda st=style: ConcurrencyCap(8, 0.02, st), 8000, 0.02),
-            Scenario(
-                f"cap 50 150ms, {s}", lambda st=style: ConcurrencyCap(50, 0.15, st), 6000, 0.15
-            ),
-        ]
-    found += [
-        Scenario("bucket 300/60, 30", lambda: TokenBucket(300, 60, 30.0), 6000, 0.02),
-        Scenario("cap 8, 30", lambda: ConcurrencyCap(8, 0.02, 30.0), 8000, 0.02),
-        Scenario(
-            "bucket 100/10 50ms, http-date",
-            lambda: TokenBucket(100, 10, "http-date"),
-            2000,
-            0.05,
-        ),
-        Scenario("bucket 200/5 5ms, 1", lambda: TokenBucket(200, 5, 1.0), 4000, 0.005),
-        Scenario("cap 16 5ms, 1", lambda: ConcurrencyCap(16, 0.005, 1.0), 30000, 0.005),
-        Scenario("cap 4 50ms, http-date", lambda: ConcurrencyCap(4, 0.05, "http-date"), 1600, 0.05),
+    found = [
+        _scenario(kind, make, items, latency, style)
+        for style in STYLES
+        for kind, make, items, latency in (
+            ("quota 100/10s", lambda st: WindowQuota(100, 10.0, st), 500, 0.02),
+            ("quota 500/5s", lambda st: WindowQuota(500, 5.0, st), 3000, 0.05),
+            ("bucket 300/60", lambda st: TokenBucket(300, 60, st), 6000, 0.02),
+            ("bucket 100/20", lambda st: TokenBucket(100, 20, st), 2000, 0.05),
+            ("bucket 250/50", lambda st: TokenBucket(250, 50, st), 5000, 0.2),
+            ("cap 8", lambda st: ConcurrencyCap(8, 0.02, st), 8000, 0.02),
+            ("cap 50", lambda st: ConcurrencyCap(50, 0.15, st), 6000, 0.15),
+        )
     ]
-    # Far away and pausing: 30 s of work at the limit each.
+    found += [
+        _scenario("bucket 300/60", lambda st: TokenBucket(300, 60, st), 6000, 0.02, 30.0),
+        _scenario("cap 8", lambda st: ConcurrencyCap(8, 0.02, st), 8000, 0.02, 30.0),
+        _scenario("bucket 100/10", lambda st: TokenBucket(100, 10, st), 2000, 0.05, "http-date"),
+        _scenario("bucket 200/5", lambda st: TokenBucket(200, 5, st), 4000, 0.005, 1.0),
+        _scenario("cap 16", lambda st: ConcurrencyCap(16, 0.005, st), 30000, 0.005, 1.0),
+        _scenario("cap 4", lambda st: ConcurrencyCap(4, 0.05, st), 1600, 0.05, "http-date"),
+    ]
+    # Far away, each 429 pausing the run: 30 s of work at the limit each.
     for style in PAUSING:
-        s = _style_name(style)
         for cap, latency in ((8, 0.1), (20, 0.1), (16, 0.15), (32, 0.2)):
-            found.append(
-                Scenario(
-                    f"cap {cap} {latency * 1000:g}ms, {s}",
-                    lambda c=cap, lat=latency, st=style: ConcurrencyCap(c, lat, st),
-                    round(cap / latency * 30),
-                    latency,
-                )
-            )
+            make = functools.partial(_cap, cap, latency)
+            found.append(_scenario(f"cap {cap}", make, round(cap / latency * 30), latency, style))
         for rate, burst, latency in ((200, 200, 0.1), (150, 150, 0.05), (300, 60, 0.1)):
-            found.append(
-                Scenario(
-                    f"bucket {rate}/{burst} {latency * 1000:g}ms, {s}",
-                    lambda r=rate, b=burst, st=style: TokenBucket(r, b, st),
-                    rate * 30,
-                    latency,
-                )
-            )
+            make = functools.partial(_bucket, rate, burst)
+            found.append(_scenario(f"bucket {rate}/{burst}", make, rate * 30, latency, style))
     return found
+
+
+def _cap(cap: int, latency: float, style: RetryAfterStyle) -> Server:
+    return ConcurrencyCap(cap, latency, style)
+
+
+def _bucket(rate: float, burst: float, style: RetryAfterStyle) -> Server:
+    return TokenBucket(rate, burst, style)
 
 
 def run_one(name: str, seed: int, jitter: float) -> Row:
