@@ -34,7 +34,9 @@ def test_a_run_is_the_same_on_the_same_seed_and_moves_with_another() -> None:
 
 
 def _row(settled: float, refused: float = 0.01, seed: int = 1, lost: int = 0) -> Row:
-    return Row("cap 8 20ms, none", seed, 0.2, whole=settled, settled=settled, refused=refused, lost=lost)
+    return Row(
+        "cap 8 20ms, none", seed, 0.2, whole=settled, settled=settled, refused=refused, lost=lost
+    )
 
 
 @pytest.mark.parametrize(
