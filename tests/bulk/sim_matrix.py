@@ -22,7 +22,7 @@ To compare with the code of another commit, run the matrix in a worktree of it w
     (cd /tmp/base && python -m tests.bulk.sim_matrix --out /tmp/base.json)
     python -m tests.bulk.sim_matrix --compare /tmp/base.json
 
-The whole matrix (62 scenarios, 2 seeds, 2 jitters) takes about a minute on two cores.
+The whole matrix (67 scenarios, 2 seeds, 2 jitters) takes about a minute on two cores.
 """
 
 from __future__ import annotations
@@ -123,6 +123,12 @@ def scenarios() -> list[Scenario]:
         _scenario("bucket 200/5", lambda st: TokenBucket(200, 5, st), 4000, 0.005, 1.0),
         _scenario("cap 16", lambda st: ConcurrencyCap(16, 0.005, st), 30000, 0.005, 1.0),
         _scenario("cap 4", lambda st: ConcurrencyCap(4, 0.05, st), 1600, 0.05, "http-date"),
+        # Where README's "What does not hold" says the governor falls short, or did.
+        _scenario("quota 60/1s", lambda st: WindowQuota(60, 1.0, st), 1800, 0.02, 1.0),
+        _scenario("bucket 100/1", lambda st: TokenBucket(100, 1, st), 3000, 0.02, "none"),
+        _scenario("bucket 2/2", lambda st: TokenBucket(2, 2, st), 60, 0.03, "exact"),
+        _scenario("cap 1", lambda st: ConcurrencyCap(1, 0.05, st), 600, 0.05, "none"),
+        _scenario("cap 1", lambda st: ConcurrencyCap(1, 0.1, st), 300, 0.1, "http-date"),
     ]
     # Far away, each 429 pausing the run: 30 s of work at the limit each.
     for style in PAUSING:
