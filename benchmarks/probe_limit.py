@@ -5,8 +5,8 @@
 its own process, runs ``zy.bulk.run`` of that many contact upserts at ``--concurrency`` (64)
 with no ``max_per_second`` against it, and prints what #12's targets judge: goodput over the
 run's second half (settled) and over the whole run, as a fraction of the limit; 429s as a
-fraction of requests; items not succeeded, and any errors. The figures
-come from the emulator's counters, as in the benchmark's rate-limit section
+fraction of requests; items not succeeded, and any errors. The figures come from the
+emulator's counters, as in the benchmark's rate-limit section
 (:func:`benchmarks.verdicts.limit_figures`).
 
 The limit is what the flags say: ``--rate``, a ``--quota``'s count per window, and for a
@@ -46,6 +46,9 @@ CALIBRATION_S = 2.0  # how long a cap's back-to-back rate is measured
 class NominalLimit:
     """The limit the emulator's flags set, before any calibration.
 
+    Raises:
+        ValueError: no limit at all, or a cap with no latency to give it a rate.
+
     Attributes:
         rate: the least of the bucket's rate and the quota's count per second (``None``:
             neither is set).
@@ -59,21 +62,17 @@ class NominalLimit:
     latency: float
     window: float | None
 
+    def __attrs_post_init__(self) -> None:
+        if self.rate is None and self.cap is None:
+            raise ValueError("the emulator's flags set no rate limit")
+        if self.cap is not None and self.latency <= 0:
+            raise ValueError("a --max-concurrent cap needs --latency to have a rate")
+
     @property
     def ideal(self) -> float:
         """The limit in requests per second, a cap counted as ``cap / latency``."""
-        rates = [r for r in (self.rate, self._cap_rate) if r is not None]
-        if not rates:
-            raise ValueError("the emulator's flags set no rate limit")
-        return min(rates)
-
-    @property
-    def _cap_rate(self) -> float | None:
-        if self.cap is None:
-            return None
-        if self.latency <= 0:
-            raise ValueError("a --max-concurrent cap needs --latency to have a rate")
-        return self.cap / self.latency
+        cap_rate = None if self.cap is None else self.cap / self.latency
+        return min(r for r in (self.rate, cap_rate) if r is not None)
 
 
 def nominal_limit(flags: Sequence[str]) -> NominalLimit:
@@ -93,14 +92,12 @@ def nominal_limit(flags: Sequence[str]) -> NominalLimit:
     if args.quota is not None:
         count, window = args.quota
         rates.append(count / window)
-    limit = NominalLimit(
+    return NominalLimit(
         rate=min(rates) if rates else None,
         cap=args.max_concurrent,
         latency=float(args.latency or 0.0),
         window=window,
     )
-    limit.ideal  # noqa: B018 -- raises now if the flags set no limit
-    return limit
 
 
 def emulator_command(flags: Sequence[str]) -> list[str]:
