@@ -33,7 +33,7 @@ import attrs
 
 from benchmarks._spec import Spec
 from benchmarks.limited import bulk_limited, calibrate_limited
-from benchmarks.processes import EmulatorProcess
+from benchmarks.processes import EmulatorProcess, calibration_spec, emulator_command
 from benchmarks.verdicts import limit_figures
 from zyntro_async.cli import build_parser
 
@@ -100,13 +100,6 @@ def nominal_limit(flags: Sequence[str]) -> NominalLimit:
     )
 
 
-def emulator_command(flags: Sequence[str]) -> list[str]:
-    """The emulator process: its limits global unless the flags say otherwise."""
-    scope = [] if "--limit-scope" in flags else ["--limit-scope", "global"]
-    command = [sys.executable, "-m", "zyntro_async.cli", "emulator", "--port", "0", "--json"]
-    return [*command, *scope, *flags]
-
-
 def probe(flags: Sequence[str], items: int, concurrency: int, max_seconds: float) -> Result:
     """One run against a fresh emulator: its figures, the limit they are judged by, the raw
     result."""
@@ -115,19 +108,8 @@ def probe(flags: Sequence[str], items: int, concurrency: int, max_seconds: float
         options = {"credentials": emulator.credentials, "sample_s": SAMPLE_S}
         limit, calibrated = nominal.ideal, None
         if nominal.cap is not None:
-            calibration = asyncio.run(
-                calibrate_limited(
-                    Spec(
-                        "calibrate_limited",
-                        emulator.base_url,
-                        count=10**9,  # stopped by max_seconds
-                        concurrency=nominal.cap,
-                        warmup=nominal.cap,
-                        max_seconds=CALIBRATION_S,
-                        options=options,
-                    )
-                )
-            )
+            spec = calibration_spec(emulator.base_url, nominal.cap, options, CALIBRATION_S)
+            calibration = asyncio.run(calibrate_limited(spec))
             calibrated = calibration.get("per_second")
             if calibrated:
                 limit = min(nominal.rate or calibrated, calibrated)

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -503,6 +503,28 @@ class EmulatorProcess:
                 self.final_stats = json.loads(line).get("stats", self.final_stats)
 
 
+def emulator_command(flags: Sequence[str]) -> list[str]:
+    """``zyntro-async emulator --json`` with ``flags``, its limits global unless they say
+    otherwise (for :class:`EmulatorProcess`)."""
+    scope = [] if "--limit-scope" in flags else ["--limit-scope", "global"]
+    command = [sys.executable, "-m", "zyntro_async.cli", "emulator", "--port", "0", "--json"]
+    return [*command, *scope, *flags]
+
+
+def calibration_spec(base_url: str, cap: int, options: Result, seconds: float) -> Spec:
+    """``calibrate_limited`` at exactly ``cap`` in flight for ``seconds``: what a cap of
+    that many lets through back to back, the limit its runs are judged against."""
+    return Spec(
+        "calibrate_limited",
+        base_url,
+        count=10**9,  # stopped by max_seconds
+        concurrency=cap,
+        warmup=cap,
+        max_seconds=seconds,
+        options=options,
+    )
+
+
 def _emulator_command(plan: Plan, scenario: LimitScenario) -> list[str]:
     if scenario.phases:
         command = [sys.executable, "-m", "benchmarks.limit_server"]
@@ -511,11 +533,10 @@ def _emulator_command(plan: Plan, scenario: LimitScenario) -> list[str]:
         for phase in scenario.phases:
             command += ["--phase", f"{phase.at:g}:{phase.rate:g}:{phase.burst}"]
         return command
-    return [
-        *(sys.executable, "-m", "zyntro_async.cli", "emulator", "--port", "0", "--json"),
-        *("--latency", f"{plan.limit_latency_ms}ms", "--limit-scope", "global"),
-        *("--retry-after", scenario.retry_after, *scenario.flags),
-    ]
+    latency = f"{plan.limit_latency_ms}ms"
+    return emulator_command(
+        ["--latency", latency, "--retry-after", scenario.retry_after, *scenario.flags]
+    )
 
 
 def ratelimit_runs(plan: Plan, run: Runner) -> Result:
@@ -548,14 +569,8 @@ def _limited_run(plan: Plan, scenario: LimitScenario, run: Runner) -> Result:
     with EmulatorProcess(_emulator_command(plan, scenario)) as emulator:
         options = {"credentials": emulator.credentials, "sample_s": plan.limit_sample_s}
         if scenario.kind == "concurrency_cap":
-            calibration = Spec(
-                "calibrate_limited",
-                emulator.base_url,
-                count=10**9,  # stopped by max_seconds
-                concurrency=plan.limit_cap,
-                warmup=plan.limit_cap,
-                max_seconds=min(2.0, plan.limit_seconds / 2),
-                options=options,
+            calibration = calibration_spec(
+                emulator.base_url, plan.limit_cap, options, min(2.0, plan.limit_seconds / 2)
             )
             result["calibration"] = run(
                 calibration,
