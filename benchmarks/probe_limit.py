@@ -33,12 +33,12 @@ import attrs
 
 from benchmarks._spec import Spec
 from benchmarks.limited import bulk_limited, calibrate_limited
+from benchmarks.plan import FULL
 from benchmarks.processes import EmulatorProcess, calibration_spec, emulator_command
 from benchmarks.verdicts import limit_figures
 from zyntro_async.cli import build_parser
 
 Result = dict[str, Any]
-SAMPLE_S = 0.25  # how often the emulator's counters are read
 CALIBRATION_S = 2.0  # how long a cap's back-to-back rate is measured
 
 
@@ -105,7 +105,7 @@ def probe(flags: Sequence[str], items: int, concurrency: int, max_seconds: float
     result."""
     nominal = nominal_limit(flags)
     with EmulatorProcess(emulator_command(flags)) as emulator:
-        options = {"credentials": emulator.credentials, "sample_s": SAMPLE_S}
+        options = {"credentials": emulator.credentials, "sample_s": FULL.limit_sample_s}
         limit, calibrated = nominal.ideal, None
         if nominal.cap is not None:
             spec = calibration_spec(emulator.base_url, nominal.cap, options, CALIBRATION_S)
