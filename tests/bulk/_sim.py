@@ -29,8 +29,9 @@ from zyntro_async.bulk._governor import RateGovernor, RateLimitStopError
 T = TypeVar("T")
 
 # "none": no header; a number: that many seconds; "exact": the seconds until the server
-# accepts again; "http-date": the same, as an HTTP date (whole seconds of wall clock).
-RetryAfterStyle = Literal["none", "exact", "http-date"] | float
+# accepts again; "seconds": the same in whole seconds, rounded up (the emulator's default);
+# "http-date": the same, as an HTTP date (whole seconds of wall clock).
+RetryAfterStyle = Literal["none", "exact", "seconds", "http-date"] | float
 
 
 class _VirtualSelector(selectors.DefaultSelector):
@@ -75,6 +76,8 @@ def _retry_after(style: RetryAfterStyle, exact: float, now: float) -> float | No
         return None
     if style == "exact":
         return exact
+    if style == "seconds":
+        return float(math.ceil(exact))
     if style == "http-date":
         # An HTTP date has whole seconds: the transport turns it into "until that second".
         return math.ceil(now + exact) - now

@@ -22,7 +22,7 @@ To compare with the code of another commit, run the matrix in a worktree of it w
     (cd /tmp/base && python -m tests.bulk.sim_matrix --out /tmp/base.json)
     python -m tests.bulk.sim_matrix --compare /tmp/base.json
 
-The whole matrix (67 scenarios, 2 seeds, 2 jitters) takes about a minute on two cores.
+The whole matrix (74 scenarios, 2 seeds, 2 jitters) takes about a minute on two cores.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from ._sim import (
     ConcurrencyCap,
     RetryAfterStyle,
     Server,
+    SlidingQuota,
     TokenBucket,
     WindowQuota,
     simulate,
@@ -116,6 +117,8 @@ def scenarios() -> list[Scenario]:
             ("bucket 250/50", lambda st: TokenBucket(250, 50, st), 5000, 0.2),
             ("cap 8", lambda st: ConcurrencyCap(8, 0.02, st), 8000, 0.02),
             ("cap 50", lambda st: ConcurrencyCap(50, 0.15, st), 6000, 0.15),
+            # A log of admissions: frees up as it was spent, one at a time (a minute's work).
+            ("sliding 1000/10s", lambda st: SlidingQuota(1000, 10.0, st), 6000, 0.05),
         )
     ]
     found += [
@@ -125,6 +128,11 @@ def scenarios() -> list[Scenario]:
         _scenario("bucket 200/5", lambda st: TokenBucket(200, 5, st), 4000, 0.005, 1.0),
         _scenario("cap 16", lambda st: ConcurrencyCap(16, 0.005, st), 30000, 0.005, 1.0),
         _scenario("cap 4", lambda st: ConcurrencyCap(4, 0.05, st), 1600, 0.05, "http-date"),
+        # The emulator's default style: the wait in whole seconds, rounded up.
+        _scenario("quota 100/10s", lambda st: WindowQuota(100, 10.0, st), 500, 0.02, "seconds"),
+        _scenario(
+            "sliding 1000/10s", lambda st: SlidingQuota(1000, 10.0, st), 6000, 0.05, "seconds"
+        ),
         # Where README's "What does not hold" says the governor falls short, or did.
         _scenario("quota 60/1s", lambda st: WindowQuota(60, 1.0, st), 1800, 0.02, 1.0),
         _scenario("bucket 100/1", lambda st: TokenBucket(100, 1, st), 3000, 0.02, "none"),

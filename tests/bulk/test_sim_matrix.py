@@ -16,7 +16,7 @@ SMALL = "cap 4 50ms, http-date"  # 1,600 items: a fraction of a second of simula
 def test_every_scenario_has_its_own_name_and_every_limit_each_style() -> None:
     names = [scenario.name for scenario in scenarios()]
     assert len(names) == len(set(names)), "run_one finds a scenario by its name"
-    for kind in ("quota", "bucket", "cap"):
+    for kind in ("quota", "sliding", "bucket", "cap"):
         for style in ("none", "exact", "http-date", "0", "1"):
             assert any(n.startswith(kind) and n.endswith(f", {style}") for n in names), (
                 kind,

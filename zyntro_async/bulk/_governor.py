@@ -2158,10 +2158,13 @@ class RateGovernor:
         nothing sent after its first 429 until it accepted again ends at a **reopening**. It
         lies between the last refused send and the first accepted send; when the server
         named a wait, also within a second before the wait's end (``Retry-After`` has whole
-        seconds, as a number or a date, rounded up or not). Between two reopenings one window
-        apart, a quota accepted its count: while the successes between them match the first
-        window's (within 10%), the chain of such windows goes on. Reopenings further apart
-        held a window the run did not exhaust (its count is short): they start a new chain.
+        seconds, as a number or a date, rounded up or not). A sliding window frees up one
+        admission at a time, as it was spent: after a named wait of 2 s or more it reopens
+        at the wait's end, though it still refuses some of what follows. Between two
+        reopenings one window apart, a quota accepted its count: while the successes between
+        them match the first window's (within 10%), the chain of such windows goes on.
+        Reopenings further apart held a window the run did not exhaust (its count is short):
+        they start a new chain.
 
         A chain starts only at an episode that refused everything for half a second unpaced
         (a token bucket of 2 requests a second or more refills sooner), or for 2 s or more
@@ -2180,12 +2183,26 @@ class RateGovernor:
         """
         first_ok = self._episode_first_ok_sent
         last_refused = self._episode_last_refused_sent
+        named = self._pause_until > self._episode_started
+        if (
+            named
+            and last_refused >= first_ok
+            and first_ok - self._episode_started >= _QUOTA_PAUSE
+        ):
+            # Refused for seconds with a wait named, then accepting some and refusing
+            # others: a sliding window freeing up as it was spent, one admission at a time.
+            # It reopened when the named wait ended; what it refused after that came before
+            # the admissions it was spending left the span. Taken for no quota, a sliding
+            # 1,000 per 10 s answering its exact wait was never counted: each search's burst
+            # came back a window later as refusals between successes, the counts over them
+            # were of that burst, and the run was held at 0.1-0.2 of the quota for good
+            # (0.97-0.99 counted so).
+            last_refused = -math.inf
         if not last_refused < first_ok < math.inf:
             # The server accepted some while refusing others: no quota's doing.
             self._reopened = None
             self._counted = False
             return None
-        named = self._pause_until > self._episode_started
         latest = min(first_ok, self._pause_until) if named else first_ok
         earliest = max(last_refused, latest - _RETRY_AFTER_GRAIN) if named else last_refused
         at, uncertain = (earliest + latest) / 2, latest - earliest
