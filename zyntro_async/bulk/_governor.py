@@ -2184,11 +2184,7 @@ class RateGovernor:
         first_ok = self._episode_first_ok_sent
         last_refused = self._episode_last_refused_sent
         named = self._pause_until > self._episode_started
-        if (
-            named
-            and last_refused >= first_ok
-            and first_ok - self._episode_started >= _QUOTA_PAUSE
-        ):
+        if named and last_refused >= first_ok and first_ok - self._episode_started >= _QUOTA_PAUSE:
             # Refused for seconds with a wait named, then accepting some and refusing
             # others: a sliding window freeing up as it was spent, one admission at a time.
             # It reopened when the named wait ended; what it refused after that came before
