@@ -200,6 +200,9 @@ def test_limit_flags_build_the_limits() -> None:
         TokenBucket(rate=5, burst=1, retry_after=0)
     ]
     assert _emulator_cmd._limits_from(parse("--retry-after", "none")) == []
+    assert _emulator_cmd._limits_from(
+        parse("--quota", "1000/10s", "--sliding", "--retry-after", "exact")
+    ) == [WindowQuota(limit=1000, window=10, sliding=True, retry_after="exact")]
     assert _emulator_cmd._limits_from(parse("--quota", "300/1m", "--sliding")) == [
         WindowQuota(limit=300, window=60, sliding=True)
     ]

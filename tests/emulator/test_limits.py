@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from zyntro_async._parse import parse_retry_after
 from zyntro_async.testing import ConcurrencyCap, RateLimiter, TokenBucket, WindowQuota
 from zyntro_async.testing._limits import parse_duration, parse_quota
 
@@ -95,6 +96,7 @@ def test_bucket_per_credential_or_global() -> None:
     [
         ("none", None),
         ("seconds", "3"),  # 2.5 s rounded up
+        ("exact", "2.500"),
         (0, "0"),
         (1, "1"),
         (30, "30"),
@@ -111,6 +113,17 @@ def test_retry_after_styles(style: Any, header: str | None) -> None:
     assert not refused.admitted
     assert refused.wait == pytest.approx(2.5)
     assert refused.retry_after == header
+
+
+def test_exact_is_never_earlier_than_the_wait() -> None:
+    clock = Clock(0.2)
+    rl = limiter(WindowQuota(limit=1, window=1, retry_after="exact"), clock=clock)
+    assert admitted(rl) == [True]
+    refused = rl.admit("key")
+    assert refused.retry_after == "0.800"  # to the window's end at clock 1.0
+    clock.now = 0.9004
+    assert rl.admit("key").retry_after == "0.100"  # 0.0996 s, rounded up
+    assert parse_retry_after("0.100") == pytest.approx(0.1)  # as the client reads it
 
 
 def test_date_is_never_earlier_than_the_wait() -> None:

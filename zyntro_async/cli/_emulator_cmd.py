@@ -74,11 +74,11 @@ def _positive_int(text: str) -> int:
 
 
 def _retry_after(text: str) -> str | int:
-    if text in ("none", "seconds", "date"):
+    if text in ("none", "seconds", "exact", "date"):
         return text
     if text.isdigit():
         return int(text)
-    raise ValueError(f"use none, seconds, date or a whole number of seconds, got {text!r}")
+    raise ValueError(f"use none, seconds, exact, date or a whole number of seconds, got {text!r}")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
@@ -197,7 +197,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         metavar="STYLE",
         help=(
             "Retry-After of a limit's 429: none, seconds (the real wait, rounded up), "
-            "date (an HTTP date) or a fixed number of seconds (default: seconds)"
+            "exact (the real wait to the millisecond), date (an HTTP date) or a fixed "
+            "number of seconds (default: seconds)"
         ),
     )
     limits.add_argument(

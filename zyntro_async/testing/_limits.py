@@ -17,8 +17,10 @@ never changes anything):
 Each limit counts per ``api_key`` (``scope="credential"``) or across all callers
 (``scope="global"``), and announces when to come back in one ``Retry-After`` style:
 ``"none"`` (no header), ``"seconds"`` (whole seconds, rounded up, so a client that
-waits that long is admitted), ``"date"`` (an HTTP date), or a fixed integer (``0``,
-``1``, ``30``: what a service announces whatever the real wait).
+waits that long is admitted), ``"exact"`` (the real wait to the millisecond, ``"6.834"``:
+HTTP asks for whole seconds, but some services send fractions), ``"date"`` (an HTTP
+date), or a fixed integer (``0``, ``1``, ``30``: what a service announces whatever the
+real wait).
 
 A :class:`RateLimiter` holds the active limits of an emulator, can be changed while it
 serves (:meth:`RateLimiter.set`, ``add``, ``remove``, ``clear``) and reads an injected
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 Scope = Literal["credential", "global"]
-RetryAfter = Literal["none", "seconds", "date"] | int
+RetryAfter = Literal["none", "seconds", "exact", "date"] | int
 
 # Float clocks: 0.1 + 0.2 must still conform at 0.3.
 _EPSILON = 1e-9
@@ -63,10 +65,11 @@ _EPSILON = 1e-9
 
 def _retry_after(_instance: object, _attribute: attrs.Attribute[RetryAfter], value: object) -> None:
     if isinstance(value, bool) or not (
-        value in ("none", "seconds", "date") or (isinstance(value, int) and value >= 0)
+        value in ("none", "seconds", "exact", "date") or (isinstance(value, int) and value >= 0)
     ):
         raise ValueError(
-            f"retry_after must be 'none', 'seconds', 'date' or an integer >= 0, got {value!r}"
+            "retry_after must be 'none', 'seconds', 'exact', 'date' or an integer >= 0, "
+            f"got {value!r}"
         )
 
 
@@ -341,6 +344,9 @@ class RateLimiter:
             return str(style)
         if style == "seconds":
             return str(math.ceil(wait - _EPSILON))
+        if style == "exact":
+            # Milliseconds, rounded up: never earlier than the wait.
+            return f"{math.ceil(wait * 1000 - _EPSILON) / 1000:.3f}"
         # HTTP dates have whole seconds: round up, so the date is never too early.
         at = math.ceil(self._wall_clock() + wait - _EPSILON)
         return email.utils.formatdate(at, usegmt=True)
