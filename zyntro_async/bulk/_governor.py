@@ -632,6 +632,7 @@ class RateGovernor:
         self._episode_measured = 0  # ... and their successes
         self._episode_measured_sent = now  # ... up to the latest of their sends
         self._episode_far = False  # held far above a measured limit, to measure it again
+        self._episode_cycle: float | None = None  # what the cycle before it accepted a second
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
@@ -1294,6 +1295,7 @@ class RateGovernor:
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now, sent, pace)
+            self._episode_cycle = cycle
             # A pause still running is this episode's too: one set a moment ago by a 429 of
             # the same round that was taken for a stray (or by this one, added below).
             self._episode_paused = max(0.0, self._pause_until - now - paused)
@@ -1633,6 +1635,7 @@ class RateGovernor:
         self._episode_cut = False
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         self._episode_far = False  # held far above a measured limit to measure it again
+        self._episode_cycle = None
         self._episode_found_again = False
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
@@ -2021,6 +2024,15 @@ class RateGovernor:
             # (Not where only a window estimated the episode and it was dropped since, over a
             # floor: nothing measured it. Resumed at the floor, a bucket with a burst of 200,
             # its first floor 1.5 times its rate, was refused there every half second.)
+            if self._episode_by_window and not self._measured and self._episode_cycle:
+                # Only a window (then blind cuts) estimated the episode, and the limit is a
+                # floor counted before the cycle it ended: what that cycle accepted a
+                # second is a floor too, and the higher of them stands. Held at the older
+                # one, a sliding 200 per 10 s answering "Retry-After: 1" (a search climbed
+                # from a floor of 3.9/s to 131/s; its 429 held a window, the next ones cut
+                # blind) resumed at 4.7/s, its first burst taken for 51 s of burst at that
+                # rate: probed over units of 355 s, it ran at 0.24 of the quota for good.
+                self._limit = max(self._limit, self._episode_cycle)
             # Each episode will cost its pauses again: probe so slowly that they stay a
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
             # when the limit is only counted over a cycle.
