@@ -763,6 +763,20 @@ def test_a_floor_rises_to_what_the_cycle_since_it_accepted() -> None:
     assert result.goodput(server, result.duration / 2, result.completions[-1]) >= 0.95
 
 
+def test_a_limit_that_came_down_far_is_not_probed_over_minutes() -> None:
+    # A sliding 500 per 10 s answering "Retry-After: 1": each burst comes back a window
+    # later, and the limit came down episode by episode to 23/s. The run's first burst
+    # (the window's 500), counted in seconds of that limit, made the probing unit 147 s:
+    # three minutes' work took four and a half, at 0.46 of the quota in its second half.
+    # Counted against the highest limit an episode ended on, the unit stays seconds long.
+    # Not its 429s: a quota answering a fixed short wait is refused often (README).
+    server = SlidingQuota(500, 10.0, 1.0)
+    result = simulate(server, items=9000, workers=64, latency=0.05, seed=1)
+    assert result.succeeded == result.items
+    assert result.duration < 1.25 * 9000 / 50
+    assert result.goodput(server, result.duration / 2, result.completions[-1]) >= 0.9
+
+
 @pytest.mark.parametrize(
     ("quota", "window", "start"), [(1000, 10.0, 0.0), (1000, 10.0, 4.0), (300, 5.0, 0.0)]
 )

@@ -633,6 +633,7 @@ class RateGovernor:
         self._episode_measured_sent = now  # ... up to the latest of their sends
         self._episode_far = False  # held far above a measured limit, to measure it again
         self._episode_cycle: float | None = None  # what the cycle before it accepted a second
+        self._most_limit = 0.0  # the highest limit an episode has ended on
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
@@ -2033,6 +2034,9 @@ class RateGovernor:
                 # blind) resumed at 4.7/s, its first burst taken for 51 s of burst at that
                 # rate: probed over units of 355 s, it ran at 0.24 of the quota for good.
                 self._limit = max(self._limit, self._episode_cycle)
+            # The burst is counted in seconds of the highest limit the run has resumed at
+            # (see _burst_unit).
+            self._most_limit = max(self._most_limit, self._limit)
             # Each episode will cost its pauses again: probe so slowly that they stay a
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
             # when the limit is only counted over a cycle.
@@ -2040,7 +2044,7 @@ class RateGovernor:
                 self._unit,
                 _PAUSE_UNITS * self._pause_cost(),
                 _PROBE_REQUESTS / self._limit,
-                self._burst_unit(self._limit),
+                self._burst_unit(self._most_limit),
             )
             if self._episode_found_again:
                 # Found where a probe found it before: settled there. Each probe costs a
@@ -2117,6 +2121,12 @@ class RateGovernor:
         rate every few seconds (5% of requests). The burst is what emptied the bucket the
         run began with, less its refill meanwhile (see _first_refill); 0 when unknown (a
         bucket drained when the run began tells no burst).
+
+        ``limit`` is the highest an episode has ended on, not the latest: a limit that came
+        down far (a quota's first window, taken for a burst, then counted low) made the
+        burst minutes of it, and the unit so long that the run stayed there. A sliding 500
+        per 10 s answering "Retry-After: 1" came down to 23/s, was probed over 147-second
+        units, and ran at 0.46 of the quota (0.92 so).
         """
         if not (self._first_burst and self._tail_trusted) or limit <= 0:
             return 0.0
