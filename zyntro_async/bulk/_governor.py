@@ -2034,7 +2034,7 @@ class RateGovernor:
                 # blind) resumed at 4.7/s, its first burst taken for 51 s of burst at that
                 # rate: probed over units of 355 s, it ran at 0.24 of the quota for good.
                 self._limit = max(self._limit, self._episode_cycle)
-            # The burst is counted in seconds of the highest limit the run has resumed at
+            # The burst is counted in seconds of the highest limit an episode has ended on
             # (see _burst_unit).
             self._most_limit = max(self._most_limit, self._limit)
             # Each episode will cost its pauses again: probe so slowly that they stay a
