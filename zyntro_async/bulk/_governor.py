@@ -2206,7 +2206,8 @@ class RateGovernor:
         first_ok = self._episode_first_ok_sent
         last_refused = self._episode_last_refused_sent
         named = self._pause_until > self._episode_started
-        if named and last_refused >= first_ok and first_ok - self._episode_started >= _QUOTA_PAUSE:
+        dead = first_ok - self._episode_started  # how long it refused everything sent
+        if named and last_refused >= first_ok and dead >= _QUOTA_PAUSE:
             # Refused for seconds with a wait named, then accepting some and refusing
             # others: a sliding window freeing up as it was spent, one admission at a time.
             # It reopened when the named wait ended; what it refused after that came before
@@ -2227,7 +2228,6 @@ class RateGovernor:
         count = self.succeeded - self._episode_successes
         previous = self._reopened
         if previous is None:
-            dead = first_ok - self._episode_started
             if dead < (_QUOTA_PAUSE if named else _QUOTA_POLLED):
                 return None  # too short to tell a quota's window from a bucket's refill
             in_window = count - self._episode_origin_succeeded
