@@ -226,10 +226,12 @@ async def test_a_server_that_stalls_once_settled_teaches_the_run_nothing(
     governors: list[RateGovernor] = []
     begin = RateGovernor._begin_episode
 
-    def recorded(self: RateGovernor, now: float, sent: float, pace: float | None) -> None:
+    def recorded(
+        self: RateGovernor, now: float, sent: float, pace: float | None, cycle: float | None
+    ) -> None:
         episodes.append(sent)  # the governor's clock is time.monotonic
         governors.append(self)
-        begin(self, now, sent, pace)
+        begin(self, now, sent, pace, cycle)
 
     monkeypatch.setattr(RateGovernor, "_begin_episode", recorded)
     emulator = Emulator.demo(seed="stall")

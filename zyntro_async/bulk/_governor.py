@@ -1295,8 +1295,7 @@ class RateGovernor:
             fitted, changed = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
             above_cycle = self._refused_above_the_cycle(in_flight)
-            self._begin_episode(now, sent, pace)
-            self._episode_cycle = cycle
+            self._begin_episode(now, sent, pace, cycle)
             # A pause still running is this episode's too: one set a moment ago by a 429 of
             # the same round that was taken for a stray (or by this one, added below).
             self._episode_paused = max(0.0, self._pause_until - now - paused)
@@ -1606,7 +1605,9 @@ class RateGovernor:
         self._episode_estimated = True
         self._episode_cut = True
 
-    def _begin_episode(self, now: float, sent: float, pace: float | None) -> None:
+    def _begin_episode(
+        self, now: float, sent: float, pace: float | None, cycle: float | None
+    ) -> None:
         # What to go back to if the episode proves to be one stray 429 (_end_episode).
         self._before_episode = (self._rate, self._curve, self._ended_slow_start)
         self._rate_limited_before = self.rate_limited - 1  # this 429 is the episode's first
@@ -1636,7 +1637,7 @@ class RateGovernor:
         self._episode_cut = False
         self._episode_paused = 0.0  # seconds everyone waited for its Retry-After pauses
         self._episode_far = False  # held far above a measured limit to measure it again
-        self._episode_cycle = None
+        self._episode_cycle = cycle  # what the cycle it ends accepted a second, if counted
         self._episode_found_again = False
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
