@@ -480,6 +480,24 @@ def test_a_bucket_whose_429s_each_pause_a_second_is_learned_from_its_drains() ->
     assert 0.95 * 300 <= learned <= 1.02 * 300
 
 
+@pytest.mark.parametrize(("style", "seed"), [("seconds", 1), ("seconds", 3), ("http-date", 1)])
+def test_drains_a_few_round_trips_long_fit_where_round_trips_hardly_vary(
+    style: RetryAfterStyle, seed: int
+) -> None:
+    # 50/s with a burst of 10 at 100 ms, each 429 pausing the run a second: each drain after
+    # a pause lasts 0.3-0.9 s, a few round trips. Their ends were taken as known only to a
+    # round trip, so no two ever fitted; the limit came from 0.7 of the pace a window let
+    # through, probed over 10-second units, and the run settled at 0.83-0.87 of the rate.
+    # Over real sockets to a limiter with a fixed latency, as here, the round trips vary by
+    # milliseconds and the ends are known that well.
+    bucket = TokenBucket(rate=50, burst=10, style=style)
+    result = simulate(bucket, items=1000, workers=64, latency=0.1, jitter=0.03, seed=seed)
+    assert_targets(bucket, result)
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.95 * 50 <= learned <= 1.03 * 50
+
+
 def test_a_bucket_whose_429s_each_ask_for_30_s_is_climbed_back_within_seconds() -> None:
     # 100/s with a burst of 20, every 429 answered "Retry-After: 30". The first one comes at
     # the end of slow start, with nothing measured: what got through over the pause is only
