@@ -1639,6 +1639,31 @@ def test_two_drains_either_side_of_a_change_of_limit_tell_nothing() -> None:
     assert halved.fit(_Drain(1.28, 220, 172.0, 1.0), most_burst=97) == pytest.approx(149, abs=1)
 
 
+def drains_of(gov: RateGovernor, *drains: _Drain) -> list[float | None]:
+    """The rate each drain, ending an episode in turn, fits (``None``: none)."""
+    gov._first_burst, gov._tail_trusted = 20, True  # the run began on a bucket of 20 or less
+    gov._srtt, gov._rtt_least = 0.1, 0.1  # 100 ms away, varying by nothing: ends known well
+    return [gov._fit_drain(drain)[0] for drain in drains]
+
+
+def test_a_drain_fits_the_one_of_its_chain_longest_apart() -> None:
+    # A bucket of 50/s with a burst of 10, taken for a cap: each 429 at the window's edge
+    # lowered it a place, and each drain after a pause lasted a little longer than the one
+    # before, too little to fit it. The first and the third are far enough apart.
+    gov = governor(FakeClock())
+    chain = [_Drain(span, round(10 + 50 * span), 70.0, 1.0) for span in (0.3, 0.4, 0.5)]
+    first, second, third = drains_of(gov, *chain)
+    assert (first, second) == (None, None), "too close to the one before"
+    assert third == pytest.approx(50, rel=0.02)
+
+
+def test_a_drain_that_does_not_qualify_breaks_the_chain() -> None:
+    gov = governor(FakeClock())
+    unpaused = _Drain(0.4, 30, 70.0, 0.0)  # no pause before it: the bucket was not full
+    *_, last = drains_of(gov, _Drain(0.3, 25, 70.0, 1.0), unpaused, _Drain(0.5, 35, 70.0, 1.0))
+    assert last is None
+
+
 def test_a_first_pause_gives_a_floor_not_a_limit() -> None:
     # A bucket whose 429s all say "1 s": the first episode can only count what got through
     # (about the burst per second). The run climbs from there to the real rate.

@@ -355,6 +355,7 @@ _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
 _FIT_BURST_OVER = 1.25  # ... and their burst is under this many times the first burst
 _FIT_GAP_ROUND_TRIPS = 8.0  # two fit if their lengths differ by this many round trips
+_FIT_CHAIN = 3  # ... and the longest apart of the last this many that fit is taken
 _FIT_SPREADS = 5.0  # ... of round trips counted as this many times their spread (see _fit_time)
 _FIT_LEAST_SHARE = 0.2  # ... and never as under this share of one
 _QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at a named wait this long or longer
@@ -655,7 +656,7 @@ class RateGovernor:
         self._refill_slowest = math.inf  # the slowest the run could send at since then
         self._pause_began = now  # when the latest pause began
         self._long_pause_until = now  # the end of a pause over max_pause, waited by choice
-        self._last_drain: _Drain | None = None  # the drain that ended the previous episode
+        self._drains: list[_Drain] = []  # the last drains that ended episodes, a chain
         self._first_burst: int | None = None  # successes before the run's first episode
         self._last_ok_sent = -math.inf  # the latest send of any success so far
         self._refused_rtt: float | None = None  # how long 429s take to come back (EWMA)
@@ -1942,8 +1943,12 @@ class RateGovernor:
         of different lengths give both. The drain is kept for the next one only if it
         qualifies (it followed a pause, lasted a few round trips, and its sends kept up with
         what the run could send, known throughout); a drain that does not breaks the chain.
+        Of the chain's last few, the one this drain fits longest apart is its pair: the
+        further apart their lengths, the better they tell the rate. Paired only with the
+        drain just before, a window's drains that shortened a place at a time (each 0.02-0.2
+        s longer than the one before) fitted a pause or two later.
         """
-        previous, self._last_drain = self._last_drain, None
+        chain, self._drains = self._drains, []
         if (
             self._first_burst is None
             or drain.span < _FIT_ROUND_TRIPS * self._fit_time()
@@ -1952,11 +1957,19 @@ class RateGovernor:
             or drain.accepted < _FIT_FOLLOWED * drain.slowest * drain.span
         ):
             return None, False
-        self._last_drain = drain
-        if (
-            previous is None
-            or abs(drain.span - previous.span) < _FIT_GAP_ROUND_TRIPS * self._fit_time()
-        ):
+        self._drains = [*chain, drain][-_FIT_CHAIN:]
+        apart = _FIT_GAP_ROUND_TRIPS * self._fit_time()
+        fitting = [
+            other
+            for other in chain
+            if abs(drain.span - other.span) >= apart and other.fit(drain) is not None
+        ]
+        previous = (
+            max(fitting, key=lambda other: abs(drain.span - other.span))
+            if fitting
+            else (chain[-1] if chain else None)
+        )
+        if previous is None or abs(drain.span - previous.span) < apart:
             return None, False  # their ends are not known well enough: too close
         # Their burst is at most what emptied the bucket the run began with, if it began
         # full (see the tail floor; one that refused the run's first request bounds
