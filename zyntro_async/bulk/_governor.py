@@ -70,13 +70,16 @@ the server *accepted*, never from what was offered:
 - **two drains** (at the first 429 after a pause, when the one before also ended one): each
   began with the bucket full (a pause longer than its burst takes to refill) and, sent
   over its rate throughout, accepted ``burst + rate * span``; two whose lengths differ by
-  several round trips give the rate itself, a measurement. Only sending over the rate from
-  the pause's end qualifies (under it, the bucket overflows); how fast the run could send
-  is the pace, or a window per round trip where a window holds it under the pace. A drain
-  that does not qualify breaks the chain. A pair whose burst would be clearly over the
-  first burst (when that bounds it, as for the tail floor) is no bucket's: it lies either
-  side of a change of limit, and so do the floors counted over the same drain, so the cut
-  is CUBIC's (0.7 of the pace refused) and the drains after it measure the new limit.
+  clearly more than their ends are known to (a round trip where round trips vary by a
+  fifth or more, a few spreads of them where they hardly vary) give the rate itself, a
+  measurement; of the last three in a chain, the pair longest apart. Only sending over
+  the rate from the pause's end qualifies (under it, the bucket overflows); how fast the
+  run could send is the pace, or a window per round trip where a window holds it under
+  the pace. A drain that does not qualify breaks the chain. A pair whose burst would be
+  clearly over the first burst (when that bounds it, as for the tail floor) is no
+  bucket's: it lies either side of a change of limit, and so do the floors counted over
+  the same drain, so the cut is CUBIC's (0.7 of the pace refused) and the drains after it
+  measure the new limit.
   Without two drains a bucket halved to 150/s was held at 137/s: each 429 paused the run,
   and the counts over cycles that held a pause were only floors.
 - with neither (the first episode of a run, drained by a pause): at the end of the episode,
@@ -1975,7 +1978,7 @@ class RateGovernor:
         # full (see the tail floor; one that refused the run's first request bounds
         # nothing): every request sent before the first refused one, answered before its
         # 429 or after. A pair that fits only with a burst clearly over that (their ends
-        # are known to a round trip or so) lies either side of a change of limit: it fits
+        # are known to _fit_time or so) lies either side of a change of limit: it fits
         # a rate between the two, and so do the floors counted over spans that reach back
         # before the change.
         if not (self._first_burst and self._tail_trusted):
