@@ -31,8 +31,10 @@ set at most once per round too.
 the server *accepted*, never from what was offered:
 
 - the **short estimate**: requests sent after the first 429 came back that still succeeded,
-  per second of their sends (up to the latest success's send: a 429 answered at once comes
-  back before the successes sent just ahead of it), over at least two round trips. A
+  per second of their sends, over at least two round trips; counted up to a send whose
+  answers are all in, the latest success's or the oldest still in flight, whichever is
+  earlier (a 429 answered at once comes back before the successes sent just ahead of it,
+  and where round trips vary widely, a slow success after faster ones sent later). A
   token bucket that refuses is empty, and then
   accepts exactly its refill rate whatever is offered: this is the rate, not the burst.
 - the **cycle estimate** (at the first 429 of an episode): what was accepted between the
@@ -327,6 +329,7 @@ _BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
 _MIN_RATE = 0.5  # one attempt every 2 s at the very least, to see a quota reopen
 _SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
 _SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
+_STRAGGLER_ROUND_TRIPS = 3.0  # a request out this many round trips: a straggler, not counted
 _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes: a cap
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
 _FAR_ACCEPTED = 1.1  # refused above it after the last second accepted this multiple: hold
@@ -595,6 +598,10 @@ class RateGovernor:
 
         # Window of requests in flight.
         self._in_flight = 0
+        # The send times of the requests in flight, in the order they were sent (keyed by a
+        # number each send takes): the oldest tells up to when every answer is in.
+        self._outstanding: dict[int, float] = {}
+        self._sends = 0
         # Slow start (TCP's): the first attempts go out in a window that grows by one per
         # success, doubling each round trip, until the server first refuses or the window
         # no longer holds anything back. An unannounced limit is then met with about twice
@@ -635,8 +642,8 @@ class RateGovernor:
         self._episode_refused_after = 0  # 429s of requests sent at or after that one
         self._episode_accepted_after = 0  # successes of requests sent at or after it
         self._episode_measure_from = now  # the short estimate counts sends from here
-        self._episode_measured = 0  # ... and their successes
-        self._episode_measured_sent = now  # ... up to the latest of their sends
+        self._episode_measured_sent = now  # ... up to the latest of their successes' sends
+        self._episode_measured_sends: list[float] = []  # ... each success's send
         self._episode_far = False  # held far above a measured limit, to measure it again
         self._episode_cycle: float | None = None  # what the cycle before it accepted a second
         self._most_limit = 0.0  # the highest limit an episode has ended on
@@ -824,7 +831,9 @@ class RateGovernor:
         self._in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self._in_flight)
         self.requests += 1
-        attempt.call.state[self] = (now, self._in_flight)
+        self._sends += 1
+        self._outstanding[self._sends] = now
+        attempt.call.state[self] = (now, self._in_flight, self._sends)
 
     async def before_last_byte(self, attempt: Attempt) -> None:
         """Nothing to do: the governor paces whole attempts."""
@@ -837,9 +846,10 @@ class RateGovernor:
                 send time matter; other failures just leave the window).
         """
         now = self._clock()
-        sent, in_flight_at_send = result.attempt.call.state.pop(
-            self, (now - result.elapsed, self._in_flight)
+        sent, in_flight_at_send, number = result.attempt.call.state.pop(
+            self, (now - result.elapsed, self._in_flight, 0)
         )
+        self._outstanding.pop(number, None)
         if self._in_flight > 0:
             self._in_flight -= 1
         self._note_late(now, result.elapsed)
@@ -861,9 +871,12 @@ class RateGovernor:
             attempt: an attempt whose ``before_attempt`` returned and whose
                 ``after_attempt`` will not be called.
         """
-        if attempt.call.state.pop(self, None) is not None and self._in_flight > 0:
-            self._in_flight -= 1
-            self._wake_one()
+        state = attempt.call.state.pop(self, None)
+        if state is not None:
+            self._outstanding.pop(state[2], None)
+            if self._in_flight > 0:
+                self._in_flight -= 1
+                self._wake_one()
 
     # -- what the display reads -------------------------------------------------------------
 
@@ -1124,11 +1137,11 @@ class RateGovernor:
                     # The episode's window opens from here: the short estimate counts from
                     # here too (before, it held the run to one request in flight).
                     self._episode_measure_from = self._episode_measured_sent = now
-                    self._episode_measured = 0
+                    self._episode_measured_sends = []
                 self._episode_accepted_after += 1
             if sent >= self._episode_measure_from:
-                self._episode_measured += 1
                 self._episode_measured_sent = max(self._episode_measured_sent, sent)
+                self._episode_measured_sends.append(sent)
             if sent >= self._episode_started:
                 self._episode_successes += 1
                 self._episode_ok_in_flight += in_flight
@@ -1139,14 +1152,14 @@ class RateGovernor:
             if (
                 sent >= max(self._last_cut_at, self._last_refusal_at)
                 and now - self._last_refusal_at >= self._measure_span()
-                and (not self._episode_far or self._episode_cut or self._measured_enough())
+                and (not self._episode_far or self._episode_cut or self._measured_rate(now))
             ):
                 if self._episode_far and not self._episode_cut:
                     # Held far above the limit and never cut: what the server accepted of
                     # what was sent since is the limit now (at least).
-                    span = self._measured_span()
-                    if span > 0:
-                        self._learn(max(self._limit or 0.0, self._episode_measured / span), None)
+                    measured = self._measured_rate(now)
+                    if measured is not None:
+                        self._learn(max(self._limit or 0.0, measured), None)
                 self._end_episode(now)
         else:
             self._grow_window(now)
@@ -1332,7 +1345,7 @@ class RateGovernor:
         if self._window is not None and self._refused_at_window_edge(now, in_flight, edge_held):
             return
         current = self._offered_rate(now, sent)
-        short = self._short_estimate()
+        short = self._short_estimate(now)
         first = self._episode_refused == 1
         probed_before = self._probe_refused
         probing = first and self._probing_above(now)
@@ -1651,8 +1664,8 @@ class RateGovernor:
         self._episode_refused_after = 0
         self._episode_accepted_after = 0
         self._episode_measure_from = now  # the short estimate counts sends from here
-        self._episode_measured = 0  # ... and their successes
-        self._episode_measured_sent = now  # ... up to the latest of their sends
+        self._episode_measured_sent = now  # ... up to the latest of their successes' sends
+        self._episode_measured_sends = []  # ... each success's send
         # Comparing in flight tells a concurrency cap only at a steady pace under a known
         # limit: while a flood is cut down, everything in flight shrinks together.
         self._episode_blind = not self._measured
@@ -1799,37 +1812,44 @@ class RateGovernor:
         """How long the short estimate needs: a few round trips."""
         return _SHORT_ROUND_TRIPS * (self._srtt if self._srtt is not None else 0.0)
 
-    def _short_estimate(self) -> float | None:
+    def _short_estimate(self, now: float) -> float | None:
         """What the server accepted per second since it started refusing, if enough is known.
 
         Requests sent after the first 429 came back found the server at its limit, so the
         rate at which they succeed is the limit itself (a token bucket's rate, not burst).
         In a blind episode they count from the first success of a request sent since the
         first refused one: until then the episode held the run to one request in flight.
-        Counted up to the latest of their sends, not up to the 429's: a server that refuses
-        at once answers a 429 before the successes sent just ahead of it, and counted to the
-        429's send, the estimate missed them (a 200/s bucket answering 429s in half the
-        round trip was measured at 150/s).
         """
         if self._episode_paused > self._measure_span():
             # The run paused for the server's Retry-After: a bucket refilled meanwhile, and
             # what succeeded after the pause is its burst as much as its rate.
             return None
-        if not self._measured_enough():
+        return self._measured_rate(now)
+
+    def _measured_rate(self, now: float) -> float | None:
+        """The successes sent since the episode's measuring began, per second of their
+        sends; ``None`` until at least 8 of them count, sent over at least two round trips.
+
+        Counted only up to a send whose answers are all in: the latest success's and the
+        oldest request still in flight, whichever is earlier. Up to the 429's send, the count
+        missed the successes a server answering 429s at once had not answered yet (a 200/s
+        bucket answering 429s in half the round trip was measured at 150/s); up to the latest
+        success's, it missed those sent before it that were slower to come back (a 250/s
+        bucket at 200 ms, round trips varying by up to 90%, was measured at 158/s and held
+        there for the rest of the run). A request out for several round trips is a
+        straggler, not waited for.
+        """
+        until = self._episode_measured_sent
+        stragglers = now - _STRAGGLER_ROUND_TRIPS * (self._srtt or 0.0)
+        for sent in self._outstanding.values():  # in the order they were sent
+            if sent >= stragglers:
+                until = min(until, sent)
+                break
+        span = until - self._episode_measure_from
+        if span < self._measure_span():
             return None
-        return self._episode_measured / self._measured_span()
-
-    def _measured_span(self) -> float:
-        """Seconds from the episode's measuring start to the latest measured success's send."""
-        return self._episode_measured_sent - self._episode_measure_from
-
-    def _measured_enough(self) -> bool:
-        """Whether the successes since the episode's measuring began tell a rate: at least 8
-        of them, sent over at least two round trips."""
-        return (
-            self._episode_measured >= _SHORT_SAMPLES
-            and self._measured_span() >= self._measure_span()
-        )
+        count = sum(1 for sent in self._episode_measured_sends if sent <= until)
+        return count / span if count >= _SHORT_SAMPLES and span > 0 else None
 
     def _drain_floor(self, drain: _Drain) -> float | None:
         """A floor under a token bucket's rate from its drain since the latest pause.
