@@ -689,6 +689,17 @@ def test_a_bucket_whose_round_trips_vary_widely_is_measured_at_its_rate(seed: in
     assert 0.9 * 250 <= learned <= 1.05 * 250
 
 
+def test_the_first_seconds_flood_is_no_sign_the_limit_rose() -> None:
+    # 30/s with a burst of 30, 50 ms away: slow start spends the burst before the first
+    # 429, so the run's first second accepts twice the rate. Taken for a limit that rose,
+    # it set off a search to 57/s, which came down 3% a probe: 16% of requests refused.
+    bucket = TokenBucket(rate=30, burst=30, style="none")
+    result = simulate(bucket, items=600, workers=64, latency=0.05, seed=1)
+    assert result.succeeded == result.items
+    assert result.governor._most_limit <= 1.25 * 30
+    assert result.refused_fraction <= 0.1, f"{result.refused} 429s of {result.requests}"
+
+
 def test_a_bucket_refusing_at_once_with_pauses_is_floored_at_its_rate() -> None:
     # 300/s with a burst of 10, 20 ms away, each 429 answered at once with "Retry-After: 1".
     # The tail floor under the search's 429 counted successes sent up to that 429's send,

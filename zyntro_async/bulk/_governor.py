@@ -199,7 +199,9 @@ curve gives way to a search from the pace then, doubling each second (with a 10 
 bucket restored from 150/s to 300/s took 20 s more to climb to it once a probe passed
 150/s; now a few seconds). At 5% over, a limit measured 6% low was taken for one that
 rose, and the search's overshoot cost pauses; a burst larger than a second of the rate,
-or unknown (a bucket drained when the run began), fills such a second by itself. The pace
+or unknown (a bucket drained when the run began), fills such a second by itself, and so
+does slow start's flood, unpaced: a second that began before the run's first 429 does not
+count. The pace
 never grows past twice what the server is seen to accept, or what is being sent right now
 (in flight over the round trip): a pace nothing uses must not grow without bound, and one
 that is used may double each round trip.
@@ -1115,9 +1117,10 @@ class RateGovernor:
             else self._ok_in_flight + _OK_IN_FLIGHT_ALPHA * (in_flight - self._ok_in_flight)
         )
         if now - self._second_start >= 1.0:
-            self._accepted_rate = self._second_count / (now - self._second_start)
+            began = self._second_start
+            self._accepted_rate = self._second_count / (now - began)
             self._second_start, self._second_count = now, 0
-            self._check_rose(now)
+            self._check_rose(now, began)
         self._second_count += 1
         if self._slow_start:
             self._grow_slow_start(now)
@@ -1164,7 +1167,7 @@ class RateGovernor:
         else:
             self._grow_window(now)
 
-    def _check_rose(self, now: float) -> None:
+    def _check_rose(self, now: float, began: float) -> None:
         """Search again once a whole second accepted clearly more than the known limit.
 
         The limit rose: the curve, probing over units of 10 s or more because each probe
@@ -1178,7 +1181,11 @@ class RateGovernor:
         to 0.82 of it). Only with a burst known to be at most a second of the limit: a
         larger one, or one unknown (a bucket drained when the run began), fills such a
         second by itself. Not for a counted quota, which accepts over its rate for whole
-        windows after a pause, nor with a window set for a cap.
+        windows after a pause, nor with a window set for a cap. Nor for a second that
+        began before the run's first 429: it counted slow start's flood, unpaced, which
+        spent the bucket's whole burst (a bucket of 30/s with a burst of 30, met with 27
+        in flight and measured at 35/s, took its first second's 59 for a limit that rose,
+        searched up to 57/s, and came down from there 3% a probe: 16% of requests refused).
         """
         curve, limit = self._curve, self._limit
         if (
@@ -1192,6 +1199,7 @@ class RateGovernor:
             or not (self._tail_trusted and self._first_burst)
             or self._first_burst > limit * _ROSE_BURST_SECONDS
             or self._accepted_rate <= _ROSE * limit
+            or began < self._first_refused_sent
         ):
             return
         pace = self._current_rate(now) or self._accepted_rate
