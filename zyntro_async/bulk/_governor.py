@@ -1155,7 +1155,11 @@ class RateGovernor:
             if (
                 sent >= max(self._last_cut_at, self._last_refusal_at)
                 and now - self._last_refusal_at >= self._measure_span()
-                and (not self._episode_far or self._episode_cut or self._measured_rate(now))
+                and (
+                    not self._episode_far
+                    or self._episode_cut
+                    or self._measured_rate(now) is not None
+                )
             ):
                 if self._episode_far and not self._episode_cut:
                     # Held far above the limit and never cut: what the server accepted of
