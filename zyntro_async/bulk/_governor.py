@@ -144,7 +144,11 @@ floor when a pause fell in it, but one refused at or under itself within a time 
 resuming at it, by a request sent at that pace and with no pause longer than a short
 estimate takes, is no floor: it is taken as a known ``W`` refused again, and comes down by
 the margin each time (halved blind, the run searched up to the same overshoot and learned
-the same floor again, for good). A 429 far above a measured ``W`` (over 1.25 times it) after
+the same floor again, for good). A known ``W`` refused again within a time unit comes down
+to what the server accepted a second between the previous episode's first 429 and this
+one's, where that is lower (a bucket is empty at both, a window quota met at the same
+point of two windows accepted its count between them), but no more than to 0.7 of it in
+one step. A 429 far above a measured ``W`` (over 1.25 times it) after
 the server accepted over 1.1 times ``W`` in the last second says the limit rose or was
 measured low (at a pace already cut under it): the pace is held, not cut, and what the
 server accepts of the requests sent since that 429 is the new ``W`` (a bucket with a small
