@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SECTIONS,
         metavar="SECTION",
         help=f"run only this section (repeatable): {', '.join(SECTIONS)}; the results go to "
-        "results/only-SECTION.json unless --json is given, and no chart is drawn",
+        "results/only-SECTION.json unless --json is given, the rate-limit section's chart "
+        "to results/only-SECTION.png unless --chart is given, and no overview chart is drawn",
     )
     parser.add_argument(
         "--json",
@@ -47,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         nargs="?",
         metavar="PATH",
-        default=_RESULTS / "chart.png",
         const=_RESULTS / "chart.png",
-        help="where to draw the chart (default, also for a bare --chart: %(default)s); the "
-        "rate-limit section's chart goes beside it, as ratelimit.png",
+        help=f"where to draw the chart (default, also for a bare --chart: "
+        f"{_RESULTS / 'chart.png'}); the rate-limit section's chart goes beside it, as "
+        "ratelimit.png",
     )
     parser.add_argument(
         "--from-json",
@@ -85,22 +86,26 @@ def main(argv: list[str] | None = None) -> int:
         0, or with ``--fail-on-target`` 1 when a target failed or could not be measured.
     """
     args = build_parser().parse_args(argv)
+    chart: Path = args.chart or _RESULTS / "chart.png"
+    limit_chart = chart.with_name("ratelimit.png")
     if args.from_json:
         results = json.loads(args.from_json.read_text())
     else:
         only = tuple(section for section in SECTIONS if section in (args.only or SECTIONS))
-        # A partial run never overwrites the full results the README's table comes from.
-        default = "latest.json" if args.only is None else f"only-{'-'.join(only)}.json"
-        path = args.json or _RESULTS / default
+        # A partial run never overwrites the full results the README's table comes from,
+        # nor the chart drawn from them.
+        stem = "latest" if args.only is None else f"only-{'-'.join(only)}"
+        path = args.json or _RESULTS / f"{stem}.json"
+        if args.only is not None and args.chart is None:
+            limit_chart = _RESULTS / f"{stem}.png"
         results = run_suite(QUICK if args.quick else FULL, _progress, only=only)
         report.write_json(results, path)
         _progress(f"results written to {path}")
     report.print_table(results)
-    if report.draw_chart(results, args.chart):
-        _progress(f"chart drawn to {args.chart}")
+    if report.draw_chart(results, chart):
+        _progress(f"chart drawn to {chart}")
     else:
         _progress("no overview chart: matplotlib is not installed, or only some sections ran")
-    limit_chart = args.chart.with_name("ratelimit.png")
     if report.draw_ratelimit_chart(results, limit_chart):
         _progress(f"rate-limit chart drawn to {limit_chart}")
     if args.markdown:
