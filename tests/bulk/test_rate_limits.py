@@ -224,7 +224,8 @@ class Stall:
     ended: float = math.inf
     refused_before: int = 0  # 429s until it stopped
     refused: int = 0  # ... and in the whole run
-    episodes: list[float] = attrs.Factory(list)  # the send each episode's first 429 answered
+    # The send each episode's first 429 answered, over the whole run (filled as it goes).
+    episodes: list[float] = attrs.Factory(list)
 
 
 async def run_into_a_stall(monkeypatch: pytest.MonkeyPatch, n: int, clump: int) -> Stall | None:
@@ -281,7 +282,7 @@ async def run_into_a_stall(monkeypatch: pytest.MonkeyPatch, n: int, clump: int) 
             if emulator.rate_limited[ADD_CONTACTS] != refusals[0]:
                 refusals[:] = [emulator.rate_limited[ADD_CONTACTS], time.monotonic()]
             if stall is None and emulator.applied[ADD_CONTACTS] >= n // 3 and near_the_limit():
-                stall = Stall(time.monotonic(), refused_before=refusals[0])
+                stall = Stall(time.monotonic(), refused_before=refusals[0], episodes=episodes)
                 server_loop.call_soon_threadsafe(block_until_a_clump, stall, governors[0].requests)
 
         async with emulator.client(timeout=5.0) as zy:
@@ -292,7 +293,6 @@ async def run_into_a_stall(monkeypatch: pytest.MonkeyPatch, n: int, clump: int) 
         check_every_item_succeeded_once(emulator, report, n)
     if stall is not None:
         stall.refused = emulator.rate_limited[ADD_CONTACTS]
-        stall.episodes = episodes
     return stall
 
 
