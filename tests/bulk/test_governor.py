@@ -28,6 +28,7 @@ from zyntro_async.bulk._governor import (
     RateLimitStopError,
     _Curve,
     _Drain,
+    _PausedRound,
     _Tail,
 )
 
@@ -478,6 +479,60 @@ def test_a_bucket_whose_429s_each_pause_a_second_is_learned_from_its_drains() ->
     learned = result.governor.snapshot().learned_limit
     assert learned is not None
     assert 0.95 * 300 <= learned <= 1.02 * 300
+
+
+@pytest.mark.parametrize(("style", "seed"), [("seconds", 1), ("seconds", 2), ("http-date", 2)])
+def test_the_round_in_flight_when_a_429_pauses_the_run_measures_the_bucket(
+    style: RetryAfterStyle, seed: int
+) -> None:
+    # 300/s with a burst of 150 at 100 ms, each 429 pausing the run a second. The search's
+    # first 429 came at 655/s; the pause refilled the bucket, so nothing after it measured
+    # the rate, and the cut guessed 0.7 of that pace (458/s), then came down a pause at a
+    # time (335/s, 300/s): settled at 0.90 of the rate. The 30 requests already in flight
+    # when it paused reached the bucket empty: what it accepted of them is its rate.
+    bucket = TokenBucket(rate=300, burst=150, style=style)
+    result = simulate(bucket, items=6000, workers=64, latency=0.1, seed=seed)
+    assert_targets(bucket, result)
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.95 * 300 <= learned <= 1.03 * 300
+
+
+def paused_round(
+    rate: float, offered: float, sends: int, *, refusing_until: float = 1.0
+) -> _PausedRound:
+    """A round of ``sends`` requests ``1/offered`` apart into an empty bucket of ``rate``
+    (refusing everything before ``refusing_until`` of the round, if under 1: a quota)."""
+    gap = 1.0 / offered
+    paused = _PausedRound(first=0.0, at=sends * gap + 0.1, offered=offered, pending=sends)
+    tokens = 0.0
+    for i in range(1, sends + 1):
+        tokens += rate * gap
+        accepted = tokens >= 1.0 if i < refusing_until * sends else True
+        tokens -= 1.0 if accepted and tokens >= 1.0 else 0.0
+        paused.answered(i * gap, refused=not accepted)
+    return paused
+
+
+def test_a_paused_round_between_two_refused_sends_counts_the_rate() -> None:
+    paused = paused_round(rate=300.0, offered=450.0, sends=45)
+    assert paused.pending == 0
+    assert paused.rate(least_span=0.02) == pytest.approx(300.0, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("paused", "least_span", "why"),
+    [
+        (paused_round(300.0, 450.0, 45, refusing_until=0.4), 0.0, "a quota reopened in it"),
+        (paused_round(100.0, 450.0, 18), 0.0, "too few accepted between its refusals"),
+        (paused_round(300.0, 310.0, 60), 0.0, "nearly all accepted: sent at the rate"),
+        (paused_round(300.0, 450.0, 45), 0.2, "its ends known worse than its span"),
+    ],
+)
+def test_a_paused_round_tells_no_rate_when_it_cannot(
+    paused: _PausedRound, least_span: float, why: str
+) -> None:
+    assert paused.rate(least_span) is None, why
 
 
 @pytest.mark.parametrize(("style", "seed"), [("seconds", 1), ("seconds", 3), ("http-date", 1)])

@@ -37,6 +37,23 @@ the server *accepted*, never from what was offered:
   and where round trips vary widely, a slow success after faster ones sent later). A
   token bucket that refuses is empty, and then
   accepts exactly its refill rate whatever is offered: this is the rate, not the burst.
+- the **paused round** (where the episode's first 429 pauses the run longer than the short
+  estimate takes: a ``Retry-After`` of a second or more refills the bucket, and what
+  succeeds after the pause measures its burst as much as its rate): the requests already
+  in flight, sent since the refused one, reach the bucket empty, so between the first and
+  the last of them it refused it accepted its rate times the time between, give or take
+  one. Counted once they are all answered (during the pause), where 12 or more were
+  accepted between, refusals went on to the round's end (a quota that reopened meanwhile
+  accepts the rest) and the two lie two spreads of round trips apart or more (each end is
+  known to a one-way trip, which varies as the round trips do); it only lowers the limit
+  the cut set (a cap's round counts what the cap let through while the round trips varied,
+  and ran a cap of 32 at 200 ms a fifth over it). Without it a search's 429 that paused
+  the run cut to 0.7 of the pace it refused, a guess: a 300/s bucket with a burst of 150
+  at 100 ms answering in seconds, refused at 655/s, was set to 458/s, then 335/s a pause
+  later and 300/s three pauses after (0.90-0.92 of it settled on three seeds; now
+  0.98-1.00, and 0.99 over real sockets where it was 0.91). At 20 ms the round holds too
+  few successes to count; where round trips vary by 90% its ends are not known well
+  enough.
 - the **cycle estimate** (at the first 429 of an episode): what was accepted between the
   previous episode's last refused request and this one, per second. A bucket is empty at
   both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
@@ -335,6 +352,9 @@ _BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
 _MIN_RATE = 0.5  # one attempt every 2 s at the very least, to see a quota reopen
 _SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
 _SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
+_ROUND_SAMPLES = 12  # successes between two refused sends of a paused round: its rate
+_ROUND_ACCEPTED_MOST = 0.95  # ... if the round was sent at more than this share over it
+_ROUND_SPREADS = 2.0  # ... and its refused sends lie this many spreads of round trips apart
 _STRAGGLER_ROUND_TRIPS = 3.0  # a request out this many round trips: a straggler, not counted
 _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes: a cap
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
@@ -656,6 +676,7 @@ class RateGovernor:
         self._episode_cycle: float | None = None  # what the cycle before it accepted a second
         self._most_limit = 0.0  # the highest limit an episode has ended on
         self._episode_found_again = False  # a probe met the limit where the previous one did
+        self._round: _PausedRound | None = None  # the round in flight at its pause
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
@@ -861,7 +882,10 @@ class RateGovernor:
         if self._in_flight > 0:
             self._in_flight -= 1
         self._note_late(now, result.elapsed)
-        if result.kind is FailureKind.RATE_LIMITED:
+        refused = result.kind is FailureKind.RATE_LIMITED
+        if self._round is not None and self._round.holds(sent):
+            self._round_answered(self._round, sent, refused=refused)
+        if refused:
             self._answered(now, refused=True)
             self._refused(now, sent, in_flight_at_send, result.retry_after)
         elif result.kind is None or (result.kind is FailureKind.FATAL and result.status):
@@ -882,6 +906,8 @@ class RateGovernor:
         state = attempt.call.state.pop(self, None)
         if state is not None:
             self._outstanding.pop(state[2], None)
+            if self._round is not None and self._round.holds(state[0]):
+                self._round.pending -= 1  # no answer: counted as neither
             if self._in_flight > 0:
                 self._in_flight -= 1
                 self._wake_one()
@@ -1336,6 +1362,12 @@ class RateGovernor:
             # A pause still running is this episode's too: one set a moment ago by a 429 of
             # the same round that was taken for a stray (or by this one, added below).
             self._episode_paused = max(0.0, self._pause_until - now - paused)
+            if paused > self._measure_span():
+                # The requests sent since the refused one, still out: the round it measures
+                # (a pause this long refills a bucket: the short estimate measures nothing).
+                pending = sum(1 for at in self._outstanding.values() if at >= sent)
+                offered = self._offered_rate(now, sent)
+                self._round = _PausedRound(sent, now, offered, pending) if pending else None
         self._episode_paused += paused
         self._episode_last_refused_sent = max(self._episode_last_refused_sent, sent)
         if sent >= self._episode_first_refused_sent:
@@ -1494,6 +1526,31 @@ class RateGovernor:
         if now < self._pause_until and self._episode_blind and not self._episode_estimated:
             self._resume_at_floor(now)
         self._cut_done(now)
+
+    def _round_answered(self, paused: _PausedRound, sent: float, *, refused: bool) -> None:
+        """Count an answer of the round in flight at the episode's pause; once all are in,
+        what the server accepted of it is the limit, where it tells one and is under the
+        limit the episode's cut set (see "the paused round")."""
+        paused.answered(sent, refused=refused)
+        if paused.pending > 0:
+            return
+        self._round = None
+        # Each end is known to when the server met it: a one-way trip later, which varies
+        # as the round trips do.
+        least = self._least_rtt()
+        spread = (self._srtt or 0.0) - least if math.isfinite(least) else math.inf
+        rate = paused.rate(_ROUND_SPREADS * spread)
+        if (
+            rate is None
+            or not self._in_episode
+            or self._episode_started != paused.at  # another episode's now
+            or self._counted  # a quota's count: it accepts nothing once run out
+            or self._window is not None  # a cap's window: its round tells no rate
+            or self._episode_by_window
+            or (self._limit is not None and rate >= self._limit)
+        ):
+            return
+        self._learn(rate, None)
 
     def _between_first_refusals(self, now: float) -> float | None:
         """What the server accepted a second between the previous episode's first 429 and
@@ -2427,6 +2484,58 @@ class RateGovernor:
         ):
             self._stop = RateLimitStalledError(now - self._stall_origin)
             raise self._stop
+
+
+@attrs.define(slots=True)
+class _PausedRound:
+    """The requests in flight when an episode's first 429 paused the run, sent since the
+    refused one: what the server accepted of them is its rate.
+
+    A token bucket that refused a request is empty, and stays so while it is sent over its
+    rate: between two refused sends it accepts what it refilled, its rate times the time
+    between them, give or take one. Counted only where refusals go on to the end of the
+    round (a window quota that reopened during it accepted everything after, and tells no
+    rate), at least ``_ROUND_SAMPLES`` were accepted between them (each one more or less is
+    a twelfth), and they lie ``least_span`` apart (each end is known to a one-way trip).
+    Its requests answered before the 429 that paused the run are not counted, so neither
+    is the first refused send: the span runs between refused sends of the round itself.
+    Kept only while the round is out: at most the run's concurrency.
+    """
+
+    first: float  # the refused send the episode began with
+    at: float  # when its 429 came back and paused the run (the episode's start)
+    offered: float  # the pace the round was sent at
+    pending: int  # its answers still to come
+    accepted: list[float] = attrs.Factory(list)  # the sends of its successes
+    first_refused: float = math.inf  # its earliest refused send
+    last_refused: float = -math.inf  # ... and its latest
+    last_sent: float = -math.inf  # its latest send answered
+
+    def holds(self, sent: float) -> bool:
+        return self.first <= sent < self.at
+
+    def answered(self, sent: float, *, refused: bool) -> None:
+        self.pending -= 1
+        self.last_sent = max(self.last_sent, sent)
+        if refused:
+            self.first_refused = min(self.first_refused, sent)
+            self.last_refused = max(self.last_refused, sent)
+        else:
+            self.accepted.append(sent)
+
+    def rate(self, least_span: float) -> float | None:
+        """What the server accepted a second between the first and the last refused send,
+        if it measures a rate (they are ``least_span`` apart or more); else ``None``."""
+        span = self.last_refused - self.first_refused
+        if span < max(least_span, 1e-6) or self.last_refused < self.first + 0.5 * (
+            self.last_sent - self.first
+        ):
+            return None
+        count = sum(1 for at in self.accepted if self.first_refused < at < self.last_refused)
+        rate = count / span
+        if count < _ROUND_SAMPLES or rate >= _ROUND_ACCEPTED_MOST * self.offered:
+            return None  # too few to tell, or nearly all accepted: no sign of a bucket empty
+        return rate
 
 
 @attrs.frozen(slots=True)
