@@ -42,18 +42,19 @@ the server *accepted*, never from what was offered:
   succeeds after the pause measures its burst as much as its rate): the requests already
   in flight, sent since the refused one, reach the bucket empty, so between the first and
   the last of them it refused it accepted its rate times the time between, give or take
-  one. Counted once they are all answered (during the pause), where 12 or more were
+  one. Counted once they are all answered (during the pause), where 8 or more were
   accepted between, refusals went on to the round's end (a quota that reopened meanwhile
   accepts the rest) and the two lie two spreads of round trips apart or more (each end is
-  known to a one-way trip, which varies as the round trips do); it only lowers the limit
-  the cut set (a cap's round counts what the cap let through while the round trips varied,
-  and ran a cap of 32 at 200 ms a fifth over it). Without it a search's 429 that paused
+  known to a one-way trip, which varies as the round trips do); never under the floors the
+  429 counted, and it only lowers the limit the cut set (a cap's round counts what the cap
+  let through while the round trips varied, and ran a cap of 32 at 200 ms a fifth over
+  it; counted at 8, one more or less is an eighth). Without it a search's 429 that paused
   the run cut to 0.7 of the pace it refused, a guess: a 300/s bucket with a burst of 150
   at 100 ms answering in seconds, refused at 655/s, was set to 458/s, then 335/s a pause
   later and 300/s three pauses after (0.90-0.92 of it settled on three seeds; now
-  0.98-1.00, and 0.99 over real sockets where it was 0.91). At 20 ms the round holds too
-  few successes to count; where round trips vary by 90% its ends are not known well
-  enough.
+  0.98-1.00, and 0.99 over real sockets where it was 0.91). At 20 ms a 300/s bucket's
+  round holds too few successes to count (about six); where round trips vary by 90% its
+  ends are not known well enough.
 - the **cycle estimate** (at the first 429 of an episode): what was accepted between the
   previous episode's last refused request and this one, per second. A bucket is empty at
   both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
@@ -352,7 +353,7 @@ _BLIND_CUT = 0.5  # the cut when nothing tells where the limit is
 _MIN_RATE = 0.5  # one attempt every 2 s at the very least, to see a quota reopen
 _SHORT_SAMPLES = 8  # successes amid refusals needed to trust the short estimate
 _SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
-_ROUND_SAMPLES = 12  # successes between two refused sends of a paused round: its rate
+_ROUND_SAMPLES = 8  # successes between two refused sends of a paused round: its rate
 _ROUND_ACCEPTED_MOST = 0.95  # ... if the round was sent at more than this share over it
 _ROUND_SPREADS = 2.0  # ... and its refused sends lie this many spreads of round trips apart
 _STRAGGLER_ROUND_TRIPS = 3.0  # a request out this many round trips: a straggler, not counted
@@ -1413,6 +1414,8 @@ class RateGovernor:
             # cycle branch): counted closer to the rate (see _tail_floor).
             tail = min(self._tail_floor(self._counted_until(sent), refill=long_pause), current)
         floors = max(tail, drained or 0.0)  # measured under the rate (0: nothing measured)
+        if first and self._round is not None:
+            self._round.floors = floors
         if first and (not self._episode_blind or self._curve is not None) and above_cycle:
             # A lone 429 with more in flight than the successes before it had: maybe a cap
             # on concurrent requests. Hold the window there (a second 429 at its edge
@@ -2496,7 +2499,8 @@ class _PausedRound:
     between them, give or take one. Counted only where refusals go on to the end of the
     round (a window quota that reopened during it accepted everything after, and tells no
     rate), at least ``_ROUND_SAMPLES`` were accepted between them (each one more or less is
-    a twelfth), and they lie ``least_span`` apart (each end is known to a one-way trip).
+    an eighth), and they lie ``least_span`` apart (each end is known to a one-way trip);
+    never under ``floors``.
     Its requests answered before the 429 that paused the run are not counted, so neither
     is the first refused send: the span runs between refused sends of the round itself.
     Kept only while the round is out: at most the run's concurrency.
@@ -2510,6 +2514,7 @@ class _PausedRound:
     first_refused: float = math.inf  # its earliest refused send
     last_refused: float = -math.inf  # ... and its latest
     last_sent: float = -math.inf  # its latest send answered
+    floors: float = 0.0  # what the episode's first 429 measured under the rate
 
     def holds(self, sent: float) -> bool:
         return self.first <= sent < self.at
@@ -2535,7 +2540,7 @@ class _PausedRound:
         rate = count / span
         if count < _ROUND_SAMPLES or rate >= _ROUND_ACCEPTED_MOST * self.offered:
             return None  # too few to tell, or nearly all accepted: no sign of a bucket empty
-        return rate
+        return max(rate, self.floors)
 
 
 @attrs.frozen(slots=True)
