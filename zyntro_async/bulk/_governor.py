@@ -313,7 +313,8 @@ that pause: goodput is lower until settled, then stays.
 sent, and everything pending can be resumed.
 
 Everything is O(1) per attempt: counters, an EWMA, a one-second bucket and a fixed ring of
-80 counts (read once an episode, for the tail floor), no lists that grow.
+80 counts (read once an episode, for the tail floor), no lists that grow. The paused round
+is read once an episode too, and holds at most what was in flight when it paused.
 """
 
 from __future__ import annotations
@@ -2500,10 +2501,10 @@ class _PausedRound:
     round (a window quota that reopened during it accepted everything after, and tells no
     rate), at least ``_ROUND_SAMPLES`` were accepted between them (each one more or less is
     an eighth), and they lie ``least_span`` apart (each end is known to a one-way trip);
-    never under ``floors``.
-    Its requests answered before the 429 that paused the run are not counted, so neither
-    is the first refused send: the span runs between refused sends of the round itself.
-    Kept only while the round is out: at most the run's concurrency.
+    never under ``floors``. Its requests answered before the 429 that paused the run are
+    not counted, so neither is that 429's own send: the span runs between refused sends of
+    the round itself (counted from it, a 300/s bucket was read at 253/s). Kept only while
+    the round is out: at most the run's concurrency.
     """
 
     first: float  # the refused send the episode began with
