@@ -1541,9 +1541,8 @@ class RateGovernor:
         self._round = None
         # Each end is known to when the server met it: a one-way trip later, which varies
         # as the round trips do.
-        least = self._least_rtt()
-        spread = (self._srtt or 0.0) - least if math.isfinite(least) else math.inf
-        rate = paused.rate(_ROUND_SPREADS * spread)
+        spread = self._rtt_spread()
+        rate = paused.rate(math.inf if spread is None else _ROUND_SPREADS * spread)
         if (
             rate is None
             or not self._in_episode
@@ -2126,9 +2125,15 @@ class RateGovernor:
         the round trip, as before.
         """
         srtt = self._srtt or 0.0
-        least = self._least_rtt()
-        spread = srtt - least if math.isfinite(least) else srtt
+        spread = self._rtt_spread()
+        spread = srtt if spread is None else spread
         return min(srtt, max(_FIT_SPREADS * spread, _FIT_LEAST_SHARE * srtt))
+
+    def _rtt_spread(self) -> float | None:
+        """How far the round trips of late spread over the least of them (``None`` before
+        any success): how well a send's arrival at the server is known."""
+        least = self._least_rtt()
+        return (self._srtt or 0.0) - least if math.isfinite(least) else None
 
     def _cycle_estimate(self, first_refused_sent: float) -> float | None:
         """What the server accepted per second between the last episode and this one."""
