@@ -535,6 +535,48 @@ def test_a_paused_round_tells_no_rate_when_it_cannot(
     assert paused.rate(least_span) is None, why
 
 
+def test_a_paused_round_accepting_its_rest_is_a_floor_at_the_pace_it_was_sent() -> None:
+    # A cap met at a search's pace: a few of the round refused at its start, then the rest
+    # accepted (no rate between refusals to count). A bucket would have accepted no more
+    # than it refilled since the refused send: the pace is a floor under the limit.
+    paused = _PausedRound(first=0.0, at=0.2, offered=400.0, pending=40)
+    for i in range(1, 41):
+        paused.answered(i / 400.0, refused=i <= 3)
+    assert paused.rate(least_span=0.0) is None
+    floor = paused.floor(spread=0.0)
+    assert floor is not None
+    assert floor == pytest.approx(36 / 0.1)  # 37 accepted, less one, over 0.1 s of sends
+    assert paused.floor(spread=0.1) == pytest.approx(36 / 0.2), "a spread lengthens the span"
+
+
+def test_a_paused_round_into_an_empty_bucket_floors_at_its_rate() -> None:
+    # Sent at 450/s into an empty 300/s bucket: it accepted its refill and no more.
+    paused = paused_round(rate=300.0, offered=450.0, sends=45)
+    floor = paused.floor(spread=0.0)
+    assert floor is not None
+    assert floor <= 300.0
+    assert paused_round(100.0, 450.0, 18).floor(spread=0.0) is None, "too few accepted"
+
+
+@pytest.mark.parametrize(
+    ("cap", "latency", "style", "seed"),
+    [(50, 0.15, 1.0, 1), (32, 0.1, "seconds", 1), (16, 0.1, "http-date", 2)],
+)
+def test_a_cap_far_away_taken_for_a_rate_resumes_at_what_its_paused_round_accepted(
+    cap: int, latency: float, style: RetryAfterStyle, seed: int
+) -> None:
+    # Each 429 pauses the run. The search's first 429 looks like a bucket's (as many in
+    # flight as its successes had), so the cut guessed 0.7 of the pace it refused (cap 50:
+    # 445/s, set to 311/s) and probed up from there over 10-second units: settled at
+    # 0.86-0.93 of the cap's rate. The round in flight at the pause was refused at its
+    # start and accepted the rest: that pace is a floor under any limit.
+    server = ConcurrencyCap(cap, latency=latency, style=style)
+    result = simulate(
+        server, items=round(cap / latency * 20), workers=64, latency=latency, seed=seed
+    )
+    assert_targets(server, result)
+
+
 @pytest.mark.parametrize(("style", "seed"), [("seconds", 1), ("seconds", 3), ("http-date", 1)])
 def test_drains_a_few_round_trips_long_fit_where_round_trips_hardly_vary(
     style: RetryAfterStyle, seed: int

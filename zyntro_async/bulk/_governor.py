@@ -54,7 +54,17 @@ the server *accepted*, never from what was offered:
   later and 300/s three pauses after (0.90-0.92 of it settled on three seeds; now
   0.98-1.00, and 0.99 over real sockets where it was 0.91). At 20 ms a 300/s bucket's
   round holds too few successes to count (about six); where round trips vary by 90% its
-  ends are not known well enough.
+  ends are not known well enough. Where it tells no rate and the cut only guessed (0.7 of
+  the pace refused, nothing counted over it), what the round accepted from the refused
+  send to its latest one, per second of that span (taken half a spread of round trips
+  longer), is still a floor: a bucket empty at the refused send accepts no more than it
+  refills, plus one. It raises the guess to that floor, up to the pace refused. A cap met
+  at a search's pace looks like a bucket at that 429 (one 429 a pause tells them apart by
+  no count the client keeps), and its round refuses a few at its start and accepts the
+  rest: a cap of 20 at 100 ms answering in seconds was held at 0.7 of the pace it
+  accepts, 0.79-0.81 of it over real sockets; now 0.99-1.05 (0.92-0.98 answering dates,
+  from 0.81). A bucket's round, sent over its rate, accepts less than the cut already
+  guessed: in the simulation no bucket's or quota's run changed.
 - the **cycle estimate** (at the first 429 of an episode): what was accepted between the
   previous episode's last refused request and this one, per second. A bucket is empty at
   both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
@@ -357,6 +367,7 @@ _SHORT_ROUND_TRIPS = 2.0  # ... over a span of this many round trips
 _ROUND_SAMPLES = 8  # successes between two refused sends of a paused round: its rate
 _ROUND_ACCEPTED_MOST = 0.95  # ... if the round was sent at more than this share over it
 _ROUND_SPREADS = 2.0  # ... and its refused sends lie this many spreads of round trips apart
+_ROUND_FLOOR_SPREAD = 0.5  # a round's floor counts its sends' span this share of a spread longer
 _STRAGGLER_ROUND_TRIPS = 3.0  # a request out this many round trips: a straggler, not counted
 _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes: a cap
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
@@ -678,6 +689,7 @@ class RateGovernor:
         self._episode_cycle: float | None = None  # what the cycle before it accepted a second
         self._most_limit = 0.0  # the highest limit an episode has ended on
         self._episode_found_again = False  # a probe met the limit where the previous one did
+        self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
         self._round: _PausedRound | None = None  # the round in flight at its pause
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
@@ -1492,6 +1504,14 @@ class RateGovernor:
                     estimate = max(estimate, self.margin * found)
                     self._episode_found_again = True
             self._learn(max(estimate, tail), None)
+            if (
+                not changed
+                and not self._episode_found_again
+                and max(estimate, tail) <= _REFUSED_SHARE * current
+            ):
+                # Only CUBIC's share of the pace refused set it: a guess that the paused
+                # round may raise (see _round_answered).
+                self._episode_guessed = current
             if tail > estimate:
                 self._tail_limit, self._tail_instead = tail, estimate
             # A cycle spent partly paused counts the pause as refill: only a floor.
@@ -1534,7 +1554,8 @@ class RateGovernor:
     def _round_answered(self, paused: _PausedRound, sent: float, *, refused: bool) -> None:
         """Count an answer of the round in flight at the episode's pause; once all are in,
         what the server accepted of it is the limit, where it tells one and is under the
-        limit the episode's cut set (see "the paused round")."""
+        limit the episode's cut set, or a floor over a limit the cut only guessed (see "the
+        paused round")."""
         paused.answered(sent, refused=refused)
         if paused.pending > 0:
             return
@@ -1544,14 +1565,28 @@ class RateGovernor:
         spread = self._rtt_spread()
         rate = paused.rate(math.inf if spread is None else _ROUND_SPREADS * spread)
         if (
-            rate is None
-            or not self._in_episode
+            not self._in_episode
             or self._episode_started != paused.at  # another episode's now
             or self._counted  # a quota's count: it accepts nothing once run out
             or self._window is not None  # a cap's window: its round tells no rate
             or self._episode_by_window
-            or (self._limit is not None and rate >= self._limit)
         ):
+            return
+        if rate is None:
+            if self._episode_guessed and self._limit is not None:
+                # No rate, but where the cut only guessed (0.7 of the pace refused), what
+                # the server accepted of the round is a floor under its limit: a bucket
+                # empty at the round's first send accepts no more than it refills. A cap
+                # met at a search's pace refuses a few of the round and accepts the rest,
+                # and was held at 0.7 of the pace it accepts (a cap of 20 at 100 ms
+                # answering in seconds, over real sockets: 0.79-0.81 of it).
+                floor = paused.floor(0.0 if spread is None else _ROUND_FLOOR_SPREAD * spread)
+                if floor is not None and floor > self._limit:
+                    measured = self._measured  # a floor: the limit is not measured
+                    self._learn(min(floor, self._episode_guessed), None)
+                    self._measured = measured
+            return
+        if self._limit is not None and rate >= self._limit:
             return
         self._learn(rate, None)
 
@@ -1717,6 +1752,7 @@ class RateGovernor:
 
     def _learn(self, limit: float, at_most: float | None) -> None:
         self._tail_limit = None
+        self._episode_guessed = 0.0
         self._limit = limit
         self._measured = True
         self._episode_by_window = False
@@ -1762,6 +1798,7 @@ class RateGovernor:
         self._episode_far = False  # held far above a measured limit to measure it again
         self._episode_cycle = cycle  # what the cycle it ends accepted a second, if counted
         self._episode_found_again = False
+        self._episode_guessed = 0.0
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
         self._episode_first_refused_sent = sent
@@ -2508,8 +2545,9 @@ class _PausedRound:
     an eighth), and they lie ``least_span`` apart (each end is known to a one-way trip);
     never under ``floors``. Its requests answered before the 429 that paused the run are
     not counted, so neither is that 429's own send: the span runs between refused sends of
-    the round itself (counted from it, a 300/s bucket was read at 253/s). Kept only while
-    the round is out: at most the run's concurrency.
+    the round itself (counted from it, a 300/s bucket was read at 253/s). Where it tells no
+    rate, what it accepted since ``first`` is still a floor under a bucket's (``floor``).
+    Kept only while the round is out: at most the run's concurrency.
     """
 
     first: float  # the refused send the episode began with
@@ -2533,6 +2571,20 @@ class _PausedRound:
             self.last_refused = max(self.last_refused, sent)
         else:
             self.accepted.append(sent)
+
+    def floor(self, spread: float) -> float | None:
+        """What the server accepted a second of the round, from the send the pausing 429
+        refused (``first``) to its latest send, that span taken ``spread`` longer (the
+        sends reached the server a one-way trip later, which varies); ``None`` with fewer
+        than ``_ROUND_SAMPLES`` accepted. A token bucket empty at ``first`` accepts no more
+        than it refills meanwhile, plus one: a floor under its rate, whatever the round's
+        refusals did (a cap refuses a few at its start, then accepts the rest).
+        """
+        span = self.last_sent - self.first
+        count = sum(1 for at in self.accepted if self.first < at <= self.last_sent)
+        if count < _ROUND_SAMPLES or span <= 0:
+            return None
+        return (count - 1) / (span + spread)
 
     def rate(self, least_span: float) -> float | None:
         """What the server accepted a second between the first and the last refused send,
