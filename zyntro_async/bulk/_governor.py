@@ -1503,7 +1503,10 @@ class RateGovernor:
                     # 309/s, and so on every 34 s; each time the count set 251/s (0.84).
                     estimate = max(estimate, self.margin * found)
                     self._episode_found_again = True
-            self._learn(max(estimate, tail), None)
+            # A cycle spent partly paused counts the pause as refill: only a floor.
+            self._learn(
+                max(estimate, tail), None, measured=self._pause_until <= self._cycle_start_at
+            )
             if (
                 not changed
                 and not self._episode_found_again
@@ -1514,8 +1517,6 @@ class RateGovernor:
                 self._episode_guessed = current
             if tail > estimate:
                 self._tail_limit, self._tail_instead = tail, estimate
-            # A cycle spent partly paused counts the pause as refill: only a floor.
-            self._measured = self._pause_until <= self._cycle_start_at
         elif self._limit is not None and (
             (self._measured and (current <= _HOLD_ABOVE * self._limit or self._counted))
             or (first and self._floor_refused(now, sent, current, self._limit, paused))
@@ -1582,9 +1583,8 @@ class RateGovernor:
                 # answering in seconds, over real sockets: 0.79-0.81 of it).
                 floor = paused.floor(0.0 if spread is None else _ROUND_FLOOR_SPREAD * spread)
                 if floor is not None and floor > self._limit:
-                    measured = self._measured  # a floor: the limit is not measured
-                    self._learn(min(floor, self._episode_guessed), None)
-                    self._measured = measured
+                    # A floor: the limit stays as measured (or not) as the cut left it.
+                    self._learn(min(floor, self._episode_guessed), None, measured=self._measured)
             return
         if self._limit is not None and rate >= self._limit:
             return
@@ -1750,11 +1750,13 @@ class RateGovernor:
         self._episode_blind = True
         self._episode_cut = True
 
-    def _learn(self, limit: float, at_most: float | None) -> None:
+    def _learn(self, limit: float, at_most: float | None, *, measured: bool = True) -> None:
+        """Take ``limit`` as the limit and pace just under it (at most ``at_most``);
+        ``measured=False`` where it is only a floor or a guess."""
         self._tail_limit = None
         self._episode_guessed = 0.0
         self._limit = limit
-        self._measured = True
+        self._measured = measured
         self._episode_by_window = False
         rate = self.margin * limit
         self._rate = max(_MIN_RATE, rate if at_most is None else min(rate, at_most))
