@@ -645,6 +645,53 @@ def test_a_bucket_whose_429s_each_ask_for_30_s_is_settled_at_its_rate() -> None:
         assert result.goodput(bucket, 70.0, result.completions[-1]) >= 0.95
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_bucket_whose_first_429s_ask_for_30_s_is_measured_by_the_round_they_paused(
+    seed: int,
+) -> None:
+    # 300/s with a burst of 150 at 50 ms, every 429 answered "Retry-After: 30". Slow
+    # start's first few 429s are too rare among its answers to mean a limit yet (taken for
+    # strays), and the episode began at a later 429 of the same round: the round in flight
+    # was formed then, without the successes answered meanwhile (a 300/s bucket at 100 ms
+    # was read at 251/s), or not at all, and the search that measured the rate cost a
+    # second pause of 30 s (104-107 s for 40 s of work on six seeds). Formed by the 429
+    # that set the pause, it measures the rate: one pause.
+    bucket = TokenBucket(rate=300, burst=150, style=30.0)
+    result = simulate(bucket, items=12000, workers=64, latency=0.05, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    work = result.items / bucket.rate
+    assert result.duration <= work + 30.0 + 5.0, "a second pause"
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.95 * 300 <= learned <= 1.05 * 300
+
+
+@pytest.mark.parametrize(
+    ("make", "items", "seed"),
+    [
+        (lambda: TokenBucket(rate=1000, burst=100, style=30.0), 60_000, 1),
+        (lambda: ConcurrencyCap(16, latency=0.05, style=30.0), 19_200, 2),
+        (lambda: ConcurrencyCap(16, latency=0.05, style=30.0), 19_200, 3),
+    ],
+    ids=["bucket-1000", "cap-16-seed-2", "cap-16-seed-3"],
+)
+def test_429s_that_pause_the_run_long_are_taken_for_strays_once_at_most(
+    make: Callable[[], Server], items: int, seed: int
+) -> None:
+    # A minute's work at 50 ms, every 429 answered "Retry-After: 30", round trips varying
+    # by 90%. Each pause refills the bucket (or empties the cap), the run resumed at the
+    # same pace, and met the limit again after a few hundred successes: one or a few 429s
+    # among them, too rare to mean a limit, or late enough to look like a stalled
+    # server's clump. Taken for strays each time, the run paused 30 s for each and learned
+    # nothing: 1,351 s for the bucket's minute, 768 s and 1,211 s for the cap's.
+    server = make()
+    result = simulate(server, items=items, workers=64, latency=0.05, seed=seed, jitter=0.9)
+    assert result.succeeded == result.items
+    work = result.items / server.limit(0.0)
+    assert result.duration <= work + 6 * 30.0
+
+
 def test_a_cap_whose_429s_each_ask_for_30_s_keeps_its_window_under_the_floors() -> None:
     # A cap of 8 at 50 ms answering "Retry-After: 30". The search's lone 429 comes with more
     # in flight than the successes before it: a cap's sign, and a climbing bucket's too. The
@@ -1320,6 +1367,28 @@ async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:
     assert state.phase is GovernorPhase.PAUSED
     assert state.rate_limit is not None
     assert state.rate_limit < climbing
+
+
+async def test_a_second_429_that_pauses_the_run_long_is_no_stray() -> None:
+    # No limit met yet, 200 successes, then one 429 asking for 30 s: too rare to mean a
+    # limit, so it teaches nothing (its pause is honoured). Refused again the same way
+    # after the pause, the run meets a limit: taken for a stray again, it would go on at
+    # the same pace into the next such pause, and the next.
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 20, 10)
+    lone = await send(gov)
+    clock.now += 0.02
+    answer(gov, lone, clock, refused=True, retry_after=30.0)
+    assert gov.snapshot().phase is GovernorPhase.PAUSED
+    assert not gov._in_episode
+    clock.now += 30.0
+    await round_trips(gov, clock, 20, 10)
+    again = await send(gov)
+    clock.now += 0.02
+    answer(gov, again, clock, refused=True, retry_after=30.0)
+    assert gov._in_episode
+    assert gov.snapshot().rate_limit is not None  # cut: nothing measured, but a limit
 
 
 async def test_a_clump_of_429s_from_a_server_that_stalled_is_paused_for_not_learned_from() -> None:

@@ -37,34 +37,40 @@ the server *accepted*, never from what was offered:
   and where round trips vary widely, a slow success after faster ones sent later). A
   token bucket that refuses is empty, and then
   accepts exactly its refill rate whatever is offered: this is the rate, not the burst.
-- the **paused round** (where the episode's first 429 pauses the run longer than the short
-  estimate takes: a ``Retry-After`` of a second or more refills the bucket, and what
-  succeeds after the pause measures its burst as much as its rate): the requests already
-  in flight, sent since the refused one, reach the bucket empty, so between the first and
-  the last of them it refused it accepted its rate times the time between, give or take
-  one. Counted once they are all answered (during the pause), where 8 or more were
-  accepted between, refusals went on to the round's end (a quota that reopened meanwhile
-  accepts the rest) and the two lie two spreads of round trips apart or more (each end is
-  known to a one-way trip, which varies as the round trips do); never under the floors the
-  429 counted, and it only lowers the limit the cut set (a cap's round counts what the cap
-  let through while the round trips varied, and ran a cap of 32 at 200 ms a fifth over
-  it; counted at 8, one more or less is an eighth). Without it a search's 429 that paused
-  the run cut to 0.7 of the pace it refused, a guess: a 300/s bucket with a burst of 150
-  at 100 ms answering in seconds, refused at 655/s, was set to 458/s, then 335/s a pause
-  later and 300/s three pauses after (0.90-0.92 of it settled on three seeds; now
-  0.98-1.00, and 0.99 over real sockets where it was 0.91). At 20 ms a 300/s bucket's
-  round holds too few successes to count (about six); where round trips vary by 90% its
-  ends are not known well enough. Where it tells no rate and the cut only guessed (0.7 of
-  the pace refused, nothing counted over it), what the round accepted from the refused
-  send to its latest one, per second of that span (taken half a spread of round trips
-  longer), is still a floor: a bucket empty at the refused send accepts no more than it
-  refills, plus one. It raises the guess to that floor, up to the pace refused. A cap met
-  at a search's pace looks like a bucket at that 429 (one 429 a pause tells them apart by
-  no count the client keeps), and its round refuses a few at its start and accepts the
-  rest: a cap of 20 at 100 ms answering in seconds was held at 0.7 of the pace it
-  accepts, 0.79-0.81 of it over real sockets; now 0.99-1.05 (0.92-0.98 answering dates,
-  from 0.81). A bucket's round, sent over its rate, accepts less than the cut already
-  guessed: in the simulation no bucket's or quota's run changed.
+- the **paused round** (where the episode's first 429 pauses the run longer than the
+  short estimate takes: a ``Retry-After`` of a second or more refills the bucket, and
+  what succeeds after the pause measures its burst as much as its rate): the requests
+  already in flight, sent since the refused one, reach the bucket empty, so between the
+  first and the last of them it refused it accepted its rate times the time between,
+  give or take one. Counted once they are all answered (during the pause), where 8 or
+  more were accepted between, refusals went on to the round's end (a quota that reopened
+  meanwhile accepts the rest) and the two lie two spreads of round trips apart or more
+  (each end is known to a one-way trip, which varies as the round trips do); never under
+  the floors the 429 counted, and it only lowers the limit the cut set (a cap's round
+  counts what the cap let through while the round trips varied, and ran a cap of 32 at
+  200 ms a fifth over it; counted at 8, one more or less is an eighth). Without it a
+  search's 429 that paused the run cut to 0.7 of the pace it refused, a guess: a 300/s
+  bucket with a burst of 150 at 100 ms answering in seconds, refused at 655/s, was set
+  to 458/s, then 335/s a pause later and 300/s three pauses after (0.90-0.92 of it
+  settled on three seeds; now 0.98-1.00, and 0.99 over real sockets where it was 0.91).
+  At 20 ms a 300/s bucket's round holds too few successes to count (about six); where
+  round trips vary by 90% its ends are not known well enough. Where the pause is long (5
+  s or more), the round is the one in flight at the 429 that set it, even if that 429
+  was taken for a stray (slow start's first few are: too rare among its answers yet) and
+  the episode began at a later 429 of the same round: formed there, it missed the
+  successes answered in between (a 300/s bucket at 100 ms answering "Retry-After: 30"
+  was read at 251/s), or was not formed at all, and a second pause of 30 s measured the
+  rate. Where it tells no rate and the cut only guessed (0.7 of the pace refused,
+  nothing counted over it), what the round accepted from the refused send to its latest
+  one, per second of that span (taken half a spread of round trips longer), is still a
+  floor: a bucket empty at the refused send accepts no more than it refills, plus one.
+  It raises the guess to that floor, up to the pace refused. A cap met at a search's
+  pace looks like a bucket at that 429 (one 429 a pause tells them apart by no count the
+  client keeps), and its round refuses a few at its start and accepts the rest: a cap of
+  20 at 100 ms answering in seconds was held at 0.7 of the pace it accepts, 0.79-0.81 of
+  it over real sockets; now 0.99-1.05 (0.92-0.98 answering dates, from 0.81). A bucket's
+  round, sent over its rate, accepts less than the cut already guessed: in the
+  simulation no bucket's or quota's run changed.
 - the **cycle estimate** (at the first 429 of an episode): what was accepted between the
   previous episode's last refused request and this one, per second. A bucket is empty at
   both ends, so everything in between is what refilled it; a quota accepts ``quota`` per
@@ -292,6 +298,11 @@ or one met again while climbing from a floor, answers just so (one 429 per pause
 few seconds, a share as small as the noise), and each costs a pause, far more than a cut.
 Nor is a 429 at the edge of a window set for a cap: it is the answer the window's probe
 waits for (taken for a stray, the run went on at the cap plus one, ten 429s a probe).
+Nor a 429 that pauses the run long (5 s or more) after one such was taken for a stray: the
+run resumed at the same pace and met the limit again, and each such stray cost the whole
+pause and taught nothing (round trips varying by 90%, one or a few 429s among hundreds of
+successes, or late enough to look like a stalled server's clump: a minute's work against
+a 1,000/s bucket answering "Retry-After: 30" took 1,351 s, against a cap of 16, 768 s).
 A server that stalls (a garbage collection, a busy moment: it stops reading for 50 ms, then
 takes in what arrived meanwhile at once) makes a bucket with a small burst refuse the tail
 of that clump whatever the pace: the emulator does so once its heap has grown, and a
@@ -691,6 +702,7 @@ class RateGovernor:
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
         self._round: _PausedRound | None = None  # the round in flight at its pause
+        self._stray_paused_long = False  # a 429 taken for a stray paused the run long
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
@@ -1319,8 +1331,18 @@ class RateGovernor:
 
         A stalled server's (see _stalled), or too rare among the recent answers, unless it
         paused a run that has met a limit before (an episode ended), or it met the window's
-        probe above a cap: each is the answer a limit gives, however rare.
+        probe above a cap: each is the answer a limit gives, however rare. Of the 429s that
+        pause the run long, only the first may be taken for a stray.
         """
+        if paused >= _LONG_PAUSE:
+            if self._stray_paused_long:
+                return False
+            self._stray_paused_long = self._taken_for_stray(now, sent, paused, in_flight)
+            return self._stray_paused_long
+        return self._taken_for_stray(now, sent, paused, in_flight)
+
+    def _taken_for_stray(self, now: float, sent: float, paused: float, in_flight: int) -> bool:
+        """:meth:`_refusal_is_stray` but for the rule on long pauses."""
         if self._stalled(now, sent):
             return True
         if not self._stray():
@@ -1357,6 +1379,14 @@ class RateGovernor:
         )
         if retry_after is not None and retry_after > 0 and sent >= self._pause_set_at:
             paused = self._pause(now, retry_after)
+            if not self._in_episode and paused >= _LONG_PAUSE:
+                # The round in flight at a long pause, formed by the 429 that set it even if
+                # it is taken for a stray: in slow start the first few are (too rare among
+                # the answers yet), and the episode begins at a later 429 of the same round,
+                # whose successes answered meanwhile a round formed then would miss. Counted
+                # from that later one, a 300/s bucket answering "Retry-After: 30" at 100 ms
+                # was read at 251/s; not counted at all, it cost a pause of 30 s more.
+                self._round = self._paused_round(now, sent)
         if not self._in_episode and self._refusal_is_stray(now, sent, paused, in_flight):
             return  # retried, its pause honoured, but nothing to learn from it
         if self._slow_start:
@@ -1376,12 +1406,14 @@ class RateGovernor:
             # A pause still running is this episode's too: one set a moment ago by a 429 of
             # the same round that was taken for a stray (or by this one, added below).
             self._episode_paused = max(0.0, self._pause_until - now - paused)
-            if paused > self._measure_span():
+            if self._round is not None and self._round.at >= self._pause_began:
+                self._round.episode = now  # formed by this pause's first 429 (above)
+            elif paused > self._measure_span():
                 # The requests sent since the refused one, still out: the round it measures
                 # (a pause this long refills a bucket: the short estimate measures nothing).
-                pending = sum(1 for at in self._outstanding.values() if at >= sent)
-                offered = self._offered_rate(now, sent)
-                self._round = _PausedRound(sent, now, offered, pending) if pending else None
+                self._round = self._paused_round(now, sent)
+                if self._round is not None:
+                    self._round.episode = now
         self._episode_paused += paused
         self._episode_last_refused_sent = max(self._episode_last_refused_sent, sent)
         if sent >= self._episode_first_refused_sent:
@@ -1552,6 +1584,14 @@ class RateGovernor:
             self._resume_at_floor(now)
         self._cut_done(now)
 
+    def _paused_round(self, now: float, sent: float) -> _PausedRound | None:
+        """The requests sent since ``sent`` (a refused one) still out, as a paused round;
+        ``None`` when none is."""
+        pending = sum(1 for at in self._outstanding.values() if at >= sent)
+        if not pending:
+            return None
+        return _PausedRound(sent, now, self._offered_rate(now, sent), pending)
+
     def _round_answered(self, paused: _PausedRound, sent: float, *, refused: bool) -> None:
         """Count an answer of the round in flight at the episode's pause; once all are in,
         what the server accepted of it is the limit, where it tells one and is under the
@@ -1567,7 +1607,7 @@ class RateGovernor:
         rate = paused.rate(math.inf if spread is None else _ROUND_SPREADS * spread)
         if (
             not self._in_episode
-            or self._episode_started != paused.at  # another episode's now
+            or self._episode_started != paused.episode  # another episode's, or none's
             or self._counted  # a quota's count: it accepts nothing once run out
             or self._window is not None  # a cap's window: its round tells no rate
             or self._episode_by_window
@@ -2561,6 +2601,7 @@ class _PausedRound:
     last_refused: float = -math.inf  # ... and its latest
     last_sent: float = -math.inf  # its latest send answered
     floors: float = 0.0  # what the episode's first 429 measured under the rate
+    episode: float = -math.inf  # when the episode it measures began (none yet: -inf)
 
     def holds(self, sent: float) -> bool:
         return self.first <= sent < self.at
