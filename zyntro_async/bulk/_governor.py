@@ -54,8 +54,8 @@ the server *accepted*, never from what was offered:
   to 458/s, then 335/s a pause later and 300/s three pauses after (0.90-0.92 of it
   settled on three seeds; now 0.98-1.00, and 0.99 over real sockets where it was 0.91).
   At 20 ms a 300/s bucket's round holds too few successes to count (about six); where
-  round trips vary by 90% its ends are not known well enough. Where the pause is long (5
-  s or more), the round is the one in flight at the 429 that set it, even if that 429
+  round trips vary by 90% its ends are not known well enough. Where the pause is long (five
+  seconds or more), the round is the one in flight at the 429 that set it, even if that 429
   was taken for a stray (slow start's first few are: too rare among its answers yet) and
   the episode began at a later 429 of the same round: formed there, it missed the
   successes answered in between (a 300/s bucket at 100 ms answering "Retry-After: 30"
