@@ -1411,9 +1411,7 @@ class RateGovernor:
             elif paused > self._measure_span():
                 # The requests sent since the refused one, still out: the round it measures
                 # (a pause this long refills a bucket: the short estimate measures nothing).
-                self._round = self._paused_round(now, sent)
-                if self._round is not None:
-                    self._round.episode = now
+                self._round = self._paused_round(now, sent, episode=now)
         self._episode_paused += paused
         self._episode_last_refused_sent = max(self._episode_last_refused_sent, sent)
         if sent >= self._episode_first_refused_sent:
@@ -1584,13 +1582,16 @@ class RateGovernor:
             self._resume_at_floor(now)
         self._cut_done(now)
 
-    def _paused_round(self, now: float, sent: float) -> _PausedRound | None:
-        """The requests sent since ``sent`` (a refused one) still out, as a paused round;
-        ``None`` when none is."""
+    def _paused_round(
+        self, now: float, sent: float, episode: float = -math.inf
+    ) -> _PausedRound | None:
+        """The requests sent since ``sent`` (a refused one) still out, as the round paused
+        at ``now`` for the episode begun at ``episode`` (none yet: ``-inf``); ``None`` when
+        none is."""
         pending = sum(1 for at in self._outstanding.values() if at >= sent)
         if not pending:
             return None
-        return _PausedRound(sent, now, self._offered_rate(now, sent), pending)
+        return _PausedRound(sent, now, self._offered_rate(now, sent), pending, episode=episode)
 
     def _round_answered(self, paused: _PausedRound, sent: float, *, refused: bool) -> None:
         """Count an answer of the round in flight at the episode's pause; once all are in,
