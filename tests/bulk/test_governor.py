@@ -993,6 +993,33 @@ def test_a_quota_answering_its_real_wait_is_counted_over_whole_windows(
     assert result.governor.snapshot().window is None
 
 
+@pytest.mark.parametrize(
+    ("quota", "window", "start", "seed", "jitter"),
+    [
+        (300, 1.0, 0.9, 1, 0.2),
+        (300, 1.0, 0.9, 2, 0.9),
+        (100, 10.0, 9.95, 1, 0.2),
+        (100, 10.0, 9.95, 3, 0.9),
+    ],
+)
+def test_a_quota_whose_first_count_spans_two_windows_is_counted_again(
+    quota: int, window: float, start: float, seed: int, jitter: float
+) -> None:
+    # A run that begins just before a window ends gets that window's count and the next
+    # one's before its first 429: its first reopening counts two windows as one. Each
+    # later window, one count since the previous reopening, did not match that, and each
+    # started a new chain that kept the doubled count, so no chain ever told the rate: 300
+    # per 1 s without a Retry-After met 5-23% 429s over 30 s (running each window out at
+    # twice its rate, then polling); 100 per 10 s was held over it for minutes. A window
+    # that holds less than the count before is the count now.
+    server = WindowQuota(quota=quota, window=window, style="none", start=start)
+    items = int(quota / window * (30 if window < 5 else 120))
+    result = simulate(server, items=items, workers=64, seed=seed, jitter=jitter)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= (0.025 if window < 5 else 0.08)
+    assert_settled_under(result, quota / window)
+
+
 def assert_settled_under(result: Any, rate: float) -> None:
     """The run settled under ``rate`` and within a tenth of it."""
     settled = result.governor.settled_rate

@@ -2435,7 +2435,9 @@ class RateGovernor:
         reopenings one window apart, a quota accepted its count: while the successes between
         them match the first window's (within 10%), the chain of such windows goes on.
         Reopenings further apart held a window the run did not exhaust (its count is short):
-        they start a new chain.
+        they start a new chain, as do two that held less than a window's count, at that
+        count (the first may have held two windows' counts: a run begun just before one
+        ended).
 
         A chain starts only at an episode that refused everything for half a second unpaced
         (a token bucket of 2 requests a second or more refills sooner), or for 2 s or more
@@ -2500,7 +2502,14 @@ class RateGovernor:
         per_window = previous.per_window
         if accepted < _CYCLE_SAMPLES or abs(accepted - per_window) > 0.1 * per_window:
             # Not one window's count since the last reopening (one went unexhausted, or
-            # this is no quota): a new chain starts here.
+            # this is no quota): a new chain starts here. One that counted less than a
+            # window's count is the count now: a run begun just before a window ended got
+            # two windows' counts before its first 429, and kept, that doubled count matched
+            # no window after it, so no chain told the rate (300 per 1 s without a
+            # Retry-After, run out at twice its rate each window, then polled: 5-23% of
+            # requests refused; 2% counted so). A count over it may hold two windows.
+            if _CYCLE_SAMPLES <= accepted < per_window:
+                per_window = accepted
             self._reopened = _Reopening(at, uncertain, count, per_window)
             return None
         # One window since the last reopening, exhausted: the chain goes on.
