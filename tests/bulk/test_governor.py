@@ -1283,6 +1283,24 @@ def test_stray_429s_at_random_do_not_drag_the_pace_down() -> None:
     assert stray.governor.snapshot().window is None  # not mistaken for a cap either
 
 
+def test_429s_soon_after_a_cut_that_fell_short_are_no_strays() -> None:
+    # A bucket with a whole second's rate as its burst lets a probe run far over the rate
+    # before it refuses: this one was refused at 496/s, and the cut, 0.7 of that, was still
+    # over its 302/s. The 429s that followed came at a pace under the limit just learned,
+    # so they counted as noise (the 429s seen while settled), which rose with their share,
+    # and each was taken for a stray from then on: the run held 347/s, with 15% of its
+    # requests refused over its last minute (5.7% over the run). Noise counts only a time
+    # unit after an episode: these 429s begin another, which measures the rate. Four
+    # minutes, in virtual time.
+    bucket = TokenBucket(rate=302, burst=302, style="none")
+    result = simulate(bucket, items=302 * 240, workers=64, latency=0.08, seed=1)
+    assert_targets(bucket, result)
+    last_minute = result.duration - 60
+    sent = sum(1 for t in result.sends if t >= last_minute)
+    succeeded = sum(1 for t in result.completions if t >= last_minute)
+    assert sent - succeeded <= 0.02 * sent
+
+
 def test_a_halved_limit_announcing_one_second_pauses_is_followed() -> None:
     # "Retry-After: 1" on every 429: each round of them pauses the run for a second, so the
     # limit is learned more slowly, but the halved limit is still held, and nothing fails.

@@ -701,6 +701,7 @@ class RateGovernor:
         self._most_limit = 0.0  # the highest limit an episode has ended on
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
+        self._ended_on_guess = False  # ... and the latest episode ended so (see _answered)
         self._round: _PausedRound | None = None  # the round in flight at its pause
         self._stray_paused_long = False  # a 429 taken for a stray paused the run long
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
@@ -1274,7 +1275,20 @@ class RateGovernor:
         # A plain mean over the first answers (the first one counts in full), then an EWMA.
         self._answers += 1
         self._share += max(_SHARE_ALPHA, 1 / self._answers) * (refused - self._share)
-        if not self._in_episode and self._limit is not None:
+        if (
+            not self._in_episode
+            and self._limit is not None
+            and not (self._ended_on_guess and now - self._ended_at < self._unit)
+        ):
+            # Settled under the limit; not within a time unit of an episode that only
+            # guessed it (0.7 of the pace refused, over every count): 429s then say that
+            # the guess fell over the rate, not that the server refuses now and then
+            # whatever the pace. Counted as noise, they raised it along with the share of
+            # 429s (averaged 2.5 times slower, and the share must clear 2.5 times it), the
+            # share never cleared it, and each 429 was a stray for good: a 302/s bucket
+            # with a burst of 302 (a probe ran it out at 496/s) was held at 347/s, 15% of
+            # its requests refused. (Not after every episode: stray 429s at random, 2.5%
+            # of the answers, then began an episode each, and the pace ratcheted down.)
             rate = self._current_rate(now)
             if rate is not None and rate <= self._limit:
                 self._noise += _NOISE_ALPHA * (refused - self._noise)
@@ -2225,6 +2239,7 @@ class RateGovernor:
     def _end_episode(self, now: float) -> None:
         self._in_episode = False
         self._ended_at = now
+        self._ended_on_guess = self._episode_guessed > 0.0
         lone = self.rate_limited - self._rate_limited_before <= 1
         if self._limit is None and lone and not self._episode_paused and self._stray():
             # One 429 early in a run, when one refusal is a large share of few answers, and
