@@ -1290,8 +1290,8 @@ def test_429s_soon_after_a_cut_that_fell_short_are_no_strays() -> None:
     # so they counted as noise (the 429s seen while settled), which rose with their share,
     # and each was taken for a stray from then on: the run held 347/s, with 15% of its
     # requests refused over its last minute (5.7% over the run). Noise counts only a time
-    # unit after an episode: these 429s begin another, which measures the rate. Four
-    # minutes, in virtual time.
+    # unit after an episode that guessed the limit so: these 429s begin another, which
+    # measures the rate. Four minutes, in virtual time.
     bucket = TokenBucket(rate=302, burst=302, style="none")
     result = simulate(bucket, items=302 * 240, workers=64, latency=0.08, seed=1)
     assert_targets(bucket, result)

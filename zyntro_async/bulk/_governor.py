@@ -291,7 +291,9 @@ nothing. So a 429 starts an episode only when 429s are a clear share of the rece
 (an EWMA over about 200): 5% while no limit is known (a flood over a real limit is refused
 far more than that within a few round trips), and once a limit is known, 2.5 times the share
 seen while settled under it (zero when the server never refuses there, so a probe over the
-limit is caught by its first 429). A stray 429 is still retried, and its ``Retry-After``
+limit is caught by its first 429; not counted for a time unit after an episode that only
+guessed the limit, whose 429s then say it fell over the rate). A stray 429 is still
+retried, and its ``Retry-After``
 still honoured. Once the run has met a limit (an episode of 429s ended, measured or not),
 a 429 that pauses the run is never taken for a stray: a limit that dropped under the pace,
 or one met again while climbing from a floor, answers just so (one 429 per pause, every
