@@ -292,12 +292,12 @@ nothing. So a 429 starts an episode only when 429s are a clear share of the rece
 far more than that within a few round trips), and once a limit is known, 2.5 times the share
 seen while settled under it (zero when the server never refuses there, so a probe over the
 limit is caught by its first 429; not counted for a time unit after an episode that only
-guessed the limit, whose 429s then say it fell over the rate). A stray 429 is still
-retried, and its ``Retry-After``
-still honoured. Once the run has met a limit (an episode of 429s ended, measured or not),
-a 429 that pauses the run is never taken for a stray: a limit that dropped under the pace,
-or one met again while climbing from a floor, answers just so (one 429 per pause, every
-few seconds, a share as small as the noise), and each costs a pause, far more than a cut.
+guessed the limit, whose 429s then say it fell over the rate). A stray 429 is still retried,
+and its ``Retry-After`` still honoured. Once the run has met a limit (an episode of 429s
+ended, measured or not), a 429 that pauses the run is never taken for a stray: a limit that
+dropped under the pace, or one met again while climbing from a floor, answers just so (one
+429 per pause, every few seconds, a share as small as the noise), and each costs a pause,
+far more than a cut.
 Nor is a 429 at the edge of a window set for a cap: it is the answer the window's probe
 waits for (taken for a stray, the run went on at the cap plus one, ten 429s a probe).
 Nor a 429 that pauses the run long (5 s or more) after one such was taken for a stray: the
@@ -703,7 +703,6 @@ class RateGovernor:
         self._most_limit = 0.0  # the highest limit an episode has ended on
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
-        self._ended_on_guess = False  # ... and the latest episode ended so (see _answered)
         self._round: _PausedRound | None = None  # the round in flight at its pause
         self._stray_paused_long = False  # a 429 taken for a stray paused the run long
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
@@ -1280,17 +1279,18 @@ class RateGovernor:
         if (
             not self._in_episode
             and self._limit is not None
-            and not (self._ended_on_guess and now - self._ended_at < self._unit)
+            and not (self._episode_guessed and now - self._ended_at < self._unit)
         ):
             # Settled under the limit; not within a time unit of an episode that only
-            # guessed it (0.7 of the pace refused, over every count): 429s then say that
-            # the guess fell over the rate, not that the server refuses now and then
-            # whatever the pace. Counted as noise, they raised it along with the share of
-            # 429s (averaged 2.5 times slower, and the share must clear 2.5 times it), the
-            # share never cleared it, and each 429 was a stray for good: a 302/s bucket
-            # with a burst of 302 (a probe ran it out at 496/s) was held at 347/s, 15% of
-            # its requests refused. (Not after every episode: stray 429s at random, 2.5%
-            # of the answers, then began an episode each, and the pace ratcheted down.)
+            # guessed it (0.7 of the pace refused, over every count; ``_episode_guessed``
+            # holds until anything measures the limit or another episode begins): 429s
+            # then say that the guess fell over the rate, not that the server refuses now
+            # and then whatever the pace. Counted as noise, they raised it along with the
+            # share of 429s (averaged 2.5 times slower, and the share must clear 2.5 times
+            # it), the share never cleared it, and each 429 was a stray for good: a 302/s
+            # bucket with a burst of 302 (a probe ran it out at 496/s) was held at 347/s,
+            # 15% of its requests refused. (Not after every episode: stray 429s at random,
+            # 2.5% of the answers, then began an episode each, and the pace ratcheted down.)
             rate = self._current_rate(now)
             if rate is not None and rate <= self._limit:
                 self._noise += _NOISE_ALPHA * (refused - self._noise)
@@ -2241,7 +2241,6 @@ class RateGovernor:
     def _end_episode(self, now: float) -> None:
         self._in_episode = False
         self._ended_at = now
-        self._ended_on_guess = self._episode_guessed > 0.0
         lone = self.rate_limited - self._rate_limited_before <= 1
         if self._limit is None and lone and not self._episode_paused and self._stray():
             # One 429 early in a run, when one refusal is a large share of few answers, and
