@@ -242,18 +242,29 @@ class SlidingQuota(Server):
 
 
 class StrayRefusals(Server):
-    """No limit at all, but a share of requests answered 429 at random (a busy shard)."""
+    """A share of requests answered 429 at random (a busy shard), whatever the pace.
 
-    def __init__(self, share: float, *, seed: int = 3) -> None:
-        super().__init__("none")
+    ``behind``: the limit the others then meet (none by default); a random 429 spends
+    none of it, and says no ``Retry-After``.
+    """
+
+    def __init__(self, share: float, *, seed: int = 3, behind: Server | None = None) -> None:
+        super().__init__("none" if behind is None else behind.style)
         self.share = share
         self.rng = random.Random(seed)
+        self.behind = behind
 
     def limit(self, now: float) -> float:
-        return math.inf
+        return math.inf if self.behind is None else self.behind.limit(now)
 
     def admit(self, now: float) -> tuple[bool, float | None]:
-        return self.rng.random() >= self.share, None
+        if self.rng.random() < self.share:
+            return False, None
+        return (True, None) if self.behind is None else self.behind.admit(now)
+
+    def leave(self, now: float) -> None:
+        if self.behind is not None:
+            self.behind.leave(now)
 
 
 @attrs.define

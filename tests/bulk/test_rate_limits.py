@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
 import pytest
 
@@ -39,6 +40,7 @@ from zyntro_async.testing import (
     Emulator,
     Latency,
     Limit,
+    RateLimited,
     TokenBucket,
     WindowQuota,
 )
@@ -367,6 +369,23 @@ async def test_max_per_second_is_a_ceiling_under_a_higher_limit(
     check_every_item_succeeded_once(emulator, report, n)
     assert emulator.rate_limited[ADD_CONTACTS] == 0
     assert report.settled_rate is None
+
+
+async def test_random_429s_hold_the_run_to_no_limit(emulator: Emulator, zy: ZyntroClient) -> None:
+    # No limit, but 6% of the requests refused at random ("Retry-After: 0"): over the 5%
+    # that first reads as a limit. Taken for one, each episode cut the pace and the next
+    # 429s came at the same share: the run was held to a limit of a few dozen a second
+    # for good. They ignore the pace, so they are strays: the run ends believing no limit.
+    emulator.faults.add(RateLimited(retry_after=0), endpoint=ADD_CONTACTS, probability=0.06)
+    n = 2000
+
+    with anyio.fail_after(120):  # held to a few dozen a second, it would take minutes
+        report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=64)
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert emulator.faults.fired["rate_limited"] > 0.03 * n
+    assert report.settled_rate is None
+    assert emulator.request_counts[ADD_CONTACTS] <= 1.15 * n  # the 429s retried, no more
 
 
 async def test_a_limit_that_never_admits_stops_the_run_resumably(

@@ -319,6 +319,17 @@ where the same runs without the stalls learned 288/s and 274/s).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
 episode is undone: the pace (and slow start) carry on as before it.
+Nor are 429s that ignore the pace a limit's, however clear their share. A service that
+refused 6% of its answers at random (over the 5% that first reads as a limit) was taken
+for one: each episode cut the pace, the next 429s came at the same share and cut it
+again, and 8,000 items on a server with no limit took 156 s (3.4 s without them). So the
+share is also counted stint by stint (the sends between two episodes' first 429s): a
+limit refuses a pace over it and accepts one under it, and a stint accepted at under 0.4
+of the fastest one's rate (the run's first, which drains a full bucket's burst, aside)
+but refused about as often says that the 429s ignore the pace. Their share becomes the
+noise, and what was learned from them goes: the run searches up again from the fastest
+stint's rate (see ``_ignore_the_pace``). The noise is never over a fifth of the answers:
+over half of them refused is a limit's doing, however noisy the service.
 
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
 credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
@@ -400,6 +411,13 @@ _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~
 _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
 _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
 _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
+_NOISE_MOST = 0.2  # ... and the noise is at most this share of the answers
+_STINT_ANSWERS = 30  # answers a stint (the sends between two episodes) needs to count
+_STINT_SHARES = (0.02, _NOISE_MOST)  # ... and 429s in this range of them: now and then
+_STINT_FELL = 0.4  # accepted at most this share of the peak stint's rate, a stint ...
+_STINT_ALIKE = 0.6  # ... refused at least this share of its 429s' share: they ignore the pace
+_STINT_REFUSED = 4  # ... counted over this many 429s at least
+_STINT_EXPECTED = 8  # ... or fewer: once the peak's share expects this many, the share fell
 _SEED_UNIT = 1.0  # a run started from a learned limit searches up from it, doubling this often
 INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
@@ -757,6 +775,7 @@ class RateGovernor:
         self._share = 0.0  # recent share of 429s among answers
         self._answers = 0
         self._noise = 0.0  # share of 429s while settled under the limit
+        self._stints = _Stints(now)  # the share of 429s at each pace (see _ignore_the_pace)
         self._srtt: float | None = None
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
         self._edge_since = -math.inf  # the window's edge counts sends from here (set, resumed)
@@ -915,11 +934,13 @@ class RateGovernor:
             self._round_answered(self._round, sent, refused=refused)
         if refused:
             self._answered(now, refused=True)
+            self._stints.answered(sent, refused=True)
             self._refused(now, sent, in_flight_at_send, result.retry_after)
         elif result.kind is None or (result.kind is FailureKind.FATAL and result.status):
             # Accepted and judged (an error envelope too); an attempt cancelled or refused
             # by a later observer (FATAL with no status) proves nothing about the limit.
             self._answered(now, refused=False)
+            self._stints.answered(sent, refused=False)
             self._accepted(now, sent, in_flight_at_send, result.elapsed)
         # After learning: what it learned may have widened the window (an episode over).
         self._wake_one()
@@ -1293,13 +1314,51 @@ class RateGovernor:
             # 2.5% of the answers, then began an episode each, and the pace ratcheted down.)
             rate = self._current_rate(now)
             if rate is not None and rate <= self._limit:
-                self._noise += _NOISE_ALPHA * (refused - self._noise)
+                # At most the share of stray 429s a stint may show: rising with a flood of
+                # 429s, the noise can keep 2.5 times itself over their share as it climbs
+                # (averaged 2.5 times slower), and each of them passes for a stray (set to
+                # random 429s' 14% and met by a quota run out, a run was refused 99% of the
+                # time at 200/s): over half the answers refused is always a limit's doing.
+                self._noise = min(_NOISE_MOST, self._noise + _NOISE_ALPHA * (refused - self._noise))
 
     def _stray(self) -> bool:
         """Whether 429s are too rare just now to mean a limit (see "Stray 429s")."""
         if self._limit is None:
             return self._share < _FIRST_SIGNAL_SHARE
         return self._share <= _NOISE_MULTIPLE * self._noise
+
+    def _ignore_the_pace(self, now: float, paused: float) -> bool:
+        """Whether the 429s that would begin an episode are strays: they ignore the pace.
+
+        Each episode's first 429 ends a stint (see :class:`_Stints`). A limit refuses a pace
+        over it and accepts one under it; 429s refused as often at a pace far under one
+        that was accepted are a service's now and then, at whatever share (a busy shard, a
+        fault), not a limit's. Taken for a limit, each cut the pace, the next ones came at
+        the same share of the answers, and cut it again: with 6% of answers a random 429,
+        8,000 items on a server with no limit took 156 s (3.4 s without them), with 10%,
+        35-1,926 s; a 300/s bucket, itself refused over its rate, was held at 0.1-0.2 of it.
+        Their share becomes the noise (a 429 at that share is a stray from then on), and
+        what was learned from them goes: the run searches up again from the peak stint's
+        rate, a floor, doubling each second (as after a limit that rose). Not for 429s
+        that pause the run (each is the answer a limit gives, see "Stray 429s"), nor with
+        a quota counted or a window held for a cap (they are measured otherwise).
+        """
+        found = self._stints.close(now, after_first=self._first_burst is not None)
+        if found is None or paused or self._counted or self._window is not None:
+            return False
+        noise, floor = found
+        self._noise = max(self._noise, noise)
+        self._limit, self._measured = floor, False
+        self._curve = _Curve.exponential(now, floor, 1.0)
+        self._rate = self._curve.start
+        self._unit = 1.0
+        self._most_limit = 0.0
+        self._episode_guessed = 0.0
+        self._tail_limit = None
+        self._probe_refused = None
+        self._drains.clear()
+        self._reopened = None
+        return True
 
     def _least_rtt(self) -> float:
         """The least round trip over the last 5-10 s (``inf`` before any success)."""
@@ -1405,6 +1464,8 @@ class RateGovernor:
                 self._round = self._paused_round(now, sent)
         if not self._in_episode and self._refusal_is_stray(now, sent, paused, in_flight):
             return  # retried, its pause honoured, but nothing to learn from it
+        if not self._in_episode and self._ignore_the_pace(now, paused):
+            return  # strays after all: searched up from the pace they were first met at
         if self._slow_start:
             self._end_slow_start(now)  # a limit met: from here the pace and window learn it
             self._ended_slow_start = True
@@ -2598,6 +2659,73 @@ class RateGovernor:
         ):
             self._stop = RateLimitStalledError(now - self._stall_origin)
             raise self._stop
+
+
+class _Stints:
+    """The share of 429s among the answers at each pace the run was sent at, stint by stint.
+
+    A stint is the requests sent from one episode's first 429 to the next one's; one with
+    fewer than ``_STINT_ANSWERS`` answers goes on into the next. The peak is the stint
+    accepted fastest while 429s were a stray's share of its answers (``_STINT_SHARES``; a
+    flood over a limit is refused far more, and a settled stint far less), but for the
+    run's first (a full bucket's burst drained in it: a stint of 861/s against a 300/s
+    bucket, taken for the peak, made its 429s over the rate strays). Taking such a burst
+    off every later stint's rate instead (at most the run's first) left no peak at all
+    over real sockets, where the first burst is counted at a flood's pace. A stint
+    accepted at under ``_STINT_FELL`` of the peak's rate and refused about as often as the
+    peak (``_STINT_ALIKE`` of its share, over ``_STINT_REFUSED`` 429s at least) says that
+    the 429s ignore the pace; one refused less, once enough answers tell it, says that it
+    followed the pace down, as a limit's do.
+    """
+
+    def __init__(self, now: float) -> None:
+        self.peak: tuple[float, float] | None = None  # its accepted rate and share of 429s
+        self._restart(now)
+
+    def _restart(self, now: float) -> None:
+        self.since = now  # the stint counts requests sent from here
+        self.answers = 0
+        self.refused = 0
+        self.first_sent = math.inf
+        self.last_sent = -math.inf
+
+    def answered(self, sent: float, *, refused: bool) -> None:
+        if sent >= self.since:
+            self.answers += 1
+            self.refused += refused
+            self.first_sent = min(self.first_sent, sent)
+            self.last_sent = max(self.last_sent, sent)
+
+    def close(self, now: float, *, after_first: bool) -> tuple[float, float] | None:
+        """End the stint at an episode's first 429.
+
+        Args:
+            now: when it came back.
+            after_first: the run's first episode is over (else this 429 begins it, and the
+                stint holds the run's first burst: a full bucket's, drained at any pace).
+
+        Returns:
+            Where the 429s ignore the pace: their share (the stint's and the peak's, on
+            average) and the peak's rate; otherwise ``None``.
+        """
+        span = self.last_sent - self.first_sent
+        if self.answers < _STINT_ANSWERS or span <= 0:
+            return None  # too few answers to tell a share: the stint goes on
+        share = self.refused / self.answers
+        accepted = (self.answers - self.refused) / span
+        peak, found = self.peak, None
+        least, most = _STINT_SHARES
+        if after_first and least <= share <= most:
+            if peak is None or accepted > peak[0]:
+                self.peak = (accepted, share)
+            elif accepted > _STINT_FELL * peak[0]:
+                return None  # not far enough under the peak to tell: the stint goes on
+            elif share >= _STINT_ALIKE * peak[1] and self.refused >= _STINT_REFUSED:
+                self.peak, found = None, ((share + peak[1]) / 2, peak[0])
+            elif self.answers * peak[1] < _STINT_EXPECTED:
+                return None  # refused less, but too few answers yet to tell it fell
+        self._restart(now)
+        return found
 
 
 @attrs.define(slots=True)
