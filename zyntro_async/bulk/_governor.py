@@ -1288,8 +1288,12 @@ class RateGovernor:
         ):
             return
         pace = self._current_rate(now) or self._accepted_rate
-        self._limit = self._accepted_rate
-        self._curve = _Curve.exponential(now, max(pace, self._accepted_rate), 1.0)
+        self._search_up(now, self._accepted_rate, max(pace, self._accepted_rate))
+
+    def _search_up(self, now: float, limit: float, start: float) -> None:
+        """Take ``limit`` for the limit and search up from ``start``, doubling each second."""
+        self._limit = limit
+        self._curve = _Curve.exponential(now, start, 1.0)
         self._rate = self._curve.start
 
     def _answered(self, now: float, *, refused: bool) -> None:
@@ -1348,9 +1352,8 @@ class RateGovernor:
             return False
         noise, floor = found
         self._noise = max(self._noise, noise)
-        self._limit, self._measured = floor, False
-        self._curve = _Curve.exponential(now, floor, 1.0)
-        self._rate = self._curve.start
+        self._search_up(now, floor, floor)
+        self._measured = False
         self._unit = 1.0
         self._most_limit = 0.0
         self._episode_guessed = 0.0
