@@ -1324,9 +1324,21 @@ def test_a_buckets_first_burst_is_no_pace_the_429s_ignored() -> None:
     # the run's first stint against a 300/s bucket. Taken for a pace accepted with a share
     # of 429s like the next stint's (the pace cut to the rate, over it a little), its 429s
     # were found to ignore the pace, the noise rose, and 429s over the rate passed for
-    # strays: 6.6% of the requests refused. The run's first stint is no stint's peak.
+    # strays: 6.6% of the requests refused. A stint's pace counts from its first 429.
     bucket = TokenBucket(300, 60, "none")
     result = simulate(bucket, items=6000, workers=64, latency=0.02, seed=1, jitter=0.9)
+    assert_targets(bucket, result)
+
+
+def test_what_a_bucket_accepted_before_a_stints_first_429_is_no_pace() -> None:
+    # A bucket that refused a request is empty: what it accepted before was burst. Counted
+    # from the start of its stint, the stint after the run's first 429 (with the first
+    # burst's few answers carried into it) read 123/s against a bucket of 45/s with a
+    # burst of 22; the next, held at the rate, was refused about as often, and its 429s
+    # were found to ignore the pace: 15% of a minute's requests refused. A stint's rate is
+    # counted from its first 429's send.
+    bucket = TokenBucket(45, 22, "none")
+    result = simulate(bucket, items=45 * 60, workers=64, latency=0.05, seed=1, jitter=0.9)
     assert_targets(bucket, result)
 
 

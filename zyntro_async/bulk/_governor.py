@@ -1347,7 +1347,7 @@ class RateGovernor:
         that pause the run (each is the answer a limit gives, see "Stray 429s"), nor with
         a quota counted or a window held for a cap (they are measured otherwise).
         """
-        found = self._stints.close(now, after_first=self._first_burst is not None)
+        found = self._stints.close(now)
         if found is None or paused or self._counted or self._window is not None:
             return False
         noise, floor = found
@@ -2668,17 +2668,18 @@ class _Stints:
     """The share of 429s among the answers at each pace the run was sent at, stint by stint.
 
     A stint is the requests sent from one episode's first 429 to the next one's; one with
-    fewer than ``_STINT_ANSWERS`` answers goes on into the next. The peak is the stint
-    accepted fastest while 429s were a stray's share of its answers (``_STINT_SHARES``; a
-    flood over a limit is refused far more, and a settled stint far less), but for the
-    run's first (a full bucket's burst drained in it: a stint of 861/s against a 300/s
-    bucket, taken for the peak, made its 429s over the rate strays). Taking such a burst
-    off every later stint's rate instead (at most the run's first) left no peak at all
-    over real sockets, where the first burst is counted at a flood's pace. A stint
-    accepted at under ``_STINT_FELL`` of the peak's rate and refused about as often as the
-    peak (``_STINT_ALIKE`` of its share, over ``_STINT_REFUSED`` 429s at least) says that
-    the 429s ignore the pace; one refused less, once enough answers tell it, says that it
-    followed the pace down, as a limit's do.
+    fewer than ``_STINT_ANSWERS`` answers goes on into the next. Its pace is what it
+    accepted from the send of its first 429 on: a token bucket that refused a request is
+    empty, and what it accepted before was burst, drained at any pace (counted from the
+    stint's start, the run's first read 861/s against a 300/s bucket, and against a 45/s
+    one, carried past its first 429 for want of answers, 123/s; each taken for the peak, the
+    bucket's 429s at its rate passed for strays). Random 429s accept the same pace before
+    and after. The peak is the stint accepted fastest while 429s were a stray's share of its
+    answers (``_STINT_SHARES``; a flood over a limit is refused far more, and a settled
+    stint far less). A stint accepted at under ``_STINT_FELL`` of the peak's rate and
+    refused about as often as the peak (``_STINT_ALIKE`` of its share, over
+    ``_STINT_REFUSED`` 429s at least) says that the 429s ignore the pace; one refused less,
+    once enough answers tell it, says that it followed the pace down, as a limit's do.
     """
 
     def __init__(self, now: float) -> None:
@@ -2689,36 +2690,35 @@ class _Stints:
         self.since = now  # the stint counts requests sent from here
         self.answers = 0
         self.refused = 0
-        self.first_sent = math.inf
+        self.first_refused = math.inf  # the send of its first 429 (in the order answered)
+        self.accepted = 0  # ... and the successes sent after it
         self.last_sent = -math.inf
 
     def answered(self, sent: float, *, refused: bool) -> None:
         if sent >= self.since:
             self.answers += 1
             self.refused += refused
-            self.first_sent = min(self.first_sent, sent)
+            if refused and self.first_refused == math.inf:
+                self.first_refused = sent
+            elif not refused and sent > self.first_refused:
+                self.accepted += 1
             self.last_sent = max(self.last_sent, sent)
 
-    def close(self, now: float, *, after_first: bool) -> tuple[float, float] | None:
-        """End the stint at an episode's first 429.
-
-        Args:
-            now: when it came back.
-            after_first: the run's first episode is over (else this 429 begins it, and the
-                stint holds the run's first burst: a full bucket's, drained at any pace).
+    def close(self, now: float) -> tuple[float, float] | None:
+        """End the stint at an episode's first 429, which came back at ``now``.
 
         Returns:
             Where the 429s ignore the pace: their share (the stint's and the peak's, on
             average) and the peak's rate; otherwise ``None``.
         """
-        span = self.last_sent - self.first_sent
+        span = self.last_sent - self.first_refused
         if self.answers < _STINT_ANSWERS or span <= 0:
             return None  # too few answers to tell a share: the stint goes on
         share = self.refused / self.answers
-        accepted = (self.answers - self.refused) / span
+        accepted = self.accepted / span
         peak, found = self.peak, None
         least, most = _STINT_SHARES
-        if after_first and least <= share <= most:
+        if least <= share <= most:
             if peak is None or accepted > peak[0]:
                 self.peak = (accepted, share)
             elif accepted > _STINT_FELL * peak[0]:
