@@ -325,11 +325,12 @@ for one: each episode cut the pace, the next 429s came at the same share and cut
 again, and 8,000 items on a server with no limit took 156 s (3.4 s without them). So the
 share is also counted stint by stint (the sends between two episodes' first 429s): a
 limit refuses a pace over it and accepts one under it, and a stint accepted at under 0.4
-of the fastest one's rate (the run's first, which drains a full bucket's burst, aside)
-but refused about as often says that the 429s ignore the pace. Their share becomes the
-noise, and what was learned from them goes: the run searches up again from the fastest
-stint's rate (see ``_ignore_the_pace``). The noise is never over a fifth of the answers:
-over half of them refused is a limit's doing, however noisy the service.
+of the fastest one's rate (counted from its first 429: what a bucket accepted before it
+refused was burst) but refused about as often says that the 429s ignore the pace. Their
+share becomes the noise, and what was learned from them goes: the run searches up again
+from the fastest stint's rate (see ``_ignore_the_pace``). The noise is never over a
+fifth of the answers: over half of them refused is a limit's doing, however noisy the
+service.
 
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
 credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
