@@ -17,7 +17,7 @@ import collections
 import math
 import random
 import selectors
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Literal, TypeVar
 
 import attrs
@@ -245,20 +245,31 @@ class StrayRefusals(Server):
     """A share of requests answered 429 at random (a busy shard), whatever the pace.
 
     ``behind``: the limit the others then meet (none by default); a random 429 spends
-    none of it, and says no ``Retry-After``.
+    none of it, and says no ``Retry-After``. ``unlucky``: the requests (counted from 1)
+    refused whatever the draw, for a run's unlucky start.
     """
 
-    def __init__(self, share: float, *, seed: int = 3, behind: Server | None = None) -> None:
+    def __init__(
+        self,
+        share: float,
+        *,
+        seed: int = 3,
+        behind: Server | None = None,
+        unlucky: Iterable[int] = (),
+    ) -> None:
         super().__init__("none" if behind is None else behind.style)
         self.share = share
         self.rng = random.Random(seed)
         self.behind = behind
+        self.unlucky = frozenset(unlucky)
+        self.admitted = 0
 
     def limit(self, now: float) -> float:
         return math.inf if self.behind is None else self.behind.limit(now)
 
     def admit(self, now: float) -> tuple[bool, float | None]:
-        if self.rng.random() < self.share:
+        self.admitted += 1
+        if self.admitted in self.unlucky or self.rng.random() < self.share:
             return False, None
         return (True, None) if self.behind is None else self.behind.admit(now)
 

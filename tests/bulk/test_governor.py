@@ -1298,6 +1298,29 @@ def test_random_429s_too_many_to_pass_for_strays_are_found_to_ignore_the_pace(
     assert stray.duration <= 3 * unlimited.duration
 
 
+def test_random_429s_that_held_a_window_of_one_are_found_to_ignore_the_pace() -> None:
+    # An unlucky start (the second request refused, then 10% at random): the run's first
+    # 429s were taken for a cap's, and its window lost a place a 429 down to one, where
+    # no cap refuses and 429s still came. The stints found them to ignore the pace, but a
+    # held window kept the rule out, and 2,000 items took an hour in virtual time.
+    server = StrayRefusals(0.1, seed=2, unlucky=[2])
+    result = simulate(server, items=2000, workers=64, latency=0.02, seed=2)
+    assert result.succeeded == result.items
+    assert result.duration <= 30  # 10.3 s; 3.4 s with no 429s
+    assert result.governor.snapshot().window is None
+
+
+def test_a_peak_counted_over_few_answers_is_refused_alike_within_its_spread() -> None:
+    # An unlucky start (the second request refused, then 6% at random): the peak stint,
+    # 31 answers, had 5 refused (16%); a stint under 0.4 of its pace at 6.5% (17 of 263)
+    # was less than 0.6 of that, taken for a share that fell with the pace, as a limit's
+    # does, and the run crept down to a few requests a second: 71 s.
+    server = StrayRefusals(0.06, seed=2, unlucky=[2])
+    result = simulate(server, items=2000, workers=64, latency=0.02, seed=2)
+    assert result.succeeded == result.items
+    assert result.duration <= 30  # 12.5 s
+
+
 @pytest.mark.parametrize(
     ("limit", "items"),
     [
