@@ -2689,9 +2689,9 @@ class _Stints:
     and after. The peak is the stint accepted fastest while 429s were a stray's share of its
     answers (``_STINT_SHARES``; a flood over a limit is refused far more, and a settled
     stint far less). A stint accepted at under ``_STINT_FELL`` of the peak's rate and
-    refused about as often as the peak (``_STINT_ALIKE`` of its share, over
-    ``_STINT_REFUSED`` 429s at least) says that the 429s ignore the pace; one refused less,
-    once enough answers tell it, says that it followed the pace down, as a limit's do.
+    refused about as often as the peak (see ``_alike``; over ``_STINT_REFUSED`` 429s at
+    least) says that the 429s ignore the pace; one refused less, once enough answers tell
+    it, says that it followed the pace down, as a limit's do.
     """
 
     def __init__(self, now: float) -> None:
