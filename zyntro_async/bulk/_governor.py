@@ -359,7 +359,7 @@ import enum
 import math
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import anyio
 import attrs
@@ -2676,6 +2676,14 @@ class RateGovernor:
             raise self._stop
 
 
+class _Peak(NamedTuple):
+    """The stint accepted fastest while 429s were a stray's share of its answers."""
+
+    accepted: float  # what it accepted a second, from its first 429 on
+    share: float  # its share of 429s
+    answers: int  # ... counted over this many answers
+
+
 class _Stints:
     """The share of 429s among the answers at each pace the run was sent at, stint by stint.
 
@@ -2695,8 +2703,7 @@ class _Stints:
     """
 
     def __init__(self, now: float) -> None:
-        # The peak's accepted rate, share of 429s, and the answers that share is counted over.
-        self.peak: tuple[float, float, int] | None = None
+        self.peak: _Peak | None = None
         self._restart(now)
 
     def _restart(self, now: float) -> None:
@@ -2717,19 +2724,18 @@ class _Stints:
                 self.accepted += 1
             self.last_sent = max(self.last_sent, sent)
 
-    def _alike(self, share: float, peak: tuple[float, float, int]) -> bool:
+    def _alike(self, share: float, peak: _Peak) -> bool:
         """Whether the stint was refused about as often as the peak: ``_STINT_ALIKE`` of its
         share at least, or less by fewer than ``_STINT_APART`` standard errors of the two
         shares (counted over as few as 30 answers, the peak's is loose: 5 of 31 refused in
         an unlucky start to a run refused 6% of the time at random, and a stint at 6.5%,
         17 of 263, passed for one that fell with the pace; the run took 71 s, 12.5 s so).
         """
-        _, peak_share, peak_answers = peak
-        if share >= _STINT_ALIKE * peak_share:
+        if share >= _STINT_ALIKE * peak.share:
             return True
-        pooled = (peak_share * peak_answers + self.refused) / (peak_answers + self.answers)
-        spread = math.sqrt(pooled * (1.0 - pooled) * (1 / peak_answers + 1 / self.answers))
-        return peak_share - share < _STINT_APART * spread
+        pooled = (peak.share * peak.answers + self.refused) / (peak.answers + self.answers)
+        spread = math.sqrt(pooled * (1.0 - pooled) * (1 / peak.answers + 1 / self.answers))
+        return peak.share - share < _STINT_APART * spread
 
     def close(self, now: float) -> tuple[float, float] | None:
         """End the stint at an episode's first 429, which came back at ``now``.
@@ -2746,13 +2752,13 @@ class _Stints:
         peak, found = self.peak, None
         least, most = _STINT_SHARES
         if least <= share <= most:
-            if peak is None or accepted > peak[0]:
-                self.peak = (accepted, share, self.answers)
-            elif accepted > _STINT_FELL * peak[0]:
+            if peak is None or accepted > peak.accepted:
+                self.peak = _Peak(accepted, share, self.answers)
+            elif accepted > _STINT_FELL * peak.accepted:
                 return None  # not far enough under the peak to tell: the stint goes on
             elif self.refused >= _STINT_REFUSED and self._alike(share, peak):
-                self.peak, found = None, ((share + peak[1]) / 2, peak[0])
-            elif self.answers * peak[1] < _STINT_EXPECTED:
+                self.peak, found = None, ((share + peak.share) / 2, peak.accepted)
+            elif self.answers * peak.share < _STINT_EXPECTED:
                 return None  # refused less, but too few answers yet to tell it fell
         self._restart(now)
         return found
