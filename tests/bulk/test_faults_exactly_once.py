@@ -80,6 +80,17 @@ def add_faults(emu: Emulator) -> None:
     faults.add(Stall(1.0, then="drop"), probability=0.002)
 
 
+def check_refused(refused: list[ItemResult], code: str) -> None:
+    """Each request the API refuses ends ``failed`` with ``code``, or ``unknown`` when a fault
+    made its first attempt ambiguous; at least half of them end ``failed``."""
+    for r in refused:
+        if r.status is Status.UNKNOWN:
+            assert isinstance(r.error, AmbiguousOutcomeError), r
+        else:
+            assert (r.status, r.code) == (Status.FAILED, code), r
+    assert sum(r.status is Status.FAILED for r in refused) >= 0.5 * len(refused)
+
+
 @pytest.mark.slow
 async def test_thousands_of_bundles_under_faults_are_applied_exactly_once(
     emulator: Emulator, make_client: ClientFactory
@@ -117,14 +128,23 @@ async def test_thousands_of_bundles_under_faults_are_applied_exactly_once(
     codes = Counter(r.code for r in [*results, *children] if r.status is Status.FAILED)
     # What the API refuses is never stored, whatever faults hit it on the way (an
     # ambiguous first attempt leaves a refused note "unknown", not "failed").
+    # Which requests the faults hit depends on the order answers arrive in, so how many of
+    # these end "unknown" varies from run to run (0 to 6 of 23 seen): each one is checked
+    # for what it is, and the refusal path must still be the common one.
     refused_contacts = [r for r in results if r.index % 97 == 50]
-    assert all(r.status in (Status.FAILED, Status.UNKNOWN) for r in refused_contacts)
+    check_refused(refused_contacts, "CUSTOM_FIELD_ERROR")
     assert not any(
         emulator.find_contact(email=r.op.contact.primary_email) for r in refused_contacts
     )
-    assert codes["CUSTOM_FIELD_ERROR"] >= 0.8 * len(refused_contacts)
+    strangers = [
+        c
+        for r in results
+        for c in r.children
+        if isinstance(c.op, AddNote) and "stranger" in c.op.note
+    ]
+    assert len(strangers) == len(range(40, N_BUNDLES, 89))
+    check_refused(strangers, "NOT_OWNER")
     assert not [n for n in emulator.notes if "stranger" in n.content]
-    assert codes["NOT_OWNER"] >= 0.8 * len(range(40, N_BUNDLES, 89))
     assert statuses["skipped"] >= 3 * codes["CUSTOM_FIELD_ERROR"]
     assert statuses["succeeded"] > 0.8 * len(children)
     print(
