@@ -26,6 +26,7 @@ from zyntro_async.bulk._governor import (
     RateGovernor,
     RateLimitStalledError,
     RateLimitStopError,
+    _Creep,
     _Curve,
     _Drain,
     _PausedRound,
@@ -1319,6 +1320,63 @@ def test_a_peak_counted_over_few_answers_is_refused_alike_within_its_spread() ->
     result = simulate(server, items=2000, workers=64, latency=0.02, seed=2)
     assert result.succeeded == result.items
     assert result.duration <= 30  # 12.5 s
+
+
+def crept(creep: _Creep, limits: list[float], *, answers: int = 20, refused: int = 2) -> object:
+    """Episodes begun under each of ``limits`` in turn, ``answers`` between each two."""
+    found = None
+    for limit in limits:
+        found = creep.episode(limit, plain=True)
+        for i in range(answers):
+            creep.answered(refused=i < refused)
+    return found
+
+
+def test_lone_429s_that_each_take_the_limit_a_little_lower_ignore_the_pace() -> None:
+    creep = _Creep()
+    # Steps of 2% down from 10/s, 10% of the answers refused all along: five episodes in a
+    # row, but the limit down only 10% (under 15%: a limit measured again where it was, give
+    # or take), then the sixth takes it down 16%.
+    assert crept(creep, [10.0, 9.8, 9.6, 9.4, 9.2, 9.0]) is None
+    assert creep.episode(8.4, plain=True) == (pytest.approx(0.1), 10.0)
+    # Four episodes down 18%: too few in a row.
+    creep = _Creep()
+    assert crept(creep, [10.0, 9.5, 9.0, 8.6, 8.2]) is None
+
+
+def test_a_limit_that_halved_or_took_a_pause_is_no_creep() -> None:
+    # A limit that halved is met by a flood, and cut by a half at once: each breaks the
+    # chain, as does a 429 that paused the run or one held for a cap (plain=False).
+    creep = _Creep()
+    assert crept(creep, [10.0, 9.5, 9.0, 4.5, 4.3, 4.1, 3.9]) is None  # from 4.5: three
+    assert crept(creep, [10.0, 9.5, 9.0, 8.6]) is None
+    assert creep.episode(8.2, plain=False) is None
+    assert crept(creep, [7.8, 7.4, 7.0, 6.7]) is None  # counted again from 8.2
+    # Or a limit that rose: a probe found more.
+    creep = _Creep()
+    assert crept(creep, [10.0, 9.5, 9.0, 9.6, 9.1, 8.6, 8.2]) is None
+
+
+def test_a_creep_refused_too_seldom_or_too_often_is_no_strays() -> None:
+    # Under 2% of the answers refused is a limit's probing; over a fifth, a limit's flood.
+    for refused in (0, 5):
+        creep = _Creep()
+        assert crept(creep, [10.0, 9.5, 9.0, 8.6, 8.2, 7.8], refused=refused) is None
+
+
+@pytest.mark.parametrize(("share", "seed"), [(0.06, 1), (0.1, 1), (0.1, 7)])
+def test_random_429s_that_creep_the_limit_down_are_found_to_ignore_the_pace(
+    share: float, seed: int
+) -> None:
+    # An unlucky start (the second request refused): the peak stint (37 answers, 19% of
+    # them refused) was never matched, and each random 429 after it took the limit a few
+    # percent lower (6.4/s, 6.1, 5.8, ... 3.1): 2,000 items took 1,676 s at 6% and
+    # 2,440-2,694 s at 10%. Five such lone 429s in a row, each one under the limit the
+    # last one left, taking it down 15%: they ignore the pace (28-30 s, 15 s).
+    server = StrayRefusals(share, seed=seed, unlucky=[2])
+    result = simulate(server, items=2000, workers=64, latency=0.02, seed=seed)
+    assert result.succeeded == result.items
+    assert result.duration <= 60
 
 
 @pytest.mark.parametrize(

@@ -328,9 +328,12 @@ limit refuses a pace over it and accepts one under it, and a stint accepted at u
 of the fastest one's rate (counted from its first 429: what a bucket accepted before it
 refused was burst) but refused about as often says that the 429s ignore the pace. Their
 share becomes the noise, and what was learned from them goes: the run searches up again
-from the fastest stint's rate (see ``_ignore_the_pace``). The noise is never over a
-fifth of the answers: over half of them refused is a limit's doing, however noisy the
-service.
+from the fastest stint's rate (see ``_ignore_the_pace``). So too where such 429s each
+took the limit a little lower, five episodes in a row and 15% down in all (see
+``_Creep``): a limit met again where the run probed is found where it was, and random
+429s after an unlucky start crept a run down to 3 requests a second. The noise is never
+over a fifth of the answers: over half of them refused is a limit's doing, however noisy
+the service.
 
 *What it assumes.* One governor sees all the traffic that shares the limit (one run per
 credential); the limit counts attempts, whatever their endpoint; latency is roughly stable
@@ -420,6 +423,10 @@ _STINT_ALIKE = 0.6  # ... refused at least this share of its 429s' share: they i
 _STINT_APART = 2.0  # ... or less by fewer standard errors of the two shares than this
 _STINT_REFUSED = 4  # ... counted over this many 429s at least
 _STINT_EXPECTED = 8  # ... or fewer: once the peak's share expects this many, the share fell
+_CREEP_EPISODES = 5  # episodes in a row, each begun under the limit the one before left ...
+_CREEP_STEP = 0.85  # ... each to this share of the last one at least (a cut is 0.7) ...
+_CREEP_FELL = 0.85  # ... down to this share of where they began: 429s that ignore the pace
+_CREEP_REFUSED = 4  # such an episode has at most this many 429s (more: a limit's flood)
 _SEED_UNIT = 1.0  # a run started from a learned limit searches up from it, doubling this often
 INITIAL_WINDOW = 4  # requests in flight before the first answer (slow start)
 _OK_IN_FLIGHT_ALPHA = 1 / 16  # the EWMA of in flight at recent successes: about a window
@@ -778,6 +785,8 @@ class RateGovernor:
         self._answers = 0
         self._noise = 0.0  # share of 429s while settled under the limit
         self._stints = _Stints(now)  # the share of 429s at each pace (see _ignore_the_pace)
+        self._creep = _Creep()  # lone 429s that each took the limit a little lower
+        self._plain_episode = False  # the last episode: a few 429s, no pause, no window
         self._srtt: float | None = None
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
         self._edge_since = -math.inf  # the window's edge counts sends from here (set, resumed)
@@ -937,12 +946,14 @@ class RateGovernor:
         if refused:
             self._answered(now, refused=True)
             self._stints.answered(sent, refused=True)
+            self._creep.answered(refused=True)
             self._refused(now, sent, in_flight_at_send, result.retry_after)
         elif result.kind is None or (result.kind is FailureKind.FATAL and result.status):
             # Accepted and judged (an error envelope too); an attempt cancelled or refused
             # by a later observer (FATAL with no status) proves nothing about the limit.
             self._answered(now, refused=False)
             self._stints.answered(sent, refused=False)
+            self._creep.answered(refused=False)
             self._accepted(now, sent, in_flight_at_send, result.elapsed)
         # After learning: what it learned may have widened the window (an episode over).
         self._wake_one()
@@ -1351,8 +1362,20 @@ class RateGovernor:
         otherwise: allowed with any window, a 143/s bucket with a burst of 72 at 80 ms,
         held to a window, found its 429s to ignore the pace, and 2.6% of its requests were
         refused where 1.2% were).
+
+        Nor do 429s that each took the limit a little lower, one after another: a limit
+        refuses only a pace over it, and one measured again where it was probed finds it
+        where it was. Random 429s after an unlucky start (the peak stint's share 19%, over
+        37 answers) met none of the stints' tests, and each that cleared the noise measured
+        a limit a few percent under the pace it came at (6.4/s, 6.1, 5.8, ... 3.1): 2,000
+        items took 1,676 s at 6%, 2,440-2,694 s at 10% (see :class:`_Creep`).
         """
         found = self._stints.close(now)
+        crept = self._creep.episode(
+            self._limit,
+            plain=self._plain_episode and not paused and not self._counted and self._window is None,
+        )
+        found = found or crept
         if found is None or paused or self._counted:
             return False
         if self._window is not None:
@@ -2318,6 +2341,11 @@ class RateGovernor:
         self._in_episode = False
         self._ended_at = now
         lone = self.rate_limited - self._rate_limited_before <= 1
+        self._plain_episode = (
+            self.rate_limited - self._rate_limited_before <= _CREEP_REFUSED
+            and not self._episode_paused
+            and not self._episode_by_window
+        )
         if self._limit is None and lone and not self._episode_paused and self._stray():
             # One 429 early in a run, when one refusal is a large share of few answers, and
             # by now a share too small to mean a limit: seen again, it was a stray. Nothing
@@ -2762,6 +2790,64 @@ class _Stints:
                 return None  # refused less, but too few answers yet to tell it fell
         self._restart(now)
         return found
+
+
+class _Creep:
+    """Episodes of a few 429s in a row, each taking the limit a little lower than the last.
+
+    A limit refuses a pace over it: met again where the run probed above it, it is measured
+    where it was, give or take. 429s that ignore the pace come at any pace, and where each
+    clears the noise (it rises slowly) it measures a limit a few percent under the pace it
+    came at, the next one a few percent under that, and the run creeps down. Over
+    ``_CREEP_EPISODES`` such episodes in a row (each of a few 429s, no pause, no window
+    held for a cap; each lowering the limit by less than ``_CREEP_STEP``: a limit that
+    halved is met by a flood and cut at once), once the limit is down to ``_CREEP_FELL`` of
+    where they began and the 429s were a stray's share of the answers meanwhile
+    (``_STINT_SHARES``), they ignore the pace. A limit that really falls bit by bit (shared
+    with a client that ramps up) looks the same; taken for strays, its 429s then meet the
+    search from where the creep began, a flood that is a limit's again.
+    """
+
+    def __init__(self) -> None:
+        self._restart(None)
+
+    def _restart(self, limit: float | None) -> None:
+        self.first = limit  # the limit the creep began under
+        self.last = limit  # ... and the one the latest episode began under
+        self.episodes = 0
+        self.answers = 0
+        self.refused = 0
+
+    def answered(self, *, refused: bool) -> None:
+        self.answers += 1
+        self.refused += refused
+
+    def episode(self, limit: float | None, *, plain: bool) -> tuple[float, float] | None:
+        """At an episode's first 429, under ``limit``; ``plain``: the episode before it had
+        a few 429s, no pause, no window (and this one pauses none).
+
+        Returns:
+            Where the 429s crept the limit down: their share and the limit the creep began
+            under; otherwise ``None``.
+        """
+        last, first = self.last, self.first
+        if (
+            limit is None
+            or last is None
+            or first is None
+            or not plain
+            or not _CREEP_STEP * last <= limit < last
+        ):
+            self._restart(limit)
+            return None
+        self.episodes += 1
+        self.last = limit
+        if self.episodes < _CREEP_EPISODES or limit > _CREEP_FELL * first:
+            return None
+        share = self.refused / max(1, self.answers)
+        self._restart(None)
+        least, most = _STINT_SHARES
+        return (share, first) if least <= share <= most else None
 
 
 @attrs.define(slots=True)
