@@ -144,8 +144,10 @@ async def test_a_cap_of_its_own_is_held_by_a_window_and_reported_as_one() -> Non
     if report.settled_concurrency is not None:  # or taken for a rate of about 4 a trip
         # This cap counts only the half of the latency after its decision: while it holds
         # 4, as many more may be in their first half, so the client sees up to twice the
-        # cap in flight without a 429 (a window of 9 was held under a loaded CI).
-        assert 3 <= report.settled_concurrency <= 2 * 4 + 1
+        # cap in flight without a 429. The limiter shares the client's event loop, and on
+        # a loaded machine its first half stretches with the loop's delays: a window of 9
+        # was held under a loaded CI, 10 with four CPU-bound processes on two cores.
+        assert 3 <= report.settled_concurrency <= 3 * 4
         assert f"pass concurrency={report.settled_concurrency}" in report.summary()
 
 
