@@ -785,7 +785,7 @@ class RateGovernor:
         self._answers = 0
         self._noise = 0.0  # share of 429s while settled under the limit
         self._stints = _Stints(now)  # the share of 429s at each pace (see _ignore_the_pace)
-        self._creep = _Creep()  # lone 429s that each took the limit a little lower
+        self._creep = _Creep()  # 429s that each took the limit a little lower (see _Creep)
         self._plain_episode = False  # the last episode: a few 429s, no pause, no window
         self._srtt: float | None = None
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
