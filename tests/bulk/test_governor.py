@@ -1332,7 +1332,7 @@ def crept(creep: _Creep, limits: list[float], *, answers: int = 20, refused: int
     return found
 
 
-def test_lone_429s_that_each_take_the_limit_a_little_lower_ignore_the_pace() -> None:
+def test_429s_that_each_take_the_limit_a_little_lower_ignore_the_pace() -> None:
     creep = _Creep()
     # Steps of 2% down from 10/s, 10% of the answers refused all along: five episodes in a
     # row, but the limit down only 10% (under 15%: a limit measured again where it was, give
@@ -1371,8 +1371,8 @@ def test_random_429s_that_creep_the_limit_down_are_found_to_ignore_the_pace(
     # An unlucky start (the second request refused): the peak stint (37 answers, 19% of
     # them refused) was never matched, and each random 429 after it took the limit a few
     # percent lower (6.4/s, 6.1, 5.8, ... 3.1): 2,000 items took 1,676 s at 6% and
-    # 2,440-2,694 s at 10%. Five such lone 429s in a row, each one under the limit the
-    # last one left, taking it down 15%: they ignore the pace (28-30 s, 15 s).
+    # 2,440-2,694 s at 10%. Five such episodes in a row, each begun under the limit the
+    # last one left, taking it down 15%: they ignore the pace (29.5 s, 28.3 s, 14.6 s).
     server = StrayRefusals(share, seed=seed, unlucky=[2])
     result = simulate(server, items=2000, workers=64, latency=0.02, seed=seed)
     assert result.succeeded == result.items
