@@ -2340,11 +2340,10 @@ class RateGovernor:
     def _end_episode(self, now: float) -> None:
         self._in_episode = False
         self._ended_at = now
-        lone = self.rate_limited - self._rate_limited_before <= 1
+        refused = self.rate_limited - self._rate_limited_before  # the episode's 429s
+        lone = refused <= 1
         self._plain_episode = (
-            self.rate_limited - self._rate_limited_before <= _CREEP_REFUSED
-            and not self._episode_paused
-            and not self._episode_by_window
+            refused <= _CREEP_REFUSED and not self._episode_paused and not self._episode_by_window
         )
         if self._limit is None and lone and not self._episode_paused and self._stray():
             # One 429 early in a run, when one refusal is a large share of few answers, and
