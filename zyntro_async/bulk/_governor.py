@@ -78,6 +78,10 @@ the server *accepted*, never from what was offered:
   ``W`` half way, and never below 0.7 of the pace just refused (a cycle spent partly under
   the limit undercounts it; CUBIC cuts to 0.7 too). A cycle that contained a
   ``Retry-After`` pause counts the pause as refill: its estimate is only a floor (below).
+  Where ``W`` itself was only that 0.7 (a guess, nothing counted), it is not moved half
+  way to: a drain floor over the cycle's count takes its place (a bucket of 300/s with a
+  burst of 150 answering in seconds was resumed half way from its guess of 441/s, at
+  335/s, drained its burst for 6 s and paused the run once more: 0.91 of its rate).
 - the **drain floor** (at the first 429 after a ``Retry-After`` pause): a bucket is full
   when the pause ends and empty at that 429, so what it accepted between is its burst plus
   its rate times the time. Its burst is at most what the run got through before its first
@@ -730,6 +734,7 @@ class RateGovernor:
         self._most_limit = 0.0  # the highest limit an episode has ended on
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
+        self._guess: float | None = None  # the limit that share set, while it is the limit
         self._round: _PausedRound | None = None  # the round in flight at its pause
         self._stray_paused_long = False  # a 429 taken for a stray paused the run long
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
@@ -1632,6 +1637,14 @@ class RateGovernor:
                 estimate, tail = _REFUSED_SHARE * current, 0.0
             else:
                 estimate = max(cycle if known is None else (known + cycle) / 2, drained or 0.0)
+                if known is not None and known == self._guess and drained and drained > cycle:
+                    # The known limit is only CUBIC's share of a pace refused, no count: a
+                    # bucket's drain since the pause measured its rate where the cycle, the
+                    # pause in it, counted under it. Half way to the guess instead, a bucket
+                    # of 300/s with a burst of 150 answering in seconds, its search refused
+                    # at 630/s, resumed at 335/s, drained its burst for 6 s and paused the
+                    # run a fourth time, in its second half (0.91 of it; 1.00 so).
+                    estimate = drained
                 # Where this 429 pauses the run long, a guess over the rate costs another
                 # such pause, and the floors over a search's drain from a full bucket are
                 # close to it: they alone. A 300/s bucket answering "Retry-After: 30" was
@@ -1660,6 +1673,7 @@ class RateGovernor:
                 # Only CUBIC's share of the pace refused set it: a guess that the paused
                 # round may raise (see _round_answered).
                 self._episode_guessed = current
+                self._guess = self._limit
             if tail > estimate:
                 self._tail_limit, self._tail_instead = tail, estimate
         elif self._limit is not None and (
