@@ -81,7 +81,9 @@ the server *accepted*, never from what was offered:
   Where ``W`` itself was only that 0.7 (a guess, nothing counted), it is not moved half
   way to: a drain floor over the cycle's count takes its place (a bucket of 300/s with a
   burst of 150 answering in seconds was resumed half way from its guess of 441/s, at
-  335/s, drained its burst for 6 s and paused the run once more: 0.91 of its rate).
+  335/s, drained its burst for 6 s and paused the run once more: 0.91 of its rate). If
+  the pause was long enough to refill the burst at that rate, the drain began with the
+  bucket full and counted the rate itself: 0.7 of the pace refused no longer overrules it.
 - the **drain floor** (at the first 429 after a ``Retry-After`` pause): a bucket is full
   when the pause ends and empty at that 429, so what it accepted between is its burst plus
   its rate times the time. Its burst is at most what the run got through before its first
@@ -1637,6 +1639,7 @@ class RateGovernor:
                 estimate, tail = _REFUSED_SHARE * current, 0.0
             else:
                 estimate = max(cycle if known is None else (known + cycle) / 2, drained or 0.0)
+                refilled = False  # the drain began with the bucket full: it counted the rate
                 if known is not None and known == self._guess and drained and drained > cycle:
                     # The known limit is only CUBIC's share of a pace refused, no count: a
                     # bucket's drain since the pause measured its rate where the cycle, the
@@ -1645,12 +1648,19 @@ class RateGovernor:
                     # at 630/s, resumed at 335/s, drained its burst for 6 s and paused the
                     # run a fourth time, in its second half (0.91 of it; 1.00 so).
                     estimate = drained
+                    # And where the pause was long enough to refill the burst at that rate,
+                    # the drain is no floor but the rate: CUBIC's share of the pace refused
+                    # does not overrule it. Overruled, a 300/s bucket with a burst of 300
+                    # was held at 386/s (0.7 of 552/s), over its rate, for 5 s until a 429
+                    # was taken for a cap's (0.92 of it in the second half; 1.00 so).
+                    burst = self._burst_of(drained)
+                    refilled = burst is not None and drain.pause * drained >= burst - 1
                 # Where this 429 pauses the run long, a guess over the rate costs another
                 # such pause, and the floors over a search's drain from a full bucket are
                 # close to it: they alone. A 300/s bucket answering "Retry-After: 30" was
                 # searched up to 490/s, resumed at 0.7 of that, and paused 30 s twice more
                 # to come down to its rate.
-                if not (long_pause and floors):
+                if not (long_pause and floors) and not refilled:
                     estimate = max(estimate, _REFUSED_SHARE * current)
                 found = self._found_again(probing, paused, current, probed_before)
                 if found is not None:
@@ -2510,12 +2520,21 @@ class RateGovernor:
         per 10 s answering "Retry-After: 1" came down to 23/s, was probed over 147-second
         units, and ran at 0.46 of the quota (0.92 so).
         """
-        if not (self._first_burst and self._tail_trusted) or limit <= 0:
+        burst = self._burst_of(limit)
+        if burst is None or not self._tail_trusted or limit <= 0:
             return 0.0
-        seconds = (self._first_burst - limit * self._first_refill(limit)) / limit
+        seconds = burst / limit
         if seconds < _BURST_UNIT_FROM:
             return 0.0  # the usual unit's probes spend it soon enough
         return _BURST_UNITS * seconds
+
+    def _burst_of(self, rate: float) -> float | None:
+        """The burst of a bucket of ``rate`` that the run's first count emptied: what got
+        through before its first 429, less what the bucket refilled meanwhile (see
+        _first_refill). ``None`` before the first 429."""
+        if not self._first_burst:
+            return None
+        return self._first_burst - rate * self._first_refill(rate)
 
     def _note_wait_end(self, end: float) -> None:
         """Tell HTTP dates from other waits by where they end.
