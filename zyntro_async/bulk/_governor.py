@@ -2520,8 +2520,8 @@ class RateGovernor:
         per 10 s answering "Retry-After: 1" came down to 23/s, was probed over 147-second
         units, and ran at 0.46 of the quota (0.92 so).
         """
-        burst = self._burst_of(limit)
-        if burst is None or not self._tail_trusted or limit <= 0:
+        burst = self._burst_of(limit) if self._tail_trusted and limit > 0 else None
+        if burst is None:
             return 0.0
         seconds = burst / limit
         if seconds < _BURST_UNIT_FROM:
