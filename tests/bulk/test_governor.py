@@ -1341,7 +1341,9 @@ def test_a_peak_counted_over_few_answers_is_refused_alike_within_its_spread() ->
     assert result.duration <= 30  # 12.5 s
 
 
-def crept(creep: _Creep, limits: list[float], *, answers: int = 20, refused: int = 2) -> object:
+def crept(
+    creep: _Creep, limits: list[float], *, answers: int = 20, refused: int = 2
+) -> tuple[float, float] | None:
     """Episodes begun under each of ``limits`` in turn, ``answers`` between each two."""
     found = None
     for limit in limits:

@@ -1653,6 +1653,7 @@ class RateGovernor:
                     # does not overrule it. Overruled, a 300/s bucket with a burst of 300
                     # was held at 386/s (0.7 of 552/s), over its rate, for 5 s until a 429
                     # was taken for a cap's (0.92 of it in the second half; 1.00 so).
+                    # (Give or take the one request by which a count's bounds round.)
                     burst = self._burst_of(drained)
                     refilled = burst is not None and drain.pause * drained >= burst - 1
                 # Where this 429 pauses the run long, a guess over the rate costs another
