@@ -518,6 +518,31 @@ def test_a_guessed_cut_gives_way_to_the_drain_that_measured_the_bucket(
     assert_targets(bucket, result)
 
 
+@pytest.mark.parametrize(
+    ("rate", "burst", "latency", "style", "jitter"),
+    [
+        (300, 6, 0.05, "seconds", 0.5),
+        (300, 6, 0.05, "seconds", 0.9),
+        (200, 10, 0.05, "http-date", 0.9),
+        (500, 10, 0.1, "http-date", 0.5),
+    ],
+)
+def test_a_search_s_429_is_never_taken_for_a_stalled_server(
+    rate: int, burst: int, latency: float, style: RetryAfterStyle, jitter: float
+) -> None:
+    # A small burst, each 429 pausing the run, and a latency that varies by half or more:
+    # answers come back twice the least round trip late all the time. The limit was first
+    # counted low (0.83-0.86 of the rate); once the run accepted 15% over it, it searched
+    # up again, and the search's 429 was taken for a stalled server's clump (nothing
+    # learned). The search doubled on through the pause, met the bucket at up to 2.5 times
+    # its rate, and the floods after were taken for a cap's (a window of 10) or cut to a
+    # floor of 10-17/s: 0.52-0.72 of the rate in the run's second half, on each of these.
+    bucket = TokenBucket(rate=rate, burst=burst, style=style)
+    result = simulate(bucket, items=30 * rate, workers=64, latency=latency, jitter=jitter, seed=1)
+    assert_targets(bucket, result, goodput=0.8)
+    assert result.governor.settled_window is None, "a bucket is no cap"
+
+
 def paused_round(
     rate: float, offered: float, sends: int, *, refusing_until: float = 1.0
 ) -> _PausedRound:

@@ -1430,6 +1430,14 @@ class RateGovernor:
         come late too: taken for a clump, a bucket answering ``Retry-After: 0`` was refused
         37 times more at 1.5 s), never against a counted quota, and at most one clump every
         few seconds (a server always that slow is met as a limit).
+
+        Nor while a search climbs (the curve doubling): its 429 is the one it looks for, and
+        where answers often come back twice the least round trip late (a latency that varies
+        by half or more), that alone made it a clump's. A 300/s bucket with a burst of 6 at
+        50 ms answering in seconds, searched for again once the run accepted 15% over a limit
+        counted low, had the search's 429 ignored; the search doubled on through the pause,
+        met the bucket at 2.5 times its rate, and the floods that followed were taken for a
+        cap's: 0.61-0.72 of its rate in the run's second half (0.81-0.84 so).
         """
         if sent <= self._stall_at or now - self._stall_at <= _STALL_CLUMP:
             return True
@@ -1439,6 +1447,7 @@ class RateGovernor:
             or self._counted  # a quota counted over whole windows refuses only once run out
             or rate is None
             or rate > _HOLD_ABOVE * self._limit
+            or (self._curve is not None and self._curve.doubling)  # a search: see above
             or now - self._late_at > self._least_rtt()
             or now - self._stall_at < _STALL_APART
         ):
