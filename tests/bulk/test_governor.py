@@ -1632,6 +1632,7 @@ async def test_a_clump_of_429s_from_a_server_that_stalled_is_paused_for_not_lear
     await met_a_limit(gov, clock, refused=5)
     await round_trips(gov, clock, 200, 4)  # the episode over, the run climbing again
     gov._limit = 1e5  # as if learned, over the pace: a pace the server accepts
+    gov._curve = _Curve.cubic(clock.now, gov._rate or 1.0, 1e5, 1.0)  # ... probed, no search
     assert not gov._in_episode
     pace = gov.snapshot().rate_limit
     first, second = await send(gov), await send(gov)
@@ -1679,6 +1680,22 @@ async def test_a_429_on_time_over_the_limit_or_before_one_is_no_stall() -> None:
     flood = await flood_then_429(fresh, clock, 20, retry_after=None)
     assert fresh._in_episode
     del flood
+
+    # A search's late 429 (the pace doubling each unit, under the limit it searches from):
+    # the one it looks for, whatever else came back late.
+    gov = governor(clock)
+    await met_a_limit(gov, clock, refused=5)
+    await round_trips(gov, clock, 200, 4)
+    assert gov._curve is not None
+    assert gov._curve.doubling
+    gov._limit = 1e5
+    late = await send(gov)
+    clock.now += 0.08
+    answer(gov, late, clock, elapsed=0.08)
+    refused = await send(gov)
+    clock.now += 0.08
+    answer(gov, refused, clock, refused=True, retry_after=1.0, elapsed=0.08)
+    assert gov._in_episode
 
 
 @pytest.mark.parametrize("seed", [2, 3, 4])
