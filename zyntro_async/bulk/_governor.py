@@ -318,8 +318,10 @@ of that clump whatever the pace: the emulator does so once its heap has grown, a
 far later than usual (twice the least round trip of the last seconds, and 20 ms more): a
 429 within a round trip of such an answer, those of the requests sent before it came back
 and those of the next quarter second teach nothing (their pause is still honoured), at a
-pace near the limit learned, probes included (far over it, in a search, a 429 is the
-limit's), never against a counted quota (it refuses only once run out), and at most once
+pace near the limit learned, probes included (far over it, or in any search, a 429 is
+the limit's: where the latency varies by half, answers twice the least round trip late are
+common, and a search's 429 taken for a clump doubled on through its pause), never against
+a counted quota (it refuses only once run out), and at most once
 every 5 s. Learned from, each clump took the limit down (to 262/s and 245/s against 300/s,
 where the same runs without the stalls learned 288/s and 274/s).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
