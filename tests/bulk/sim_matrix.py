@@ -22,7 +22,7 @@ To compare with the code of another commit, run the matrix in a worktree of it w
     (cd /tmp/base && python -m tests.bulk.sim_matrix --out /tmp/base.json)
     python -m tests.bulk.sim_matrix --compare /tmp/base.json
 
-The whole matrix (74 scenarios, 2 seeds, 2 jitters) takes about a minute on two cores.
+The whole matrix (77 scenarios, 2 seeds, 2 jitters) takes about four minutes on two cores.
 """
 
 from __future__ import annotations
@@ -139,6 +139,10 @@ def scenarios() -> list[Scenario]:
         _scenario("bucket 2/2", lambda st: TokenBucket(2, 2, st), 60, 0.03, "exact"),
         _scenario("cap 1", lambda st: ConcurrencyCap(1, 0.05, st), 600, 0.05, "none"),
         _scenario("cap 1", lambda st: ConcurrencyCap(1, 0.1, st), 300, 0.1, "http-date"),
+        # Bursts of 2% of a second, each 429 pausing the run, 50-100 ms away.
+        _scenario("bucket 300/6", lambda st: TokenBucket(300, 6, st), 9000, 0.05, "seconds"),
+        _scenario("bucket 500/10", lambda st: TokenBucket(500, 10, st), 15000, 0.05, "http-date"),
+        _scenario("bucket 200/4", lambda st: TokenBucket(200, 4, st), 6000, 0.1, "seconds"),
     ]
     # Far away, each 429 pausing the run: 30 s of work at the limit each.
     for style in PAUSING:
