@@ -1681,8 +1681,8 @@ async def test_a_429_on_time_over_the_limit_or_before_one_is_no_stall() -> None:
     assert fresh._in_episode
     del flood
 
-    # A search's late 429 (the pace doubling each unit, under the limit it searches from):
-    # the one it looks for, whatever else came back late.
+    # A late 429 while a search climbs (its curve doubling each unit, after a late answer,
+    # at a pace near the limit learned): the one the search looks for, no clump's.
     gov = governor(clock)
     await met_a_limit(gov, clock, refused=5)
     await round_trips(gov, clock, 200, 4)
