@@ -321,9 +321,9 @@ and those of the next quarter second teach nothing (their pause is still honoure
 pace near the limit learned, probes included (far over it, or in any search, a 429 is
 the limit's: where the latency varies by half, answers twice the least round trip late are
 common, and a search's 429 taken for a clump doubled on through its pause), never against
-a counted quota (it refuses only once run out), and at most once
-every 5 s. Learned from, each clump took the limit down (to 262/s and 245/s against 300/s,
-where the same runs without the stalls learned 288/s and 274/s).
+a counted quota (it refuses only once run out), and at most once every 5 s. Learned
+from, each clump took the limit down (to 262/s and 245/s against 300/s, where the same
+runs without the stalls learned 288/s and 274/s).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
 episode is undone: the pace (and slow start) carry on as before it.
@@ -2543,7 +2543,7 @@ class RateGovernor:
     def _burst_of(self, rate: float) -> float | None:
         """The burst of a bucket of ``rate`` that the run's first count emptied: what got
         through before its first 429, less what the bucket refilled meanwhile (see
-        _first_refill). ``None`` before the first 429."""
+        _first_refill). ``None`` before the first 429, or if nothing got through before it."""
         if not self._first_burst:
             return None
         return self._first_burst - rate * self._first_refill(rate)
