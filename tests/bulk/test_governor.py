@@ -543,6 +543,44 @@ def test_a_search_s_429_is_never_taken_for_a_stalled_server(
     assert result.governor.settled_window is None, "a bucket is no cap"
 
 
+@pytest.mark.parametrize(
+    ("rate", "burst", "latency", "style", "jitter", "seed"),
+    [
+        (200, 4, 0.05, "seconds", 0.5, 1),
+        (200, 4, 0.1, "seconds", 0.9, 3),
+        (1000, 20, 0.05, "http-date", 0.5, 2),
+    ],
+)
+def test_a_search_from_a_pace_accepted_is_never_taken_for_a_cap(
+    rate: int, burst: int, latency: float, style: RetryAfterStyle, jitter: float, seed: int
+) -> None:
+    # The limit was first counted low; once a whole second accepted 15% over it, the run
+    # searched up again from that pace, no window set. The search's 429 came with a place
+    # or two more in flight than the successes before it had (the pace climbs, and the
+    # latency varies), was taken for a cap's, and the search doubled on through the pause
+    # under a window that lost a place a 429: the run ended at a floor of 9-11/s, 0.54-0.69
+    # of the rate in its second half on each of these.
+    bucket = TokenBucket(rate=rate, burst=burst, style=style)
+    result = simulate(
+        bucket, items=30 * rate, workers=64, latency=latency, jitter=jitter, seed=seed
+    )
+    assert_targets(bucket, result, goodput=0.75)
+    assert result.governor.settled_window is None, "a bucket is no cap"
+
+
+@pytest.mark.parametrize("style", ["seconds", "http-date"])
+def test_a_first_round_sent_in_clumps_is_no_measure_of_a_bucket_s_rate(
+    style: RetryAfterStyle,
+) -> None:
+    # Slow start sends its windows a round trip apart. A bucket with a burst of 6 (20 ms of
+    # its rate) overflows between them and accepts its burst a clump: the round in flight
+    # at the first pause was read at 186/s against 300/s, taken for measured, and probed
+    # over units of 10 s from there (0.73 and 0.79 of the rate in the second half).
+    bucket = TokenBucket(rate=300, burst=6, style=style)
+    result = simulate(bucket, items=9000, workers=64, latency=0.05, seed=1)
+    assert_targets(bucket, result, goodput=0.85)
+
+
 def paused_round(
     rate: float, offered: float, sends: int, *, refusing_until: float = 1.0
 ) -> _PausedRound:
@@ -578,6 +616,32 @@ def test_a_paused_round_tells_no_rate_when_it_cannot(
     paused: _PausedRound, least_span: float, why: str
 ) -> None:
     assert paused.rate(least_span) is None, why
+
+
+def bucket_round(rate: float, burst: float, sends: list[float]) -> _PausedRound:
+    """A round of requests sent at ``sends`` into a bucket of ``rate`` and ``burst``, empty at
+    the first of them."""
+    paused = _PausedRound(first=sends[0], at=sends[-1] + 0.1, offered=400.0, pending=len(sends))
+    tokens, last = 0.0, sends[0]
+    for at in sends:
+        tokens = min(burst, tokens + rate * (at - last))
+        last = at
+        accepted = tokens >= 1.0
+        tokens -= 1.0 if accepted else 0.0
+        paused.answered(at, refused=not accepted)
+    return paused
+
+
+def test_a_paused_round_sent_in_clumps_tells_no_rate() -> None:
+    # The same 40 sends into a 300/s bucket with a burst of 6: spread evenly over 0.1 s,
+    # the bucket accepts its refill (about 30); in two clumps 0.09 s apart it overflows
+    # between them and accepts its burst (about 6), which is no rate.
+    even = bucket_round(300.0, 6.0, [i * 0.0025 for i in range(40)])
+    assert even.rate(least_span=0.0) == pytest.approx(300.0, rel=0.1)
+    clumps = bucket_round(
+        300.0, 6.0, [i * 0.0005 for i in range(20)] + [0.09 + i * 0.0005 for i in range(20)]
+    )
+    assert clumps.rate(least_span=0.0) is None
 
 
 def test_a_paused_round_accepting_its_rest_is_a_floor_at_the_pace_it_was_sent() -> None:
