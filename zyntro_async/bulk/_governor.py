@@ -45,7 +45,10 @@ the server *accepted*, never from what was offered:
   give or take one. Counted once they are all answered (during the pause), where 8 or
   more were accepted between, refusals went on to the round's end (a quota that reopened
   meanwhile accepts the rest) and the two lie two spreads of round trips apart or more
-  (each end is known to a one-way trip, which varies as the round trips do); never under
+  (each end is known to a one-way trip, which varies as the round trips do), and with no
+  gap in its sends between them over half their span (slow start sends its windows a
+  round trip apart, and a bucket with a small burst overflows between them: two such
+  clumps of a 300/s bucket with a burst of 6 were read at 186/s); never under
   the floors the 429 counted, and it only lowers the limit the cut set (a cap's round
   counts what the cap let through while the round trips varied, and ran a cap of 32 at
   200 ms a fifth over it; counted at 8, one more or less is an eighth). Without it a
@@ -102,7 +105,8 @@ the server *accepted*, never from what was offered:
   latest success's send: those sent after it are still in flight), the best span is the
   one just before the 429, where the pace ran over the rate: a floor close to it however
   small the burst, where the cycle count (spent mostly under the rate) and 0.7 of the pace
-  refused are far under it. A bucket with a
+  refused are far under it. Where the 429 pauses the run long or ends a search, the
+  first count's refill is counted too (see ``_tail_floor``). A bucket with a
   burst of 5 answering ``Retry-After: 1`` settled at 0.84 of its rate without it (its
   search's 429 came just over the rate, and 0.7 of that was probed over 10 s units), a cap
   of 16 at 5 ms answering the same at 0.78. It holds only if the bucket began the run full:
@@ -257,7 +261,9 @@ recent successes had (an average over about the last 16; in a search with 16 or 
 flight, more than they had grown to since, the pace doubling meanwhile), or, within an
 episode, 429s
 whose mean in flight is clearly above the successes', sets the window there (one under it
-if that 429 paused the run: each try costs a pause) and leaves the pace alone; a 429 at the
+if that 429 paused the run: each try costs a pause) and leaves the pace alone (not a 429
+of a search from a pace the server accepted with no window set, after a limit that rose or
+strays: that is the rate it searches for); a 429 at the
 window's edge lowers it by one; a 429 well within it drops it (it was not the limit: a
 search's curve that doubled behind it is taken back to what it let through, and an
 episode that only it estimated ends as one that measured nothing). A cap
