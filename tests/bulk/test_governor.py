@@ -568,30 +568,6 @@ def test_a_search_from_a_pace_accepted_is_never_taken_for_a_cap(
     assert result.governor.settled_window is None, "a bucket is no cap"
 
 
-@pytest.mark.parametrize(
-    ("rate", "burst", "latency", "style", "jitter"),
-    [
-        (500, 10, 0.02, "seconds", 0.2),
-        (1000, 20, 0.05, "seconds", 0.2),
-        (100, 5, 0.1, "http-date", 0.2),
-        (300, 6, 0.02, "seconds", 0.5),
-        (100, 5, 0.05, "http-date", 0.5),
-    ],
-)
-def test_a_search_s_429_counts_the_tail_floor_with_the_first_count_s_refill(
-    rate: int, burst: int, latency: float, style: RetryAfterStyle, jitter: float
-) -> None:
-    # A search from a floor doubles each second until a 429, which pauses the run. The
-    # cycle count spans the climb from far under the rate; the tail floor, its burst
-    # taken for the whole first count (slow start's refill in it), was 0.89 of the rate
-    # (447/s against 500/s), and the run probed up from there over units of 10 s: 0.76-0.89
-    # of the rate in its second half on each of these. With the first count's refill, the
-    # floor is 0.95 of the rate.
-    bucket = TokenBucket(rate=rate, burst=burst, style=style)
-    result = simulate(bucket, items=30 * rate, workers=64, latency=latency, jitter=jitter, seed=1)
-    assert_targets(bucket, result, goodput=0.9)
-
-
 @pytest.mark.parametrize("style", ["seconds", "http-date"])
 def test_a_first_round_sent_in_clumps_is_no_measure_of_a_bucket_s_rate(
     style: RetryAfterStyle,

@@ -1600,13 +1600,9 @@ class RateGovernor:
                 # stalled server let in at once, its first 429 not late enough to tell): no
                 # sign that the bucket began the run drained.
                 self._check_tail_limit(sent, current)
-            # Where this 429 pauses the run long, or ends a search, the tail floor is the
-            # estimate (see the cycle branch): counted closer to the rate (see _tail_floor).
-            searching = self._curve is not None and self._curve.doubling
-            tail = min(
-                self._tail_floor(self._counted_until(sent), refill=long_pause or searching),
-                current,
-            )
+            # Where this 429 pauses the run long, the tail floor is the estimate (see the
+            # cycle branch): counted closer to the rate (see _tail_floor).
+            tail = min(self._tail_floor(self._counted_until(sent), refill=long_pause), current)
         floors = max(tail, drained or 0.0)  # measured under the rate (0: nothing measured)
         if first and self._round is not None:
             self._round.floors = floors
@@ -2289,12 +2285,9 @@ class RateGovernor:
 
         With ``refill``, that count's refill (see _first_refill) and its late answers are
         counted too: a floor within 1% of a 300/s bucket's rate where the plain one is
-        0.93-0.96 of it. Only where it is the estimate: a long pause's, and a search's 429
-        (the cycle count spans the search's climb from far under the rate, and the plain
-        tail floor took a 500/s bucket with a burst of 10 at 20 ms for 447/s, probed over
-        units of 10 s from there: 0.88 of it in the second half; 474/s and 0.92 so).
-        Counted so for every 429, it moved the limits the cap guesses start from, and the
-        figures downstream swung both ways over eight seeds.
+        0.93-0.96 of it. Only where it is the estimate (a long pause's): counted so for every
+        429, it moved the limits the cap guesses start from, and the figures downstream
+        swung both ways over eight seeds.
         """
         burst = self._first_burst or self._first_late
         if not burst or not self._tail_trusted:
