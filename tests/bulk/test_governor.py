@@ -518,6 +518,28 @@ def test_a_guessed_cut_gives_way_to_the_drain_that_measured_the_bucket(
     assert_targets(bucket, result)
 
 
+def assert_bucket_holds(
+    rate: int,
+    burst: int,
+    latency: float,
+    style: RetryAfterStyle,
+    jitter: float,
+    *,
+    goodput: float,
+    seed: int = 1,
+    no_window: bool = False,
+) -> None:
+    """30 seconds of work against a token bucket, 64 workers: the targets, the second half
+    at ``goodput`` of the rate, and with ``no_window`` the run never held to a cap's window."""
+    bucket = TokenBucket(rate=rate, burst=burst, style=style)
+    result = simulate(
+        bucket, items=30 * rate, workers=64, latency=latency, jitter=jitter, seed=seed
+    )
+    assert_targets(bucket, result, goodput=goodput)
+    if no_window:
+        assert result.governor.settled_window is None, "a bucket is no cap"
+
+
 @pytest.mark.parametrize(
     ("rate", "burst", "latency", "style", "jitter"),
     [
@@ -537,10 +559,7 @@ def test_a_search_s_429_is_never_taken_for_a_stalled_server(
     # learned). The search doubled on through the pause, met the bucket at up to 2.5 times
     # its rate, and the floods after were taken for a cap's (a window of 10) or cut to a
     # floor of 10-17/s: 0.52-0.72 of the rate in the run's second half, on each of these.
-    bucket = TokenBucket(rate=rate, burst=burst, style=style)
-    result = simulate(bucket, items=30 * rate, workers=64, latency=latency, jitter=jitter, seed=1)
-    assert_targets(bucket, result, goodput=0.8)
-    assert result.governor.settled_window is None, "a bucket is no cap"
+    assert_bucket_holds(rate, burst, latency, style, jitter, goodput=0.8, no_window=True)
 
 
 @pytest.mark.parametrize(
@@ -560,12 +579,9 @@ def test_a_search_from_a_pace_accepted_is_never_taken_for_a_cap(
     # latency varies), was taken for a cap's, and the search doubled on through the pause
     # under a window that lost a place a 429: the run ended at a floor of 9-11/s, 0.54-0.69
     # of the rate in its second half on each of these.
-    bucket = TokenBucket(rate=rate, burst=burst, style=style)
-    result = simulate(
-        bucket, items=30 * rate, workers=64, latency=latency, jitter=jitter, seed=seed
+    assert_bucket_holds(
+        rate, burst, latency, style, jitter, seed=seed, goodput=0.75, no_window=True
     )
-    assert_targets(bucket, result, goodput=0.75)
-    assert result.governor.settled_window is None, "a bucket is no cap"
 
 
 @pytest.mark.parametrize("style", ["seconds", "http-date"])

@@ -105,8 +105,7 @@ the server *accepted*, never from what was offered:
   latest success's send: those sent after it are still in flight), the best span is the
   one just before the 429, where the pace ran over the rate: a floor close to it however
   small the burst, where the cycle count (spent mostly under the rate) and 0.7 of the pace
-  refused are far under it. Where the 429 pauses the run long or ends a search, the
-  first count's refill is counted too (see ``_tail_floor``). A bucket with a
+  refused are far under it. A bucket with a
   burst of 5 answering ``Retry-After: 1`` settled at 0.84 of its rate without it (its
   search's 429 came just over the rate, and 0.7 of that was probed over 10 s units), a cap
   of 16 at 5 ms answering the same at 0.78. It holds only if the bucket began the run full:
