@@ -2939,7 +2939,7 @@ class _PausedRound:
     offered: float  # the pace the round was sent at
     pending: int  # its answers still to come
     accepted: list[float] = attrs.Factory(list)  # the sends of its successes
-    sends: list[float] = attrs.Factory(list)  # the sends of all its answers
+    refused: list[float] = attrs.Factory(list)  # ... and of its 429s
     first_refused: float = math.inf  # its earliest refused send
     last_refused: float = -math.inf  # ... and its latest
     last_sent: float = -math.inf  # its latest send answered
@@ -2952,8 +2952,8 @@ class _PausedRound:
     def answered(self, sent: float, *, refused: bool) -> None:
         self.pending -= 1
         self.last_sent = max(self.last_sent, sent)
-        self.sends.append(sent)
         if refused:
+            self.refused.append(sent)
             self.first_refused = min(self.first_refused, sent)
             self.last_refused = max(self.last_refused, sent)
         else:
@@ -2989,7 +2989,11 @@ class _PausedRound:
             self.last_sent - self.first
         ):
             return None
-        between = sorted(at for at in self.sends if self.first_refused <= at <= self.last_refused)
+        between = sorted(
+            at
+            for at in itertools.chain(self.accepted, self.refused)
+            if self.first_refused <= at <= self.last_refused
+        )
         gap = max((later - at for at, later in itertools.pairwise(between)), default=0.0)
         if gap > _ROUND_GAP_SHARE * span:
             return None
