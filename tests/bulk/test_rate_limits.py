@@ -116,7 +116,9 @@ def check_the_second_run_started_from_the_first(
     assert again.counts[Status.SUCCEEDED] == n, again.summary()
     assert again.failed == again.unknown == again.skipped == 0
     assert emulator.applied[ADD_CONTACTS] == 2 * n  # each applied once, over both runs
-    assert first.rate_limited >= 10
+    # Blind, the first run met the quota (6-18 times; 6 under the whole suite's load, where
+    # slow start's last round is smaller), so it had a limit to learn.
+    assert first.rate_limited > 0
     # Paced from its first request, it meets the quota a round trip of that pace at a time:
     # 2-5 429s (5 where the first run's floor, 47.5/s, was over the quota's 40). Blind, a
     # new client's run was refused 6-18 times; what it started from is checked below.
@@ -134,7 +136,7 @@ async def test_the_next_run_of_a_client_starts_from_the_limit_the_last_one_learn
     emulator: Emulator, zy: ZyntroClient
 ) -> None:
     # A quota of 40 a second, each 429 naming the rest of its window. Met blind, slow
-    # start's last round runs it out at once (18 429s in 200 items, every time); the same
+    # start's last round runs it out at once (6-18 429s in 200 items); the same
     # client's next run is paced from its first request by what the first learned, and
     # meets it with a round trip of that pace in flight (2-5 429s; a new client's run
     # there, blind again, was refused 6-18 times).

@@ -749,6 +749,7 @@ class RateGovernor:
         self._guess: float | None = None  # the limit that share set, while it is the limit
         self._round: _PausedRound | None = None  # the round in flight at its pause
         self._stray_paused_long = False  # a 429 taken for a stray paused the run long
+        self._stray_paused = False  # ... or paused it at all (see _taken_for_stray)
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
@@ -1493,10 +1494,19 @@ class RateGovernor:
             return False
         if self._counted:
             return False  # a quota counted over whole windows refuses only once run out
-        if paused and (self._limit is not None or self._curve is not None):
+        if paused and (self._limit is not None or self._curve is not None or self._stray_paused):
+            # A second 429 that pauses the run is a limit's, however rare among the answers:
+            # a cap just under the run's concurrency (15 with 16 workers) refuses only when
+            # every worker is out at once, 4% of the answers, and with each such 429 taken
+            # for a stray the run paused a second every 25 requests and never learned the
+            # cap (3,000 items at 20 ms, each 429 saying "Retry-After: 1", took 130 s: 0.03
+            # of what the cap allows; 10 s so).
             return False
         probe = not self._slow_start and self._window is not None and in_flight >= self._window
-        return not probe
+        if probe:
+            return False
+        self._stray_paused = self._stray_paused or paused > 0
+        return True
 
     def _refused(self, now: float, sent: float, in_flight: int, retry_after: float | None) -> None:
         self.rate_limited += 1
