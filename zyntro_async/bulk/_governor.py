@@ -308,7 +308,10 @@ and its ``Retry-After`` still honoured. Once the run has met a limit (an episode
 ended, measured or not), a 429 that pauses the run is never taken for a stray: a limit that
 dropped under the pace, or one met again while climbing from a floor, answers just so (one
 429 per pause, every few seconds, a share as small as the noise), and each costs a pause,
-far more than a cut.
+far more than a cut. Before that, only the first 429 that pauses the run may be: a cap just
+under the run's concurrency (15 with 16 workers) refuses only when every worker is out at
+once, 4% of the answers, and with each 429 a stray the run paused a second every 25
+requests and never learned the cap.
 Nor is a 429 at the edge of a window set for a cap: it is the answer the window's probe
 waits for (taken for a stray, the run went on at the cap plus one, ten 429s a probe).
 Nor a 429 that pauses the run long (5 s or more) after one such was taken for a stray: the
