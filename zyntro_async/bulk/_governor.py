@@ -314,11 +314,13 @@ once, 4% of the answers, and with each 429 a stray the run paused a second every
 requests and never learned the cap.
 Nor is a 429 at the edge of a window set for a cap: it is the answer the window's probe
 waits for (taken for a stray, the run went on at the cap plus one, ten 429s a probe).
-Nor a 429 that pauses the run long (5 s or more) after one such was taken for a stray: the
-run resumed at the same pace and met the limit again, and each such stray cost the whole
-pause and taught nothing (round trips varying by 90%, one or a few 429s among hundreds of
-successes, or late enough to look like a stalled server's clump: a minute's work against
-a 1,000/s bucket answering "Retry-After: 30" took 1,351 s, against a cap of 16, 768 s).
+Nor a 429 that pauses the run long (5 s or more), but once a stalled server's (below): such
+a pause costs its whole length whether or not it teaches, and the run resumed at the same
+pace and met the limit again (round trips varying by 90%, one or a few 429s among hundreds
+of successes: a minute's work against a 1,000/s bucket answering "Retry-After: 30" took
+1,351 s, against a cap of 16, 768 s). Taken for a stray once, as the first such 429 was
+until 2026-12-05, it cost one whole pause more: 30 s against a cap one under the run's
+concurrency, 30-80 s against buckets with large bursts answering 30 s (simulated).
 A server that stalls (a garbage collection, a busy moment: it stops reading for 50 ms, then
 takes in what arrived meanwhile at once) makes a bucket with a small burst refuse the tail
 of that clump whatever the pace: the emulator does so once its heap has grown, and a
@@ -751,7 +753,7 @@ class RateGovernor:
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
         self._guess: float | None = None  # the limit that share set, while it is the limit
         self._round: _PausedRound | None = None  # the round in flight at its pause
-        self._stray_paused_long = False  # a 429 taken for a stray paused the run long
+        self._stray_paused_long = False  # a stalled server's 429 paused the run long
         self._stray_paused = False  # ... or paused it at all (see _taken_for_stray)
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
@@ -1479,13 +1481,15 @@ class RateGovernor:
 
         A stalled server's (see _stalled), or too rare among the recent answers, unless it
         paused a run that has met a limit before (an episode ended), or it met the window's
-        probe above a cap: each is the answer a limit gives, however rare. Of the 429s that
-        pause the run long, only the first may be taken for a stray.
+        probe above a cap: each is the answer a limit gives, however rare. A 429 that pauses
+        the run long is only ever a stalled server's, and once at most: the pause costs its
+        whole length either way, and taken for a stray it taught nothing (a cap of 15 with
+        16 workers at 20 ms answering "Retry-After: 30": 150 s for 20 s of work, 89 s so).
         """
         if paused >= _LONG_PAUSE:
             if self._stray_paused_long:
                 return False
-            self._stray_paused_long = self._taken_for_stray(now, sent, paused, in_flight)
+            self._stray_paused_long = self._stalled(now, sent)
             return self._stray_paused_long
         return self._taken_for_stray(now, sent, paused, in_flight)
 
