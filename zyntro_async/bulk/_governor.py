@@ -319,8 +319,9 @@ a pause costs its whole length whether or not it teaches, and the run resumed at
 pace and met the limit again (round trips varying by 90%, one or a few 429s among hundreds
 of successes: a minute's work against a 1,000/s bucket answering "Retry-After: 30" took
 1,351 s, against a cap of 16, 768 s). Taken for a stray once, as the first such 429 was
-until 2026-12-05, it cost one whole pause more: 30 s against a cap one under the run's
-concurrency, 30-80 s against buckets with large bursts answering 30 s (simulated).
+until 2026-12-05, it still cost whole pauses more (simulated, "Retry-After: 30"): 20 s of
+work against a cap of 15 with 16 workers took 149-153 s, four pauses (88-90 s so, two);
+a minute's against a 1,000/s bucket with a burst of 100 at 50 ms, 132-241 s (95-139 s).
 A server that stalls (a garbage collection, a busy moment: it stops reading for 50 ms, then
 takes in what arrived meanwhile at once) makes a bucket with a small burst refuse the tail
 of that clump whatever the pace: the emulator does so once its heap has grown, and a
@@ -754,7 +755,7 @@ class RateGovernor:
         self._guess: float | None = None  # the limit that share set, while it is the limit
         self._round: _PausedRound | None = None  # the round in flight at its pause
         self._stray_paused_long = False  # a stalled server's 429 paused the run long
-        self._stray_paused = False  # ... or paused it at all (see _taken_for_stray)
+        self._stray_paused = False  # a 429 taken for a stray paused the run (shorter)
         self._probe_refused: float | None = None  # the pace the latest probe's 429 refused
         # The latest reopening of what seems a quota (see "a quota's count").
         self._reopened: _Reopening | None = None
@@ -1494,7 +1495,7 @@ class RateGovernor:
         return self._taken_for_stray(now, sent, paused, in_flight)
 
     def _taken_for_stray(self, now: float, sent: float, paused: float, in_flight: int) -> bool:
-        """:meth:`_refusal_is_stray` but for the rule on long pauses."""
+        """:meth:`_refusal_is_stray` for a 429 that pauses the run less than long, or not."""
         if self._stalled(now, sent):
             return True
         if not self._stray():
