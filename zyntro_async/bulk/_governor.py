@@ -321,7 +321,7 @@ of successes: a minute's work against a 1,000/s bucket answering "Retry-After: 3
 1,351 s, against a cap of 16, 768 s). Taken for a stray once, as the first such 429 was
 until 2026-12-05, it still cost whole pauses more (simulated, "Retry-After: 30"): 20 s of
 work against a cap of 15 with 16 workers took 149-153 s, four pauses (88-90 s so, two);
-a minute's against a 1,000/s bucket with a burst of 100 at 50 ms, 132-241 s (95-139 s).
+a minute's against a 1,000/s bucket with a burst of 100 at 50 ms, 132-241 s (95-143 s).
 A server that stalls (a garbage collection, a busy moment: it stops reading for 50 ms, then
 takes in what arrived meanwhile at once) makes a bucket with a small burst refuse the tail
 of that clump whatever the pace: the emulator does so once its heap has grown, and a
