@@ -1713,41 +1713,6 @@ def test_a_rarely_refusing_cap_asking_for_30_s_is_learned_from_its_first_pause(
     assert result.duration <= 20.0 + 2 * 30.0 + 15.0
 
 
-async def test_a_second_429_that_pauses_the_run_is_no_stray() -> None:
-    # As above with "Retry-After: 1": no limit met yet, one 429 too rare to mean a limit
-    # (its pause honoured, nothing learned), and after the pause another. A limit answers
-    # so, however rare its 429s: taken for strays, each paused the run and taught nothing.
-    clock = FakeClock()
-    gov = governor(clock)
-    await refused_after_200_successes(gov, clock, 1.0)
-    assert not gov._in_episode
-    clock.now += 1.0
-    await round_trips(gov, clock, 20, 10)
-    again = await send(gov)
-    clock.now += 0.02
-    answer(gov, again, clock, refused=True, retry_after=1.0)
-    assert gov._in_episode
-
-
-@pytest.mark.parametrize(
-    ("style", "latency"), [(1.0, 0.02), ("http-date", 0.05)], ids=["retry-after-1", "dates"]
-)
-@pytest.mark.parametrize("seed", [1, 2])
-def test_a_cap_just_under_the_run_s_concurrency_is_learned_not_paused_for(
-    style: RetryAfterStyle, latency: float, seed: int
-) -> None:
-    # A cap of 15 and 16 workers: it refuses only when all 16 are out at once, about 4% of
-    # the answers (under the 5% that first reads as a limit), and each 429 pauses the run.
-    # Taken for strays, 3,000 items at 20 ms took 130 s (the cap allows 750/s: 4 s of
-    # work), at 50 ms 1,500 items 63 s; learned from, 10-12 s.
-    cap = ConcurrencyCap(15, latency=latency, style=style)
-    items = round(15 / latency * 4)
-    result = simulate(cap, items=items, workers=16, latency=latency, seed=seed, jitter=0.5)
-    assert result.succeeded == result.items
-    assert result.duration <= 4.0 + 12.0
-    assert result.governor.snapshot().learned_limit is not None
-
-
 async def test_a_clump_of_429s_from_a_server_that_stalled_is_paused_for_not_learned_from() -> None:
     # The server stopped reading for a while (a garbage collection) and let what arrived
     # meanwhile into its bucket at once: it refused the clump's tail at a pace it accepts.
