@@ -1678,24 +1678,17 @@ async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:
     assert state.rate_limit < climbing
 
 
-async def refused_after_200_successes(
-    gov: RateGovernor, clock: FakeClock, retry_after: float
-) -> None:
-    """No limit met yet: 200 successes, then one 429 naming ``retry_after`` (it pauses)."""
+async def test_a_429_that_pauses_the_run_long_is_no_stray() -> None:
+    # No limit met yet, 200 successes, then one 429 asking for 30 s: rare among the answers,
+    # but a pause that long costs the run its whole length whether or not it teaches. Taken
+    # for a stray, the run went on at the same pace after it into the next such pause.
+    clock = FakeClock()
+    gov = governor(clock)
     await round_trips(gov, clock, 20, 10)
     lone = await send(gov)
     clock.now += 0.02
-    answer(gov, lone, clock, refused=True, retry_after=retry_after)
+    answer(gov, lone, clock, refused=True, retry_after=30.0)
     assert gov.snapshot().phase is GovernorPhase.PAUSED
-
-
-async def test_a_429_that_pauses_the_run_long_is_no_stray() -> None:
-    # One 429 asking for 30 s after 200 successes: rare among the answers, but a pause that
-    # long costs the run its whole length whether or not it teaches. Taken for a stray, the
-    # run went on at the same pace after it into the next such pause: a limit met.
-    clock = FakeClock()
-    gov = governor(clock)
-    await refused_after_200_successes(gov, clock, 30.0)
     assert gov._in_episode
     assert gov.snapshot().rate_limit is not None  # cut: nothing measured, but a limit
 
