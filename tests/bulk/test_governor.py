@@ -1706,6 +1706,115 @@ def test_a_rarely_refusing_cap_asking_for_30_s_is_learned_from_its_first_pause(
     assert result.duration <= 20.0 + 2 * 30.0 + 15.0
 
 
+async def rare_pausing_429(gov: RateGovernor, clock: FakeClock, in_flight: int) -> None:
+    """``in_flight`` sent together, the last answered 429 asking for a second, then the pause
+    and a round trip of successes."""
+    batch = [await send(gov) for _ in range(in_flight)]
+    clock.now += 0.02
+    answer(gov, batch[-1], clock, refused=True, retry_after=1.0)
+    for attempt in batch[:-1]:
+        answer(gov, attempt, clock)
+    clock.now += 1.0
+
+
+async def test_a_rare_pausing_429_holds_the_run_one_under_what_was_in_flight() -> None:
+    # A cap of 15 with 16 workers refuses only when all 16 are out: 429s too rare to read
+    # as a limit, each a pause of a second. Each pause ended with all 16 sent at once, and
+    # the cap refused one of them again: 0.03 of the cap. One place fewer and it refuses
+    # nothing; a limit is not taken (the pace is left alone, no episode).
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 20, 16)
+    await rare_pausing_429(gov, clock, 16)
+    state = gov.snapshot()
+    assert state.window == 15
+    assert state.rate_limit is None
+    assert state.learned_limit is None
+    assert not gov._in_episode
+    assert gov.settled_window == 15  # what to pass as the concurrency next time
+    await round_trips(gov, clock, 20, 15)  # held there: the cap refuses nothing
+    assert gov.snapshot().window == 15
+
+
+async def test_rare_pausing_429s_on_under_the_window_tried_are_no_caps_and_it_goes() -> None:
+    # Random 429s that each pause the run (a busy shard) come whatever the window: each
+    # takes a place, and one that would take it more than two places (or a sixteenth)
+    # under where it began ends the trial for the run. What they cost is a place or two
+    # for a while.
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 20, 16)
+    for expected in (15, 14):
+        await rare_pausing_429(gov, clock, expected + 1)
+        assert gov.snapshot().window == expected
+        await round_trips(gov, clock, 20, expected)
+    await rare_pausing_429(gov, clock, 14)
+    assert gov.snapshot().window is None
+    await round_trips(gov, clock, 20, 16)
+    await rare_pausing_429(gov, clock, 16)
+    assert gov.snapshot().window is None  # not tried again
+    assert gov.snapshot().rate_limit is None
+
+
+async def test_a_clump_after_a_pause_counts_what_is_still_out_not_its_place_in_the_clump() -> None:
+    # At a pause's end every worker sends at once, and the cap refuses whichever arrives
+    # last, not the last sent: the 429 can come for the first of the clump. What was out
+    # while it was (the rest of the clump) is what the cap counted.
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 20, 16)
+    clump = [await send(gov) for _ in range(16)]
+    clock.now += 0.02
+    answer(gov, clump[0], clock, refused=True, retry_after=1.0)  # in flight 1 at its send
+    assert gov.snapshot().window == 15
+
+
+async def test_a_rare_429_that_does_not_pause_tries_no_window() -> None:
+    # Without a pause a stray costs one retry: nothing to hold back for.
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 20, 16)
+    batch = [await send(gov) for _ in range(16)]
+    clock.now += 0.02
+    answer(gov, batch[-1], clock, refused=True, retry_after=None)
+    for attempt in batch[:-1]:
+        answer(gov, attempt, clock)
+    assert gov.snapshot().window is None
+
+
+async def test_a_tried_window_grows_back_a_place_every_30_s_and_goes_past_the_most_in_flight() -> (
+    None
+):
+    clock = FakeClock()
+    gov = governor(clock)
+    await round_trips(gov, clock, 20, 16)
+    await rare_pausing_429(gov, clock, 16)
+    await rare_pausing_429(gov, clock, 15)
+    assert gov.snapshot().window == 14
+    for _ in range(3):  # 30 s of successes, 14 in flight, not a 429
+        await round_trips(gov, clock, 500, 14)
+    assert gov.snapshot().window == 15
+    for _ in range(4):  # 40 s
+        await round_trips(gov, clock, 500, 15)
+    assert gov.snapshot().window is None  # 16: all the run ever had out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize(("cap", "workers", "latency"), [(15, 16, 0.02), (61, 64, 0.05)])
+def test_a_cap_a_few_under_the_concurrency_answering_1_is_held_at_it(
+    seed: int, cap: int, workers: int, latency: float
+) -> None:
+    # 20 s of work at the cap. Before: 650 s (15 of 16), 240-520 s (61 of 64).
+    limit = ConcurrencyCap(cap, latency=latency, style=1.0)
+    result = simulate(
+        limit, items=round(20 * cap / latency), workers=workers, latency=latency, seed=seed
+    )
+    assert result.succeeded == result.items
+    end = result.duration
+    assert result.goodput(limit, end / 2, end) >= 0.95
+    assert result.refused_fraction <= 0.02
+
+
 async def test_a_clump_of_429s_from_a_server_that_stalled_is_paused_for_not_learned_from() -> None:
     # The server stopped reading for a while (a garbage collection) and let what arrived
     # meanwhile into its bucket at once: it refused the clump's tail at a pace it accepts.
