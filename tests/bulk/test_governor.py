@@ -490,13 +490,14 @@ def test_the_round_in_flight_when_a_429_pauses_the_run_measures_the_bucket(
     # first 429 came at 655/s; the pause refilled the bucket, so nothing after it measured
     # the rate, and the cut guessed 0.7 of that pace (458/s), then came down a pause at a
     # time (335/s, 300/s): settled at 0.90 of the rate. The 30 requests already in flight
-    # when it paused reached the bucket empty: what it accepted of them is its rate.
+    # when it paused reached the bucket empty: what it accepted of them is its rate (to
+    # one request of the 30 or so: 310/s on one seed).
     bucket = TokenBucket(rate=300, burst=150, style=style)
     result = simulate(bucket, items=6000, workers=64, latency=0.1, seed=seed)
     assert_targets(bucket, result)
     learned = result.governor.snapshot().learned_limit
     assert learned is not None
-    assert 0.95 * 300 <= learned <= 1.03 * 300
+    assert 0.95 * 300 <= learned <= 1.04 * 300
 
 
 @pytest.mark.parametrize(
@@ -1812,6 +1813,55 @@ def test_a_cap_a_few_under_the_concurrency_answering_1_is_held_at_it(
     assert result.succeeded == result.items
     end = result.duration
     assert result.goodput(limit, end / 2, end) >= 0.95
+    assert result.refused_fraction <= 0.02
+
+
+async def refused_in_the_round_at_a_pause(
+    gov: RateGovernor, clock: FakeClock, refused: int
+) -> None:
+    """After 20 round trips of 64 accepted, 64 sent together: the first ``refused`` answered
+    429 asking for a second (the first sets the pause), the rest accepted."""
+    await round_trips(gov, clock, 20, 64)
+    batch = [await send(gov) for _ in range(64)]
+    clock.now += 0.02
+    for attempt in batch[:refused]:
+        answer(gov, attempt, clock, refused=True, retry_after=1.0)
+    for attempt in batch[refused:]:
+        answer(gov, attempt, clock)
+
+
+async def test_five_429s_of_the_round_out_at_a_pause_are_a_limits_however_rare() -> None:
+    # A bucket the workers overrun by a little: each pause refills its burst, the run
+    # drains it, and the round out then comes back with a few of its 64 refused, 1-2% of
+    # the cycle's answers. Strays by their share, they paused the run and taught nothing
+    # (0.64-0.72 of a 544/s bucket at 100 ms over real sockets).
+    clock = FakeClock()
+    gov = governor(clock)
+    await refused_in_the_round_at_a_pause(gov, clock, refused=5)
+    assert gov._in_episode
+    assert gov.snapshot().rate_limit is not None
+
+
+async def test_four_429s_of_a_round_at_a_pause_are_still_strays() -> None:
+    # 429s at random refuse a round as they refuse anything: a few of one round happen.
+    clock = FakeClock()
+    gov = governor(clock)
+    await refused_in_the_round_at_a_pause(gov, clock, refused=4)
+    assert not gov._in_episode
+    assert gov.snapshot().rate_limit is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_bucket_the_workers_overrun_by_a_little_is_learned_though_its_429s_are_rare(
+    seed: int,
+) -> None:
+    # 64 workers at 100 ms reach 640/s; the bucket refills 544/s (a burst of 108) and
+    # answers "Retry-After: 1". Before: 0.55-0.64 of it on two seeds of three.
+    bucket = TokenBucket(544, 108, 1.0)
+    result = simulate(bucket, items=11_000, workers=64, latency=0.1, seed=seed)
+    assert result.succeeded == result.items
+    end = result.duration
+    assert result.goodput(bucket, end / 2, end) >= 0.9
     assert result.refused_fraction <= 0.02
 
 
