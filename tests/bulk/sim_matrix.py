@@ -145,7 +145,8 @@ def scenarios() -> list[Scenario]:
         _scenario("bucket 200/4", lambda st: TokenBucket(200, 4, st), 6000, 0.1, "seconds"),
         # A cap one under the run's 64 workers: it refuses only when all are out at once,
         # 1% of the answers, each 429 pausing the run (taken for strays: 0.07 of it on two
-        # seeds of three; see README, "429s at random that each pause the run").
+        # seeds of three; 1.00 since its 429s try a window, see README, "A rare 429 that
+        # pauses the run tries a window one under what was out").
         _scenario("cap 63", lambda st: ConcurrencyCap(63, 0.05, st), 38000, 0.05, 1.0),
     ]
     # Far away, each 429 pausing the run: 30 s of work at the limit each.

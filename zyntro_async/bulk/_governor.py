@@ -311,9 +311,12 @@ dropped under the pace, or one met again while climbing from a floor, answers ju
 far more than a cut. Before that, such 429s may be strays (not one that pauses the run
 long, below): taken for a limit's from the second on, 429s at random answering
 "Retry-After: 1" (0.2% of them) each cut the pace, and 6,000 items on a server with no
-limit took 36-42 s over real sockets, 13.5 s so. The price: a cap just under the run's
-concurrency (15 with 16 workers) refuses only when every worker is out at once, 1-4% of
-the answers, and each of its 429s is a stray that pauses the run and teaches nothing.
+limit took 36-42 s over real sockets, 13.5 s so. But five or more 429s of the round out
+when the pause was set (and 5% of it) are a limit's, however rare among all the answers
+(see _refused_in_a_clump: a bucket the workers overrun by a little refuses so after each
+pause). And such a stray tries a window one under what was out (see _try_a_cap): a cap
+just under the run's concurrency (15 with 16 workers) refuses only when every worker is
+out at once, 1-4% of the answers, and each of its 429s was a stray that paused the run.
 Nor is a 429 at the edge of a window set for a cap: it is the answer the window's probe
 waits for (taken for a stray, the run went on at the cap plus one, ten 429s a probe).
 Nor a 429 that pauses the run long (5 s or more), but once a stalled server's (below): such
