@@ -1707,11 +1707,17 @@ def test_a_rarely_refusing_cap_asking_for_30_s_is_learned_from_its_first_pause(
     assert result.duration <= 20.0 + 2 * 30.0 + 15.0
 
 
+async def out_together(gov: RateGovernor, clock: FakeClock, in_flight: int) -> list[Attempt]:
+    """``in_flight`` attempts sent together, a round trip later: still to be answered."""
+    batch = [await send(gov) for _ in range(in_flight)]
+    clock.now += 0.02
+    return batch
+
+
 async def rare_pausing_429(gov: RateGovernor, clock: FakeClock, in_flight: int) -> None:
     """``in_flight`` sent together, the last answered 429 asking for a second, then the pause
     and a round trip of successes."""
-    batch = [await send(gov) for _ in range(in_flight)]
-    clock.now += 0.02
+    batch = await out_together(gov, clock, in_flight)
     answer(gov, batch[-1], clock, refused=True, retry_after=1.0)
     for attempt in batch[:-1]:
         answer(gov, attempt, clock)
@@ -1764,8 +1770,7 @@ async def test_a_clump_after_a_pause_counts_what_is_still_out_not_its_place_in_t
     clock = FakeClock()
     gov = governor(clock)
     await round_trips(gov, clock, 20, 16)
-    clump = [await send(gov) for _ in range(16)]
-    clock.now += 0.02
+    clump = await out_together(gov, clock, 16)
     answer(gov, clump[0], clock, refused=True, retry_after=1.0)  # in flight 1 at its send
     assert gov.snapshot().window == 15
 
@@ -1775,8 +1780,7 @@ async def test_a_rare_429_that_does_not_pause_tries_no_window() -> None:
     clock = FakeClock()
     gov = governor(clock)
     await round_trips(gov, clock, 20, 16)
-    batch = [await send(gov) for _ in range(16)]
-    clock.now += 0.02
+    batch = await out_together(gov, clock, 16)
     answer(gov, batch[-1], clock, refused=True, retry_after=None)
     for attempt in batch[:-1]:
         answer(gov, attempt, clock)
@@ -1822,8 +1826,7 @@ async def refused_in_the_round_at_a_pause(
     """After 20 round trips of 64 accepted, 64 sent together: the first ``refused`` answered
     429 asking for a second (the first sets the pause), the rest accepted."""
     await round_trips(gov, clock, 20, 64)
-    batch = [await send(gov) for _ in range(64)]
-    clock.now += 0.02
+    batch = await out_together(gov, clock, 64)
     for attempt in batch[:refused]:
         answer(gov, attempt, clock, refused=True, retry_after=1.0)
     for attempt in batch[refused:]:
