@@ -1511,9 +1511,9 @@ class RateGovernor:
         61-63 with 64) refuses only when nearly every worker is out at once: its 429s stay
         under the share that first reads as a limit, and each is a stray that pauses the
         run and teaches nothing. The pause ends with every worker sending at once, the cap
-        refuses one of them, and the run pauses again: simulated, 3,000 items against a cap
-        of 15 with 16 workers at 20 ms answering "Retry-After: 1" took 650 s, 0.03 of the
-        cap. Taken for a limit's, such 429s at random (a busy shard) each cut the pace, and
+        refuses one of them, and the run pauses again: simulated, 20 s of work (15,000 items)
+        against a cap of 15 with 16 workers at 20 ms answering "Retry-After: 1" took 650 s,
+        0.03 of the cap. Taken for a limit's, such 429s at random (a busy shard) each cut the pace, and
         the run slowed threefold (see "Stray 429s").
 
         So such a 429 costs a place: the run is held one under the most that were in flight
