@@ -1513,8 +1513,8 @@ class RateGovernor:
         run and teaches nothing. The pause ends with every worker sending at once, the cap
         refuses one of them, and the run pauses again: simulated, 20 s of work (15,000 items)
         against a cap of 15 with 16 workers at 20 ms answering "Retry-After: 1" took 650 s,
-        0.03 of the cap. Taken for a limit's, such 429s at random (a busy shard) each cut the pace, and
-        the run slowed threefold (see "Stray 429s").
+        0.03 of the cap. Taken for a limit's, such 429s at random (a busy shard) each cut
+        the pace, and the run slowed threefold (see "Stray 429s").
 
         So such a 429 costs a place: the run is held one under the most that were in flight
         while it was out (a cap's 429 needs more out than the cap; at a pause's end, all of
