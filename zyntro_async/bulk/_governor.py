@@ -725,7 +725,10 @@ class RateGovernor:
         self._window_floor = 1  # the least a cap could be, from what the run got through
         self._window_load = math.inf  # ... and what it had in flight on average, unrounded
         self._window_freed: anyio.Event | None = None  # what the waiting attempt waits on
-        # A window tried for a cap just under the run's concurrency (see _try_a_cap).
+        # A window tried for a cap just under the run's concurrency (see _try_a_cap). Kept
+        # apart from _window: a window held for a cap takes each 429 at its edge for the
+        # cap's (lowered, or dropped and the pace cut), and random 429s, which come at the
+        # edge of whatever window the run is held to, would walk it down.
         self._trial: int | None = None
         self._trial_floor = 0  # ... lowered no further than this
         self._trial_at = 0.0  # ... when it last moved
@@ -1574,10 +1577,6 @@ class RateGovernor:
                 return False
             self._stray_paused_long = self._stalled(now, sent)
             return self._stray_paused_long
-        return self._taken_for_stray(now, sent, paused, in_flight)
-
-    def _taken_for_stray(self, now: float, sent: float, paused: float, in_flight: int) -> bool:
-        """:meth:`_refusal_is_stray` for a 429 that pauses the run less than long, or not."""
         if self._stalled(now, sent):
             return True
         if not self._stray():
