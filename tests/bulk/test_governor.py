@@ -18,6 +18,8 @@ import pytest
 from zyntro_async import ZyntroError
 from zyntro_async._observe import Attempt, AttemptResult, Call
 from zyntro_async._retry import FailureKind
+from zyntro_async.bulk._governor import _FELL_PAUSE_UNITS as FELL_PAUSE_UNITS
+from zyntro_async.bulk._governor import _PAUSE_UNITS as PAUSE_UNITS
 from zyntro_async.bulk._governor import (
     GovernorPhase,
     GovernorState,
@@ -1654,8 +1656,71 @@ def test_a_limit_restored_is_searched_for_once_a_probe_passes_the_known_one(seed
     per_second = [0] * (int(result.completions[-1]) + 1)
     for t in result.completions:
         per_second[int(t)] += 1
-    passed = next(s for s in range(31, len(per_second)) if per_second[s] > 1.1 * 150)
-    assert max(per_second[passed : passed + 5]) >= 0.9 * 300, per_second[passed:]
+    # The known limit may be a little over 150/s (on seed 3 a probe sooner after the fall
+    # searched, and learned 158/s): the search starts at 15% over that (182/s), and its
+    # overshoot may cost a pause in its second second (300/s within 6 s of 180/s).
+    passed = next(s for s in range(31, len(per_second)) if per_second[s] > 1.2 * 150)
+    assert max(per_second[passed : passed + 6]) >= 0.9 * 300, per_second[passed:]
+
+
+def ended_on(
+    gov: RateGovernor, limit: float, *, probing: bool = False, guessed: bool = False
+) -> float:
+    """The probing units an episode ending on ``limit`` sets (see _probe_units)."""
+    gov._limit = limit
+    gov._guess = limit if guessed else None
+    gov._episode_probing = probing
+    return gov._probe_units()
+
+
+def test_a_limit_that_fell_far_is_probed_sooner_until_a_probe_meets_it() -> None:
+    gov = governor(FakeClock())
+    assert ended_on(gov, 300.0) == PAUSE_UNITS
+    assert ended_on(gov, 200.0) == PAUSE_UNITS  # two thirds of it: a cut, not a fall
+    assert ended_on(gov, 150.0) == FELL_PAUSE_UNITS  # halved: it may come back
+    assert ended_on(gov, 140.0) == FELL_PAUSE_UNITS  # still down, no probe met it yet
+    # Each probe that meets it down there doubles the units, up to the usual ones: from
+    # there it is the limit, probed as rarely as any.
+    assert ended_on(gov, 145.0, probing=True) == 2 * FELL_PAUSE_UNITS
+    assert ended_on(gov, 140.0) == 2 * FELL_PAUSE_UNITS
+    assert ended_on(gov, 145.0, probing=True) == PAUSE_UNITS
+    assert gov._high_limit == 145.0
+    assert ended_on(gov, 140.0) == PAUSE_UNITS
+    # Back up, found by a search: a fall from there is probed sooner again.
+    assert ended_on(gov, 300.0, probing=True) == PAUSE_UNITS
+    assert ended_on(gov, 150.0) == FELL_PAUSE_UNITS
+
+
+def test_a_guessed_limit_or_a_counted_quota_never_makes_a_fall() -> None:
+    gov = governor(FakeClock())
+    # A search's 429 guessed 285/s (0.7 of the pace refused); the next episode measured 151.
+    assert ended_on(gov, 285.0, probing=True, guessed=True) == PAUSE_UNITS
+    assert ended_on(gov, 151.0) == PAUSE_UNITS
+    # A guess far under a measured highest is a fall all the same (the limit dropped, and
+    # only a guess says where), and it leaves the highest as it was.
+    assert ended_on(gov, 300.0, probing=True) == PAUSE_UNITS
+    assert ended_on(gov, 100.0, guessed=True) == FELL_PAUSE_UNITS
+    assert gov._high_limit == 300.0
+    gov._counted = True  # a quota counted over whole windows: probed over windows
+    assert ended_on(gov, 100.0) == PAUSE_UNITS
+
+
+@pytest.mark.parametrize(("seed", "style"), [(3, "seconds"), (4, "seconds"), (6, "http-date")])
+def test_a_halved_limit_restored_is_found_again_within_its_phase(
+    seed: int, style: RetryAfterStyle
+) -> None:
+    # The benchmark's limit change: 300/s, halved to 150/s at 10 s, restored at 20 s, each
+    # 429 pausing the run. Probed over ten pauses a unit, the run held 150/s for the 28 s
+    # it had left (0.53-0.56 of 300/s in that phase's second half); probed over three
+    # after the fall, the probe that passes 150/s comes within 10 s and the rose rule
+    # searches up to 300/s.
+    server = ReplacedBuckets(((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0)), style)
+    result = simulate(server, items=7500, workers=64, latency=0.02, seed=seed)
+    assert result.succeeded == result.items
+    end = result.duration
+    assert result.goodput(server, 15.0, 20.0) >= 0.95  # the halved phase as before
+    assert result.goodput(server, (20.0 + end) / 2, end) >= 0.9
+    assert result.refused_fraction <= 0.02
 
 
 async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:

@@ -238,13 +238,17 @@ curve held under a limit set low: a quota of 60 a second answering ``Retry-After
 refused at 61/s every 35 s and set back to 50-55/s each time, 0.85-0.90 of it). Found so,
 it is settled: the unit doubles, up to four times the usual (forty times the pauses),
 since each probe costs a pause and finds the same limit (a limit that rose is found that
-much later). A search's 429s do not count: it climbs fast, and overshoots a bucket by what
-its burst absorbs at much the same pace each time (20% over a 200/s bucket with a burst of
-5, three times running). A whole second that accepted 15% over ``W`` says the limit rose:
-where the unit is 2 s or more and the burst is known to be at most a second of ``W``, the
-curve gives way to a search from the pace then, doubling each second (with a 10 s unit, a
-bucket restored from 150/s to 300/s took 20 s more to climb to it once a probe passed
-150/s; now a few seconds). At 5% over, a limit measured 6% low was taken for one that
+much later). A limit that fell under 0.6 of the highest that episodes have ended on since
+a probe last met the limit (halved, say: it may come back) is probed over three times the
+pauses instead, six after a probe that meets it still down there, then ten: a 300/s bucket
+halved for 10 s, then restored, was held at 150/s for the 28 s the run had left, probed
+over ten (see _probe_units). A search's 429s do not count: it climbs fast, and overshoots a
+bucket by what its burst absorbs at much the same pace each time (20% over a 200/s bucket
+with a burst of 5, three times running). A whole second that accepted 15% over ``W`` says
+the limit rose: where the unit is 2 s or more and the burst is known to be at most a second
+of ``W``, the curve gives way to a search from the pace then, doubling each second (with a
+10 s unit, a bucket restored from 150/s to 300/s took 20 s more to climb to it once a probe
+passed 150/s; now a few seconds). At 5% over, a limit measured 6% low was taken for one that
 rose, and the search's overshoot cost pauses; a burst larger than a second of the rate,
 or unknown (a bucket drained when the run began), fills such a second by itself, and so
 does slow start's flood, unpaced: a second that began before the run's first 429 does not
@@ -437,6 +441,8 @@ _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
 _ABSURD_PAUSE = 7 * 86_400.0  # a Retry-After longer than a week is no advice at all
 _FLOOR_HELD = 1.5  # a floor is the settled rate only while the pace stays under this x it
 _PAUSE_UNITS = 10.0  # with a limit known, the probing unit is this many times its pauses
+_FELL = 0.6  # ... but a limit under this share of the highest since the latest probe ...
+_FELL_PAUSE_UNITS = 3.0  # ... is probed over this many times them (doubled at each probe)
 _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~200
 _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray ones)
 _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
@@ -772,6 +778,9 @@ class RateGovernor:
         self._episode_far = False  # held far above a measured limit, to measure it again
         self._episode_cycle: float | None = None  # what the cycle before it accepted a second
         self._most_limit = 0.0  # the highest limit an episode has ended on
+        self._high_limit = 0.0  # ... since the latest probe's episode (see _probe_units)
+        self._fell_units = _FELL_PAUSE_UNITS  # a limit that fell is probed over this many pauses
+        self._episode_probing = False  # its first 429 met a pace over the known limit
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
         self._guess: float | None = None  # the limit that share set, while it is the limit
@@ -1449,7 +1458,7 @@ class RateGovernor:
         self._search_up(now, floor, floor)
         self._measured = False
         self._unit = 1.0
-        self._most_limit = 0.0
+        self._most_limit = self._high_limit = 0.0
         self._episode_guessed = 0.0
         self._tail_limit = None
         self._probe_refused = None
@@ -1704,6 +1713,8 @@ class RateGovernor:
         first = self._episode_refused == 1
         probed_before = self._probe_refused
         probing = first and self._probing_above(now)
+        if first:
+            self._episode_probing = self._limit is not None and current > self._limit
         if probing:
             self._probe_refused = current
         long_pause = paused >= _LONG_PAUSE
@@ -2124,6 +2135,7 @@ class RateGovernor:
         self._episode_far = False  # held far above a measured limit to measure it again
         self._episode_cycle = cycle  # what the cycle it ends accepted a second, if counted
         self._episode_found_again = False
+        self._episode_probing = False
         self._episode_guessed = 0.0
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
@@ -2590,10 +2602,10 @@ class RateGovernor:
             self._most_limit = max(self._most_limit, self._limit)
             # Each episode will cost its pauses again: probe so slowly that they stay a
             # small share of the run ("Retry-After: 1" per probe, every 20 s or more), also
-            # when the limit is only counted over a cycle.
+            # when the limit is only counted over a cycle; a limit that fell far, sooner.
             self._unit = max(
                 self._unit,
-                _PAUSE_UNITS * self._pause_cost(),
+                self._probe_units() * self._pause_cost(),
                 _PROBE_REQUESTS / self._limit,
                 self._burst_unit(self._most_limit),
             )
@@ -2661,6 +2673,44 @@ class RateGovernor:
             self._curve = _Curve.exponential(now, current, self._unit)
         self._rate = current
         self._window_grown_at = now
+
+    def _probe_units(self) -> float:
+        """How many times its pauses the probing unit of the limit just ended on lasts.
+
+        ``_PAUSE_UNITS``, so that probes that each cost a pause stay rare; but where the
+        limit fell under ``_FELL`` of the highest one episodes have ended on since a probe
+        last met the limit, ``_FELL_PAUSE_UNITS``: a limit that fell that far may come back
+        (a limit halved for a while), and probed over ten pauses a unit the run climbed
+        back to it half a minute later. A 300/s bucket halved to 150/s for 10 s, then
+        restored, answering "Retry-After" in seconds, held 150/s for the 28 s the run had
+        left (0.53-0.56 of 300/s in that phase's second half, simulated and over real
+        sockets). Each probe that meets the limit still down there doubles the units, up
+        to the usual ones, from where that limit is the highest: where it stays down, two
+        probes come sooner than they would have (each a pause), and where it comes back
+        after them, it is found no later than before.
+
+        Only a limit measured or counted sets the highest: one guessed, 0.7 of a pace
+        refused, is corrected by the next episode (a 150/s bucket with a burst of 150,
+        guessed at 285/s from a search's 429, was measured at 151/s next: no fall). A probe's
+        or a search's episode (its first 429 met a pace over the known limit) where the
+        limit did not fall sets it afresh, to nothing where it only guessed. Not for a
+        counted quota, probed over its windows.
+        """
+        limit = self._limit
+        assert limit is not None
+        guessed = self._guess is not None and limit == self._guess
+        fallen = not self._counted and limit < _FELL * self._high_limit
+        if self._episode_probing and fallen:
+            # A probe met it still down there: probed half as often each time, up to the
+            # usual unit, from where it is the limit.
+            self._fell_units *= 2
+            fallen = self._fell_units < _PAUSE_UNITS
+        if self._episode_probing and not fallen:
+            self._high_limit = 0.0 if guessed else limit
+            self._fell_units = _FELL_PAUSE_UNITS
+        elif not guessed:
+            self._high_limit = max(self._high_limit, limit)
+        return self._fell_units if fallen else _PAUSE_UNITS
 
     def _burst_unit(self, limit: float) -> float:
         """The probing unit a bucket's burst asks for: ``_BURST_UNITS`` times its seconds.
