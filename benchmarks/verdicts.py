@@ -511,7 +511,7 @@ def _ratelimit_rows(plan: Plan, runs: Result, quick: str) -> list[Row]:
                         goal if halved else "", _at_least(phase["settled"], GOODPUT_TARGET)
                         if halved else None,
                         f"whole phase {phase['goodput'] or 0:.2f}x"
-                        + ("" if halved or i == 0 else "; probing back up is slow by design"))
+                        + ("" if halved or i == 0 else "; no target: found again by probing"))
                 )  # fmt: skip
         else:
             windows = figures.get("settled_windows")
