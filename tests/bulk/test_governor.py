@@ -1666,11 +1666,11 @@ def test_a_limit_restored_is_searched_for_once_a_probe_passes_the_known_one(seed
 def ended_on(
     gov: RateGovernor, limit: float, *, probing: bool = False, guessed: bool = False
 ) -> float:
-    """The probing units an episode ending on ``limit`` sets (see _probe_units)."""
+    """The probing units an episode ending on ``limit`` sets (see _track_fall)."""
     gov._limit = limit
     gov._guess = limit if guessed else None
     gov._episode_probing = probing
-    return gov._probe_units()
+    return gov._track_fall()
 
 
 def test_a_limit_that_fell_far_is_probed_sooner_until_a_probe_meets_it() -> None:
