@@ -1705,7 +1705,10 @@ def test_a_guessed_limit_or_a_counted_quota_never_makes_a_fall() -> None:
     assert ended_on(gov, 100.0) == PAUSE_UNITS
 
 
-@pytest.mark.parametrize(("seed", "style"), [(3, "seconds"), (4, "seconds"), (6, "http-date")])
+@pytest.mark.parametrize(
+    ("seed", "style"),
+    [(3, "seconds"), (4, "seconds"), (1, "http-date"), (2, "http-date"), (6, "http-date")],
+)
 def test_a_halved_limit_restored_is_found_again_within_its_phase(
     seed: int, style: RetryAfterStyle
 ) -> None:
@@ -1713,7 +1716,9 @@ def test_a_halved_limit_restored_is_found_again_within_its_phase(
     # 429 pausing the run. Probed over ten pauses a unit, the run held 150/s for the 28 s
     # it had left (0.53-0.56 of 300/s in that phase's second half); probed over three
     # after the fall, the probe that passes 150/s comes within 10 s and the rose rule
-    # searches up to 300/s.
+    # searches up to 300/s. On dates' seeds 1 and 2 that search guessed 344/s, and the 429
+    # under the guess was cut to 0.7 of its pace (0.78 of 300/s) until its drain's floor,
+    # 300/s, stood.
     server = ReplacedBuckets(((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0)), style)
     result = simulate(server, items=7500, workers=64, latency=0.02, seed=seed)
     assert result.succeeded == result.items

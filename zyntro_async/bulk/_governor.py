@@ -1788,6 +1788,15 @@ class RateGovernor:
                 # place was held at 267/s, then at 0.7 of that (182/s), and met the 429
                 # that measured it five seconds into the halved phase.
                 estimate, tail = _REFUSED_SHARE * current, 0.0
+                if known is not None and known == self._guess and drained:
+                    # But a known limit that was only a guess (CUBIC's share of a search's
+                    # pace) counted nothing of the old bucket, and this drain, since the
+                    # pause, is of the new one: its floor stands, under the pace refused.
+                    # Cut from a guess of 344/s, a 300/s bucket restored from 150/s and
+                    # refused at 337/s (its drain counted 300/s) was held at 236/s for a
+                    # unit of ten pauses: 0.78 of it in the restored phase's second half
+                    # on two seeds of six, 0.99 so.
+                    estimate = max(estimate, min(drained, self.margin * current))
             else:
                 estimate = max(cycle if known is None else (known + cycle) / 2, drained or 0.0)
                 refilled = False  # the drain began with the bucket full: it counted the rate
