@@ -1669,7 +1669,7 @@ def ended_on(
     """The probing units an episode ending on ``limit`` sets (see _track_fall)."""
     gov._limit = limit
     gov._guess = limit if guessed else None
-    gov._episode_probing = probing
+    gov._episode_above_limit = probing
     return gov._track_fall()
 
 

@@ -780,7 +780,7 @@ class RateGovernor:
         self._most_limit = 0.0  # the highest limit an episode has ended on
         self._high_limit = 0.0  # ... since the latest probe's episode (see _track_fall)
         self._fell_units = _FELL_PAUSE_UNITS  # a limit that fell is probed over this many pauses
-        self._episode_probing = False  # its first 429 met a pace over the known limit
+        self._episode_above_limit = False  # its first 429 met a pace over the known limit
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
         self._guess: float | None = None  # the limit that share set, while it is the limit
@@ -1715,7 +1715,7 @@ class RateGovernor:
         probed_before = self._probe_refused
         probing = first and self._probing_above(now)
         if first:
-            self._episode_probing = self._limit is not None and current > self._limit
+            self._episode_above_limit = self._limit is not None and current > self._limit
         if probing:
             self._probe_refused = current
         long_pause = paused >= _LONG_PAUSE
@@ -1788,7 +1788,7 @@ class RateGovernor:
                 # place was held at 267/s, then at 0.7 of that (182/s), and met the 429
                 # that measured it five seconds into the halved phase.
                 estimate, tail = _REFUSED_SHARE * current, 0.0
-                if known is not None and known == self._guess and drained:
+                if self._limit_guessed and drained:
                     # But a known limit that was only a guess (CUBIC's share of a search's
                     # pace) counted nothing of the old bucket, and this drain, since the
                     # pause, is of the new one: its floor stands, under the pace refused.
@@ -1800,7 +1800,7 @@ class RateGovernor:
             else:
                 estimate = max(cycle if known is None else (known + cycle) / 2, drained or 0.0)
                 refilled = False  # the drain began with the bucket full: it counted the rate
-                if known is not None and known == self._guess and drained and drained > cycle:
+                if self._limit_guessed and drained and drained > cycle:
                     # The known limit is only CUBIC's share of a pace refused, no count: a
                     # bucket's drain since the pause measured its rate where the cycle, the
                     # pause in it, counted under it. Half way to the guess instead, a bucket
@@ -2145,7 +2145,7 @@ class RateGovernor:
         self._episode_far = False  # held far above a measured limit to measure it again
         self._episode_cycle = cycle  # what the cycle it ends accepted a second, if counted
         self._episode_found_again = False
-        self._episode_probing = False
+        self._episode_above_limit = False
         self._episode_guessed = 0.0
         self._episode_first_ok_sent = math.inf
         self._episode_last_refused_sent = sent
@@ -2684,6 +2684,11 @@ class RateGovernor:
         self._rate = current
         self._window_grown_at = now
 
+    @property
+    def _limit_guessed(self) -> bool:
+        """Whether the known limit is only CUBIC's share of a pace refused (see _guess)."""
+        return self._guess is not None and self._limit == self._guess
+
     def _track_fall(self) -> float:
         """Note the limit an episode ended on against the highest since a probe met the
         limit, and return how many times its pauses the probing unit lasts.
@@ -2710,14 +2715,14 @@ class RateGovernor:
         """
         limit = self._limit
         assert limit is not None
-        guessed = self._guess is not None and limit == self._guess
+        guessed = self._limit_guessed
         fallen = not self._counted and limit < _FELL * self._high_limit
-        if self._episode_probing and fallen:
+        if self._episode_above_limit and fallen:
             # A probe met it still down there: probed half as often each time, up to the
             # usual unit, from where it is the limit.
             self._fell_units *= 2
             fallen = self._fell_units < _PAUSE_UNITS
-        if self._episode_probing and not fallen:
+        if self._episode_above_limit and not fallen:
             self._high_limit = 0.0 if guessed else limit
             self._fell_units = _FELL_PAUSE_UNITS
         elif not guessed:
