@@ -1985,6 +1985,32 @@ async def test_a_clump_of_429s_from_a_server_that_stalled_is_paused_for_not_lear
     assert gov._in_episode  # 0.4 s after the first: an episode, learned from
 
 
+@pytest.mark.parametrize(("elapsed", "stalled"), [(0.19, False), (0.6, True)])
+async def test_a_429_as_late_as_round_trips_that_vary_widely_is_no_stall(
+    elapsed: float, stalled: bool
+) -> None:
+    # Round trips of 10-190 ms (100 ms, varying by 90%): an answer at 190 ms is twice the
+    # least late, but no later than they vary, and the 429 with it met the limit (taken
+    # for a stalled server's, a cap's 429 every 5 s never took its window down to it).
+    # One at 600 ms, past the mean by many times the spread, is a stall's as before.
+    clock = FakeClock()
+    gov = governor(clock)
+    await met_a_limit(gov, clock, refused=5)
+    for turn in range(200):
+        batch = [await send(gov) for _ in range(4)]
+        spent = 0.01 + 0.18 * (turn * 7 % 10) / 9
+        clock.now += spent
+        for attempt in batch:
+            answer(gov, attempt, clock, elapsed=spent)
+    gov._limit = 1e5  # as if learned, over the pace: a pace the server accepts
+    gov._curve = _Curve.cubic(clock.now, gov._rate or 1.0, 1e5, 1.0)  # ... probed, no search
+    slow, refused = await send(gov), await send(gov)
+    clock.now += elapsed
+    answer(gov, slow, clock, elapsed=elapsed)
+    answer(gov, refused, clock, refused=True, retry_after=1.0, elapsed=elapsed)
+    assert gov._in_episode is not stalled
+
+
 async def test_a_429_on_time_over_the_limit_or_before_one_is_no_stall() -> None:
     # A 429 at the usual round trip after a late success long before is a limit's; so is a
     # late 429 at a pace over the limit learned (a search meets it amid a busy server's

@@ -335,8 +335,9 @@ A server that stalls (a garbage collection, a busy moment: it stops reading for 
 takes in what arrived meanwhile at once) makes a bucket with a small burst refuse the tail
 of that clump whatever the pace: the emulator does so once its heap has grown, and a
 300/s bucket with a burst of 10 refused a clump at 200/s. Such a clump comes with answers
-far later than usual (twice the least round trip of the last seconds, and 20 ms more): a
-429 within a round trip of such an answer, those of the requests sent before it came back
+far later than usual (twice the least round trip of the last seconds, 20 ms more, and
+three times as far over it as answers usually come): a 429 within a round trip of such
+an answer, those of the requests sent before it came back
 and those of the next quarter second teach nothing (their pause is still honoured), at a
 pace near the limit learned, probes included (far over it, or in any search, a 429 is
 the limit's: where the latency varies by half, answers twice the least round trip late are
@@ -503,6 +504,9 @@ _FIRST_SENDS = 4096  # the run's first sends kept, to tell when they began to dr
 _REFUSED_AT_ONCE = 0.75  # 429s back within this share of the round trip: refused at once
 _REFUSED_RTT_ALPHA = 1 / 16  # ... averaged over about the last 16 of them
 _STALL_LATE = 0.02  # answers this much later than the least round trip, and twice it: a stall
+_STALL_SPREADS = 3.0  # ... and over it by this many times what answers usually are
+_RTT_EXCESS_ALPHA = 0.125  # ... averaged over about the last eight answers not late
+_RTT_EXCESS_LATE_ALPHA = 1 / 64  # ... and late ones, as if just late, eight times slower
 _STALL_APART = 5.0  # ... at most once this many seconds
 _STALL_CLUMP = 0.25  # ... and the 429s this soon after it are the clump's
 _RTT_LEAST_SPAN = 5.0  # the least round trip is kept over the last one or two such spans
@@ -842,6 +846,7 @@ class RateGovernor:
         self._creep = _Creep()  # 429s that each took the limit a little lower (see _Creep)
         self._plain_episode = False  # the last episode: a few 429s, no pause, no window
         self._srtt: float | None = None
+        self._rtt_excess = 0.0  # how far answers not late come after the least (an EWMA)
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
         self._edge_since = -math.inf  # the window's edge counts sends from here (set, resumed)
         self._at_edge = 0  # successes sent with the window full since then
@@ -1472,10 +1477,28 @@ class RateGovernor:
         return min(self._rtt_least, self._rtt_least_before)
 
     def _note_late(self, now: float, elapsed: float) -> None:
-        """Keep when an answer last came far later than the least round trip of late."""
+        """Keep when an answer last came far later than the round trips of late.
+
+        Over the least of them by the least itself and 20 ms at least, and by three times
+        what answers usually come over it (an average of those not late, which a stall's
+        clump of late ones barely moves: they count eight times slower, as if just late).
+        Where round trips vary by 90% (100 ms give or take 90), nearly every answer came
+        twice the least late, so each 429 that met a cap at its window (every 5 s at most)
+        was taken for a stalled server's and the window never came down to the cap: a cap
+        of 17 with 20 workers answering in seconds held a window of 18, a pause of a second
+        every 10 s (simulated: 0.75 of it in the run's second half; 0.85 so, the window at
+        17 from 5 s on). Where they vary little, the least and 20 ms decide, as before.
+        """
         least = self._least_rtt()
-        if math.isfinite(least) and elapsed - least > max(least, _STALL_LATE):
+        if not math.isfinite(least):
+            return
+        over = elapsed - least
+        late = max(least, _STALL_LATE, _STALL_SPREADS * self._rtt_excess)
+        if over > late:
             self._late_at = now
+            self._rtt_excess += _RTT_EXCESS_LATE_ALPHA * (late - self._rtt_excess)
+        else:
+            self._rtt_excess += _RTT_EXCESS_ALPHA * (over - self._rtt_excess)
 
     def _stalled(self, now: float, sent: float) -> bool:
         """Whether a 429 outside an episode came from a server that stalled, not from the pace.
