@@ -336,15 +336,15 @@ takes in what arrived meanwhile at once) makes a bucket with a small burst refus
 of that clump whatever the pace: the emulator does so once its heap has grown, and a
 300/s bucket with a burst of 10 refused a clump at 200/s. Such a clump comes with answers
 far later than usual (twice the least round trip of the last seconds, 20 ms more, and
-three times as far over it as answers usually come): a 429 within a round trip of such
-an answer, those of the requests sent before it came back
-and those of the next quarter second teach nothing (their pause is still honoured), at a
-pace near the limit learned, probes included (far over it, or in any search, a 429 is
-the limit's: where the latency varies by half, answers twice the least round trip late are
-common, and a search's 429 taken for a clump doubled on through its pause), never against
-a counted quota (it refuses only once run out), and at most once every 5 s. Learned
-from, each clump took the limit down (to 262/s and 245/s against 300/s, where the same
-runs without the stalls learned 288/s and 274/s).
+three times as far over it as answers usually come): a 429 within a round trip of such an
+answer, those of the requests sent before it came back and those of the next quarter
+second teach nothing (their pause is still honoured), at a pace near the limit learned,
+probes included (far over it, or in any search, a 429 is the limit's: where the latency
+varies by half, answers twice the least round trip late are common, and a search's 429
+taken for a clump doubled on through its pause), never against a counted quota (it
+refuses only once run out), and at most once every 5 s. Learned from, each clump took
+the limit down (to 262/s and 245/s against 300/s, where the same runs without the stalls
+learned 288/s and 274/s).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
 episode is undone: the pace (and slow start) carry on as before it.
@@ -504,7 +504,7 @@ _FIRST_SENDS = 4096  # the run's first sends kept, to tell when they began to dr
 _REFUSED_AT_ONCE = 0.75  # 429s back within this share of the round trip: refused at once
 _REFUSED_RTT_ALPHA = 1 / 16  # ... averaged over about the last 16 of them
 _STALL_LATE = 0.02  # answers this much later than the least round trip, and twice it: a stall
-_STALL_SPREADS = 3.0  # ... and over it by this many times what answers usually are
+_STALL_SPREADS = 3.0  # ... and this many times as far over it as answers usually come
 _RTT_EXCESS_ALPHA = 0.125  # ... averaged over about the last eight answers not late
 _RTT_EXCESS_LATE_ALPHA = 1 / 64  # ... and late ones, as if just late, eight times slower
 _STALL_APART = 5.0  # ... at most once this many seconds
