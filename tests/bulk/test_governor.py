@@ -1985,6 +1985,19 @@ async def test_a_clump_of_429s_from_a_server_that_stalled_is_paused_for_not_lear
     assert gov._in_episode  # 0.4 s after the first: an episode, learned from
 
 
+@pytest.mark.parametrize("seed", [2, 3, 9])
+def test_a_cap_far_away_is_held_to_its_window_where_round_trips_vary_widely(seed: int) -> None:
+    # A cap of 17 with 20 workers, 100 ms away give or take 90, answering in seconds. Its
+    # 429s at the window's edge came amid answers twice the least round trip late, were
+    # taken for a stalled server's, and the window stayed over the cap (18-19 on these
+    # seeds), a second's pause every 10 s or so: 0.66-0.75 of it in the second half.
+    cap = ConcurrencyCap(17, 0.1, "seconds")
+    result = simulate(cap, items=3400, workers=20, latency=0.1, seed=seed, jitter=0.9)
+    assert result.succeeded == result.items
+    assert result.governor.snapshot().settled_window == 17
+    assert result.governor.rate_limited <= 7
+
+
 @pytest.mark.parametrize(("elapsed", "stalled"), [(0.19, False), (0.6, True)])
 async def test_a_429_as_late_as_round_trips_that_vary_widely_is_no_stall(
     elapsed: float, stalled: bool
