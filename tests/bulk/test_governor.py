@@ -2005,7 +2005,8 @@ async def test_a_429_as_late_as_round_trips_that_vary_widely_is_no_stall(
     # Round trips of 10-190 ms (100 ms, varying by 90%): an answer at 190 ms is twice the
     # least late, but no later than they vary, and the 429 with it met the limit (taken
     # for a stalled server's, a cap's 429 every 5 s never took its window down to it).
-    # One at 600 ms, past the mean by many times the spread, is a stall's as before.
+    # One at 600 ms, over the least by many times how far answers usually come, is a
+    # stall's as before.
     clock = FakeClock()
     gov = governor(clock)
     await met_a_limit(gov, clock, refused=5)

@@ -846,7 +846,9 @@ class RateGovernor:
         self._creep = _Creep()  # 429s that each took the limit a little lower (see _Creep)
         self._plain_episode = False  # the last episode: a few 429s, no pause, no window
         self._srtt: float | None = None
-        self._rtt_excess = 0.0  # how far answers not late come after the least (an EWMA)
+        # How far answers not late come after the least (an EWMA). Not _rtt_spread: _srtt
+        # averages the late answers too, and a stall's clump pulled it up within the clump.
+        self._rtt_excess = 0.0
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
         self._edge_since = -math.inf  # the window's edge counts sends from here (set, resumed)
         self._at_edge = 0  # successes sent with the window full since then
