@@ -10,6 +10,7 @@ the limit, 429s at most 2% of requests, no item failed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -1726,6 +1727,24 @@ def test_a_halved_limit_restored_is_found_again_within_its_phase(
     assert result.goodput(server, 15.0, 20.0) >= 0.95  # the halved phase as before
     assert result.goodput(server, (20.0 + end) / 2, end) >= 0.9
     assert result.refused_fraction <= 0.02
+
+
+@pytest.mark.parametrize("seed", [1, 2, 6])
+def test_a_search_for_a_limit_restored_learns_it_from_its_own_429(seed: int) -> None:
+    # The benchmark's limit change, each 429 asking for a second. Restored to 300/s, the
+    # limit is searched for from 15% over the halved one, doubling each second; the
+    # bucket's burst of 60 takes the excess until the pace is at 490/s. Taken down to 0.7
+    # of that (344/s), the run was over the rate again and its drain paused it once more
+    # (two or three pauses after the restore). The tail floor of the search's 429 (the
+    # bucket was full where the pace crossed its rate) sets about 300/s: one pause.
+    server = ReplacedBuckets(((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0)), 1.0)
+    result = simulate(server, items=7500, workers=64, latency=0.02, seed=seed)
+    assert result.succeeded == result.items
+    after = [t for t in result.completions if t >= 20.0]
+    pauses = sum(1 for a, b in itertools.pairwise(after) if b - a > 0.5)
+    assert pauses == 1
+    end = result.duration
+    assert result.goodput(server, (20.0 + end) / 2, end) >= 0.97
 
 
 async def test_a_pausing_429_after_a_limit_was_met_is_not_a_stray() -> None:

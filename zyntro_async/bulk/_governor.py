@@ -111,7 +111,12 @@ the server *accepted*, never from what was offered:
   of 16 at 5 ms answering the same at 0.78. It holds only if the bucket began the run full:
   one that refused the run's first request tells no burst, and a limit the tail floor set
   that is refused at or under itself (a run just before had drained the bucket) ends its
-  use for the run, and the limit goes back to what the other estimates gave.
+  use for the run, and the limit goes back to what the other estimates gave. Where the 429
+  ends a search from a pace the server accepted (a limit that rose, below), the tail floor,
+  with the first count's refill counted, is the estimate alone: the search doubles each
+  second, and goes on past the rate while the burst takes the excess, so 0.7 of the pace it
+  refused is over the rate (a 300/s bucket with a burst of 60 restored from 150/s was
+  searched up to 491/s and resumed at 334/s, to pause the run once more).
 - **two drains** (at the first 429 after a pause, when the one before also ended one): each
   began with the bucket full (a pause longer than its burst takes to refill) and, sent
   over its rate throughout, accepted ``burst + rate * span``; two whose lengths differ by
@@ -1806,6 +1811,7 @@ class RateGovernor:
             # A cycle spent partly under the limit undercounts it; the pace that was just
             # refused bounds it from above (CUBIC's cut, 0.7 of it, from below).
             known = self._limit
+            searched = False  # ends a search from a pace accepted: the tail floor estimates
             if changed:
                 # The limit changed while the bucket drained: what the cycle, the drain and
                 # the tail counted was partly the old limit's. Cut as CUBIC does; the next
@@ -1841,12 +1847,26 @@ class RateGovernor:
                     # (Give or take the one request by which a count's bounds round.)
                     burst = self._burst_of(drained)
                     refilled = burst is not None and drain.pause * drained >= burst - 1
-                # Where this 429 pauses the run long, a guess over the rate costs another
-                # such pause, and the floors over a search's drain from a full bucket are
-                # close to it: they alone. A 300/s bucket answering "Retry-After: 30" was
-                # searched up to 490/s, resumed at 0.7 of that, and paused 30 s twice more
-                # to come down to its rate.
-                if not (long_pause and floors) and not refilled:
+                searched = bool(tail) and self._refused_in_a_search()
+                if searched:
+                    # A search from a pace the server accepted (a limit that rose) doubles
+                    # each second, and goes on past the rate while the bucket's burst takes
+                    # the excess: 0.7 of the pace refused is over the rate. The bucket was
+                    # full where the pace crossed its rate, so the tail floor (the first
+                    # count's refill counted, see _tail_floor) is close to it: that alone.
+                    # A 300/s bucket with a burst of 60 restored from 150/s, answering
+                    # "Retry-After: 1", was searched up to 491/s, resumed at 0.7 of that
+                    # and paused once more 2.7 s later: 0.75 of it over the 5 s after the
+                    # search (0.66 over real sockets), 0.87 so (0.79).
+                    refill_tail = self._tail_floor(self._counted_until(sent), refill=True)
+                    tail = max(tail, min(refill_tail, current))
+                    estimate = max(estimate, tail)
+                elif not (long_pause and floors) and not refilled:
+                    # Where this 429 pauses the run long, a guess over the rate costs
+                    # another such pause, and the floors over a search's drain from a full
+                    # bucket are close to it: they alone. A 300/s bucket answering
+                    # "Retry-After: 30" was searched up to 490/s, resumed at 0.7 of that,
+                    # and paused 30 s twice more to come down to its rate.
                     estimate = max(estimate, _REFUSED_SHARE * current)
                 found = self._found_again(probing, paused, current, probed_before)
                 if found is not None:
@@ -1863,6 +1883,7 @@ class RateGovernor:
             )
             if (
                 not changed
+                and not searched
                 and not self._episode_found_again
                 and max(estimate, tail) <= _REFUSED_SHARE * current
             ):
@@ -2004,6 +2025,14 @@ class RateGovernor:
             and self._limit is not None
             and (now - curve.epoch) / curve.unit >= curve.k
         )
+
+    def _refused_in_a_search(self) -> bool:
+        """Whether the pace refused is a search's up from a pace the server accepted.
+
+        Such a search (see _search_up) follows a limit that rose, or strays searched past.
+        """
+        curve = self._curve
+        return curve is not None and curve.doubling and curve is self._search_from_pace
 
     def _found_again(
         self, probing: bool, paused: float, current: float, probed_before: float | None
@@ -2456,7 +2485,8 @@ class RateGovernor:
 
         With ``refill``, that count's refill (see _first_refill) and its late answers are
         counted too: a floor within 1% of a 300/s bucket's rate where the plain one is
-        0.93-0.96 of it. Only where it is the estimate (a long pause's): counted so for every
+        0.93-0.96 of it. Only where it is the estimate (a long pause's, or a search's from a
+        pace the server accepted): counted so for every
         429, it moved the limits the cap guesses start from, and the figures downstream
         swung both ways over eight seeds.
         """
