@@ -1811,7 +1811,7 @@ class RateGovernor:
             # A cycle spent partly under the limit undercounts it; the pace that was just
             # refused bounds it from above (CUBIC's cut, 0.7 of it, from below).
             known = self._limit
-            searched = False  # ends a search from a pace accepted: the tail floor estimates
+            searched = False  # this 429 ends a search from a pace accepted: the tail floor
             if changed:
                 # The limit changed while the bucket drained: what the cycle, the drain and
                 # the tail counted was partly the old limit's. Cut as CUBIC does; the next
@@ -2029,7 +2029,8 @@ class RateGovernor:
     def _refused_in_a_search(self) -> bool:
         """Whether the pace refused is a search's up from a pace the server accepted.
 
-        Such a search (see _search_up) follows a limit that rose, or strays searched past.
+        Such a search (see _search_up) follows a limit that rose (_check_rose), or 429s
+        found to be strays (_ignore_the_pace).
         """
         curve = self._curve
         return curve is not None and curve.doubling and curve is self._search_from_pace
@@ -2486,9 +2487,8 @@ class RateGovernor:
         With ``refill``, that count's refill (see _first_refill) and its late answers are
         counted too: a floor within 1% of a 300/s bucket's rate where the plain one is
         0.93-0.96 of it. Only where it is the estimate (a long pause's, or a search's from a
-        pace the server accepted): counted so for every
-        429, it moved the limits the cap guesses start from, and the figures downstream
-        swung both ways over eight seeds.
+        pace the server accepted): counted so for every 429, it moved the limits the cap
+        guesses start from, and the figures downstream swung both ways over eight seeds.
         """
         burst = self._first_burst or self._first_late
         if not burst or not self._tail_trusted:
