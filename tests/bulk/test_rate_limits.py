@@ -318,7 +318,7 @@ async def test_a_server_that_stalls_once_settled_teaches_the_run_nothing(
     assert stall.episodes
     assert stall.episodes[0] < stall.began  # (the limit was met before it)
     sent_into_it = [t for t in stall.episodes if stall.began <= t <= stall.ended + 0.05]
-    assert not sent_into_it  # ...to no effect
+    assert not sent_into_it, stall  # ...to no effect
 
 
 @pytest.mark.parametrize(("limit", "n", "refused_at_most"), LIMITS)
