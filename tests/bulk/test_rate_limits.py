@@ -230,6 +230,10 @@ class Stall:
     refused: int = 0  # ... and in the whole run
     # The send each episode's first 429 answered, over the whole run (filled as it goes).
     episodes: list[float] = attrs.Factory(list)
+    # For each, what the governor judged it by, to tell a failure apart: the answer's round
+    # trip, the least round trip, how far answers usually come over it, when an answer last
+    # came late, and whether the pace was a search's (a search's 429 is never a stall's).
+    judged: list[str] = attrs.Factory(list)
 
 
 async def run_into_a_stall(monkeypatch: pytest.MonkeyPatch, n: int, clump: int) -> Stall | None:
@@ -245,12 +249,19 @@ async def run_into_a_stall(monkeypatch: pytest.MonkeyPatch, n: int, clump: int) 
     """
     governors: list[RateGovernor] = []
     episodes: list[float] = []
+    judged: list[str] = []
     begin = RateGovernor._begin_episode
 
     def recorded(
         self: RateGovernor, now: float, sent: float, pace: float | None, cycle: float | None
     ) -> None:
         episodes.append(sent)
+        curve = self._curve
+        judged.append(
+            f"sent {sent:.3f}: round trip {now - sent:.3f}, least {self._least_rtt():.3f}, "
+            f"excess {self._rtt_excess:.3f}, late {now - self._late_at:.3f} s ago, "
+            f"search {curve is not None and curve.doubling}"
+        )
         governors.append(self)
         begin(self, now, sent, pace, cycle)
 
@@ -286,7 +297,9 @@ async def run_into_a_stall(monkeypatch: pytest.MonkeyPatch, n: int, clump: int) 
             if emulator.rate_limited[ADD_CONTACTS] != refusals[0]:
                 refusals[:] = [emulator.rate_limited[ADD_CONTACTS], time.monotonic()]
             if stall is None and emulator.applied[ADD_CONTACTS] >= n // 3 and near_the_limit():
-                stall = Stall(time.monotonic(), refused_before=refusals[0], episodes=episodes)
+                stall = Stall(
+                    time.monotonic(), refused_before=refusals[0], episodes=episodes, judged=judged
+                )
                 server_loop.call_soon_threadsafe(block_until_a_clump, stall, governors[0].requests)
 
         async with emulator.client(timeout=5.0) as zy:
