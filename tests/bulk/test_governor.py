@@ -1437,6 +1437,33 @@ def test_random_429s_that_held_a_window_of_one_are_found_to_ignore_the_pace() ->
     assert result.governor.snapshot().window is None
 
 
+def test_random_429s_under_a_window_the_pace_kept_the_run_under_ignore_the_pace() -> None:
+    # Three workers 5 ms away, 6% refused at random: an early 429 came with more in flight
+    # than the successes before it had, and was taken for a cap of three. The pace, cut
+    # by the 429s that followed, kept the run under that window (one in flight), but a
+    # held window kept the stints' rule out, and 2,000 items took 155 s (3.3 s with no
+    # 429s), held at 6.4/s. No cap refuses under its window: strays, searched past.
+    unlimited = simulate(StrayRefusals(0.0, seed=9), items=2000, workers=3, latency=0.005, seed=9)
+    server = StrayRefusals(0.06, seed=9)
+    result = simulate(server, items=2000, workers=3, latency=0.005, seed=9)
+    assert result.succeeded == result.items
+    assert result.duration <= 3 * unlimited.duration  # 5.6 s
+    assert result.governor.snapshot().window is None
+    assert result.governor.settled_rate is None
+
+
+def test_a_floor_searched_up_from_past_strays_is_no_settled_rate() -> None:
+    # 6% refused at random, 2,000 items at 1 ms: the run ended a second into the search up
+    # from the peak stint's rate, and passed that floor on as the rate to keep to next
+    # time (2,633/s), where no limit was ever met.
+    result = simulate(StrayRefusals(0.06, seed=8), items=2000, workers=3, latency=0.001, seed=8)
+    assert result.succeeded == result.items
+    governor = result.governor
+    assert governor.rate_limited > 0.03 * result.items
+    assert governor.settled_rate is None
+    assert governor.learned is None
+
+
 def test_a_peak_counted_over_few_answers_is_refused_alike_within_its_spread() -> None:
     # An unlucky start (the second request refused, then 6% at random): the peak stint,
     # 31 answers, had 5 refused (16%); a stint under 0.4 of its pace at 6.5% (17 of 263)

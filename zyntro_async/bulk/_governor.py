@@ -477,6 +477,8 @@ _SEARCH_LAG_IN_FLIGHT = 16  # from this many, a search's growth since counts (se
 _EDGE_ROUNDS = 6.0  # a window's edge held this many full round trips before a 429: no cap
 _ONE_IN_FLIGHT = 1.0  # a window goes from two to one only where successes averaged under this
 _EDGE_MOST = 16  # ... for a window of at most this many (a place of more costs little)
+_IDLE_SEEN = 30  # a window held nothing back if, of this many successes at least, ...
+_IDLE_AT_EDGE = 0.25  # ... at most this share were sent with it full
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
 _FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
@@ -857,6 +859,7 @@ class RateGovernor:
         self._ok_in_flight: float | None = None  # in flight at recent successes' sends (EWMA)
         self._edge_since = -math.inf  # the window's edge counts sends from here (set, resumed)
         self._at_edge = 0  # successes sent with the window full since then
+        self._edge_seen = 0  # ... and successes sent since then in all
         self._second_start = now
         self._second_count = 0
         self._accepted_rate = 0.0
@@ -1148,11 +1151,19 @@ class RateGovernor:
 
     def _limit_held(self, pace: float | None) -> float | None:
         """The limit, if it still says something at ``pace``: measured, or a floor the pace
-        is held at (once the pace has climbed well past a floor, it says nothing)."""
+        is held at (once the pace has climbed well past a floor, it says nothing).
+
+        Nor a floor the pace searches up from after 429s found to be strays (see
+        _ignore_the_pace): nothing holds the run there. A run of 2,000 items refused 6% of
+        the time at random ended a second into such a search, and passed the floor on as
+        the rate to keep to next time (``settled_rate``).
+        """
         limit = self._limit
-        if limit is None or self._measured or (pace is not None and pace <= _FLOOR_HELD * limit):
+        if limit is None or self._measured:
             return limit
-        return None
+        if self._refused_in_a_search():
+            return None
+        return limit if pace is not None and pace <= _FLOOR_HELD * limit else None
 
     @property
     def settled_window(self) -> int | None:
@@ -1225,7 +1236,7 @@ class RateGovernor:
         if window is not None:
             self._trial = None  # a window measured for a cap: it takes the trial's place
         self._window_grown_at = now
-        self._edge_since, self._at_edge = now, 0
+        self._edge_since, self._at_edge, self._edge_seen = now, 0, 0
         self._wake_one()
 
     def _hold_window(self, window: int, now: float, drain: _Drain) -> None:
@@ -1264,7 +1275,7 @@ class RateGovernor:
         ):
             self._window += 1
             self._window_grown_at = now
-            self._edge_since, self._at_edge = now, 0
+            self._edge_since, self._at_edge, self._edge_seen = now, 0, 0
             self._wake_one()
 
     # -- learning ---------------------------------------------------------------------------
@@ -1298,8 +1309,9 @@ class RateGovernor:
         if sent >= self._refill_from:
             self._refill_successes += 1
         self._last_ok_sent = max(self._last_ok_sent, sent)
-        if self._window is not None and in_flight >= self._window and sent >= self._edge_since:
-            self._at_edge += 1
+        if self._window is not None and sent >= self._edge_since:
+            self._edge_seen += 1
+            self._at_edge += in_flight >= self._window
         self._tail.add(sent)
         if sent <= self._first_refused_sent and self._first_burst is not None:
             self._first_late += 1
@@ -1441,7 +1453,8 @@ class RateGovernor:
         a quota counted or a window of more than one held for a cap (they are measured
         otherwise: allowed with any window, a 143/s bucket with a burst of 72 at 80 ms,
         held to a window, found its 429s to ignore the pace, and 2.6% of its requests were
-        refused where 1.2% were).
+        refused where 1.2% were), unless the pace kept the run under that window (see
+        _window_idle): then the pace, not the window, set what was sent.
 
         Nor do 429s that each took the limit a little lower, one after another: a limit
         refuses only a pace over it, and one measured again where it was probed finds it
@@ -1450,20 +1463,28 @@ class RateGovernor:
         a limit a few percent under the pace it came at (6.4/s, 6.1, 5.8, ... 3.1): 2,000
         items took 1,676 s at 6%, 2,440-2,694 s at 10% (see :class:`_Creep`).
         """
+        idle = self._window_idle()
         found = self._stints.close(now)
         crept = self._creep.episode(
             self._limit,
-            plain=self._plain_episode and not paused and not self._counted and self._window is None,
+            plain=self._plain_episode
+            and not paused
+            and not self._counted
+            and (self._window is None or idle),
         )
         found = found or crept
         if found is None or paused or self._counted:
             return False
         if self._window is not None:
-            if self._window > 1:
+            if self._window > 1 and not idle:
                 return False  # a cap's window is measured otherwise (see the docstring)
-            # A window of one, and still 429s: no cap refuses a request alone in flight. Random
-            # 429s in a run's first round trips were taken for a cap, its window lost a place
-            # a 429 down to one, and 2,000 items took an hour (10 s so).
+            # A window of one, or one the pace kept the run under, and still 429s: no cap
+            # refuses a request alone in flight, nor one under it. Random 429s in a run's
+            # first round trips were taken for a cap, its window lost a place a 429 down to
+            # one, and 2,000 items took an hour (10 s so). Taken for a cap of two or three
+            # (a 429 with more in flight than the successes before it), the window held,
+            # and the 429s that came with one in flight each cut the pace: 2,000 items at
+            # 6% refused at random took 40 s (1 s so), held at 12/s.
             self._set_window(None, now)
         noise, floor = found
         self._noise = max(self._noise, noise)
@@ -1478,6 +1499,19 @@ class RateGovernor:
         self._drains.clear()
         self._reopened = None
         return True
+
+    def _window_idle(self) -> bool:
+        """Whether the window held for a cap held nothing back: the pace kept the run under it.
+
+        Of the successes since it was set (or last grew, or a pause ended), at least
+        ``_IDLE_SEEN``, at most ``_IDLE_AT_EDGE`` were sent with it full. A cap refuses only
+        a request over it, so the 429s the run meets meanwhile are not that cap's.
+        """
+        return (
+            self._window is not None
+            and self._edge_seen >= _IDLE_SEEN
+            and self._at_edge <= _IDLE_AT_EDGE * self._edge_seen
+        )
 
     def _least_rtt(self) -> float:
         """The least round trip over the last 5-10 s (``inf`` before any success)."""
@@ -2979,7 +3013,8 @@ class RateGovernor:
             self._pause_began = now
         self._refill_slowest = math.inf
         self._refill_from = max(self._refill_from, now + retry_after)
-        self._edge_since, self._at_edge = self._refill_from, 0  # the edge counts from its end
+        # The edge counts from its end.
+        self._edge_since, self._at_edge, self._edge_seen = self._refill_from, 0, 0
         self._refill_successes = 0
         if retry_after > self.max_pause:
             if self.on_long_pause == "stop":
