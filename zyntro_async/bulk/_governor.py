@@ -1505,10 +1505,12 @@ class RateGovernor:
 
         Of the successes since it was set (or last grew, or a pause ended), at least
         ``_IDLE_SEEN``, at most ``_IDLE_AT_EDGE`` were sent with it full. A cap refuses only
-        a request over it, so the 429s the run meets meanwhile are not that cap's.
+        a request over it, so the 429s the run meets meanwhile are not that cap's. Never
+        slow start's window, which is no cap's (and goes only as slow start ends).
         """
         return (
-            self._window is not None
+            not self._slow_start
+            and self._window is not None
             and self._edge_seen >= _IDLE_SEEN
             and self._at_edge <= _IDLE_AT_EDGE * self._edge_seen
         )
