@@ -1153,10 +1153,10 @@ class RateGovernor:
         """The limit, if it still says something at ``pace``: measured, or a floor the pace
         is held at (once the pace has climbed well past a floor, it says nothing).
 
-        Nor a floor the pace searches up from after 429s found to be strays (see
-        _ignore_the_pace): nothing holds the run there. A run of 2,000 items refused 6% of
-        the time at random ended a second into such a search, and passed the floor on as
-        the rate to keep to next time (``settled_rate``).
+        Nor a floor the pace searches up from (see _search_up: after 429s found to be
+        strays, or an unmeasured limit that rose): nothing holds the run there. A run of
+        2,000 items refused 6% of the time at random ended a second into such a search, and
+        passed the floor on as the rate to keep to next time (``settled_rate``).
         """
         limit = self._limit
         if limit is None or self._measured:
