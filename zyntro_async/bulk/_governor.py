@@ -1161,7 +1161,7 @@ class RateGovernor:
         limit = self._limit
         if limit is None or self._measured:
             return limit
-        if self._refused_in_a_search():
+        if self._searching_up():
             return None
         return limit if pace is not None and pace <= _FLOOR_HELD * limit else None
 
@@ -1236,8 +1236,12 @@ class RateGovernor:
         if window is not None:
             self._trial = None  # a window measured for a cap: it takes the trial's place
         self._window_grown_at = now
-        self._edge_since, self._at_edge, self._edge_seen = now, 0, 0
+        self._restart_edge(now)
         self._wake_one()
+
+    def _restart_edge(self, since: float) -> None:
+        """Count the successes at the window's edge (and in all) afresh, from ``since``."""
+        self._edge_since, self._at_edge, self._edge_seen = since, 0, 0
 
     def _hold_window(self, window: int, now: float, drain: _Drain) -> None:
         """Take a 429 for a cap on concurrent requests: hold the run to ``window`` in flight.
@@ -1275,7 +1279,7 @@ class RateGovernor:
         ):
             self._window += 1
             self._window_grown_at = now
-            self._edge_since, self._at_edge, self._edge_seen = now, 0, 0
+            self._restart_edge(now)
             self._wake_one()
 
     # -- learning ---------------------------------------------------------------------------
@@ -1311,7 +1315,8 @@ class RateGovernor:
         self._last_ok_sent = max(self._last_ok_sent, sent)
         if self._window is not None and sent >= self._edge_since:
             self._edge_seen += 1
-            self._at_edge += in_flight >= self._window
+            if in_flight >= self._window:
+                self._at_edge += 1
         self._tail.add(sent)
         if sent <= self._first_refused_sent and self._first_burst is not None:
             self._first_late += 1
@@ -1883,7 +1888,7 @@ class RateGovernor:
                     # (Give or take the one request by which a count's bounds round.)
                     burst = self._burst_of(drained)
                     refilled = burst is not None and drain.pause * drained >= burst - 1
-                searched = bool(tail) and self._refused_in_a_search()
+                searched = bool(tail) and self._searching_up()
                 if searched:
                     # A search from a pace the server accepted (a limit that rose) doubles
                     # each second, and goes on past the rate while the bucket's burst takes
@@ -2062,8 +2067,8 @@ class RateGovernor:
             and (now - curve.epoch) / curve.unit >= curve.k
         )
 
-    def _refused_in_a_search(self) -> bool:
-        """Whether the pace refused is a search's up from a pace the server accepted.
+    def _searching_up(self) -> bool:
+        """Whether the pace is a search's up from a pace the server accepted.
 
         Such a search (see _search_up) follows a limit that rose (_check_rose), or 429s
         found to be strays (_ignore_the_pace).
@@ -3015,8 +3020,7 @@ class RateGovernor:
             self._pause_began = now
         self._refill_slowest = math.inf
         self._refill_from = max(self._refill_from, now + retry_after)
-        # The edge counts from its end.
-        self._edge_since, self._at_edge, self._edge_seen = self._refill_from, 0, 0
+        self._restart_edge(self._refill_from)  # the edge counts from the pause's end
         self._refill_successes = 0
         if retry_after > self.max_pause:
             if self.on_long_pause == "stop":
