@@ -9,6 +9,7 @@ Everything quoted from the server in an error passes through the client's
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import time
@@ -36,7 +37,15 @@ def is_json_media(content_type: str) -> bool:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (seconds or an HTTP date); ``None`` if unusable."""
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date); ``None`` if unusable.
+
+    An HTTP date is GMT whatever it says of its zone (RFC 9110, 5.6.7), and a recipient
+    accepts all three of its formats: so a date with no zone (the obsolete asctime format,
+    ``Sun Nov  6 08:49:37 1994``) or with ``-0000`` (what Python's
+    ``email.utils.formatdate()`` writes by default) is read as GMT too. Ignored as a date
+    with no zone, such a server's every wait went unheeded and the run paced as if it gave
+    none.
+    """
     if not value:
         return None
     try:
@@ -47,7 +56,7 @@ def parse_retry_after(value: str | None) -> float | None:
         except (TypeError, ValueError, IndexError):
             return None  # neither seconds nor an HTTP date: ignore it, back off as usual
         if parsed.tzinfo is None:
-            return None
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
         seconds = parsed.timestamp() - time.time()
     if math.isnan(seconds) or seconds < 0:  # NaN or in the past
         return 0.0

@@ -445,10 +445,33 @@ async def test_retry_after_is_capped_at_retry_after_cap(
     assert fake_time.sleeps == [20.0, 20.0]
 
 
+def _imf_fixdate(at: float) -> str:
+    return email.utils.formatdate(at, usegmt=True)  # Sun, 06 Nov 1994 08:49:37 GMT
+
+
+def _minus_zero_zone(at: float) -> str:
+    return email.utils.formatdate(at)  # ... 08:49:37 -0000: Python's default
+
+
+def _asctime(at: float) -> str:
+    return time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(at))  # no zone at all
+
+
+def _rfc850(at: float) -> str:
+    return time.strftime("%A, %d-%b-%y %H:%M:%S GMT", time.gmtime(at))
+
+
+@pytest.mark.parametrize("written", [_imf_fixdate, _minus_zero_zone, _asctime, _rfc850])
 async def test_retry_after_as_an_http_date_is_honoured(
-    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime
+    make_client: ClientFactory,
+    mocked: aioresponses,
+    fake_time: FakeTime,
+    written: Callable[[float], str],
 ) -> None:
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    # An HTTP date is GMT whatever its zone says, in any of its three formats (RFC 9110,
+    # 5.6.7). A date with "-0000" or with no zone was ignored: the call backed off as if
+    # the server had given no wait (a second or less, where it asked for 30).
+    when = written(time.time() + 30)
     mocked.post(url(ADD_CONTACTS), status=429, headers={"Retry-After": when}, repeat=True)
     patient = policy(fake_time, rate_limit_patience=35.0)
     async with make_client(retry_policy=patient) as zy:
