@@ -39,12 +39,12 @@ def is_json_media(content_type: str) -> bool:
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header (seconds or an HTTP date); ``None`` if unusable.
 
-    An HTTP date is GMT whatever it says of its zone (RFC 9110, 5.6.7), and a recipient
-    accepts all three of its formats: so a date with no zone (the obsolete asctime format,
-    ``Sun Nov  6 08:49:37 1994``) or with ``-0000`` (what Python's
-    ``email.utils.formatdate()`` writes by default) is read as GMT too. Ignored as a date
-    with no zone, such a server's every wait went unheeded and the run paced as if it gave
-    none.
+    An HTTP date is in GMT (RFC 9110, 5.6.7), and a recipient accepts all three of its
+    formats: so a date with no zone (the obsolete asctime format, ``Sun Nov  6 08:49:37
+    1994``) or with ``-0000`` (what Python's ``email.utils.formatdate()`` writes by default)
+    is read as GMT. Ignored as dates with no zone, such a server's every wait went unheeded
+    and the run paced as if it gave none. A date with an offset (not HTTP's, but sent) is
+    read at that offset.
     """
     if not value:
         return None
