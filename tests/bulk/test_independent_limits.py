@@ -34,7 +34,10 @@ _HEED_SLACK = 0.3
 
 
 class Limiter:
-    """One limit of its own kind, with its 429s' ``Retry-After`` style."""
+    """One limit of its own kind, with its 429s' ``Retry-After`` style: ``none``,
+    ``seconds`` (rounded up), ``date`` (an HTTP date in GMT, a second after the wait ends,
+    or ``date_ahead`` seconds) or ``date-0000`` (the same, as Python's
+    ``email.utils.formatdate()`` writes it by default)."""
 
     def __init__(self, kind: str, retry_after: str, **options: float) -> None:
         self.kind, self.retry_after, self.options = kind, retry_after, options

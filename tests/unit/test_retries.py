@@ -468,9 +468,9 @@ async def test_retry_after_as_an_http_date_is_honoured(
     fake_time: FakeTime,
     written: Callable[[float], str],
 ) -> None:
-    # An HTTP date is GMT whatever its zone says, in any of its three formats (RFC 9110,
-    # 5.6.7). A date with "-0000" or with no zone was ignored: the call backed off as if
-    # the server had given no wait (a second or less, where it asked for 30).
+    # An HTTP date is in GMT, in any of its three formats (RFC 9110, 5.6.7). A date with
+    # "-0000" or with no zone was ignored: the call backed off as if the server had given
+    # no wait (a second or less, where it asked for 30).
     when = written(time.time() + 30)
     mocked.post(url(ADD_CONTACTS), status=429, headers={"Retry-After": when}, repeat=True)
     patient = policy(fake_time, rate_limit_patience=35.0)
