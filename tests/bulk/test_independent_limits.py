@@ -82,10 +82,9 @@ class Limiter:
         until = time.time() + wait + self.options.get("date_ahead", 1.0)
         self.named_until = math.floor(until)  # the date names its second
         self.answered_at = time.monotonic()
-        if self.retry_after == "date-0000":
-            # Python's email.utils.formatdate() as it writes by default: "... -0000".
-            return {"Retry-After": email.utils.formatdate(until)}
-        return {"Retry-After": email.utils.formatdate(until, usegmt=True)}
+        # "date-0000": as Python's email.utils.formatdate() writes it by default.
+        gmt = self.retry_after != "date-0000"
+        return {"Retry-After": email.utils.formatdate(until, usegmt=gmt)}
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
