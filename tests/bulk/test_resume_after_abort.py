@@ -79,9 +79,17 @@ async def test_fail_fast_reruns_pass_the_failures_they_already_reported(
 
     assert [stopped for _, stopped in outcomes] == [True, True, False]
     final = outcomes[-1][0]
-    assert final.failed == 2
-    # A note cut off in flight by a stop is ``unknown`` (restored, not sent again).
-    assert final.succeeded + final.unknown == 8
+    # A note cut off in flight by a stop is ``unknown`` (restored, not sent again). That
+    # may be one of the two failing notes: with a journal, a worker's lookup runs in a
+    # thread, so a rerun may send a note pulled later first, and the one resent after it
+    # is cut off by the stop with its body complete, which proves nothing either way.
+    ended = {r.index: r.status for r in final.results}
+    assert {i for i, status in ended.items() if status is Status.FAILED} <= {2, 5}
+    assert ended[2] in (Status.FAILED, Status.UNKNOWN)
+    assert ended[5] in (Status.FAILED, Status.UNKNOWN)
+    assert final.failed >= 1
+    assert final.succeeded + final.unknown + final.failed == 10
+    assert all(r.from_journal for r in final.results if r.status is Status.UNKNOWN)
     assert Counter(n.content for n in emulator.notes) == Counter(
         f"note {i}" for i in range(10) if i not in (2, 5)
     )
