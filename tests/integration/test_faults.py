@@ -58,8 +58,11 @@ ADD_NOTES = "crm/addNotestoContact"
 MANAGE_ATTACHMENTS = "crm/manageAttachments"
 ADD_COMMS = "crm/addCommsHistory"
 
-TIMEOUT = 0.15  # the client's per-attempt timeout in the stall cases...
-STALL = 0.35  # ...and how long a stalled request is held: well past it
+# The client's per-attempt timeout in the stall cases: long enough for a request to reach
+# the emulator on a loaded machine (at 0.15 s one creating call timed out before its body
+# was read, under a CPU hog: the stall never began, and the case saw no request)...
+TIMEOUT = 0.3
+STALL = 0.7  # ...and how long a stalled request is held: well past it
 EMAIL = "jane@faults.example"
 FILE = b"%PDF-1.4\n" + bytes(range(256)) * 4
 
