@@ -30,6 +30,7 @@ from zyntro_async import (
 from zyntro_async._parse import ResponseParser, decode_envelope, parse_retry_after
 from zyntro_async._redact import Redactor
 from zyntro_async._retry import AttemptFailure, FailureKind
+from zyntro_async._secrets import PARTIAL
 from zyntro_async._serde import structure_result
 
 from ._budget import fuzz_settings, run_for
@@ -48,6 +49,18 @@ PARSER = ResponseParser(REDACTOR)
 def leaked(text: str) -> bool:
     """A credential, or any 12 characters of one, in ``text``."""
     return any(secret[i : i + 12] in text for secret in SECRETS for i in range(len(secret) - 11))
+
+
+def echoes_a_credential(value: Any) -> bool:
+    """Whether a string in ``value`` (a key or a value, at any depth) holds the first
+    :data:`PARTIAL` characters of a credential: what a success answer is scrubbed of."""
+    if isinstance(value, str):
+        return any(secret[:PARTIAL] in value for secret in SECRETS)
+    if isinstance(value, dict):
+        return any(map(echoes_a_credential, value)) or any(map(echoes_a_credential, value.values()))
+    if isinstance(value, list):
+        return any(map(echoes_a_credential, value))
+    return False
 
 
 # ---- bodies -------------------------------------------------------------------------------
@@ -174,11 +187,14 @@ def check_parse(status: int, content_type: str, raw: bytes, retry_after: float |
     except AttemptFailure as caught:
         failure = caught
     if failure is None:
-        # Only a 200 with a success envelope returns, and it returns exactly its data.
+        # Only a 200 with a success envelope returns: exactly its data, unless that echoes
+        # the start of a credential, which is redacted there as in an error's message.
         assert status == 200
         envelope = json.loads(raw.decode("utf-8"))
         assert envelope["status"] == "success"
-        assert data == envelope["data"] or data != data
+        assert not leaked(json.dumps(data, ensure_ascii=False))
+        if not echoes_a_credential(envelope["data"]):
+            assert data == envelope["data"] or data != data
         return
     error = failure.error
     assert isinstance(error, ZyntroError)
