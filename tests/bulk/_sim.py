@@ -99,6 +99,10 @@ class Server:
     def leave(self, now: float) -> None:
         """The request's answer leaves the server."""
 
+    def held(self) -> float:
+        """How long the request just admitted waits before it is served (a queue's delay)."""
+        return 0.0
+
     def limit(self, now: float) -> float:
         raise NotImplementedError
 
@@ -241,6 +245,39 @@ class SlidingQuota(Server):
         return False, _retry_after(self.style, self.admitted[0] + self.window - now, now)
 
 
+class QueueingBucket(Server):
+    """nginx's ``limit_req`` with a ``burst`` and no ``nodelay``: requests over ``rate``
+    wait their turn instead of being refused, up to ``burst`` waiting; more are refused.
+
+    Each request adds one to the excess, which drains at ``rate``; a request finding the
+    excess over ``burst`` is refused, one admitted waits ``excess / rate`` before it is
+    served. So the 429s come only once the queue is full, one at a time, and everything
+    queued then succeeds, late: answers slow down as the run overruns the rate.
+    """
+
+    def __init__(self, rate: float, burst: float, style: RetryAfterStyle) -> None:
+        super().__init__(style)
+        self.rate, self.burst = rate, burst
+        self.excess = 0.0
+        self.updated = 0.0
+        self.wait = 0.0
+
+    def limit(self, now: float) -> float:
+        return self.rate
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        self.excess = max(0.0, self.excess - (now - self.updated) * self.rate)
+        self.updated = now
+        if self.excess > self.burst:
+            return False, _retry_after(self.style, (self.excess - self.burst) / self.rate, now)
+        self.wait = self.excess / self.rate
+        self.excess += 1
+        return True, None
+
+    def held(self) -> float:
+        return self.wait
+
+
 class StrayRefusals(Server):
     """A share of requests answered 429 at random (a busy shard), whatever the pace.
 
@@ -276,6 +313,9 @@ class StrayRefusals(Server):
     def leave(self, now: float) -> None:
         if self.behind is not None:
             self.behind.leave(now)
+
+    def held(self) -> float:
+        return 0.0 if self.behind is None else self.behind.held()
 
 
 @attrs.define
@@ -353,6 +393,8 @@ def simulate(
                 if at <= loop.time() < at + seconds:
                     await asyncio.sleep(at + seconds - loop.time())
             accepted, retry_after = server.admit(loop.time())
+            if accepted and (held := server.held()):
+                await asyncio.sleep(held)
             if accepted or not fast_refusals:
                 await asyncio.sleep(vary(0.8 * latency))
             if accepted:

@@ -2157,6 +2157,33 @@ async def test_a_lone_early_429_that_proves_stray_is_undone() -> None:
     assert gov._first_burst is None  # a later drain floor must not take 0 for the burst
 
 
+async def test_only_the_first_lone_429_is_undone_as_a_stray() -> None:
+    # A queue in front of the API (nginx's limit_req) answers everything it let wait, late,
+    # and refuses one or two as its line overflows: each episode it begins has one 429 in
+    # it, then only successes, like a stray's. Undone each time, the run went back to slow
+    # start, overflowed the line again, and never learned the limit: over real sockets a
+    # 200/s queue of 20 was held at 0.83 of its rate, 4.6% of requests refused, all run
+    # long. Once it may be a stray; the next such episode stands.
+    clock = FakeClock()
+    gov = governor(clock)
+    for refused in (1, 2):  # the second time, one 429 is a stray, the next one is not
+        in_flight = [await send(gov) for _ in range(40)]
+        clock.now += 0.02
+        for attempt in in_flight[:refused]:
+            answer(gov, attempt, clock, refused=True)
+        assert gov.snapshot().phase is GovernorPhase.THROTTLED
+        for attempt in in_flight[refused:]:
+            answer(gov, attempt, clock)
+        last = await send(gov)
+        clock.now += 0.05  # a measuring span (two round trips) after the 429
+        answer(gov, last, clock)
+        if refused == 1:
+            assert gov.snapshot().rate_limit is None  # undone: a stray
+    state = gov.snapshot()
+    assert state.phase is not GovernorPhase.THROTTLED  # the episode is over...
+    assert state.rate_limit is not None  # ...and what it cut to stands
+
+
 async def test_a_pause_with_nothing_measured_resumes_at_what_was_accepted() -> None:
     # 20 accepted, then 429s with "Retry-After: 1": nothing was measured, and the pace held
     # through the episode was only offered. The run resumes at about 20 per 1.02 s.

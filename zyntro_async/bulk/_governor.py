@@ -352,7 +352,10 @@ the limit down (to 262/s and 245/s against 300/s, where the same runs without th
 learned 288/s and 274/s).
 Early in a run one 429 is a large share of few answers; if, once the server accepts
 again, it stayed the only one and the share has fallen back under the threshold, the
-episode is undone: the pace (and slow start) carry on as before it.
+episode is undone: the pace (and slow start) carry on as before it. Once a run: a queue in
+front of the API (nginx's ``limit_req`` with a burst) answers all it let wait and refuses
+one or two as its line overflows, so each of its episodes looks so, and undone each time,
+a 200/s queue of 20 was overflowed again and again, never learned (0.83 of its rate).
 Nor are 429s that ignore the pace a limit's, however clear their share. A service that
 refused 6% of its answers at random (over the 5% that first reads as a limit) was taken
 for one: each episode cut the pace, the next 429s came at the same share and cut it
@@ -776,6 +779,7 @@ class RateGovernor:
         self._last_cut_at = -math.inf
         self._last_refusal_at = -math.inf  # arrival of the latest 429
         self._before_episode: tuple[float | None, _Curve | None, bool] = (None, None, False)
+        self._lone_reverted = False  # an episode was undone as a lone stray's (once a run)
         self._rate_limited_before = 0  # 429s before the episode's first
         self._ended_at = -math.inf  # when the latest episode ended
         self._episode_first_ok_sent = math.inf  # the earliest success sent after it began
@@ -2646,11 +2650,23 @@ class RateGovernor:
         self._plain_episode = (
             refused <= _CREEP_REFUSED and not self._episode_paused and not self._episode_by_window
         )
-        if self._limit is None and lone and not self._episode_paused and self._stray():
+        if (
+            self._limit is None
+            and lone
+            and not self._episode_paused
+            and not self._lone_reverted
+            and self._stray()
+        ):
             # One 429 early in a run, when one refusal is a large share of few answers, and
             # by now a share too small to mean a limit: seen again, it was a stray. Nothing
             # was learned; carry on as before it, not with the seconds of a climb from a cut.
+            # Once a run: a queue in front of the API (nginx's limit_req) answers all it let
+            # wait and refuses one or two as its line overflows, so each of its episodes
+            # looks so. Undone each time, the run went back to slow start, overflowed the
+            # line again and never learned the limit (a 200/s queue of 20 over real sockets:
+            # 0.83 of its rate, 4.6% of requests refused, all run long).
             self._rate, self._curve, slow_start = self._before_episode
+            self._lone_reverted = True
             self._first_burst = None  # what got through before it was no bucket's burst
             self._first_refused_sent, self._first_late = math.inf, 0
             if slow_start:
