@@ -33,6 +33,7 @@ from zyntro_async.bulk._governor import (
     _Curve,
     _Drain,
     _PausedRound,
+    _Stints,
     _Tail,
 )
 
@@ -1485,6 +1486,24 @@ def crept(
         for i in range(answers):
             creep.answered(refused=i < refused)
     return found
+
+
+def test_stints_that_accepted_nothing_after_their_first_429_tell_no_pace() -> None:
+    # A queue in front of the API answers all it let wait and refuses at once what
+    # overflows it: a stint's successes may all be sent before its first 429. Taken for a
+    # peak of 0/s, two such stints "ignored the pace", the run searched up from a limit of
+    # 0/s, and a division by zero ended the bulk run (a 500/s queue of 50 at 10 ms).
+    stints = _Stints(0.0)
+    for i in range(40):  # 36 accepted, all sent before the 4 refused
+        stints.answered(i / 100, refused=i >= 36)
+    assert stints.close(0.5) is None
+    assert stints.peak is None  # no pace of 0/s to measure later stints against
+    # It goes on: what the server accepts of what is sent after its 429s is a pace.
+    for i in range(40):
+        stints.answered(0.5 + i / 100, refused=False)
+    assert stints.close(1.0) is None
+    assert stints.peak is not None
+    assert stints.peak.accepted > 0
 
 
 def test_429s_that_each_take_the_limit_a_little_lower_ignore_the_pace() -> None:

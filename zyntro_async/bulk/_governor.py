@@ -1406,6 +1406,8 @@ class RateGovernor:
         would have held one), so the search's 429 is the rate's (see
         _refused_above_the_cycle).
         """
+        # Never from nothing: a limit of 0/s divides by zero where the probes are timed.
+        limit, start = max(_MIN_RATE, limit), max(_MIN_RATE, start)
         self._limit = limit
         self._curve = self._search_from_pace = _Curve.exponential(now, start, 1.0)
         self._rate = self._curve.start
@@ -3145,6 +3147,13 @@ class _Stints:
         span = self.last_sent - self.first_refused
         if self.answers < _STINT_ANSWERS or span <= 0:
             return None  # too few answers to tell a share: the stint goes on
+        if not self.accepted:
+            # Nothing sent since its first 429 was accepted yet: no pace the server took to
+            # compare (a queue in front of the API answers all it let wait, and refuses at
+            # once what overflows it). Taken for a peak of 0/s, two such stints "ignored the
+            # pace", and the run searched up from a limit of 0/s: a division by zero ended
+            # it (a 500/s queue of 50 at 10 ms, over real sockets). The stint goes on.
+            return None
         share = self.refused / self.answers
         accepted = self.accepted / span
         peak, found = self.peak, None
