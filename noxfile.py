@@ -102,6 +102,6 @@ def soak(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def fuzz(session: nox.Session) -> None:
-    """Fuzz the envelope parser and the import readers for FUZZ_SECONDS (default 60)."""
+    """Fuzz the envelope parser, the import readers and the governor for FUZZ_SECONDS (60)."""
     session.install("-e", ".[tests]")
     session.run("pytest", "tests/fuzz", "-p", "no:cacheprovider", *session.posargs)
