@@ -278,6 +278,39 @@ class QueueingBucket(Server):
         return self.wait
 
 
+class Stacked(Server):
+    """Limits one behind the other, as a gateway's bucket in front of the API's own quota:
+    a request passes each in turn (spending what it admits it) until one refuses it.
+
+    The first to refuse answers, with its own ``Retry-After``; the limit is the least of
+    theirs (over a run, not at every instant: a quota behind a bucket is drained at the
+    bucket's rate, then refuses all until its window ends).
+    """
+
+    def __init__(self, *limits: Server) -> None:
+        super().__init__(limits[0].style)
+        self.limits = limits
+
+    def limit(self, now: float) -> float:
+        return min(limit.limit(now) for limit in self.limits)
+
+    def admit(self, now: float) -> tuple[bool, float | None]:
+        for limit in self.limits:
+            admitted, retry_after = limit.admit(now)
+            if not admitted:
+                for passed in self.limits[: self.limits.index(limit)]:
+                    passed.leave(now)  # refused behind it: out of a cap at once
+                return False, retry_after
+        return True, None
+
+    def leave(self, now: float) -> None:
+        for limit in self.limits:
+            limit.leave(now)
+
+    def held(self) -> float:
+        return max(limit.held() for limit in self.limits)
+
+
 class StrayRefusals(Server):
     """A share of requests answered 429 at random (a busy shard), whatever the pace.
 

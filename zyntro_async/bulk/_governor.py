@@ -187,7 +187,8 @@ out. A wait for the pace is slept in parts of at most 0.1 s, so a pace that rise
 server accepts again) takes effect at once, not after a poll's 2-second interval. A lone
 429 at a steady pace near a known ``W`` (a probe that went too far) cuts to ``margin`` of
 it at once; if 429s go on, the pace is held for a couple of round trips to measure the new
-limit (not a counted quota's: it accepts nothing until it reopens). A cycle count is only a
+limit (not a counted quota's: it accepts nothing until it reopens; nor once eight 429s in a
+row say the server accepts none now). A cycle count is only a
 floor when a pause fell in it, but one refused at or under itself within a time unit of
 resuming at it, by a request sent at that pace and with no pause longer than a short
 estimate takes, is no floor: it is taken as a known ``W`` refused again, and comes down by
@@ -312,7 +313,10 @@ nothing. So a 429 starts an episode only when 429s are a clear share of the rece
 far more than that within a few round trips), and once a limit is known, 2.5 times the share
 seen while settled under it (zero when the server never refuses there, so a probe over the
 limit is caught by its first 429; not counted for a time unit after an episode that only
-guessed the limit, whose 429s then say it fell over the rate). A stray 429 is still retried,
+guessed the limit, whose 429s then say it fell over the rate). Eight 429s in a row, no
+success answered between, are a limit's whatever their share: strays at random come so a few
+times in a million answers even at the most noise, and a quota that ran out refuses just so
+(see _stray). A stray 429 is still retried,
 and its ``Retry-After`` still honoured. Once the run has met a limit (an episode of 429s
 ended, measured or not), a 429 that pauses the run is never taken for a stray: a limit that
 dropped under the pace, or one met again while climbing from a floor, answers just so (one
@@ -457,6 +461,7 @@ _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray
 _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
 _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
 _NOISE_MOST = 0.2  # ... and the noise is at most this share of the answers
+_FLOOD = 8  # 429s answered in a row, no success between: a limit's, and it accepts none now
 _STINT_ANSWERS = 30  # answers a stint (the sends between two episodes) needs to count
 _STINT_SHARES = (0.02, _NOISE_MOST)  # ... and 429s in this range of them: now and then
 _STINT_FELL = 0.4  # accepted at most this share of the peak stint's rate, a stint ...
@@ -846,7 +851,7 @@ class RateGovernor:
         self._wait_end: float | None = None  # when the latest named wait ended (this clock)
         self._dated_in_a_row = 0  # consecutive waits that ended whole seconds apart
         self._stall_origin = now  # last success, or the end of a long pause
-        self._refused_since_success = False
+        self._refused_in_a_row = 0  # 429s answered since the latest success
         self._stop: RateLimitStopError | None = None
 
         # Measurements.
@@ -928,7 +933,7 @@ class RateGovernor:
             and self._window is None
             and self._trial is None
             and self._stop is None
-            and not self._refused_since_success
+            and not self._refused_in_a_row
             and now >= self._pause_until
             and not self._turn.locked()
         ):
@@ -1291,7 +1296,7 @@ class RateGovernor:
     def _accepted(self, now: float, sent: float, in_flight: int, elapsed: float) -> None:
         self.succeeded += 1
         self._stall_origin = max(self._stall_origin, now)
-        self._refused_since_success = False
+        self._refused_in_a_row = 0
         self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
         if now - self._rtt_since >= _RTT_LEAST_SPAN:
             self._rtt_least_before, self._rtt_least = self._rtt_least, math.inf
@@ -1443,6 +1448,14 @@ class RateGovernor:
 
     def _stray(self) -> bool:
         """Whether 429s are too rare just now to mean a limit (see "Stray 429s")."""
+        if self._refused_in_a_row >= _FLOOD:
+            # However many strays the run has met: 429s at random, even at the most noise
+            # (a fifth of the answers), come eight in a row a few times in a million
+            # answers. Weighed only by their share, a flood had to be half the answers
+            # before it counted (the noise, rising with it, let it pass for strays until
+            # then): a quota behind a gateway's bucket, its windows taken for 429s that
+            # ignore the pace, was sent 130-160 requests into each window it closed.
+            return False
         if self._limit is None:
             return self._share < _FIRST_SIGNAL_SHARE
         return self._share <= _NOISE_MULTIPLE * self._noise
@@ -1703,7 +1716,7 @@ class RateGovernor:
             if self._refused_rtt is None
             else self._refused_rtt + _REFUSED_RTT_ALPHA * (elapsed - self._refused_rtt)
         )
-        self._refused_since_success = True
+        self._refused_in_a_row += 1
         self._last_refusal_at = now
         paused = 0.0  # how much longer everyone waits because of this 429
         edge_held = self._edge_held()  # before this 429's own pause restarts the count
@@ -1963,10 +1976,19 @@ class RateGovernor:
                 self._learn(limit, self.margin * current)
             elif not self._counted and (
                 paused > 0
-                or self._episode_successes >= _SHORT_SAMPLES
-                or now - self._episode_started < 2 * self._measure_span()
+                or (
+                    self._refused_in_a_row < _FLOOD
+                    and (
+                        self._episode_successes >= _SHORT_SAMPLES
+                        or now - self._episode_started < 2 * self._measure_span()
+                    )
+                )
             ):
-                return  # still measuring (the server accepts some): hold this pace
+                # Still measuring (the server accepts some): hold this pace. Not once it
+                # refuses everything: a quota run out mid-episode, after the successes
+                # that began it, was held at 960/s for the 9 s to its window's end (random
+                # 429s at 3% before it, 10,348 of 11,848 requests refused).
+                return
             else:
                 self._blind_cut(current)  # it accepts nothing: a quota ran out
         else:
@@ -3069,7 +3091,7 @@ class RateGovernor:
             raise self._stop
         if (
             self.stall_timeout is not None
-            and self._refused_since_success
+            and self._refused_in_a_row
             and now - self._stall_origin >= self.stall_timeout
         ):
             self._stop = RateLimitStalledError(now - self._stall_origin)
