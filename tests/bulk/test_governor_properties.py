@@ -1,9 +1,10 @@
 """The governor against any limit the simulator can build: no item lost, no pace of nothing.
 
 Hypothesis draws a server (a token bucket, a concurrency cap, a fixed or sliding quota, a
-queue in front of the API, random 429s alone or over a bucket, buckets replaced mid-run),
-its ``Retry-After`` style, the workers, the latency and its jitter, and whether 429s are
-answered at once (a gateway). Whatever it draws, a simulated run of a few hundred items:
+queue in front of the API, random 429s alone or over a bucket, buckets replaced mid-run, a
+bucket in front of a quota), its ``Retry-After`` style, the workers, the latency and its
+jitter, and whether 429s are answered at once (a gateway). Whatever it draws, a simulated
+run of a few hundred items:
 
 - raises nothing (a governor that raises ends a real bulk run);
 - succeeds every item, unless the governor stopped the run (never, for these limits);
@@ -30,6 +31,7 @@ from ._sim import (
     RetryAfterStyle,
     Server,
     SlidingQuota,
+    Stacked,
     StrayRefusals,
     TokenBucket,
     WindowQuota,
@@ -50,7 +52,9 @@ def runs(draw: st.DrawFn) -> dict[str, Any]:
     latency = draw(st.sampled_from(_LATENCIES))
     rate = draw(st.sampled_from(_RATES))
     kind = draw(
-        st.sampled_from(["bucket", "cap", "quota", "sliding", "queue", "stray", "replaced"])
+        st.sampled_from(
+            ["bucket", "cap", "quota", "sliding", "queue", "stray", "replaced", "stacked"]
+        )
     )
     server: Server
     if kind == "bucket":
@@ -76,6 +80,13 @@ def runs(draw: st.DrawFn) -> dict[str, Any]:
             behind=None if behind is None else TokenBucket(behind, behind / 5, style),
         )
         rate = behind or 1000.0
+    elif kind == "stacked":
+        # A gateway's bucket in front of the API's own quota, fixed or sliding.
+        window = draw(st.sampled_from([1.0, 2.0, 10.0]))
+        quota = max(1, int(rate * window * draw(st.sampled_from([0.3, 1.0]))))
+        behind = (WindowQuota if draw(st.booleans()) else SlidingQuota)(quota, window, style)
+        server = Stacked(TokenBucket(rate, max(1.0, 0.2 * rate), style), behind)
+        rate = min(rate, quota / window)
     else:
         phases = (
             (0.0, draw(st.sampled_from([50.0, 300.0])), draw(st.sampled_from([1.0, 10.0, 100.0]))),
