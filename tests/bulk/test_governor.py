@@ -1140,14 +1140,12 @@ def test_a_quota_whose_first_count_spans_two_windows_is_counted_again(
     # started a new chain that kept the doubled count, so no chain ever told the rate: 300
     # per 1 s without a Retry-After met 5-23% 429s over 30 s (running each window out at
     # twice its rate, then polling); 100 per 10 s was held over it for minutes. A window
-    # that holds less than the count before is the count now. (A run's path moves with
-    # any rule: the first seed's per-second quota has had 2.9% 429s since 2026-12-06, 1.9%
-    # before, where 32 runs of it over seeds, starts and jitters average 1.83% on both.)
+    # that holds less than the count before is the count now.
     server = WindowQuota(quota=quota, window=window, style="none", start=start)
     items = int(quota / window * (30 if window < 5 else 120))
     result = simulate(server, items=items, workers=64, seed=seed, jitter=jitter)
     assert result.succeeded == result.items
-    assert result.refused_fraction <= (0.03 if window < 5 else 0.08)
+    assert result.refused_fraction <= (0.025 if window < 5 else 0.08)
     assert_settled_under(result, quota / window)
 
 
@@ -1275,26 +1273,31 @@ def test_a_quota_run_out_mid_episode_is_not_held_at_the_pace() -> None:
     server = StrayRefusals(0.03, seed=2, behind=WindowQuota(300, 10.0, "none"))
     result = simulate(server, items=1500, workers=64, seed=2)
     assert result.succeeded == result.items
-    assert result.refused_fraction <= 0.3  # 385 of 1,885 (20%), about 55 of them at random
-    assert result.duration <= 60  # 41 s: its fifth window
+    assert result.refused_fraction <= 0.35  # 580 of 2,080 (28%), about 60 of them at random
+    assert result.duration <= 60  # 43 s: its fifth window
 
 
 async def test_429s_in_a_row_are_a_limit_s_however_much_noise_the_run_met() -> None:
     # A run that found 429s to ignore the pace takes them for strays up to a share of the
     # answers 2.5 times the noise. Weighed by their share alone, a flood (a quota run out)
     # passed for strays until it was half the answers: the noise rose with it. Eight in a
-    # row, nothing accepted between, are a limit's.
+    # row, nothing accepted between, over more than a quarter of a second, are a limit's
+    # (a server that stalled answers a dozen or more together: see _stalled).
     clock = FakeClock()
     gov = governor(clock)
-    await round_trips(gov, clock, 5, in_flight=4)
+    await round_trips(gov, clock, 60, in_flight=4)  # the share now an EWMA over ~200
     gov._limit = 200.0  # as if learned, with random 429s at the most noise ...
     gov._noise, gov._share = 0.2, 0.2
-    flood = [await send(gov) for _ in range(8)]
+    flood = [await send(gov) for _ in range(14)]
     clock.now += 0.02
-    for attempt in flood[:-1]:
+    for attempt in flood[:12]:  # answered together: a stalled server's clump, maybe
         answer(gov, attempt, clock, refused=True)
         assert gov.snapshot().phase is not GovernorPhase.THROTTLED  # strays so far
-    answer(gov, flood[-1], clock, refused=True)
+    clock.now += 0.2
+    answer(gov, flood[12], clock, refused=True)
+    assert gov.snapshot().phase is not GovernorPhase.THROTTLED
+    clock.now += 0.1  # refused for longer than a clump lasts
+    answer(gov, flood[13], clock, refused=True)
     assert gov.snapshot().phase is GovernorPhase.THROTTLED
 
 

@@ -231,7 +231,7 @@ async def test_a_quota_behind_a_bucket_of_its_own_is_not_flooded_when_it_closes(
     # then refuses everything until its oldest admissions leave the span. The first two
     # windows looked like 429s that ignore the pace (strays), and until 2026-12-06 the third
     # closing passed for strays too until 429s were half the answers: 130-160 requests
-    # refused in a second and a half, 206-210 in all (65 now). About 35 s: the flood came
+    # refused in a second and a half, 206-210 in all (86-88 now). About 35 s: the flood came
     # only once the run had seen two whole windows.
     limiter = Limiter("stacked", "none", rate=100.0, burst=20.0, quota=300, window=10.0)
     n = 1000

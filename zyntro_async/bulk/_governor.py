@@ -314,9 +314,10 @@ far more than that within a few round trips), and once a limit is known, 2.5 tim
 seen while settled under it (zero when the server never refuses there, so a probe over the
 limit is caught by its first 429; not counted for a time unit after an episode that only
 guessed the limit, whose 429s then say it fell over the rate). Eight 429s in a row, no
-success answered between, are a limit's whatever their share: strays at random come so a few
-times in a million answers even at the most noise, and a quota that ran out refuses just so
-(see _stray). A stray 429 is still retried,
+success answered between, over more than a quarter of a second, are a limit's whatever their
+share: strays at random come so a few times in a million answers even at the most noise, a
+quota that ran out refuses just so, and a server that stalled answers its clump's dozen
+together (see _stray). A stray 429 is still retried,
 and its ``Retry-After`` still honoured. Once the run has met a limit (an episode of 429s
 ended, measured or not), a 429 that pauses the run is never taken for a stray: a limit that
 dropped under the pace, or one met again while climbing from a floor, answers just so (one
@@ -461,7 +462,7 @@ _NOISE_ALPHA = 1 / 500  # the share of 429s while settled under the limit (stray
 _FIRST_SIGNAL_SHARE = 0.05  # with no limit known, 429s must be this share to mean one
 _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many times noise
 _NOISE_MOST = 0.2  # ... and the noise is at most this share of the answers
-_FLOOD = 8  # 429s answered in a row, no success between: a limit's, and it accepts none now
+_FLOOD = 8  # 429s answered in a row, no success between: it accepts none now (see _stray)
 _STINT_ANSWERS = 30  # answers a stint (the sends between two episodes) needs to count
 _STINT_SHARES = (0.02, _NOISE_MOST)  # ... and 429s in this range of them: now and then
 _STINT_FELL = 0.4  # accepted at most this share of the peak stint's rate, a stint ...
@@ -852,6 +853,7 @@ class RateGovernor:
         self._dated_in_a_row = 0  # consecutive waits that ended whole seconds apart
         self._stall_origin = now  # last success, or the end of a long pause
         self._refused_in_a_row = 0  # 429s answered since the latest success
+        self._in_a_row_since = now  # ... the first of them answered then
         self._stop: RateLimitStopError | None = None
 
         # Measurements.
@@ -1446,15 +1448,18 @@ class RateGovernor:
                 # time at 200/s): over half the answers refused is always a limit's doing.
                 self._noise = min(_NOISE_MOST, self._noise + _NOISE_ALPHA * (refused - self._noise))
 
-    def _stray(self) -> bool:
+    def _stray(self, now: float) -> bool:
         """Whether 429s are too rare just now to mean a limit (see "Stray 429s")."""
-        if self._refused_in_a_row >= _FLOOD:
+        if self._refused_in_a_row >= _FLOOD and now - self._in_a_row_since > _STALL_CLUMP:
             # However many strays the run has met: 429s at random, even at the most noise
             # (a fifth of the answers), come eight in a row a few times in a million
             # answers. Weighed only by their share, a flood had to be half the answers
             # before it counted (the noise, rising with it, let it pass for strays until
             # then): a quota behind a gateway's bucket, its windows taken for 429s that
-            # ignore the pace, was sent 130-160 requests into each window it closed.
+            # ignore the pace, was sent 130-160 requests into each window it closed. Over a
+            # quarter of a second: a server that stalled refuses the tail of the clump it
+            # then takes in at once, a dozen 429s or more in a row answered together, before
+            # the late answers that tell the stall come back (see _stalled).
             return False
         if self._limit is None:
             return self._share < _FIRST_SIGNAL_SHARE
@@ -1679,7 +1684,7 @@ class RateGovernor:
             return self._stray_paused_long
         if self._stalled(now, sent):
             return True
-        if not self._stray():
+        if not self._stray(now):
             return False
         if self._limit is None and now < self._pause_until and self._refused_in_a_clump():
             return False
@@ -1717,6 +1722,8 @@ class RateGovernor:
             else self._refused_rtt + _REFUSED_RTT_ALPHA * (elapsed - self._refused_rtt)
         )
         self._refused_in_a_row += 1
+        if self._refused_in_a_row == 1:
+            self._in_a_row_since = now
         self._last_refusal_at = now
         paused = 0.0  # how much longer everyone waits because of this 429
         edge_held = self._edge_held()  # before this 429's own pause restarts the count
@@ -2679,7 +2686,7 @@ class RateGovernor:
             and lone
             and not self._episode_paused
             and not self._lone_reverted
-            and self._stray()
+            and self._stray(now)
         ):
             # One 429 early in a run, when one refusal is a large share of few answers, and
             # by now a share too small to mean a limit: seen again, it was a stray. Nothing
