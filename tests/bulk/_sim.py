@@ -295,10 +295,10 @@ class Stacked(Server):
         return min(limit.limit(now) for limit in self.limits)
 
     def admit(self, now: float) -> tuple[bool, float | None]:
-        for limit in self.limits:
+        for i, limit in enumerate(self.limits):
             admitted, retry_after = limit.admit(now)
             if not admitted:
-                for passed in self.limits[: self.limits.index(limit)]:
+                for passed in self.limits[:i]:
                     passed.leave(now)  # refused behind it: out of a cap at once
                 return False, retry_after
         return True, None
