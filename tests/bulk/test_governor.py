@@ -439,6 +439,109 @@ async def test_an_attempt_that_will_never_report_leaves_the_window() -> None:
     assert gov.snapshot().in_flight == 0
 
 
+def fails_learning(gov: RateGovernor, method: str, *, after: int = 0) -> list[int]:
+    """Make ``gov``'s ``method`` (``_refused`` or ``_accepted``) raise on its call ``after + 1``.
+
+    A bug in the heuristics, as the run would meet it: returns the calls counted so far.
+    """
+    calls = [0]
+    learn = getattr(gov, method)
+
+    def broken(*args: Any) -> None:
+        calls[0] += 1
+        if calls[0] == after + 1:
+            raise ZeroDivisionError("a bug in the governor's learning")
+        learn(*args)
+
+    setattr(gov, method, broken)
+    return calls
+
+
+async def test_a_bug_in_the_learning_is_logged_and_the_run_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    gov = governor(clock, stall_timeout=60)
+    fails_learning(gov, "_refused")
+    in_flight = await flood_then_429(gov, clock, 10, retry_after=2.0)  # raised nothing
+    assert isinstance(gov.fault, ZeroDivisionError)
+    [record] = [r for r in caplog.records if "rate governor failed" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert record.exc_info is not None  # with its traceback, to report
+    for attempt in in_flight:
+        answer(gov, attempt, clock, refused=True, retry_after=2.0)
+    assert gov.rate_limited == 10  # each 429 counted once, the failing one too
+    before = clock.now
+    answer(gov, await send(gov), clock)
+    assert clock.now - before == pytest.approx(2.0)  # its Retry-After still honoured
+    assert gov.succeeded == 1
+    # Nothing the failed learning left is passed on as a limit to a next run.
+    assert gov.learned is None
+    assert gov.settled_rate is None
+    assert gov.snapshot().rate_limited == 10
+
+
+async def test_after_a_bug_in_the_learning_a_429_cuts_the_pace_once_a_round() -> None:
+    clock = FakeClock()
+    gov = governor(clock, max_per_second=100)
+    fails_learning(gov, "_accepted", after=5)
+    for _ in range(10):
+        answer(gov, await send(gov), clock)  # the sixth raised: contained
+    assert gov.fault is not None
+    round_out = [await send(gov) for _ in range(5)]
+    clock.now += 0.02
+    for attempt in round_out:
+        answer(gov, attempt, clock, refused=True)  # no Retry-After: no pause
+    assert gov.snapshot().rate_limit == pytest.approx(70.0)  # cut once, not five times
+
+    async def spacing() -> float:
+        """The seconds between sends now, the run keeping ten in flight."""
+        out = [await send(gov) for _ in range(10)]
+        start = clock.now
+        out += [await send(gov) for _ in range(5)]
+        for attempt in out:
+            answer(gov, attempt, clock)
+        return (clock.now - start) / 5
+
+    assert await spacing() == pytest.approx(1 / 70, rel=0.1)  # (already growing back)
+    clock.now += 1.0
+    assert 1 / 100 < await spacing() < 1 / 75  # grows back to where it was refused ...
+    clock.now += 5.0
+    assert await spacing() == pytest.approx(1 / 100)  # ... within about five seconds
+    clock.now += 60.0  # then probes on, but never over max_per_second
+    assert await spacing() == pytest.approx(1 / 100)
+
+
+async def test_a_bug_in_the_learning_frees_the_sends_a_window_held() -> None:
+    clock = FakeClock()
+    gov = governor(clock, initial_window=4)  # slow start's window: four in flight
+    held = [await send(gov) for _ in range(4)]
+    waiting = asyncio.ensure_future(send(gov))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    fails_learning(gov, "_accepted")
+    answer(gov, held[0], clock)  # raised: contained, and the window goes with the rest
+    await asyncio.wait_for(waiting, timeout=1.0)
+    assert gov.snapshot().window is None
+
+
+async def test_after_a_bug_in_the_learning_the_stall_bound_still_stops_the_run() -> None:
+    clock = FakeClock()
+    gov = governor(clock, stall_timeout=60)
+    fails_learning(gov, "_refused")
+
+    async def refused_until_stopped() -> None:
+        for _ in range(1_000):
+            attempt = await send(gov)
+            clock.now += 1.0
+            answer(gov, attempt, clock, refused=True, retry_after=5.0)
+
+    with pytest.raises(RateLimitStalledError):
+        await refused_until_stopped()
+    assert gov.fault is not None
+    assert 60 <= clock.now - 1000.0 < 70
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [

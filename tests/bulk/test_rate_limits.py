@@ -427,6 +427,43 @@ async def test_max_per_second_is_a_ceiling_under_a_higher_limit(
     assert report.settled_rate is None
 
 
+@pytest.mark.parametrize("failing", ["_refused", "_accepted"])
+async def test_a_bug_in_the_governor_s_learning_costs_no_item(
+    emulator: Emulator,
+    zy: ZyntroClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failing: str,
+) -> None:
+    # The governor's after_attempt runs its heuristics on every answer. An error in them
+    # went up through the request and the run's task group: the whole run ended, its
+    # items unsent and unreported. Now it is logged, and the run goes on paced by the
+    # fallback, under a real bucket whose 429s each ask for a pause.
+    emulator.set_limits(TokenBucket(rate=100, burst=10, retry_after="seconds"))
+    learn = getattr(RateGovernor, failing)
+    calls = [0]
+
+    def broken(self: RateGovernor, *args: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 3:
+            raise ZeroDivisionError("a bug in the governor's learning")
+        learn(self, *args)
+
+    monkeypatch.setattr(RateGovernor, failing, broken)
+    n = 200
+
+    with anyio.fail_after(60):
+        report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=32)
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert calls[0] == 3  # the learning was never asked again
+    assert emulator.rate_limited[ADD_CONTACTS] > 0  # the fallback met the bucket too ...
+    assert report.rate_limited == emulator.rate_limited[ADD_CONTACTS]
+    assert refused_share(emulator) <= 0.25  # ... and was held under it
+    assert report.settled_rate is None  # nothing measured to pass on
+    assert any("rate governor failed" in r.getMessage() for r in caplog.records)
+
+
 async def test_random_429s_hold_the_run_to_no_limit(emulator: Emulator, zy: ZyntroClient) -> None:
     # No limit, but 6% of the requests refused at random ("Retry-After: 0"): over the 5%
     # that first reads as a limit. Taken for one, each episode cut the pace and the next

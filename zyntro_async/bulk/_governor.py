@@ -411,6 +411,7 @@ import anyio
 import attrs
 
 from zyntro_async._errors import ZyntroError
+from zyntro_async._log import logger
 from zyntro_async._observe import Attempt, AttemptResult
 from zyntro_async._retry import FailureKind
 
@@ -525,6 +526,8 @@ _RTT_EXCESS_ALPHA = 0.125  # ... averaged over about the last eight answers not 
 _RTT_EXCESS_LATE_ALPHA = 1 / 64  # ... and late ones, as if just late, eight times slower
 _STALL_APART = 5.0  # ... at most once this many seconds
 _STALL_CLUMP = 0.25  # ... and the 429s this soon after it are the clump's
+_FALLBACK_CUT = 0.7  # a governor whose learning failed cuts the pace a 429 met to this ...
+_FALLBACK_UNIT = 2.0  # ... and grows back over 2.5 of these (or of ten times the pause)
 _RTT_LEAST_SPAN = 5.0  # the least round trip is kept over the last one or two such spans
 
 
@@ -855,6 +858,8 @@ class RateGovernor:
         self._refused_in_a_row = 0  # 429s answered since the latest success
         self._in_a_row_since = now  # ... the first of them answered then
         self._stop: RateLimitStopError | None = None
+        self._fault: Exception | None = None  # the learning's own error (see _contain)
+        self._fallback_cut_at = -math.inf  # the fallback's latest cut (see _fall_back)
 
         # Measurements.
         self._share = 0.0  # recent share of 429s among answers
@@ -1020,24 +1025,142 @@ class RateGovernor:
         self._outstanding.pop(number, None)
         if self._in_flight > 0:
             self._in_flight -= 1
-        self._note_late(now, result.elapsed)
         refused = result.kind is FailureKind.RATE_LIMITED
+        # Accepted and judged (an error envelope too); an attempt cancelled or refused by a
+        # later observer (FATAL with no status) proves nothing about the limit.
+        accepted = result.kind is None or (
+            result.kind is FailureKind.FATAL and result.status is not None
+        )
+        if self._fault is None:
+            counted = (self.succeeded, self.rate_limited)
+            try:
+                self._learn_from(
+                    now, sent, in_flight_at_send, result, refused=refused, accepted=accepted
+                )
+            except Exception as exc:  # a bug in the learning must not end the run
+                self.succeeded, self.rate_limited = counted  # counted again by the fallback
+                self._contain(exc, now)
+                self._fall_back(now, sent, result, refused=refused, accepted=accepted)
+        else:
+            self._fall_back(now, sent, result, refused=refused, accepted=accepted)
+        # After learning: what it learned may have widened the window (an episode over).
+        self._wake_one()
+
+    def _learn_from(
+        self,
+        now: float,
+        sent: float,
+        in_flight: int,
+        result: AttemptResult,
+        *,
+        refused: bool,
+        accepted: bool,
+    ) -> None:
+        """What every answer teaches the governor (``after_attempt``, once it is counted)."""
+        self._note_late(now, result.elapsed)
         if self._round is not None and self._round.holds(sent):
             self._round_answered(self._round, sent, refused=refused)
         if refused:
             self._answered(now, refused=True)
             self._stints.answered(sent, refused=True)
             self._creep.answered(refused=True)
-            self._refused(now, sent, in_flight_at_send, result.retry_after)
-        elif result.kind is None or (result.kind is FailureKind.FATAL and result.status):
-            # Accepted and judged (an error envelope too); an attempt cancelled or refused
-            # by a later observer (FATAL with no status) proves nothing about the limit.
+            self._refused(now, sent, in_flight, result.retry_after)
+        elif accepted:
             self._answered(now, refused=False)
             self._stints.answered(sent, refused=False)
             self._creep.answered(refused=False)
-            self._accepted(now, sent, in_flight_at_send, result.elapsed)
-        # After learning: what it learned may have widened the window (an episode over).
-        self._wake_one()
+            self._accepted(now, sent, in_flight, result.elapsed)
+
+    @property
+    def fault(self) -> Exception | None:
+        """The error the governor's own learning raised, if any (see :meth:`_contain`).
+
+        ``None`` in every healthy run. Once set, the run is paced by the plain fallback of
+        :meth:`_fall_back` to its end, and the error was logged with its traceback.
+        """
+        return self._fault
+
+    def _contain(self, exc: Exception, now: float) -> None:
+        """Keep a bug in the governor's learning from ending the run: fall back, say so.
+
+        ``after_attempt`` must not raise (it runs inside the transport, after an answer
+        that may have applied the request): an error raised by the heuristics that learn a
+        limit went up through the item's request and its task group, and ended the whole
+        bulk run, its items not yet sent neither sent nor reported. Such an error is a bug
+        in this module, never in the caller's data: it is logged once, with its traceback,
+        and the rest of the run is paced by :meth:`_fall_back` (honouring every
+        ``Retry-After`` and ``max_per_second``, cutting the pace at a 429 and growing it
+        back), which asks nothing of the state the error may have left half-updated.
+        """
+        self._fault = exc
+        logger.error(
+            "the rate governor failed while learning from an answer; the rest of this run "
+            "is paced by its plain fallback (every Retry-After still honoured). Please "
+            "report this with the traceback below.",
+            exc_info=exc,
+        )
+        # Nothing the half-updated state holds paces the run from here: not its window (a
+        # send held by it for good), nor its pace (taken mid-episode, a blind cut's floor
+        # of 9.6/s held a run under a bucket of 100/s at 5-50/s for 18 s). Unpaced, as at
+        # the start, until the fallback's first 429 cuts what was being sent; a pause
+        # already set is still waited out, and max_per_second still holds.
+        self._in_episode = False
+        self._slow_start = False
+        self._window = None
+        self._trial = None
+        self._round = None
+        self._curve = None
+        self._limit = None
+        self._rate = None
+        self._fallback_cut_at = -math.inf
+
+    def _fall_back(
+        self, now: float, sent: float, result: AttemptResult, *, refused: bool, accepted: bool
+    ) -> None:
+        """Pace the rest of a run whose learning failed (see :meth:`_contain`).
+
+        A 429 pauses the run for its ``Retry-After`` (``max_pause`` and ``on_long_pause``
+        as ever) and, once per round of sends, cuts the pace it met to 0.7 of it (unpaced:
+        of what was being sent); the pace then grows back along a cubic curve to where it
+        was refused in about 2.5 units, and probes above it ever faster: TCP's CUBIC with
+        nothing measured. A unit is ``_FALLBACK_UNIT``, or ten times the 429's pause, so
+        that pauses stay a small share of the run. ``max_per_second`` stays a ceiling,
+        and the stall rule (no success for ``stall_timeout`` while refused) holds.
+        """
+        if accepted:
+            self.succeeded += 1
+            self._stall_origin = max(self._stall_origin, now)
+            self._refused_in_a_row = 0
+            elapsed = result.elapsed
+            self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
+            # What was accepted a second: the pace never grows past twice it (see
+            # _current_rate). Left as the failed learning counted it, it fell towards zero
+            # and held a run at 5/s under a bucket of 100/s.
+            if now - self._second_start >= 1.0:
+                self._accepted_rate = self._second_count / (now - self._second_start)
+                self._second_start, self._second_count = now, 0
+            self._second_count += 1
+            return
+        if not refused:
+            return
+        self.rate_limited += 1
+        self._refused_in_a_row += 1
+        paused = 0.0
+        retry_after = result.retry_after
+        if retry_after is not None and 0 < retry_after <= _ABSURD_PAUSE:
+            self._pause(now, retry_after)
+            paused = retry_after
+        if sent < self._fallback_cut_at:
+            return  # sent before the latest cut: the same overload, already cut for
+        rate = self._current_rate(now)
+        if rate is None:
+            # Unpaced so far: what was being sent, by Little's law.
+            rtt = self._srtt if self._srtt else max(now - sent, 1e-3)
+            rate = max(self._in_flight + 1, 1) / rtt
+        cut = max(_MIN_RATE, _FALLBACK_CUT * rate)
+        self._rate = cut
+        self._curve = _Curve.cubic(now, cut, rate, max(_FALLBACK_UNIT, _PAUSE_UNITS * paused))
+        self._fallback_cut_at = now
 
     def abandon(self, attempt: Attempt) -> None:
         """Forget an attempt that will never report (cancelled before its outcome).
@@ -1119,8 +1242,10 @@ class RateGovernor:
 
         The limit measured (or the floor the run is held at, as ``settled_rate`` counts
         it) and the window a cap held the run to; what the run started from if it met no
-        429 since; ``None`` when it knows nothing.
+        429 since; ``None`` when it knows nothing, or its learning failed (see ``fault``).
         """
+        if self._fault is not None:
+            return None  # what the failed learning left is no limit to start from
         if not self.rate_limited:
             return self._seed
         rate = self._limit_held(self._current_rate(self._clock()))
@@ -1141,8 +1266,10 @@ class RateGovernor:
         A floor counted over a pause (not measured at a refusal) counts only while the run
         is held at it: once the pace has climbed well past it, it says nothing. Held to a
         cap's window, the rate is what the window lets through (see ``settled_window``).
+        ``None`` as well once the learning failed (see ``fault``): the fallback measures
+        nothing.
         """
-        if not self.rate_limited:
+        if not self.rate_limited or self._fault is not None:
             return None  # no limit met in this run (one it started from may have risen)
         now = self._clock()
         rate = self._current_rate(now)
