@@ -1128,18 +1128,11 @@ class RateGovernor:
         and the stall rule (no success for ``stall_timeout`` while refused) holds.
         """
         if accepted:
-            self.succeeded += 1
-            self._stall_origin = max(self._stall_origin, now)
-            self._refused_in_a_row = 0
-            elapsed = result.elapsed
-            self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
+            self._count_success(now, result.elapsed)
             # What was accepted a second: the pace never grows past twice it (see
             # _current_rate). Left as the failed learning counted it, it fell towards zero
             # and held a run at 5/s under a bucket of 100/s.
-            if now - self._second_start >= 1.0:
-                self._accepted_rate = self._second_count / (now - self._second_start)
-                self._second_start, self._second_count = now, 0
-            self._second_count += 1
+            self._count_second(now)
             return
         if not refused:
             return
@@ -1422,11 +1415,26 @@ class RateGovernor:
 
     # -- learning ---------------------------------------------------------------------------
 
-    def _accepted(self, now: float, sent: float, in_flight: int, elapsed: float) -> None:
+    def _count_success(self, now: float, elapsed: float) -> None:
+        """Count a success: the stall bound restarts, the round trip is averaged in."""
         self.succeeded += 1
         self._stall_origin = max(self._stall_origin, now)
         self._refused_in_a_row = 0
         self._srtt = elapsed if self._srtt is None else 0.875 * self._srtt + 0.125 * elapsed
+
+    def _count_second(self, now: float) -> float | None:
+        """Count a success in the second under way; when a second rolled over first, keep
+        what it accepted and return when it began."""
+        began = None
+        if now - self._second_start >= 1.0:
+            began = self._second_start
+            self._accepted_rate = self._second_count / (now - began)
+            self._second_start, self._second_count = now, 0
+        self._second_count += 1
+        return began
+
+    def _accepted(self, now: float, sent: float, in_flight: int, elapsed: float) -> None:
+        self._count_success(now, elapsed)
         if now - self._rtt_since >= _RTT_LEAST_SPAN:
             self._rtt_least_before, self._rtt_least = self._rtt_least, math.inf
             self._rtt_since = now
@@ -1436,14 +1444,11 @@ class RateGovernor:
             if self._ok_in_flight is None
             else self._ok_in_flight + _OK_IN_FLIGHT_ALPHA * (in_flight - self._ok_in_flight)
         )
-        if now - self._second_start >= 1.0:
-            began = self._second_start
-            self._accepted_rate = self._second_count / (now - began)
-            self._second_start, self._second_count = now, 0
+        began = self._count_second(now)
+        if began is not None:
             self._check_rose(now, began)
             if self._trial is not None and now - self._trial_at >= _TRIAL_REGROW:
                 self._regrow_trial(now)
-        self._second_count += 1
         if self._slow_start:
             self._grow_slow_start(now)
         if self._cycle_start is None or sent > self._cycle_start:
