@@ -462,6 +462,8 @@ async def test_a_bug_in_the_governor_s_learning_costs_no_item(
     assert refused_share(emulator) <= 0.25  # ... and was held under it
     assert report.settled_rate is None  # nothing measured to pass on
     assert any("rate governor failed" in r.getMessage() for r in caplog.records)
+    assert report.pacing_fault == "ZeroDivisionError: a bug in the governor's learning"
+    assert "paced by a plain fallback after the rate governor failed" in report.summary()
 
 
 async def test_random_429s_hold_the_run_to_no_limit(emulator: Emulator, zy: ZyntroClient) -> None:

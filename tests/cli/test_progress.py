@@ -288,6 +288,15 @@ def test_the_summary_gives_the_settled_rate_to_pass_as_max_per_second() -> None:
     assert rate_limit_line(BulkReport(rate_limited=3)) == (
         "rate limit: none found (3 answered 429, retried; none failed an item)"
     )
+    fell_back = BulkReport(rate_limited=3, pacing_fault="ZeroDivisionError: boom")
+    assert rate_limit_line(fell_back) == (
+        "rate limit: paced by a plain fallback after the rate governor failed "
+        "(ZeroDivisionError: boom; see the log above; 3 answered 429, retried)"
+    )
+    assert fell_back.summary().endswith(
+        "; paced by a plain fallback after the rate governor failed "
+        "(ZeroDivisionError: boom; see the log)"
+    )
 
 
 @pytest.mark.parametrize(

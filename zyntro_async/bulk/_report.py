@@ -157,6 +157,10 @@ class BulkReport:
             the contact it created or found.
         shared_key_examples: the first of those (up to 20), each with its index, the
             earlier item's index and the key.
+        pacing_fault: the rate governor's own error, as ``"ZeroDivisionError: ..."``,
+            when its learning failed and the rest of the run was paced by its plain
+            fallback (the error is logged with its traceback: a bug to report); ``None``
+            in a healthy run. No item is lost to it, but the run may have been slower.
     """
 
     counts: dict[Status, int] = attrs.field(factory=lambda: dict.fromkeys(Status, 0))
@@ -170,6 +174,7 @@ class BulkReport:
     started_from: LearnedLimit | None = None
     shared_keys: int = 0
     shared_key_examples: list[SharedKey] = attrs.field(factory=list)
+    pacing_fault: str | None = None
 
     def add(self, result: ItemResult) -> None:
         """Count a finished item (the runner calls this)."""
@@ -255,7 +260,8 @@ class BulkReport:
         return lines
 
     def summary(self) -> str:
-        """One line: counts per status, elapsed, rate, and the rate limit met, if any.
+        """One line: counts per status, elapsed, rate, the rate limit met, if any, and
+        whether the pacing fell back after the rate governor failed (``pacing_fault``).
 
         A run that met no 429 but started paced from an earlier run's limit says so
         (``...; no 429; started at 33.5 requests/s, the limit an earlier run learned``).
@@ -265,7 +271,14 @@ class BulkReport:
         if self.shared_keys:
             line += f"; {self.shared_keys} shared a contact's lookup key with an earlier item"
         advice = self.rate_limit_advice() or self._started_from_text()
-        return f"{line}; {advice}" if advice else line
+        if advice:
+            line = f"{line}; {advice}"
+        if self.pacing_fault is not None:
+            line += (
+                "; paced by a plain fallback after the rate governor failed "
+                f"({self.pacing_fault}; see the log)"
+            )
+        return line
 
     def _started_from_text(self) -> str | None:
         """Why a run that met no 429 was paced: it started from an earlier run's limit."""

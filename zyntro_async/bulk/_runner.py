@@ -287,6 +287,9 @@ class Bulk:
         run.report.settled_rate = run.governor.settled_rate
         run.report.settled_concurrency = run.governor.settled_window
         run.report.started_from = run.governor.started_from
+        fault = run.governor.fault
+        if fault is not None:
+            run.report.pacing_fault = f"{type(fault).__name__}: {fault}"
         self._window_opened = run.governor.window_opened
         self._learned = run.governor.learned
         run.progress(force=True)

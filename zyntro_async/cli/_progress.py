@@ -223,7 +223,16 @@ def rate_limit_line(report: BulkReport) -> str | None:
         before settling (...)``), not that it found none. A run started from an earlier
         run's limit that met no 429 says why its first seconds were paced: ``rate limit:
         none met; the run started at 33.5 requests/s, the limit an earlier run learned``.
+        A run whose rate governor failed says that instead, whatever it met: ``rate
+        limit: paced by a plain fallback after the rate governor failed
+        (ZeroDivisionError: ...; see the log above; 3 answered 429, retried)``.
     """
+    if report.pacing_fault is not None:
+        return (
+            "rate limit: paced by a plain fallback after the rate governor failed "
+            f"({report.pacing_fault}; see the log above; "
+            f"{report.rate_limited:,} answered 429, retried)"
+        )
     if not report.rate_limited:
         start = learned_limit_text(report.started_from)
         if start is None:
