@@ -542,6 +542,92 @@ async def test_after_a_bug_in_the_learning_the_stall_bound_still_stops_the_run()
     assert 60 <= clock.now - 1000.0 < 70
 
 
+def fails_always(gov: RateGovernor, method: str, *, after: int = 0) -> list[int]:
+    """Make ``gov``'s ``method`` raise on every call after the first ``after``: a bug in what
+    the learning left, met again each time it is read. Returns the calls counted so far."""
+    calls = [0]
+    work = getattr(gov, method)
+
+    def broken(*args: Any) -> Any:
+        calls[0] += 1
+        if calls[0] > after:
+            raise ZeroDivisionError(f"a bug in {method}")
+        return work(*args)
+
+    setattr(gov, method, broken)
+    return calls
+
+
+async def test_a_bug_in_the_pace_a_send_waits_for_is_contained(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # before_attempt works the window and the pace out of what the run learned: an error
+    # there failed the item with a non-Zyntro error, and the run with it.
+    clock = FakeClock()
+    gov = governor(clock, max_per_second=50)
+    await met_a_limit(gov, clock, refused=10)  # paced from here on
+    calls = fails_always(gov, "_current_rate")
+    before = clock.now
+    for _ in range(5):
+        answer(gov, await send(gov), clock)  # raised nothing
+    assert isinstance(gov.fault, ZeroDivisionError)
+    assert calls[0] >= 1
+    # Logged once at ERROR, though every later send met the same bug.
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "rate governor failed" in errors[0].getMessage()
+    # The sends went on under max_per_second alone, the only bound left that asks nothing
+    # of the learned state.
+    assert gov.requests == 45
+    assert 4 / 50 - 1e-9 <= clock.now - before <= 5 / 50 + 1e-9
+
+
+async def test_a_bug_in_the_state_a_display_reads_is_contained() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    in_flight = await flood_then_429(gov, clock, 10, retry_after=3.0)
+    fails_always(gov, "_window_now")
+    state = gov.snapshot()  # raised nothing
+    assert state.fallback
+    assert isinstance(gov.fault, ZeroDivisionError)
+    assert state.phase is GovernorPhase.PAUSED  # told from the plain counts
+    assert state.pause_remaining == pytest.approx(3.0)
+    assert state.rate_limited == 1
+    assert state.requests == 10
+    assert state.in_flight == 9
+    assert state.settled_rate is None
+    for attempt in in_flight:
+        answer(gov, attempt, clock)
+    assert gov.snapshot().in_flight == 0
+
+
+async def test_a_healthy_governor_s_state_says_no_fallback() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    await met_a_limit(gov, clock, refused=10)
+    assert gov.fault is None
+    assert not gov.snapshot().fallback
+
+
+async def test_a_bug_in_the_fallback_still_honours_the_pause_and_counts_the_429(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    gov = governor(clock, stall_timeout=60)
+    fails_learning(gov, "_refused")
+    in_flight = await flood_then_429(gov, clock, 5, retry_after=2.0)  # the learning fails
+    fails_always(gov, "_fall_back")  # and the fallback too, from here on
+    for attempt in in_flight:
+        answer(gov, attempt, clock, refused=True, retry_after=4.0)  # raised nothing
+    assert gov.rate_limited == 5  # each 429 counted once
+    assert gov.snapshot().fallback
+    before = clock.now
+    answer(gov, await send(gov), clock)
+    assert clock.now - before == pytest.approx(4.0)  # the longest Retry-After honoured
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]  # said once
+    assert error.exc_info is not None
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [

@@ -466,6 +466,50 @@ async def test_a_bug_in_the_governor_s_learning_costs_no_item(
     assert "paced by a plain fallback after the rate governor failed" in report.summary()
 
 
+async def test_a_bug_in_the_pace_the_sends_wait_for_costs_no_item(
+    emulator: Emulator,
+    zy: ZyntroClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The pace is worked out from what the run learned before every send, and by the
+    # progress display: an error there, met on each later read, failed items with a
+    # non-Zyntro error and ended the run. Now it is contained as a bug in the learning
+    # is: logged once, and the run goes on under the bucket's Retry-After pauses.
+    emulator.set_limits(TokenBucket(rate=100, burst=10, retry_after="seconds"))
+    pace = RateGovernor._current_rate
+    calls = [0]
+
+    def broken(self: RateGovernor, now: float) -> float | None:
+        calls[0] += 1
+        if self.rate_limited:  # from the first 429 on: the learned state is read again
+            raise ZeroDivisionError("a bug in the governor's pace")
+        return pace(self, now)
+
+    monkeypatch.setattr(RateGovernor, "_current_rate", broken)
+    seen: list[Progress] = []
+    n = 100  # unpaced but for the pauses, about a tenth of the bucket's rate: ~10 s
+
+    with anyio.fail_after(60):
+        report = await zy.bulk.run(
+            [upsert(i) for i in range(n)],
+            concurrency=16,
+            on_progress=seen.append,
+            progress_interval=0.0,
+        )
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert calls[0] > 0
+    assert emulator.rate_limited[ADD_CONTACTS] > 0
+    assert report.rate_limited == emulator.rate_limited[ADD_CONTACTS]
+    assert report.pacing_fault == "ZeroDivisionError: a bug in the governor's pace"
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1  # said once, not on every send
+    assert seen
+    assert seen[-1].pacing is not None
+    assert seen[-1].pacing.fallback  # the display says so
+
+
 async def test_random_429s_hold_the_run_to_no_limit(emulator: Emulator, zy: ZyntroClient) -> None:
     # No limit, but 6% of the requests refused at random ("Retry-After: 0"): over the 5%
     # that first reads as a limit. Taken for one, each episode cut the pace and the next

@@ -220,6 +220,23 @@ def test_the_pacing_line_says_the_rate_the_state_and_the_429s(
     assert line == f"requests: 291/s, {state}; 1,234 answered 429 (retried)"
 
 
+@pytest.mark.parametrize("rate_limited", [0, 3])
+def test_the_pacing_line_says_a_plain_fallback_paces_the_run(rate_limited: int) -> None:
+    # The governor's learning failed (a bug): the live line must not go on saying it
+    # probes or settled, from state the fallback no longer keeps; nor stay silent while
+    # no 429 came (the bug may have been met learning from successes).
+    state = _pacing(
+        phase=GovernorPhase.PROBING, fallback=True, rate_limited=rate_limited, learned_limit=None
+    )
+
+    line = pacing_text(state)
+
+    assert line == (
+        "requests: 291/s, paced by a plain fallback after the rate governor failed "
+        f"(see the log); {rate_limited} answered 429 (retried)"
+    )
+
+
 def test_a_long_pause_says_how_long_and_when_the_run_resumes() -> None:
     paused = _pacing(phase=GovernorPhase.PAUSED, paused_until=5000.0, pause_remaining=3480.0)
     at_13_07 = datetime.datetime(2026, 11, 30, 13, 7, 0)

@@ -641,6 +641,9 @@ class GovernorState:
             ``on_long_pause="wait"``: a display says when the run resumes.
         started_from: what an earlier run learned of the limit, that this run started
             paced from (``None``: it started blind); see :attr:`RateGovernor.started_from`.
+        fallback: the governor's learning failed (a bug, logged with its traceback; see
+            :attr:`RateGovernor.fault`) and a plain fallback paces the rest of the run:
+            every ``Retry-After`` honoured, the pace cut at a 429 and grown back.
     """
 
     phase: GovernorPhase
@@ -657,6 +660,7 @@ class GovernorState:
     settled_window: int | None = None
     long_pause: bool = False
     started_from: LearnedLimit | None = None
+    fallback: bool = False
 
 
 class RateGovernor:
@@ -959,13 +963,12 @@ class RateGovernor:
                     await self._sleep(self._pause_until - now)
                     paced = False  # a pause, not the pace, held it: start the pace afresh
                     continue
-                window = self._window_now()
+                window, rate = self._bounds(now)
                 if window is not None and self._in_flight >= window:
                     self._window_freed = freed = anyio.Event()
                     await freed.wait()
                     paced = False
                     continue
-                rate = self._current_rate(now)
                 if not rate:
                     break
                 # A paced send is due one interval after the previous one was *due*, not
@@ -986,6 +989,19 @@ class RateGovernor:
             if now >= self._refill_from:
                 self._note_drain_pace(rate)
             self._sent(attempt, now)
+
+    def _bounds(self, now: float) -> tuple[int | None, float | None]:
+        """The window and the pace a send waits for now (see :meth:`before_attempt`).
+
+        Both are worked out from what the run learned: an error there is a bug in this
+        module, contained as one in the learning is (see :meth:`_contain`), and the send
+        goes on under the fallback's bounds (none but ``max_per_second`` until a 429).
+        """
+        try:
+            return self._window_now(), self._current_rate(now)
+        except Exception as exc:  # a bug in the learned state must not end the run
+            self._contain(exc, now)
+        return None, self.ceiling
 
     def _note_drain_pace(self, rate: float | None) -> None:
         """Keep the slowest the run could send at since the latest pause (for the drains).
@@ -1040,9 +1056,9 @@ class RateGovernor:
             except Exception as exc:  # a bug in the learning must not end the run
                 self.succeeded, self.rate_limited = counted  # counted again by the fallback
                 self._contain(exc, now)
-                self._fall_back(now, sent, result, refused=refused, accepted=accepted)
+                self._fall_back_safely(now, sent, result, refused=refused, accepted=accepted)
         else:
-            self._fall_back(now, sent, result, refused=refused, accepted=accepted)
+            self._fall_back_safely(now, sent, result, refused=refused, accepted=accepted)
         # After learning: what it learned may have widened the window (an episode over).
         self._wake_one()
 
@@ -1092,13 +1108,18 @@ class RateGovernor:
         ``Retry-After`` and ``max_per_second``, cutting the pace at a 429 and growing it
         back), which asks nothing of the state the error may have left half-updated.
         """
-        self._fault = exc
-        logger.error(
-            "the rate governor failed while learning from an answer; the rest of this run "
-            "is paced by its plain fallback (every Retry-After still honoured). Please "
-            "report this with the traceback below.",
-            exc_info=exc,
-        )
+        if self._fault is None:
+            self._fault = exc
+            logger.error(
+                "the rate governor failed while learning from an answer; the rest of this "
+                "run is paced by its plain fallback (every Retry-After still honoured). "
+                "Please report this with the traceback below.",
+                exc_info=exc,
+            )
+        else:
+            # Failed again, in the fallback or in what the failed learning left: said once
+            # at ERROR already; each send must not log it again.
+            logger.debug("the rate governor's fallback failed too", exc_info=exc)
         # Nothing the half-updated state holds paces the run from here: not its window (a
         # send held by it for good), nor its pace (taken mid-episode, a blind cut's floor
         # of 9.6/s held a run under a bucket of 100/s at 5-50/s for 18 s). Unpaced, as at
@@ -1113,6 +1134,27 @@ class RateGovernor:
         self._limit = None
         self._rate = None
         self._fallback_cut_at = -math.inf
+
+    def _fall_back_safely(
+        self, now: float, sent: float, result: AttemptResult, *, refused: bool, accepted: bool
+    ) -> None:
+        """:meth:`_fall_back`, and if even it fails, on under ``max_per_second`` alone.
+
+        What it left out of the count (a 429 raised before it was counted) is counted here:
+        the summary's 429s are every 429 the run met.
+        """
+        counted = self.rate_limited
+        try:
+            self._fall_back(now, sent, result, refused=refused, accepted=accepted)
+        except Exception as exc:  # a bug in this module must not end the run
+            if refused:
+                if self.rate_limited == counted:  # failed before counting it
+                    self.rate_limited += 1
+                    self._refused_in_a_row += 1
+                retry_after = result.retry_after
+                if retry_after is not None and 0 < retry_after <= _ABSURD_PAUSE:
+                    self._hold_pause(now, retry_after)  # honoured, whatever failed
+            self._contain(exc, now)
 
     def _fall_back(
         self, now: float, sent: float, result: AttemptResult, *, refused: bool, accepted: bool
@@ -1176,10 +1218,37 @@ class RateGovernor:
     def snapshot(self) -> GovernorState:
         """The governor's state now.
 
+        Taking it never raises: a display must not end the run it shows. An error in
+        working it out is a bug in this module, contained as one in the learning is (see
+        :meth:`_contain`), and the state is then told from the plain counts.
+
         Returns:
             A frozen :class:`GovernorState`.
         """
         now = self._clock()
+        try:
+            return self._state(now)
+        except Exception as exc:  # a bug in the learned state must not end the run
+            self._contain(exc, now)
+        paused = now < self._pause_until
+        return GovernorState(
+            phase=GovernorPhase.PAUSED if paused else GovernorPhase.PROBING,
+            rate_limit=self.ceiling,
+            window=None,
+            in_flight=self._in_flight,
+            accepted_rate=self._accepted_rate,  # the last whole second's
+            learned_limit=None,
+            settled_rate=None,
+            rate_limited=self.rate_limited,
+            requests=self.requests,
+            paused_until=self._pause_until if paused else None,
+            pause_remaining=max(0.0, self._pause_until - now),
+            long_pause=now < self._long_pause_until,
+            started_from=self._seed,
+            fallback=True,
+        )
+
+    def _state(self, now: float) -> GovernorState:
         paused = now < self._pause_until
         rate = self._current_rate(now)
         if paused:
@@ -1208,6 +1277,7 @@ class RateGovernor:
             settled_window=self.settled_window,
             long_pause=now < self._long_pause_until,
             started_from=self._seed,
+            fallback=self._fault is not None,
         )
 
     @property
@@ -3201,6 +3271,14 @@ class RateGovernor:
         self._refill_from = max(self._refill_from, now + retry_after)
         self._restart_edge(self._refill_from)  # the edge counts from the pause's end
         self._refill_successes = 0
+        return self._hold_pause(now, retry_after)
+
+    def _hold_pause(self, now: float, retry_after: float) -> float:
+        """Hold every send for ``retry_after`` (or stop, past ``max_pause`` if so asked).
+
+        :meth:`_pause` without the learning: all a run needs to honour a ``Retry-After``.
+        Returns how much longer that makes the wait.
+        """
         if retry_after > self.max_pause:
             if self.on_long_pause == "stop":
                 self._stop = LongRetryAfterError(retry_after, self.max_pause)

@@ -158,7 +158,9 @@ def pacing_text(
     a long ``Retry-After``: ``rate limited: the API asks to wait 58 min; resuming at 14:05``.
     A run started from what an earlier run learned is paced from its first request, and
     says so before any 429: ``requests: 33/s, searching up from 33.5/s, the limit an
-    earlier run learned; no 429 yet``.
+    earlier run learned; no 429 yet``. Once the governor's learning failed (a bug, see
+    :attr:`GovernorState.fallback`), it says so: ``requests: 80/s, paced by a plain fallback
+    after the rate governor failed (see the log); 3 answered 429 (retried)``.
 
     Args:
         pacing: the governor's state from :class:`Progress` (``None``: none reported).
@@ -170,7 +172,7 @@ def pacing_text(
     """
     if pacing is None:
         return None
-    if not pacing.rate_limited and pacing.paused_until is None:
+    if not pacing.rate_limited and pacing.paused_until is None and not pacing.fallback:
         return _started_from_text(pacing)
     refused = f"{pacing.rate_limited:,} answered 429 (retried)"
     if pacing.phase is GovernorPhase.PAUSED:
@@ -182,7 +184,9 @@ def pacing_text(
             return f"rate limited: the API asks to wait {wait}; resuming at {at}"
         return f"rate limited: paused {wait} as the API asks; {refused}"
     pace = "" if pacing.rate_limit is None else format_rate(pacing.rate_limit)
-    if pacing.phase is GovernorPhase.THROTTLED:
+    if pacing.fallback:
+        state = "paced by a plain fallback after the rate governor failed (see the log)"
+    elif pacing.phase is GovernorPhase.THROTTLED:
         state = "throttled by the API" + (f" to {pace}/s" if pace else "")
     elif pacing.phase is GovernorPhase.SETTLED and pacing.settled_window is not None:
         state = f"settled at {pacing.settled_window} in flight"  # a cap on concurrency
