@@ -1107,13 +1107,16 @@ class RateGovernor:
         and the rest of the run is paced by :meth:`_fall_back` (honouring every
         ``Retry-After`` and ``max_per_second``, cutting the pace at a 429 and growing it
         back), which asks nothing of the state the error may have left half-updated.
+        The same goes for an error in reading that state: the pace and window a send
+        waits for (:meth:`_bounds`), the display's :meth:`snapshot`, and the fallback
+        itself (:meth:`_fall_back_safely`). Only the first error is logged at ``ERROR``.
         """
         if self._fault is None:
             self._fault = exc
             logger.error(
-                "the rate governor failed while learning from an answer; the rest of this "
-                "run is paced by its plain fallback (every Retry-After still honoured). "
-                "Please report this with the traceback below.",
+                "the rate governor failed (a bug in learning the API's rate limit); the "
+                "rest of this run is paced by its plain fallback (every Retry-After still "
+                "honoured). Please report this with the traceback below.",
                 exc_info=exc,
             )
         else:
