@@ -45,7 +45,15 @@ from zyntro_async.testing import (
     WindowQuota,
 )
 
-from ._helpers import ADD_CONTACTS, ClientFactory, upsert
+from ._helpers import (
+    ADD_COMMS,
+    ADD_CONTACTS,
+    ADD_NOTES,
+    MANAGE_ATTACHMENTS,
+    ClientFactory,
+    bundles,
+    upsert,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -425,6 +433,45 @@ async def test_max_per_second_is_a_ceiling_under_a_higher_limit(
     check_every_item_succeeded_once(emulator, report, n)
     assert emulator.rate_limited[ADD_CONTACTS] == 0
     assert report.settled_rate is None
+
+
+@pytest.mark.parametrize(
+    ("limit", "latency_ms"),
+    [
+        (TokenBucket(rate=100, burst=10, retry_after="seconds"), 0),
+        (ConcurrencyCap(max_in_flight=6, retry_after="date"), 30),
+        (WindowQuota(limit=300, window=2, retry_after="seconds"), 0),
+        (TokenBucket(rate=100, burst=10, retry_after="none", scope="credential"), 0),
+    ],
+    ids=["bucket", "cap", "quota", "bucket-per-credential"],
+)
+async def test_bundles_under_a_real_limit_are_each_applied_once(
+    emulator: Emulator, zy: ZyntroClient, limit: Limit, latency_ms: int
+) -> None:
+    # The job this SDK is for: contacts with their notes, links and call logs. Every child
+    # is a request of its own, paced by the same governor as the contacts, to endpoints
+    # where a retry after a write would duplicate a note or a call: a 429 must be retried
+    # (it applied nothing), and nothing else twice.
+    emulator.set_limits(limit)
+    if latency_ms:
+        emulator.faults.add(Latency(latency_ms))
+    n = 150  # 150 contacts, 225 notes, 150 links, 150 call logs: 675 requests
+
+    with anyio.fail_after(60):
+        report = await zy.bulk.run(bundles(n), concurrency=32)
+
+    assert report.counts[Status.SUCCEEDED] == n, report.summary()
+    assert report.failed == report.unknown == report.skipped == 0
+    assert emulator.applied == {
+        ADD_CONTACTS: n,
+        ADD_NOTES: n + n // 2,
+        MANAGE_ATTACHMENTS: n,
+        ADD_COMMS: n,
+    }
+    refused = sum(emulator.rate_limited.values())
+    assert refused > 0  # the limit was met, by contacts and children alike
+    assert report.rate_limited == refused
+    assert refused <= 0.25 * sum(emulator.request_counts.values())
 
 
 @pytest.mark.parametrize("failing", ["_refused", "_accepted"])
