@@ -1745,6 +1745,71 @@ def test_stints_that_accepted_nothing_after_their_first_429_tell_no_pace() -> No
     assert stints.peak.accepted > 0
 
 
+def stint(stints: _Stints, start: float, pace: float, answers: int, refused: int) -> float:
+    """``answers`` sent at ``pace`` from ``start``, each third 429 while ``refused`` last
+    (the first answer always one); returns when the last was sent."""
+    sent = start
+    left = refused
+    for i in range(answers):
+        is_refused = left > 0 and i % 3 == 0
+        left -= is_refused
+        stints.answered(sent, refused=is_refused)
+        sent += 1 / pace
+    return sent
+
+
+def test_a_stint_of_frequent_429s_is_told_by_fewer_answers() -> None:
+    # A third of the answers refused at random began an episode every few answers, and
+    # each halved the pace: by the time a stint had 30 answers, the pace had fallen from
+    # hundreds a second to a dozen, and the stints were judged against that.
+    stints = _Stints(0.0)
+    end = stint(stints, 0.0, 400.0, 12, 4)
+    assert stints.close(end) is None
+    assert stints.peak is not None  # 12 answers, 4 refused: told
+    assert stints.peak.share == pytest.approx(1 / 3)
+    assert stints.peak.accepted == pytest.approx(2 / 3 * 400.0, rel=0.15)  # what it took
+    # Far under it (a tenth of its pace or less), six answers, two refused, tell it.
+    end = stint(stints, end, 20.0, 6, 2)
+    found = stints.close(end)
+    assert found is not None
+    share, rate = found
+    assert share == pytest.approx(1 / 3)
+    assert rate == stints.peak.accepted  # kept until the governor acts on it
+
+
+def test_a_stint_of_rare_429s_still_needs_its_answers() -> None:
+    stints = _Stints(0.0)
+    stint(stints, 0.0, 400.0, 12, 2)  # 2 of 12: too few 429s to tell a share
+    assert stints.close(1.0) is None
+    assert stints.peak is None
+
+
+def test_half_the_answers_refused_is_a_limit_s_flood_not_strays() -> None:
+    stints = _Stints(0.0)
+    end = stint(stints, 0.0, 400.0, 30, 20)  # each third refused: 10 of 30 (1/3) ...
+    assert stints.close(end) is None
+    assert stints.peak is not None
+    stints = _Stints(0.0)
+    for i in range(30):  # ... but 20 of 30: no peak
+        stints.answered(i / 400, refused=i % 3 != 2)
+    assert stints.close(1.0) is None
+    assert stints.peak is None
+
+
+@pytest.mark.parametrize(("share", "seed"), [(0.15, 1), (0.25, 1), (0.25, 3), (0.35, 2), (0.35, 3)])
+def test_random_429s_a_third_of_the_answers_do_not_hold_the_run_to_a_crawl(
+    share: float, seed: int
+) -> None:
+    # A busy shard that refuses a share of everything, whatever the pace, answering no
+    # Retry-After: no limit to find. Each 429 began an episode and halved the pace before
+    # a stint could tell that they ignore it, down to half a request a second: 2,000 items
+    # took 137-5,466 s (0.7 s with none). Told by a short stint: 4-8 s.
+    result = simulate(StrayRefusals(share, seed=seed), items=2000, workers=64, seed=seed)
+    assert result.succeeded == result.items
+    assert result.duration <= 15
+    assert result.governor.settled_rate is None
+
+
 def test_429s_that_each_take_the_limit_a_little_lower_ignore_the_pace() -> None:
     creep = _Creep()
     # Steps of 2% down from 10/s, 10% of the answers refused all along: five episodes in a

@@ -574,6 +574,25 @@ async def test_random_429s_hold_the_run_to_no_limit(emulator: Emulator, zy: Zynt
     assert emulator.request_counts[ADD_CONTACTS] <= 1.15 * n  # the 429s retried, no more
 
 
+async def test_random_429s_a_third_of_the_answers_do_not_hold_the_run_to_a_crawl(
+    emulator: Emulator, zy: ZyntroClient
+) -> None:
+    # A busy shard refusing a third of everything, whatever the pace ("Retry-After: 0").
+    # Each 429 began an episode and halved the pace before the stints could tell that the
+    # 429s ignore it: the run fell to half a request a second within its first 30 requests
+    # (1,000 items would have taken half an hour). Told by short stints: 4-30 s, as lucky
+    # as the stints' first answers are (this seed's are not: four 429s in a row).
+    emulator.faults.add(RateLimited(retry_after=0), endpoint=ADD_CONTACTS, probability=0.35)
+    n = 1000
+
+    with anyio.fail_after(90):  # held to a crawl, it would take an hour
+        report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=64)
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert emulator.faults.fired["rate_limited"] > 0.25 * n
+    assert report.settled_rate is None  # no limit to pass on
+
+
 async def test_a_limit_that_never_admits_stops_the_run_resumably(
     emulator: Emulator, zy: ZyntroClient, tmp_path: Any
 ) -> None:

@@ -465,7 +465,11 @@ _NOISE_MULTIPLE = 2.5  # once known, a limit is met when 429s exceed this many t
 _NOISE_MOST = 0.2  # ... and the noise is at most this share of the answers
 _FLOOD = 8  # 429s answered in a row, no success between: it accepts none now (see _stray)
 _STINT_ANSWERS = 30  # answers a stint (the sends between two episodes) needs to count
-_STINT_SHARES = (0.02, _NOISE_MOST)  # ... and 429s in this range of them: now and then
+_STINT_SHARES = (0.02, 0.5)  # ... and 429s in this range of them: now and then
+_STINT_SHORT = (12, 4)  # ... or this many answers, this many of them 429s: often
+_STINT_FAR = 0.1  # a stint accepted at most this share of the peak's rate ...
+_STINT_FAR_SHORT = (6, 2)  # ... is told by this many answers, this many of them 429s
+_CREEP_SHARES = (0.02, _NOISE_MOST)  # a creep's 429s in this range of the answers
 _STINT_FELL = 0.4  # accepted at most this share of the peak stint's rate, a stint ...
 _STINT_ALIKE = 0.6  # ... refused at least this share of its 429s' share: they ignore the pace
 _STINT_APART = 2.0  # ... or less by fewer standard errors of the two shares than this
@@ -1721,7 +1725,8 @@ class RateGovernor:
             # 6% refused at random took 40 s (1 s so), held at 12/s.
             self._set_window(None, now)
         noise, floor = found
-        self._noise = max(self._noise, noise)
+        self._stints.peak = None
+        self._noise = max(self._noise, min(noise, _NOISE_MOST))
         self._search_up(now, floor, floor)
         self._measured = False
         self._unit = 1.0
@@ -2423,7 +2428,18 @@ class RateGovernor:
             # poll once a round trip at most, then ever more gently. Halving from a flood,
             # each round sent dozens more 429s.
             current = min(current, 1.0 / self._srtt if self._srtt else current)
-        self._rate = max(_MIN_RATE, current * _BLIND_CUT)
+        floor = _MIN_RATE
+        peak = self._stints.peak
+        if peak is not None and (not dead or self._refused_in_a_row < _FLOOD):
+            # Far under a pace the server took with a stray's share of 429s, a limit
+            # refuses nothing: 429s there are strays, or a limit that fell far, and the
+            # stints tell which (see _Stints) within a few answers at this pace, not at
+            # half a request a second. Cut on down to that, 35% of the answers refused at
+            # random held a run at 0.5/s for 50 s before they could (2,000 items in 59 s):
+            # four of them in a row, nothing accepted meanwhile, halved it four times. A
+            # quota run out refuses a flood in a row, and is polled ever more gently.
+            floor = max(floor, _STINT_FAR * peak.accepted)
+        self._rate = max(floor, min(current, current * _BLIND_CUT))
         self._episode_blind = True
         self._episode_cut = True
 
@@ -3342,6 +3358,16 @@ class _Stints:
     refused about as often as the peak (see ``_alike``; over ``_STINT_REFUSED`` 429s at
     least) says that the 429s ignore the pace; one refused less, once enough answers tell
     it, says that it followed the pace down, as a limit's do.
+
+    Where 429s are frequent, a stint is told by fewer answers (``_STINT_SHORT``): a quarter
+    to a third of the answers refused at random began an episode every few answers, and
+    each halved the pace blind, so by the time a stint had its 30 answers the pace had
+    fallen from hundreds a second to a dozen, and that was the peak the later stints were
+    judged against; they never fell far enough under it. 2,000 items on a server with no
+    limit but 35% of its answers 429 at random (none asking for a pause) took 70-5,466 s
+    in the simulation (0.7 s with none), and a run of 60 bundles against the emulator
+    (35% refused, ``Retry-After: 0``) 186 s, held at half a request a second; 7-9 s told
+    so. Up to half the answers refused may be a stray's share: more is a limit's flood.
     """
 
     def __init__(self, now: float) -> None:
@@ -3384,10 +3410,22 @@ class _Stints:
 
         Returns:
             Where the 429s ignore the pace: their share (the stint's and the peak's, on
-            average) and the peak's rate; otherwise ``None``.
+            average) and the peak's rate; otherwise ``None``. The peak stays until the
+            caller acts on it (see ``RateGovernor._ignore_the_pace``): dropped here, it was
+            lost where a window held for a cap kept the caller from acting, and the stints
+            began again from a peak of whatever pace the run had fallen to by then.
         """
         span = self.last_sent - self.first_refused
-        if self.answers < _STINT_ANSWERS or span <= 0:
+        far = (
+            self.peak is not None
+            and span > 0
+            and self.accepted / span <= _STINT_FAR * self.peak.accepted
+        )
+        answers, refused = _STINT_FAR_SHORT if far else _STINT_SHORT
+        enough = self.answers >= _STINT_ANSWERS or (
+            self.answers >= answers and self.refused >= refused
+        )
+        if not enough or span <= 0:
             return None  # too few answers to tell a share: the stint goes on
         if not self.accepted:
             # Nothing sent since its first 429 was accepted yet: no pace the server took to
@@ -3405,8 +3443,8 @@ class _Stints:
                 self.peak = _Peak(accepted, share, self.answers)
             elif accepted > _STINT_FELL * peak.accepted:
                 return None  # not far enough under the peak to tell: the stint goes on
-            elif self.refused >= _STINT_REFUSED and self._alike(share, peak):
-                self.peak, found = None, ((share + peak.share) / 2, peak.accepted)
+            elif self.refused >= (refused if far else _STINT_REFUSED) and self._alike(share, peak):
+                found = ((share + peak.share) / 2, peak.accepted)
             elif self.answers * peak.share < _STINT_EXPECTED:
                 return None  # refused less, but too few answers yet to tell it fell
         self._restart(now)
@@ -3424,7 +3462,7 @@ class _Creep:
     held for a cap; each lowering the limit by less than ``_CREEP_STEP``: a limit that
     halved is met by a flood and cut at once), once the limit is down to ``_CREEP_FELL`` of
     where they began and the 429s were a stray's share of the answers meanwhile
-    (``_STINT_SHARES``), they ignore the pace. A limit that really falls bit by bit (shared
+    (``_CREEP_SHARES``), they ignore the pace. A limit that really falls bit by bit (shared
     with a client that ramps up) looks the same; taken for strays, its 429s then meet the
     search from where the creep began, a flood that is a limit's again.
     """
@@ -3467,7 +3505,7 @@ class _Creep:
             return None
         share = self.refused / max(1, self.answers)
         self._restart(None)
-        least, most = _STINT_SHARES
+        least, most = _CREEP_SHARES
         return (share, first) if least <= share <= most else None
 
 
