@@ -439,19 +439,23 @@ async def test_an_attempt_that_will_never_report_leaves_the_window() -> None:
     assert gov.snapshot().in_flight == 0
 
 
-def fails_learning(gov: RateGovernor, method: str, *, after: int = 0) -> list[int]:
-    """Make ``gov``'s ``method`` (``_refused`` or ``_accepted``) raise on its call ``after + 1``.
+def fails_learning(
+    gov: RateGovernor, method: str, *, after: int = 0, always: bool = False
+) -> list[int]:
+    """Make ``gov``'s ``method`` (``_refused``, ``_accepted``, ...) raise on its call
+    ``after + 1``, and with ``always`` on every call after that too (a bug in what the
+    learning left, met again each time it is read).
 
     A bug in the heuristics, as the run would meet it: returns the calls counted so far.
     """
     calls = [0]
-    learn = getattr(gov, method)
+    work = getattr(gov, method)
 
-    def broken(*args: Any) -> None:
+    def broken(*args: Any) -> Any:
         calls[0] += 1
-        if calls[0] == after + 1:
-            raise ZeroDivisionError("a bug in the governor's learning")
-        learn(*args)
+        if calls[0] == after + 1 or (always and calls[0] > after):
+            raise ZeroDivisionError(f"a bug in the governor's {method}")
+        return work(*args)
 
     setattr(gov, method, broken)
     return calls
@@ -542,22 +546,6 @@ async def test_after_a_bug_in_the_learning_the_stall_bound_still_stops_the_run()
     assert 60 <= clock.now - 1000.0 < 70
 
 
-def fails_always(gov: RateGovernor, method: str, *, after: int = 0) -> list[int]:
-    """Make ``gov``'s ``method`` raise on every call after the first ``after``: a bug in what
-    the learning left, met again each time it is read. Returns the calls counted so far."""
-    calls = [0]
-    work = getattr(gov, method)
-
-    def broken(*args: Any) -> Any:
-        calls[0] += 1
-        if calls[0] > after:
-            raise ZeroDivisionError(f"a bug in {method}")
-        return work(*args)
-
-    setattr(gov, method, broken)
-    return calls
-
-
 async def test_a_bug_in_the_pace_a_send_waits_for_is_contained(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -566,7 +554,7 @@ async def test_a_bug_in_the_pace_a_send_waits_for_is_contained(
     clock = FakeClock()
     gov = governor(clock, max_per_second=50)
     await met_a_limit(gov, clock, refused=10)  # paced from here on
-    calls = fails_always(gov, "_current_rate")
+    calls = fails_learning(gov, "_current_rate", always=True)
     before = clock.now
     for _ in range(5):
         answer(gov, await send(gov), clock)  # raised nothing
@@ -586,7 +574,7 @@ async def test_a_bug_in_the_state_a_display_reads_is_contained() -> None:
     clock = FakeClock()
     gov = governor(clock)
     in_flight = await flood_then_429(gov, clock, 10, retry_after=3.0)
-    fails_always(gov, "_window_now")
+    fails_learning(gov, "_window_now", always=True)
     state = gov.snapshot()  # raised nothing
     assert state.fallback
     assert isinstance(gov.fault, ZeroDivisionError)
@@ -616,7 +604,7 @@ async def test_a_bug_in_the_fallback_still_honours_the_pause_and_counts_the_429(
     gov = governor(clock, stall_timeout=60)
     fails_learning(gov, "_refused")
     in_flight = await flood_then_429(gov, clock, 5, retry_after=2.0)  # the learning fails
-    fails_always(gov, "_fall_back")  # and the fallback too, from here on
+    fails_learning(gov, "_fall_back", always=True)  # and the fallback too, from here on
     for attempt in in_flight:
         answer(gov, attempt, clock, refused=True, retry_after=4.0)  # raised nothing
     assert gov.rate_limited == 5  # each 429 counted once

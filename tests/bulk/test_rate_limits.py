@@ -580,7 +580,7 @@ async def test_random_429s_a_third_of_the_answers_do_not_hold_the_run_to_a_crawl
     # A busy shard refusing a third of everything, whatever the pace ("Retry-After: 0").
     # Each 429 began an episode and halved the pace before the stints could tell that the
     # 429s ignore it: the run fell to half a request a second within its first 30 requests
-    # (1,000 items would have taken half an hour). Told by short stints: 4-30 s, as lucky
+    # (1,000 items would have taken half an hour). Told by short stints: 4-40 s, as lucky
     # as the stints' first answers are (this seed's are not: four 429s in a row).
     emulator.faults.add(RateLimited(retry_after=0), endpoint=ADD_CONTACTS, probability=0.35)
     n = 1000
