@@ -3367,7 +3367,7 @@ class _Stints:
     limit but 15-35% of its answers 429 at random (none asking for a pause) took 4-5,466 s
     in the simulation, six runs of nine over two minutes (0.7 s with none; 4-8 s told
     so), and the reliability suite's 60 operations against the emulator (35% refused,
-    ``Retry-After: 0``) 186-215 s, held at half a request a second (2-30 s told so). Up
+    ``Retry-After: 0``) 186-215 s, held at half a request a second (2-41 s told so). Up
     to half the answers refused may be a stray's share: more is a limit's flood.
     """
 
