@@ -1889,6 +1889,33 @@ def test_what_a_bucket_accepted_before_a_stints_first_429_is_no_pace() -> None:
     assert_targets(bucket, result)
 
 
+@pytest.mark.parametrize(
+    ("rate", "latency", "style"),
+    [(5, 0.01, "none"), (3, 0.2, 0.0), (2, 0.05, "seconds"), (5, 0.01, 1.0)],
+)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_slow_bucket_with_a_burst_of_one_is_learned_from_the_pace_it_refused(
+    rate: float, latency: float, style: RetryAfterStyle, seed: int
+) -> None:
+    # A bucket of a few requests a second with a burst of one (the emulator's default
+    # burst) refuses the first request sent closer behind the one before than it refills:
+    # the pace it refused is its rate, give or take a search's step. The floors counted
+    # over a second or two of a search's climb are a quarter under it, and probed from
+    # there in units of 100 requests (25 s at 4/s), 5/s at 10 ms held 0.80 of its rate
+    # over a minute's second half, 2/s answering in seconds 0.71 (settled 0.95-0.99 so).
+    # Only with the refused request alone in flight: a cap of one refuses the second of
+    # two in flight, and it is no rate.
+    bucket = TokenBucket(rate, 1, style)
+    result = simulate(bucket, items=rate * 60, workers=64, latency=latency, seed=seed)
+    assert result.succeeded == result.items
+    end = result.completions[-1]
+    assert result.goodput(bucket, result.duration / 2, end) >= 0.95
+    half = result.duration / 2
+    sent = sum(1 for t in result.sends if t >= half)
+    succeeded = sum(1 for t in result.completions if t >= half)
+    assert sent - succeeded <= max(1, 0.02 * sent), "settled, 429s are rare"
+
+
 def test_429s_soon_after_a_cut_that_fell_short_are_no_strays() -> None:
     # A bucket with a whole second's rate as its burst lets a probe run far over the rate
     # before it refuses: this one was refused at 496/s, and the cut, 0.7 of that, was still

@@ -422,6 +422,25 @@ async def test_random_429s_that_pause_the_run_leave_no_window_behind(
     assert report.settled_rate is None
 
 
+async def test_a_slow_bucket_with_a_burst_of_one_settles_at_its_rate(
+    emulator: Emulator, zy: ZyntroClient
+) -> None:
+    # The emulator's default burst is one: 10 requests a second, each refused if it comes
+    # closer than a tenth of a second behind the one before. The pace such a bucket refused
+    # is its rate; the floors a second of a search's climb counted were a fifth under it,
+    # and probed from there 100 requests (13 s) a unit, the run settled at 7.5-8/s.
+    emulator.set_limits(TokenBucket(rate=10, burst=1, retry_after="none"))
+    emulator.faults.add(Latency(20))
+    n = 120
+
+    with anyio.fail_after(40):  # 12 s at the rate
+        report = await zy.bulk.run([upsert(i) for i in range(n)], concurrency=16)
+
+    check_every_item_succeeded_once(emulator, report, n)
+    assert report.settled_rate is not None
+    assert 9.0 <= report.settled_rate <= 10.5, report.summary()
+
+
 async def test_max_per_second_is_a_ceiling_under_a_higher_limit(
     emulator: Emulator, zy: ZyntroClient
 ) -> None:
