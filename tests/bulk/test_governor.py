@@ -1810,6 +1810,23 @@ def test_429s_that_each_take_the_limit_a_little_lower_ignore_the_pace() -> None:
     assert crept(creep, [10.0, 9.5, 9.0, 8.6, 8.2]) is None
 
 
+def test_a_creep_s_share_counts_from_its_first_episode() -> None:
+    # A slow bucket with a burst of one, halved from 10/s to 5/s: the limit known near
+    # 10/s came down 3% a 429, half the answers refused, and six such episodes passed for
+    # a creep, because the share counted from the episode before them, 10 s of answers
+    # at 10/s with none refused: 3% of the answers. The run searched up from 10/s, into
+    # the halved bucket again (28% of a 90-second simulated run's requests refused, 5%
+    # so). Counted from the creep's first episode, half the answers refused is a limit's.
+    creep = _Creep()
+    assert crept(creep, [10.0], answers=100, refused=0) is None  # the calm before
+    assert crept(creep, [9.7, 9.4, 9.1, 8.8, 8.4], answers=2, refused=1) is None
+    # Strays at 10% of the answers, as before: found (the calm before no longer counts).
+    creep = _Creep()
+    assert crept(creep, [10.0], answers=100, refused=0) is None
+    found = crept(creep, [9.7, 9.4, 9.1, 8.8, 8.4], answers=20, refused=2)
+    assert found == (pytest.approx(0.1), 10.0)
+
+
 def test_a_limit_that_halved_or_took_a_pause_is_no_creep() -> None:
     # A limit that halved is met by a flood, and cut by a half at once: each breaks the
     # chain, as does a 429 that paused the run or one held for a cap (plain=False).

@@ -3490,7 +3490,10 @@ class _Creep:
     held for a cap; each lowering the limit by less than ``_CREEP_STEP``: a limit that
     halved is met by a flood and cut at once), once the limit is down to ``_CREEP_FELL`` of
     where they began and the 429s were a stray's share of the answers meanwhile
-    (``_CREEP_SHARES``), they ignore the pace. A limit that really falls bit by bit (shared
+    (``_CREEP_SHARES``, counted from the first of them: counted from the episode before,
+    the calm that preceded them diluted a fallen limit's half of the answers refused to
+    3%, and a slow bucket with a burst of one, halved, was searched up into again), they
+    ignore the pace. A limit that really falls bit by bit (shared
     with a client that ramps up) looks the same; taken for strays, its 429s then meet the
     search from where the creep began, a flood that is a limit's again.
     """
@@ -3529,6 +3532,8 @@ class _Creep:
             return None
         self.episodes += 1
         self.last = limit
+        if self.episodes == 1:
+            self.answers = self.refused = 0  # the share counts from this episode on
         if self.episodes < _CREEP_EPISODES or limit > _CREEP_FELL * first:
             return None
         share = self.refused / max(1, self.answers)
