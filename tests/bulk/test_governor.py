@@ -1933,6 +1933,25 @@ def test_a_slow_bucket_with_a_burst_of_one_is_learned_from_the_pace_it_refused(
     assert sent - succeeded <= max(1, 0.02 * sent), "settled, 429s are rare"
 
 
+@pytest.mark.parametrize(("rate", "latency"), [(10, 0.02), (5, 0.01)])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_slow_bucket_with_a_burst_of_one_halved_is_followed_down(
+    rate: float, latency: float, seed: int
+) -> None:
+    # Halved, it refuses every other request sent at the limit known: episodes a success
+    # apart, each taking the limit down 3% where the two before it had too few successes
+    # between them to count a rate, and after six of them the creep (or the stints) took
+    # the 429s for strays and searched up into the halved bucket again: 5-57% of the
+    # requests refused. Counted since the first of such back-to-back episodes, what the
+    # server accepted is the halved rate.
+    bucket = TokenBucket(rate, 1, "none", schedule=((30.0, rate / 2), (60.0, rate)))
+    items = int(rate * 30 + rate / 2 * 30 + rate * 30)
+    result = simulate(bucket, items=items, workers=64, latency=latency, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.05, f"{result.refused} 429s of {result.requests}"
+    assert result.goodput(bucket, 45.0, 60.0) >= 0.9  # the halved phase's second half
+
+
 def test_429s_soon_after_a_cut_that_fell_short_are_no_strays() -> None:
     # A bucket with a whole second's rate as its burst lets a probe run far over the rate
     # before it refuses: this one was refused at 496/s, and the cut, 0.7 of that, was still
