@@ -123,8 +123,8 @@ the server *accepted*, never from what was offered:
   refills, so the pace it refused is its rate, give or take a search's step (one doubling
   per ten successes at a few requests a second: 7%). ``margin`` of it is a measured limit.
   The floors count a second or two of the climb up to it, a fifth under it at a few
-  requests a second, and the unit of 100 requests probed up from there over 20-25 s units:
-  in the simulation 5/s at 10 ms held 0.79-0.82 of its rate over a minute's second half
+  requests a second, and probed up from there over units of 100 requests (20-25 s), in
+  the simulation 5/s at 10 ms held 0.79-0.82 of its rate over a minute's second half
   and 10/s at 20 ms 0.85-0.92, 0.97-0.98 and 0.94-0.97 now; over real sockets 0.82 and
   (answering in seconds) 0.86 before, 0.99 and 0.91 now. Only alone in flight: a cap of
   one refuses the second of two in flight, not a pace, and taken for a rate at the pace
@@ -795,8 +795,9 @@ class RateGovernor:
         self._episode_started = 0.0  # when its first 429 arrived
         self._previous_started = -math.inf  # ... the episode's before it
         self._previous_succeeded = 0  # successes in the run then
-        self._again_started = -math.inf  # the first of the latest episodes refused again
-        self._again_succeeded = 0  # ... soon after resuming, and successes in the run then
+        self._again_started = -math.inf  # the first of the latest episodes refused back
+        self._again_succeeded = 0  # ... to back, and successes in the run then
+        self._again_latest = -math.inf  # ... and the latest of them
         self._episode_origin = now  # when the cycle it ends began
         self._episode_origin_succeeded = 0  # successes in the run when it began
         self._episode_estimated = False  # a cut in it was based on a measurement
@@ -2208,9 +2209,18 @@ class RateGovernor:
                 # Where the server accepted less than that a second since the previous
                 # episode's first 429, that is the limit (see _between_first_refusals).
                 again = now - self._ended_at < self._unit
-                if not again or self.succeeded - self._previous_succeeded > _BACK_TO_BACK:
-                    # (Back to back: a few successes apart, see _between_first_refusals.)
+                if (
+                    not again
+                    or self.succeeded - self._previous_succeeded > _BACK_TO_BACK
+                    or self._again_latest != self._previous_started
+                ):
+                    # A run of episodes refused back to back begins here: each a few
+                    # successes after the one before, each met here (see
+                    # _between_first_refusals). Otherwise the run counted from an older
+                    # one, or from none: 0/s since the run began, a cut to 0.7 over real
+                    # sockets (a 10/s bucket settled at 7/s).
                     self._again_started, self._again_succeeded = now, self.succeeded
+                self._again_latest = now
                 if self._counted:
                     limit = min(self._limit, current)
                 else:
@@ -2312,7 +2322,7 @@ class RateGovernor:
             # known. Each such episode took the limit down 3%, and before it reached the
             # 5/s a 10/s bucket was halved to, the creep or the stints took the 429s for
             # strays and searched up into it again (5-21% of a 90-second simulated run's
-            # requests refused, 1.8-2.0% so).
+            # requests refused, 3.1% so).
             since, count = self._again_started, self.succeeded - self._again_succeeded
         span = now - since
         if span <= 0 or count < _CYCLE_SAMPLES or self._paused_between(since, now):
