@@ -2325,8 +2325,8 @@ class RateGovernor:
             # requests refused, 3.1% so).
             since, count = self._again_started, self.succeeded - self._again_succeeded
         span = now - since
-        if span <= 0 or count < _CYCLE_SAMPLES or self._paused_between(since, now):
-            return None
+        if not 0 < span < math.inf or count < _CYCLE_SAMPLES or self._paused_between(since, now):
+            return None  # (no run begun: nothing to count since)
         return count / span
 
     def _counted_until(self, sent: float) -> float:
