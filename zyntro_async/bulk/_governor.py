@@ -2862,9 +2862,20 @@ class RateGovernor:
             self._tail_limit = None
 
     def _burst_of_one(self) -> bool:
-        """Whether the bucket's burst is known to be one request (see _tail_floor)."""
+        """Whether the bucket's burst is known to be one request (see _tail_floor).
+
+        Not in a run started from a learned limit: paced from its first request, it sent
+        no burst, and what got through before its first 429 bounds nothing (a rerun
+        against a bucket of 50/s with a burst of 100 that the run before drained gets one
+        or none through: no burst of one).
+        """
         first = self._first_burst
-        return first is not None and first + self._first_late <= 1 and self._tail_trusted
+        return (
+            self._seed is None
+            and first is not None
+            and first + self._first_late <= 1
+            and self._tail_trusted
+        )
 
     def _fit_drain(self, drain: _Drain) -> tuple[float | None, bool]:
         """A token bucket's rate from this drain and the previous one, if they tell it, and
