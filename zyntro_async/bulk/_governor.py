@@ -3530,9 +3530,9 @@ class _Creep:
     (``_CREEP_SHARES``, counted from the first of them: counted from the episode before,
     the calm that preceded them diluted a fallen limit's half of the answers refused to
     3%, and a slow bucket with a burst of one, halved, was searched up into again), they
-    ignore the pace. A limit that really falls bit by bit (shared
-    with a client that ramps up) looks the same; taken for strays, its 429s then meet the
-    search from where the creep began, a flood that is a limit's again.
+    ignore the pace. A limit that really falls bit by bit (shared with a client that ramps
+    up) looks the same; taken for strays, its 429s then meet the search from where the
+    creep began, a flood that is a limit's again.
     """
 
     def __init__(self) -> None:
