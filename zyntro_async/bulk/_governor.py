@@ -116,7 +116,12 @@ the server *accepted*, never from what was offered:
   with the first count's refill counted, is the estimate alone: the search doubles each
   second, and goes on past the rate while the burst takes the excess, so 0.7 of the pace it
   refused is over the rate (a 300/s bucket with a burst of 60 restored from 150/s was
-  searched up to 491/s and resumed at 334/s, to pause the run once more).
+  searched up to 491/s and resumed at 334/s, to pause the run once more). Where the 429
+  pauses the run under ``_LONG_PAUSE``, so counted, at 0.98 of it, if that is higher: the
+  climb back from a floor under the rate takes units of ten pauses, and the count lands
+  within 1-2% of the rate either side (a plateau over it is a probe's 429 a unit on). A
+  300/s bucket with a burst of 10 at 20 ms answering ``Retry-After: 1`` held 0.91 of its
+  rate on average over six seeds without it, 0.97 so.
 - the **pace a burst of one refused** (at an episode's first 429, with a cycle counted,
   whose request was alone in flight, where the run's first burst was one request at most):
   such a bucket refuses the first request sent closer behind the one before than it
@@ -464,6 +469,7 @@ _CYCLE_SECONDS = 1.0  # ... over at least this long
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _LONG_PAUSE = 5.0  # ... unless the 429 pauses the run this long: then the floors alone
+_REFILL_SHADE = 0.98  # a shorter pause's estimate: this share of the tail floor's refill count
 _FOUND_AGAIN = 1.1  # a probe's 429 within this factor of the previous probe's: the same limit
 _SETTLED_UNITS = 4.0  # ... then the unit doubles, up to this many times the usual one
 _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
@@ -2052,7 +2058,16 @@ class RateGovernor:
                 self._check_tail_limit(sent, current)
             # Where this 429 pauses the run long, the tail floor is the estimate (see the
             # cycle branch): counted closer to the rate (see _tail_floor).
-            tail = min(self._tail_floor(self._counted_until(sent), refill=long_pause), current)
+            counted = self._counted_until(sent)
+            tail = self._tail_floor(counted, refill=long_pause)
+            if paused and not long_pause:
+                # A short pause too: the estimate climbs back from over units of ten pauses
+                # (_PAUSE_UNITS), so a floor a tenth under the rate holds the run there for
+                # most of them. Counted closer (see _tail_floor), but a little under: that
+                # count lands within 1-2% of the rate either side, and the curve's plateau
+                # over it is a probe's 429 a unit in, another pause.
+                tail = max(tail, _REFILL_SHADE * self._tail_floor(counted, refill=True))
+            tail = min(tail, current)
         floors = max(tail, drained or 0.0)  # measured under the rate (0: nothing measured)
         if first and self._round is not None:
             self._round.floors = floors
