@@ -2846,9 +2846,11 @@ class RateGovernor:
 
         With ``refill``, that count's refill (see _first_refill) and its late answers are
         counted too: a floor within 1% of a 300/s bucket's rate where the plain one is
-        0.93-0.96 of it. Only where it is the estimate (a long pause's, or a search's from a
-        pace the server accepted): counted so for every 429, it moved the limits the cap
-        guesses start from, and the figures downstream swung both ways over eight seeds.
+        0.93-0.96 of it (1-2% over it at times: a 300/s bucket with a burst of 10 at 20 ms
+        read 303/s). Only where it is the estimate (a long pause's, or a search's from a
+        pace the server accepted), or shaded where a short pause makes a low one costly
+        (``_REFILL_SHADE``): counted so for every 429, it moved the limits the cap guesses
+        start from, and the figures downstream swung both ways over eight seeds.
         """
         burst = self._first_burst or self._first_late
         if not burst or not self._tail_trusted:
