@@ -1192,9 +1192,9 @@ def test_a_cap_on_concurrent_requests_is_held_by_the_window(style: RetryAfterSty
     # a run now and then takes it for one, settling at 0.93 of it until a probe meets the
     # cap (seeds 4 and 8 of 8 before the blind episode's window; 1 and 5 since; 1 and 4
     # since the tail floor, which settles such a run at 0.96-1.00 of it; answering "exact",
-    # 2, 4 and 5 since a short pause's tail floor counts the first burst's refill, each at
-    # 0.96-0.99 of it, where the window held 0.96-0.98). Most runs hold the window at 8;
-    # every one delivers everything with few 429s.
+    # 2 before and 2, 4 and 5 since a short pause's tail floor counts the first burst's
+    # refill, each at 0.96-0.99 of it, where the window held 0.96-0.98). Most runs hold
+    # the window at 8; every one delivers everything with few 429s.
     found = 0
     for seed in range(1, 9):
         cap = ConcurrencyCap(cap=8, latency=0.02, style=style)
