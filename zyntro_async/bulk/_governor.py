@@ -2061,11 +2061,7 @@ class RateGovernor:
             counted = self._counted_until(sent)
             tail = self._tail_floor(counted, refill=long_pause)
             if paused and not long_pause:
-                # A short pause too: the estimate climbs back from over units of ten pauses
-                # (_PAUSE_UNITS), so a floor a tenth under the rate holds the run there for
-                # most of them. Counted closer (see _tail_floor), but a little under: that
-                # count lands within 1-2% of the rate either side, and the curve's plateau
-                # over it is a probe's 429 a unit in, another pause.
+                # A short pause too, a little under (see "the tail floor" above).
                 tail = max(tail, _REFILL_SHADE * self._tail_floor(counted, refill=True))
             tail = min(tail, current)
         floors = max(tail, drained or 0.0)  # measured under the rate (0: nothing measured)
