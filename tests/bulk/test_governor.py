@@ -3037,6 +3037,18 @@ def test_a_small_burst_whose_429s_pause_briefly_is_learned_close_to_its_rate() -
     assert sum(share >= 0.95 for share in settled) >= 4, settled
 
 
+@pytest.mark.parametrize("seed", range(1, 7))
+def test_a_far_bucket_is_probed_over_units_its_burst_and_round_trip_ask_for(seed: int) -> None:
+    # 250/s with a burst of 50 (a fifth of a second of it), 200 ms away, no Retry-After: 50
+    # requests in flight at the limit. Probed over units of a second or so, each probe
+    # spent the burst 25-30% over the rate, and a round trip of that excess was refused:
+    # 10-40 429s every 4-5 s, 2.0-2.4% of the requests. Over twenty times the burst's
+    # seconds, a probe spends it 11% over: 1.5%.
+    bucket = TokenBucket(rate=250, burst=50, style="none")
+    result = simulate(bucket, items=5000, workers=64, latency=0.2, seed=seed)
+    assert_targets(bucket, result)
+
+
 def test_a_cap_whose_429s_pause_the_run_is_learned_from_the_tail_too() -> None:
     # A cap of 16 at 5 ms (3,200 a second) answering "Retry-After: 1", taken for a rate: the
     # same 0.7 of the pace refused left it at 0.78 of the cap for good.

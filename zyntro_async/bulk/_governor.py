@@ -245,12 +245,15 @@ probe never costs more than the time it takes to learn from it; with a measured 
 unit is also the time the limit takes to accept 100 requests (a probe costs a 429 or so:
 against 20 a second, one every 3 s was 1.6% of the requests) and ten times the
 ``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
-over a cycle), so that a server pausing the run after every 429 is probed rarely; and where
-the bucket's burst (what emptied it when the run began, less its refill) holds half a
-second of ``W`` or more, seven times those seconds: a probe is refused only once it has
-spent the burst, and spends it before it is 25% over ``W`` (probed over 1 s units, a 200/s
-bucket with a burst of 200 at 100 ms was refused at twice its rate, a round trip's worth of
-the excess in flight each time). A pause
+over a cycle), so that a server pausing the run after every 429 is probed rarely; and
+seven to twenty times the seconds of ``W`` the bucket's burst holds (what emptied it when
+the run began, less its refill): a probe is refused only once it has spent the burst, by
+then 25% over ``W`` over units of seven times them, 11% over twenty, and a round trip's
+worth of that excess is in flight, all refused (probed over 1 s units, a 200/s bucket with
+a burst of 200 at 100 ms was refused at twice its rate). Where 429s pause the run, seven
+times, from half a second of burst. Where they do not, as many times as keep that excess
+to three requests in flight: probed over units of a second, a 250/s bucket with a burst of
+50 at 200 ms met 10-40 429s a probe, 2.0-2.4% of its requests (1.5% over twenty). A pause
 to an HTTP date counts as a second however short it was: a date says "until that second",
 so the next probe's pause may be anything up to a second (waits are taken for dates when
 they end whole seconds apart; probed at ten times a short one, a 300/s bucket paused every
@@ -534,9 +537,11 @@ _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the late
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
 _PROBE_REQUESTS = 100.0  # the probing unit lasts at least this many requests at the limit
-_BURST_UNITS = 7.0  # ... and this many times the seconds of it the burst holds: a probe spends
-#   the burst while under 1.25x the limit (the curve's excess over 2.3 units is 0.145 of one)
-_BURST_UNIT_FROM = 0.5  # ... where it holds this many seconds of it or more
+_BURST_UNITS = (7.0, 20.0)  # ... and this many times the seconds of it the burst holds, at
+#   least and at most: a probe spends the burst while under 1.25x the limit (the curve's
+#   excess over 2.3 units is 0.145 of one), or 1.11x (over 1.78 units, 0.05)
+_BURST_UNIT_FROM = 0.5  # ... at least, where it holds this many seconds of it or more
+_PROBE_OVER = 3.0  # ... where 429s do not pause: what a probe's excess may have in flight
 _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
 _TAIL_SLOT = 0.025  # successes are counted by when they were sent, in slots this long
 _TAIL_SLOTS = 80  # ... over the last two seconds
@@ -3171,15 +3176,25 @@ class RateGovernor:
         return self._fell_units if fallen else _PAUSE_UNITS
 
     def _burst_unit(self, limit: float) -> float:
-        """The probing unit a bucket's burst asks for: ``_BURST_UNITS`` times its seconds.
+        """The probing unit a bucket's burst asks for: 7-20 times its seconds (``_BURST_UNITS``).
 
         A probe over the rate is refused only once the burst is spent, by what the probe
         sends over the rate; a curve that climbs too fast for that meets its first 429 far
         over it, with a round trip's worth of that excess in flight, all refused. A 200/s
         bucket with a burst of 200 at 100 ms, probed over 1 s units, was refused at 2x its
-        rate every few seconds (5% of requests). The burst is what emptied the bucket the
-        run began with, less its refill meanwhile (see _first_refill); 0 when unknown (a
-        bucket drained when the run began tells no burst).
+        rate every few seconds (5% of requests). Where the 429s pause the run, seven times
+        the seconds from half a second of burst: the pauses' unit is long already, and a
+        longer one moved the estimates of the episodes right after it (a 300/s bucket with
+        a burst of 60 at 100 ms answering HTTP dates settled at 0.92 of its rate on a seed
+        where it held 1.00). Where they do not, the more the limit has in flight, the longer
+        (see _PROBE_OVER): a 250/s bucket with a burst of 50 at 200 ms, probed over units of
+        about a second, met 10-40 429s a probe (2.0-2.4% of its requests); 1.5% over twenty
+        times its burst's seconds. Not longer for the few in flight a near limit has: a
+        300/s bucket with a burst of 60 at 20 ms, halved and then restored, was found again
+        only 10 s after it rose (0.85 of its limits from the run's second second on, 0.98 so).
+        The burst is what emptied the bucket the run began with, less its refill meanwhile
+        (see _first_refill); 0 when unknown (a bucket drained when the run began tells no
+        burst).
 
         ``limit`` is the highest an episode has ended on, not the latest: a limit that came
         down far (a quota's first window, taken for a burst, then counted low) made the
@@ -3191,9 +3206,15 @@ class RateGovernor:
         if burst is None:
             return 0.0
         seconds = burst / limit
-        if seconds < _BURST_UNIT_FROM:
-            return 0.0  # the usual unit's probes spend it soon enough
-        return _BURST_UNITS * seconds
+        least, most = _BURST_UNITS
+        if self._pause_cost() > 0:
+            return least * seconds if seconds >= _BURST_UNIT_FROM else 0.0
+        # The cubic spends ``k * C * x**4 / 4`` of the burst's seconds ``x`` units past its
+        # plateau, over a unit of ``k`` times them, and is ``C * x**3`` over the limit then: a
+        # round trip's worth of that excess is refused, so at most _PROBE_OVER requests.
+        excess = _PROBE_OVER / (limit * self._srtt) if self._srtt else math.inf
+        units = 4 / _CUBIC_C * math.pow(excess / _CUBIC_C, -4 / 3)
+        return min(max(units, least), most) * seconds
 
     def _burst_of(self, rate: float) -> float | None:
         """The burst of a bucket of ``rate`` that the run's first count emptied: what got
