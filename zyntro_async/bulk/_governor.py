@@ -250,10 +250,11 @@ seven to twenty times the seconds of ``W`` the bucket's burst holds (what emptie
 the run began, less its refill): a probe is refused only once it has spent the burst, by
 then 25% over ``W`` over units of seven times them, 11% over twenty, and a round trip's
 worth of that excess is in flight, all refused (probed over 1 s units, a 200/s bucket with
-a burst of 200 at 100 ms was refused at twice its rate). Where 429s pause the run, seven
-times, from half a second of burst. Where they do not, as many times as keep that excess
-to three requests in flight: probed over units of a second, a 250/s bucket with a burst of
-50 at 200 ms met 10-40 429s a probe, 2.0-2.4% of its requests (1.5% over twenty). A pause
+a burst of 200 at 100 ms was refused at twice its rate). Seven times, from half a second
+of burst; but where 429s do not pause the run, as many times as keep that excess to three
+requests in flight, if that is more: probed over units of a second, a 250/s bucket with a
+burst of 50 at 200 ms met 10-40 429s a probe, 2.0-2.4% of its requests (1.5% over twenty
+times its 0.2 s). A pause
 to an HTTP date counts as a second however short it was: a date says "until that second",
 so the next probe's pause may be anything up to a second (waits are taken for dates when
 they end whole seconds apart; probed at ten times a short one, a 300/s bucket paused every
@@ -540,8 +541,8 @@ _PROBE_REQUESTS = 100.0  # the probing unit lasts at least this many requests at
 _BURST_UNITS = (7.0, 20.0)  # ... and this many times the seconds of it the burst holds, at
 #   least and at most: a probe spends the burst while under 1.25x the limit (the curve's
 #   excess over 2.3 units is 0.145 of one), or 1.11x (over 1.78 units, 0.05)
-_BURST_UNIT_FROM = 0.5  # ... at least, where it holds this many seconds of it or more
-_PROBE_OVER = 3.0  # ... where 429s do not pause: what a probe's excess may have in flight
+_BURST_UNIT_FROM = 0.5  # ... the least, where it holds this many seconds of it or more
+_PROBE_OVER = 3.0  # ... more where 429s do not pause: what a probe's excess may have in flight
 _DEAD_ROUND = 16  # this many 429s, nothing accepted sent since the first: a round refused whole
 _TAIL_SLOT = 0.025  # successes are counted by when they were sent, in slots this long
 _TAIL_SLOTS = 80  # ... over the last two seconds
@@ -3182,16 +3183,17 @@ class RateGovernor:
         sends over the rate; a curve that climbs too fast for that meets its first 429 far
         over it, with a round trip's worth of that excess in flight, all refused. A 200/s
         bucket with a burst of 200 at 100 ms, probed over 1 s units, was refused at 2x its
-        rate every few seconds (5% of requests). Where the 429s pause the run, seven times
-        the seconds from half a second of burst: the pauses' unit is long already, and a
-        longer one moved the estimates of the episodes right after it (a 300/s bucket with
-        a burst of 60 at 100 ms answering HTTP dates settled at 0.92 of its rate on a seed
-        where it held 1.00). Where they do not, the more the limit has in flight, the longer
-        (see _PROBE_OVER): a 250/s bucket with a burst of 50 at 200 ms, probed over units of
-        about a second, met 10-40 429s a probe (2.0-2.4% of its requests); 1.5% over twenty
-        times its burst's seconds. Not longer for the few in flight a near limit has: a
-        300/s bucket with a burst of 60 at 20 ms, halved and then restored, was found again
-        only 10 s after it rose (0.85 of its limits from the run's second second on, 0.98 so).
+        rate every few seconds (5% of requests). Seven times the seconds, from half a second
+        of burst; where the 429s do not pause the run, longer the more the limit has in
+        flight (see _PROBE_OVER): a 250/s bucket with a burst of 50 at 200 ms, probed over
+        units of about a second, met 10-40 429s a probe (2.0-2.4% of its requests); 1.5%
+        over twenty times its burst's seconds. Not where they pause: the pauses' unit is
+        long already, and a longer one moved the estimates of the episodes right after it
+        (a 300/s bucket with a burst of 60 at 100 ms answering HTTP dates settled at 0.92 of
+        its rate on a seed where it held 1.00). Nor for the few in flight a near limit has:
+        a 300/s bucket with a burst of 60 at 20 ms, halved and then restored, was found
+        again only 10 s after it rose (0.85 of its limits from the run's second second on,
+        0.98 so).
         The burst is what emptied the bucket the run began with, less its refill meanwhile
         (see _first_refill); 0 when unknown (a bucket drained when the run began tells no
         burst).
@@ -3207,14 +3209,16 @@ class RateGovernor:
             return 0.0
         seconds = burst / limit
         least, most = _BURST_UNITS
-        if self._pause_cost() > 0:
-            return least * seconds if seconds >= _BURST_UNIT_FROM else 0.0
-        # The cubic spends ``k * C * x**4 / 4`` of the burst's seconds ``x`` units past its
-        # plateau, over a unit of ``k`` times them, and is ``C * x**3`` over the limit then: a
-        # round trip's worth of that excess is refused, so at most _PROBE_OVER requests.
-        excess = _PROBE_OVER / (limit * self._srtt) if self._srtt else math.inf
-        units = 4 / _CUBIC_C * math.pow(excess / _CUBIC_C, -4 / 3)
-        return min(max(units, least), most) * seconds
+        units = least
+        if self._pause_cost() <= 0 and self._srtt:
+            # The cubic spends ``k * C * x**4 / 4`` of the burst's seconds ``x`` units past
+            # its plateau, over a unit of ``k`` times them, and is ``C * x**3`` over the limit
+            # then: a round trip's worth of that excess is refused, at most _PROBE_OVER.
+            excess = _PROBE_OVER / (limit * self._srtt)
+            units = min(max(4 / _CUBIC_C * math.pow(excess / _CUBIC_C, -4 / 3), least), most)
+        if units <= least and seconds < _BURST_UNIT_FROM:
+            return 0.0  # the usual unit's probes spend it soon enough
+        return units * seconds
 
     def _burst_of(self, rate: float) -> float | None:
         """The burst of a bucket of ``rate`` that the run's first count emptied: what got
