@@ -3193,10 +3193,9 @@ class RateGovernor:
         its rate on a seed where it held 1.00). Nor for the few in flight a near limit has:
         a 300/s bucket with a burst of 60 at 20 ms, halved and then restored, was found
         again only 10 s after it rose (0.85 of its limits from the run's second second on,
-        0.98 so).
-        The burst is what emptied the bucket the run began with, less its refill meanwhile
-        (see _first_refill); 0 when unknown (a bucket drained when the run began tells no
-        burst).
+        0.98 so). The burst is what emptied the bucket the run began with, less its refill
+        meanwhile (see _first_refill); 0 when unknown (a bucket drained when the run began
+        tells no burst).
 
         ``limit`` is the highest an episode has ended on, not the latest: a limit that came
         down far (a quota's first window, taken for a burst, then counted low) made the
@@ -3211,9 +3210,9 @@ class RateGovernor:
         least, most = _BURST_UNITS
         units = least
         if self._pause_cost() <= 0 and self._srtt:
-            # The cubic spends ``k * C * x**4 / 4`` of the burst's seconds ``x`` units past
-            # its plateau, over a unit of ``k`` times them, and is ``C * x**3`` over the limit
-            # then: a round trip's worth of that excess is refused, at most _PROBE_OVER.
+            # Over units of k times the burst's seconds, the cubic has spent k*C*x**4/4 of
+            # the burst x units past its plateau, and is C*x**3 over the limit: once all of
+            # it is spent, a round trip's worth of that excess is refused (_PROBE_OVER).
             excess = _PROBE_OVER / (limit * self._srtt)
             units = min(max(4 / _CUBIC_C * math.pow(excess / _CUBIC_C, -4 / 3), least), most)
         if units <= least and seconds < _BURST_UNIT_FROM:
