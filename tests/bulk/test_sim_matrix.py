@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from . import sim_matrix
+from ._sim import ConcurrencyCap, simulate
 from .sim_matrix import Row, compare, run_one, scenarios, summary
 
 SMALL = "cap 4 50ms, http-date"  # 1,600 items: a fraction of a second of simulation
@@ -86,3 +87,40 @@ def test_the_command_writes_rows_that_compare_with_themselves(
     printed = capsys.readouterr().out
     assert "1 runs: missing a target" in printed
     assert "mean settled +0.0000" in printed
+
+
+@pytest.mark.parametrize("share", [0.8, 0.9, 1.0])
+def test_a_request_holds_a_cap_s_slot_for_its_server_share_of_the_round_trip(
+    share: float,
+) -> None:
+    # A cap counts a request only while it is inside the server: the less of the round trip
+    # that is, the more a cap of the same size lets through (at 0.8, a pace a quarter over
+    # cap / latency when the round trips line up). Over loopback sockets it is 0.9 of it or
+    # more, and the matrix simulates that (SERVER_SHARE).
+    class Timed(ConcurrencyCap):
+        def __init__(self) -> None:
+            super().__init__(8, 0.05, "none")
+            self.entered: list[float] = []
+            self.inside_for: list[float] = []
+
+        def admit(self, now: float) -> tuple[bool, float | None]:
+            accepted, retry_after = super().admit(now)
+            if accepted:
+                self.entered.append(now)
+            return accepted, retry_after
+
+        def leave(self, now: float) -> None:
+            super().leave(now)
+            self.inside_for.append(now - self.entered.pop(0))
+
+    cap = Timed()
+    result = simulate(cap, items=400, workers=4, latency=0.05, jitter=0.0, server_share=share)
+    assert result.succeeded == 400
+    assert cap.inside_for and all(t == pytest.approx(share * 0.05) for t in cap.inside_for)
+    assert sim_matrix.SERVER_SHARE == 0.9
+
+
+def test_a_server_share_outside_the_round_trip_is_refused() -> None:
+    for share in (0.0, 1.5):
+        with pytest.raises(ValueError, match="server_share"):
+            simulate(ConcurrencyCap(8, 0.05, "none"), items=1, workers=1, server_share=share)
