@@ -682,6 +682,22 @@ def test_the_round_in_flight_when_a_429_pauses_the_run_measures_the_bucket(
     assert 0.95 * 300 <= learned <= 1.04 * 300
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_paused_round_raises_a_floor_the_cut_set_under_the_rate_it_measured(seed: int) -> None:
+    # 200/s with a burst of 4 at 100 ms, each 429 pausing the run a second. The search's
+    # 429 came at about 240/s; its cycle held a pause, so the cut set only a floor, the
+    # tail's (169-178/s), and the round in flight measured 199-207/s. Taken only where it
+    # was lower, the run held the floor and found the rate only in its last seconds, probed
+    # over units of ten pauses (0.78-0.92 of it settled).
+    bucket = TokenBucket(rate=200, burst=4, style="seconds")
+    result = simulate(bucket, items=6000, workers=64, latency=0.1, seed=seed)
+    assert result.succeeded == result.items
+    assert result.refused_fraction <= 0.02
+    learned = result.governor.snapshot().learned_limit
+    assert learned is not None
+    assert 0.96 * 200 <= learned <= 1.04 * 200
+
+
 @pytest.mark.parametrize(
     ("rate", "burst", "seed"), [(300, 150, 1), (200, 100, 2), (150, 75, 2), (300, 300, 1)]
 )

@@ -51,7 +51,12 @@ the server *accepted*, never from what was offered:
   clumps of a 300/s bucket with a burst of 6 were read at 186/s); never under
   the floors the 429 counted, and it only lowers the limit the cut set (a cap's round
   counts what the cap let through while the round trips varied, and ran a cap of 32 at
-  200 ms a fifth over it; counted at 8, one more or less is an eighth). Without it a
+  200 ms a fifth over it; counted at 8, one more or less is an eighth), unless that limit
+  is only a floor or a guess (the pause was part of the cycle it counted): then it raises
+  it, up to the pace the round was sent at. Cut to the tail floor under it, a 200/s bucket
+  with a burst of 4 at 100 ms answering in seconds was held at 169-178/s while its round
+  counted 199-207/s, and probed over ten pauses a unit it found its rate only in the
+  run's last seconds (0.78-0.92 of it settled). Without it a
   search's 429 that paused the run cut to 0.7 of the pace it refused, a guess: a 300/s
   bucket with a burst of 150 at 100 ms answering in seconds, refused at 655/s, was set
   to 458/s, then 335/s a pause later and 300/s three pauses after (0.90-0.92 of it
@@ -2283,8 +2288,8 @@ class RateGovernor:
     def _round_answered(self, paused: _PausedRound, sent: float, *, refused: bool) -> None:
         """Count an answer of the round in flight at the episode's pause; once all are in,
         what the server accepted of it is the limit, where it tells one and is under the
-        limit the episode's cut set, or a floor over a limit the cut only guessed (see "the
-        paused round")."""
+        limit the episode's cut set or that limit is no measurement, or a floor over a limit
+        the cut only guessed (see "the paused round")."""
         paused.answered(sent, refused=refused)
         if paused.pending > 0:
             return
@@ -2315,6 +2320,10 @@ class RateGovernor:
                     self._learn(min(floor, self._episode_guessed), None, measured=self._measured)
             return
         if self._limit is not None and rate >= self._limit:
+            if not self._measured:
+                # The cut set only a floor (its cycle held the pause): the round measured
+                # over it, and the pace it was sent at bounds it (see "the paused round").
+                self._learn(min(rate, paused.offered), None, measured=False)
             return
         self._learn(rate, None)
 
