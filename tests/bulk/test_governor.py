@@ -3058,11 +3058,45 @@ def test_a_far_bucket_is_probed_over_units_its_burst_and_round_trip_ask_for(seed
     # 250/s with a burst of 50 (a fifth of a second of it), 200 ms away, no Retry-After: 50
     # requests in flight at the limit. Probed over units of a second or so, each probe
     # spent the burst 25-30% over the rate, and a round trip of that excess was refused:
-    # 10-40 429s every 4-5 s, 2.0-2.4% of the requests. Over twenty times the burst's
-    # seconds, a probe spends it 11% over: 1.5%.
+    # 10-40 429s every 4-5 s, 2.0-2.4% of the requests. Over forty times the burst's
+    # seconds, a probe spends it 7% over: 1.5%.
     bucket = TokenBucket(rate=250, burst=50, style="none")
     result = simulate(bucket, items=5000, workers=64, latency=0.2, seed=seed)
     assert_targets(bucket, result)
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_cap_far_away_is_not_probed_as_a_bucket_with_slow_start_s_rounds_for_a_burst(
+    seed: int,
+) -> None:
+    # A cap of 50 at 150 ms without Retry-After, each request holding its slot for 0.9 of
+    # its round trip (as over loopback sockets), is taken for a rate. Slow start's rounds
+    # under that rate were counted into the burst its first count emptied (43-48 of a
+    # burst it does not have), and it was probed as a far bucket, over 4-second units:
+    # 0.84 of its rate for ten seconds, 0.91-0.93 settled. The bucket stays full while the
+    # sends are under its rate: what got through then is refill, not burst.
+    cap = ConcurrencyCap(cap=50, latency=0.15, style="none")
+    result = simulate(cap, items=6000, workers=64, latency=0.15, seed=seed, server_share=0.9)
+    assert_targets(cap, result)
+    governor = result.governor
+    assert governor._burst_of(333.0) - governor._first_reached(333.0)[0] <= 10
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_far_bucket_s_burst_is_counted_from_where_the_sends_reached_its_rate(
+    seed: int,
+) -> None:
+    # 250/s with a burst of 50 at 200 ms: slow start's rounds of 4-32 a round trip stay
+    # under its rate (50 a round trip), and the bucket full. Counted with them, its burst
+    # read 72-76.
+    bucket = TokenBucket(rate=250, burst=50, style="none")
+    result = simulate(bucket, items=5000, workers=64, latency=0.2, seed=seed)
+    governor = result.governor
+    reached, _ = governor._first_reached(250.0)
+    assert reached > 0
+    burst = governor._burst_of(250.0)
+    assert burst is not None
+    assert 0.6 * 50 <= burst - reached <= 1.1 * 50
 
 
 def test_a_cap_whose_429s_pause_the_run_is_learned_from_the_tail_too() -> None:
