@@ -3213,7 +3213,7 @@ class RateGovernor:
         meanwhile (see _first_refill), and less what got through before the sends reached
         the rate: the bucket stayed full while they were under it; 0 when unknown (a bucket
         drained when the run began tells no burst). Counted with slow start's first rounds
-        in it, the burst of a 250/s bucket with a burst of 50 at 200 ms read 72, and a cap
+        in it, the burst of a 250/s bucket with a burst of 50 at 200 ms read 72-76, a cap
         of 50 at 150 ms, which has none, read 43-48: taken for a bucket far away, it was
         probed over 4-second units and held 0.84 of its rate for ten seconds (0.94 of it
         settled on average over twelve simulated runs; 0.87 and 0.90 over real sockets),
