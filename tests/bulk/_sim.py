@@ -402,7 +402,7 @@ def simulate(
     when the round trips line up. Over loopback sockets the emulator holds it for 0.9 or
     more of the round trip the client sees (a cap of 30 at 150 ms: 164 ms), and a cap of
     30 or 50 at 150 ms that settled at 0.98-1.00 of its rate in this simulation settled at
-    0.81-0.88 there; at 0.9 the simulation showed the same (see ``sim_matrix``).
+    0.81-0.90 there; at 0.9 the simulation showed the same (see ``sim_matrix``).
 
     ``stalls``: ``(at, seconds)`` pairs, times the server stops reading (a garbage
     collection): what arrives meanwhile reaches its limit all at once when it reads again.

@@ -16,7 +16,7 @@ there, on average over six seeds, 0.79 at worst; at 0.79 over real sockets; at 0
 jitter of 0.2). Each request spends 0.9 of its round trip inside the server
 (``SERVER_SHARE``), as over loopback sockets: at the simulation's default of 0.8, a cap
 holds a slot for less of it and lets a fifth more through, and caps of 30 and 50 at
-150 ms that settled at 0.98-1.00 here settled at 0.81-0.88 over real sockets.
+150 ms that settled at 0.98-1.00 here settled at 0.81-0.90 over real sockets.
 
 To compare with the code of another commit, run the matrix in a worktree of it with
 ``--out``, then here with ``--compare``::
