@@ -252,15 +252,16 @@ unit is also the time the limit takes to accept 100 requests (a probe costs a 42
 against 20 a second, one every 3 s was 1.6% of the requests) and ten times the
 ``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
 over a cycle), so that a server pausing the run after every 429 is probed rarely; and
-seven to twenty times the seconds of ``W`` the bucket's burst holds (what emptied it when
-the run began, less its refill): a probe is refused only once it has spent the burst, by
-then 25% over ``W`` over units of seven times them, 11% over twenty, and a round trip's
-worth of that excess is in flight, all refused (probed over 1 s units, a 200/s bucket with
-a burst of 200 at 100 ms was refused at twice its rate). Seven times, from half a second
-of burst; but where 429s do not pause the run, as many times as keep that excess to three
-requests in flight, if that is more: probed over units of a second, a 250/s bucket with a
-burst of 50 at 200 ms met 10-40 429s a probe, 2.0-2.4% of its requests (1.5% over twenty
-times its 0.2 s). A pause
+seven to forty times the seconds of ``W`` the bucket's burst holds (what emptied it when
+the run began, less its refill and what got through before the sends reached ``W``): a
+probe is refused only once it has spent the burst, by then 25% over ``W`` over units of
+seven times them, 7% over forty, and a round trip's worth of that excess is in flight,
+all refused (probed over 1 s units, a 200/s bucket with a burst of 200 at 100 ms was
+refused at twice its rate). Seven times, from half a second of burst; but where 429s do
+not pause the run, as many times as keep that excess to three requests in flight, if that
+is more: probed over units of a second, a 250/s bucket with a burst of 50 at 200 ms met
+10-40 429s a probe, 2.0-2.4% of its requests (1.2-1.6% over forty times its burst's
+seconds). A pause
 to an HTTP date counts as a second however short it was: a date says "until that second",
 so the next probe's pause may be anything up to a second (waits are taken for dates when
 they end whole seconds apart; probed at ten times a short one, a 300/s bucket paused every
@@ -3226,12 +3227,12 @@ class RateGovernor:
         per 10 s answering "Retry-After: 1" came down to 23/s, was probed over 147-second
         units, and ran at 0.46 of the quota (0.92 so).
         """
-        burst = self._burst_of(limit) if self._tail_trusted and limit > 0 else None
-        if burst is None:
+        if not (self._first_burst and self._tail_trusted and limit > 0):
             return 0.0
         # What went through before the sends reached the limit's rate was refill too: the
-        # bucket stayed full meanwhile (see the docstring).
-        burst = max(0.0, burst - self._first_reached(limit)[0])
+        # bucket stayed full meanwhile (see the docstring). One pass over the first sends.
+        reached, refilled = self._first_reached(limit)
+        burst = max(0.0, self._first_burst - limit * refilled - reached)
         seconds = burst / limit
         least, most = _BURST_UNITS
         units = least
