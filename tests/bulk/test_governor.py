@@ -1509,6 +1509,20 @@ def test_a_slow_limit_is_probed_over_a_hundred_of_its_requests() -> None:
     assert result.goodput(bucket, 20.0, result.completions[-1]) >= 0.95
 
 
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_a_limit_learned_without_pauses_is_probed_over_250_of_its_requests(seed: int) -> None:
+    # 100/s with a burst of 20, 50 ms away, no Retry-After: each probe costs a 429 or a
+    # few. Probed over units of 100 requests (1 s), one came every 2.5-3 s: 8-17 429s after
+    # the first 5 s, 0.5-1.1% of the requests sent then. Over 250 requests (2.5 s): 3-5.
+    bucket = RecordedBucket(rate=100, burst=20, style="none")
+    result = simulate(bucket, items=2000, workers=64, latency=0.05, seed=seed, jitter=0.9)
+    assert result.succeeded == result.items
+    settled = [t for t in bucket.refusals if t >= 5.0]
+    sent = [t for t in result.sends if t >= 5.0]
+    assert len(settled) <= 0.004 * len(sent), f"{len(settled)} 429s of {len(sent)}"
+    assert result.goodput(bucket, 5.0, result.completions[-1]) >= 0.95
+
+
 def test_a_pace_that_rises_while_an_attempt_waits_for_it_takes_effect_at_once() -> None:
     # A quota that ran out is polled every 2 s. The attempt waiting for the next poll slept
     # the whole interval: when the poll before it found the quota open again, the run went

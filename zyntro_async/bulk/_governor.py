@@ -249,7 +249,9 @@ second, the length of the last episode (a 30-second pause is probed 30 times mor
 and a quarter of the last cycle (a quota that answers every 10 s is probed at its pace): a
 probe never costs more than the time it takes to learn from it; with a measured limit, the
 unit is also the time the limit takes to accept 100 requests (a probe costs a 429 or so:
-against 20 a second, one every 3 s was 1.6% of the requests) and ten times the
+against 20 a second, one every 3 s was 1.6% of the requests), and 250 of them up to 2.5 s
+(a bucket of 100/s with a burst of 20 at 50 ms, probed over 1 s units, was refused every
+2.5-3 s, 0.3-1.1% of the requests after its first flood; 0.1-0.3% so), and ten times the
 ``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
 over a cycle), so that a server pausing the run after every 429 is probed rarely; and
 seven to forty times the seconds of ``W`` the bucket's burst holds (what emptied it when
@@ -545,6 +547,8 @@ _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the late
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
 _PROBE_REQUESTS = 100.0  # the probing unit lasts at least this many requests at the limit
+_QUIET_PROBE = (250.0, 2.5)  # ... and this many, where they take at most this many
+#   seconds: a probe's few 429s are a share of the requests between two probes
 _BURST_UNITS = (7.0, 40.0)  # ... and this many times the seconds of it the burst holds, at
 #   least and at most: a probe spends the burst while under 1.25x the limit (the curve's
 #   excess over 2.3 units is 0.145 of one), or 1.07x (over 1.5 units, 0.025)
@@ -3081,6 +3085,9 @@ class RateGovernor:
                 self._unit,
                 self._track_fall() * self._pause_cost(),
                 _PROBE_REQUESTS / self._limit,
+                # (No longer than 2.5 s for that: over 250 requests, a cap of one at 50 ms
+                # was probed every 12.5 s and held 0.57-0.61 of it, from 0.72-0.76.)
+                min(_QUIET_PROBE[0] / self._limit, _QUIET_PROBE[1]),
                 self._burst_unit(self._most_limit),
             )
             if self._episode_found_again:
