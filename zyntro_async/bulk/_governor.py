@@ -546,9 +546,9 @@ _PAUSES_KEPT = 32  # the latest pauses kept, to tell a span's paused seconds fro
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
-_PROBE_REQUESTS = 100.0  # the probing unit lasts at least this many requests at the limit
-_QUIET_PROBE = (250.0, 2.5)  # ... and this many, where they take at most this many
-#   seconds: a probe's few 429s are a share of the requests between two probes
+_PROBE_REQUESTS = (100.0, 250.0)  # the probing unit lasts at least the first many requests
+#   at the limit, and up to the second while they take at most _PROBE_REQUESTS_SECONDS
+_PROBE_REQUESTS_SECONDS = 2.5
 _BURST_UNITS = (7.0, 40.0)  # ... and this many times the seconds of it the burst holds, at
 #   least and at most: a probe spends the burst while under 1.25x the limit (the curve's
 #   excess over 2.3 units is 0.145 of one), or 1.07x (over 1.5 units, 0.025)
@@ -3084,10 +3084,7 @@ class RateGovernor:
             self._unit = max(
                 self._unit,
                 self._track_fall() * self._pause_cost(),
-                _PROBE_REQUESTS / self._limit,
-                # (No longer than 2.5 s for that: over 250 requests, a cap of one at 50 ms
-                # was probed every 12.5 s and held 0.57-0.61 of it, from 0.72-0.76.)
-                min(_QUIET_PROBE[0] / self._limit, _QUIET_PROBE[1]),
+                _probe_requests(self._limit) / self._limit,
                 self._burst_unit(self._most_limit),
             )
             if self._episode_found_again:
@@ -3904,6 +3901,19 @@ class _Curve:
             return self.start * math.pow(2.0, min(x, 60.0))
         x -= self.k
         return max(_MIN_RATE, self.ref * (1.0 + _CUBIC_C * x * x * x))
+
+
+def _probe_requests(limit: float) -> float:
+    """The requests at ``limit`` a probing unit lasts at least: 100, and up to 250 where
+    those take 2.5 s or less (``_PROBE_REQUESTS``).
+
+    Each probe costs a 429 or a few. Over 100 requests a 100/s bucket with a burst of 20 at
+    50 ms was probed every 2.5-3 s; over 250, every 6 s. Not longer than 2.5 s: over 250
+    requests, a cap of one at 50 ms was probed every 12.5 s and held 0.57-0.61 of it, from
+    0.72-0.76.
+    """
+    least, most = _PROBE_REQUESTS
+    return max(least, min(most, _PROBE_REQUESTS_SECONDS * limit))
 
 
 def _is_long_pause(seconds: float) -> bool:
