@@ -1523,6 +1523,21 @@ def test_a_limit_learned_without_pauses_is_probed_over_250_of_its_requests(seed:
     assert result.goodput(bucket, 5.0, result.completions[-1]) >= 0.95
 
 
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_a_limit_a_search_measured_is_first_probed_over_twenty_pauses(seed: int) -> None:
+    # 300/s with a burst of 60, 100 ms away, "Retry-After: 1": the drain after the search's
+    # pause measured the rate within 1% 5 s in. Probed over units of ten pauses, its first
+    # probe paused the run a second at 31-33 s, in the second half of a run of 34 s, to
+    # find the same limit (0.94-0.95 of the rate there). Over twenty pauses it comes after
+    # the run ends.
+    bucket = RecordedBucket(rate=300, burst=60, style=1.0)
+    result = simulate(bucket, items=9000, workers=64, latency=0.1, seed=seed, server_share=0.9)
+    assert result.succeeded == result.items
+    end = result.completions[-1]
+    assert [t for t in bucket.refusals if t >= end / 2] == []
+    assert result.goodput(bucket, end / 2, end) >= 0.97
+
+
 def test_a_pace_that_rises_while_an_attempt_waits_for_it_takes_effect_at_once() -> None:
     # A quota that ran out is polled every 2 s. The attempt waiting for the next poll slept
     # the whole interval: when the poll before it found the quota open again, the run went

@@ -253,7 +253,9 @@ against 20 a second, one every 3 s was 1.6% of the requests), and 250 of them up
 (a bucket of 100/s with a burst of 20 at 50 ms, probed over 1 s units, was refused every
 2.5-3 s, 0.3-1.1% of the requests after its first flood; 0.1-0.3% so), and ten times the
 ``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
-over a cycle), so that a server pausing the run after every 429 is probed rarely; and
+over a cycle), so that a server pausing the run after every 429 is probed rarely (twenty
+times them for the first limit a search's drain after a pause measured: its first probe
+finds it again, see ``_pause_units``); and
 seven to forty times the seconds of ``W`` the bucket's burst holds (what emptied it when
 the run began, less its refill and what got through before the sends reached ``W``): a
 probe is refused only once it has spent the burst, by then 25% over ``W`` over units of
@@ -489,6 +491,8 @@ _WINDOW_PROBE_UNITS = 5.0  # the window grows by one every this many time units
 _ABSURD_PAUSE = 7 * 86_400.0  # a Retry-After longer than a week is no advice at all
 _FLOOR_HELD = 1.5  # a floor is the settled rate only while the pace stays under this x it
 _PAUSE_UNITS = 10.0  # with a limit known, the probing unit is this many times its pauses
+_FIRST_PAUSE_UNITS = 20.0  # ... twice that for the first probe of a limit a search measured
+_FIRST_PAUSE_MOST = 2.0  # ... where its pauses cost at most this many seconds
 _FELL = 0.6  # ... but a limit under this share of the highest since the latest probe ...
 _FELL_PAUSE_UNITS = 3.0  # ... is probed over this many times them (doubled at each probe)
 _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~200
@@ -852,6 +856,7 @@ class RateGovernor:
         self._most_limit = 0.0  # the highest limit an episode has ended on
         self._high_limit = 0.0  # ... since the latest probe's episode (see _track_fall)
         self._fell_units = _FELL_PAUSE_UNITS  # a limit that fell is probed over this many pauses
+        self._first_probe_set = False  # the first limit learned with pauses set its unit
         self._episode_above_limit = False  # its first 429 met a pace over the known limit
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
@@ -3083,7 +3088,7 @@ class RateGovernor:
             # when the limit is only counted over a cycle; a limit that fell far, sooner.
             self._unit = max(
                 self._unit,
-                self._track_fall() * self._pause_cost(),
+                self._pause_units() * self._pause_cost(),
                 _probe_requests(self._limit) / self._limit,
                 self._burst_unit(self._most_limit),
             )
@@ -3196,6 +3201,40 @@ class RateGovernor:
         elif not guessed:
             self._high_limit = max(self._high_limit, limit)
         return self._fell_units if fallen else _PAUSE_UNITS
+
+    def _pause_units(self) -> float:
+        """How many times its pauses the probing unit of the limit an episode ends on lasts:
+        ``_track_fall``'s, or ``_FIRST_PAUSE_UNITS`` for the first limit learned with pauses
+        where the search from a floor measured it.
+
+        A drain after a pause, from a full bucket, measures its rate within a percent or
+        two; the first probe of that limit only pays its pause to find it again. Probed over
+        ten pauses a unit, that probe came 22-27 s after the search, in the second half of
+        a run of half a minute: a 300/s bucket with a burst of 60 at 100 ms answering
+        "Retry-After: 1", measured at 297.7/s over real sockets, paused a second at 31.6 s
+        and held 0.949 of its rate over the run's second half (0.941-0.948 simulated on five
+        seeds of six); probed over twenty pauses, 0.998 (0.986-0.997). Once a run, where
+        pauses cost up to 2 s (a unit of ten longer ones is long already). Not for a floor
+        or a guess, which may be far under the limit (a cap of 20 at 100 ms, its first
+        limit 0.83 of its rate, held there until its first probe), nor for a limit the
+        run's first 429 measured, which is no drain after a pause (a bucket of 200/s with a
+        burst of 4, measured at 150/s that way, found its rate only at its first probe).
+        Later limits are the probes' own.
+        """
+        units = self._track_fall()
+        if self._first_probe_set or not 0.0 < self._pause_cost() <= _FIRST_PAUSE_MOST:
+            return units
+        self._first_probe_set = True
+        searched = self._before_episode[1]
+        if (
+            units == _PAUSE_UNITS
+            and self._measured
+            and not self._counted
+            and searched is not None
+            and searched.doubling
+        ):
+            return _FIRST_PAUSE_UNITS
+        return units
 
     def _burst_unit(self, limit: float) -> float:
         """The probing unit a bucket's burst asks for: 7-40 times its seconds (``_BURST_UNITS``).
