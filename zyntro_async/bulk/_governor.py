@@ -3212,14 +3212,15 @@ class RateGovernor:
         ten pauses a unit, that probe came 22-27 s after the search, in the second half of
         a run of half a minute: a 300/s bucket with a burst of 60 at 100 ms answering
         "Retry-After: 1", measured at 297.7/s over real sockets, paused a second at 31.6 s
-        and held 0.949 of its rate over the run's second half (0.941-0.948 simulated on five
-        seeds of six); probed over twenty pauses, 0.998 (0.986-0.997). Once a run, where
-        pauses cost up to 2 s (a unit of ten longer ones is long already). Not for a floor
-        or a guess, which may be far under the limit (a cap of 20 at 100 ms, its first
-        limit 0.83 of its rate, held there until its first probe), nor for a limit the
-        run's first 429 measured, which is no drain after a pause (a bucket of 200/s with a
-        burst of 4, measured at 150/s that way, found its rate only at its first probe).
-        Later limits are the probes' own.
+        and held 0.949 of its rate over the run's second half (0.949-0.951 in three runs,
+        0.941-0.948 simulated on five seeds of six); probed over twenty pauses, 0.982-1.007
+        in five runs of six (0.986-0.997). Once a run, where pauses cost up to 2 s (a unit
+        of ten longer ones is long already). Not for a floor or a guess, which may be far
+        under the limit (a cap of 20 at 100 ms, its first limit 0.83 of its rate, held
+        there until its first probe), nor for a limit the run's first 429 measured, which
+        is no drain after a pause (a bucket of 200/s with a burst of 4, measured at 150/s
+        that way, found its rate only at its first probe). Later limits are the probes'
+        own.
         """
         units = self._track_fall()
         if self._first_probe_set or not 0.0 < self._pause_cost() <= _FIRST_PAUSE_MOST:
