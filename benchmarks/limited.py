@@ -85,6 +85,8 @@ async def bulk_limited(spec: Spec) -> Result:
 
     The run is given ``spec.max_seconds``; items it has not finished by then count as not
     succeeded. A run the SDK stops itself (``BulkAbortedError``) is figured up to its stop.
+    The upserts are a list, as an import of a file read in full would pass them: the run
+    knows how many are left (see ``RateGovernor.work_left``).
     """
     from zyntro_async.bulk import BulkAbortedError
 
@@ -113,7 +115,7 @@ async def bulk_limited(spec: Spec) -> Result:
         )
         run = asyncio.ensure_future(
             zy.bulk.run(
-                _contacts(0, spec.count),
+                list(_contacts(0, spec.count)),
                 concurrency=spec.concurrency,
                 on_progress=on_progress,
                 on_result=on_result,

@@ -389,6 +389,7 @@ def simulate(
     stalls: tuple[tuple[float, float], ...] = (),
     fast_refusals: bool = False,
     server_share: float = 0.8,
+    length_known: bool = True,
 ) -> SimResult:
     """Run ``items`` requests through ``workers`` workers and one governor to ``server``.
 
@@ -409,6 +410,10 @@ def simulate(
 
     ``fast_refusals``: a 429 is answered at once, without the time inside the server (a
     gateway in front of the API refuses before the API sees the request).
+
+    ``length_known``: the governor is told the items left as each finishes, as the bulk
+    engine tells it where its input has a length (``RateGovernor.work_left``); ``False``:
+    an input of unknown length.
     """
 
     if not 0.0 < server_share <= 1.0:
@@ -474,6 +479,8 @@ def simulate(
                     stopped.append(stop)
                     return
                 completions.append(loop.time())
+                if length_known:  # as the bulk engine tells it, where its input has a length
+                    governor.work_left(items - len(completions), len(completions))
 
         tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
         try:

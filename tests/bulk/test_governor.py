@@ -1538,6 +1538,71 @@ def test_a_limit_a_search_measured_is_first_probed_over_twenty_pauses(seed: int)
     assert result.goodput(bucket, end / 2, end) >= 0.97
 
 
+@pytest.mark.parametrize(
+    ("server", "items", "latency", "seed"),
+    [
+        (lambda: TokenBucket(rate=300, burst=6, style="seconds"), 9000, 0.05, 2),
+        (lambda: TokenBucket(rate=300, burst=6, style="seconds"), 9000, 0.05, 6),
+        (lambda: ConcurrencyCap(cap=20, latency=0.1, style=1.0), 6000, 0.1, 2),
+        (lambda: ConcurrencyCap(cap=20, latency=0.1, style=1.0), 6000, 0.1, 3),
+    ],
+    ids=["bucket-2", "bucket-6", "cap-2", "cap-3"],
+)
+def test_a_first_limit_that_is_only_a_floor_is_probed_soon(
+    server: Callable[[], Server], items: int, latency: float, seed: int
+) -> None:
+    # Each 429 pauses the run a second. The search's 429 left a floor 14-17% under the
+    # limit (a 300/s bucket with a burst of 6, whose round in flight was too small to
+    # count; a cap of 20 at 100 ms taken for a rate), and over ten pauses a unit the run
+    # held it until its first probe, in its second half (0.81-0.93 of the limit there).
+    # Probed over two pauses, the floor is gone within seconds, and where the probe finds
+    # the same limit, the next probe comes over twenty.
+    limit = server()
+    result = simulate(limit, items=items, workers=64, latency=latency, seed=seed, server_share=0.9)
+    assert_targets(limit, result)
+    # An input of no length: nothing says the run lasts long enough to pay for the quick
+    # probe's pause, and the floor is probed as any other limit (the runs above, before).
+    limit = server()
+    result = simulate(
+        limit,
+        items=items,
+        workers=64,
+        latency=latency,
+        seed=seed,
+        server_share=0.9,
+        length_known=False,
+    )
+    assert result.succeeded == result.items
+    assert result.goodput(limit, result.duration / 2, result.duration) < 0.95
+
+
+def test_a_first_floor_is_not_probed_soon_where_little_of_the_run_is_left() -> None:
+    # A cap of 16 at 5 ms (3,200/s), answering "Retry-After: 1", learned 8 s into a run
+    # of 20: a quick probe would pause the run in its second half, and the window it held
+    # over the cap would lose a place a 429, a pause each (0.72 of the cap there).
+    cap = ConcurrencyCap(cap=16, latency=0.005, style=1.0)
+    result = simulate(cap, items=40000, workers=64, latency=0.005, seed=2)
+    assert_targets(cap, result)
+
+
+def test_the_work_left_counts_the_requests_an_item_takes() -> None:
+    clock = FakeClock()
+    gov = governor(clock)
+    gov._limit = 100.0
+    assert not gov._work_left_for(1.0)  # nothing told: the run's length is unknown
+    gov.work_left(None, 50)
+    assert not gov._work_left_for(1.0)
+    gov.work_left(100, 0)
+    assert not gov._work_left_for(1.0)  # nothing finished yet: no requests per item
+    gov.work_left(100, 50)
+    gov.succeeded = 50  # one request an item: 100 items take 1 s at 100/s
+    assert gov._work_left_for(1.0)
+    assert not gov._work_left_for(1.5)
+    gov.succeeded = 150  # three an item (a contact, its note, its file): 3 s
+    assert gov._work_left_for(3.0)
+    assert not gov._work_left_for(3.5)
+
+
 def test_a_pace_that_rises_while_an_attempt_waits_for_it_takes_effect_at_once() -> None:
     # A quota that ran out is polled every 2 s. The attempt waiting for the next poll slept
     # the whole interval: when the poll before it found the quota open again, the run went

@@ -180,3 +180,23 @@ async def test_a_run_starts_slowly_and_the_next_one_where_it_got(zy: ZyntroClien
     assert second.all_succeeded
     # It starts with as many in flight as the API took at once before, not a few again.
     assert windows[0] is None or windows[0] > opened_at
+
+
+@pytest.mark.parametrize("sized", [True, False], ids=["list", "generator"])
+async def test_a_run_tells_the_governor_the_items_left_where_its_input_has_a_length(
+    zy: ZyntroClient, monkeypatch: pytest.MonkeyPatch, sized: bool
+) -> None:
+    # The governor probes the first limit a run meets soon only where enough of the run is
+    # left to use what it finds (see RateGovernor.work_left): a list tells how much; a
+    # generator does not, and the governor is told nothing.
+    told: list[tuple[int | None, int]] = []
+    monkeypatch.setattr(
+        RateGovernor, "work_left", lambda self, left, done: told.append((left, done))
+    )
+    items = [upsert(i) for i in range(5)]
+    report = await zy.bulk.run(items if sized else iter(items), concurrency=2)
+    assert report.succeeded == 5
+    if sized:
+        assert sorted(told, key=lambda pair: pair[1]) == [(5 - n, n) for n in range(1, 6)]
+    else:
+        assert told == []

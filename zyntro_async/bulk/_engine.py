@@ -167,6 +167,9 @@ class Run:
         if not ok and type(result.key) is _PendingKey:
             result = _with_keys(result)
         self.report.add(result)
+        if self.total is not None:
+            done = self.report.total
+            self.governor.work_left(max(0, self.total - done), done)
         if not ok:
             self.failures += sum(map(self._new_failure, (result, *result.children)))
         options = self.options

@@ -253,9 +253,10 @@ against 20 a second, one every 3 s was 1.6% of the requests), and 250 of them up
 (a bucket of 100/s with a burst of 20 at 50 ms, probed over 1 s units, was refused every
 2.5-3 s, 0.3-1.1% of the requests after its first flood; 0.1-0.3% so), and ten times the
 ``Retry-After`` pauses the last episode cost (whether the limit was measured or counted
-over a cycle), so that a server pausing the run after every 429 is probed rarely (twenty
-times them for the first limit a search's drain after a pause measured: its first probe
-finds it again, see ``_pause_units``); and
+over a cycle), so that a server pausing the run after every 429 is probed rarely (for
+the run's first such limit, twenty times them where a search's drain after a pause
+measured it, and two where it is only a floor or a guess and enough of the run is left
+to use what the probe finds, see ``_paused_unit``); and
 seven to forty times the seconds of ``W`` the bucket's burst holds (what emptied it when
 the run began, less its refill and what got through before the sends reached ``W``): a
 probe is refused only once it has spent the burst, by then 25% over ``W`` over units of
@@ -493,6 +494,9 @@ _FLOOR_HELD = 1.5  # a floor is the settled rate only while the pace stays under
 _PAUSE_UNITS = 10.0  # with a limit known, the probing unit is this many times its pauses
 _FIRST_PAUSE_UNITS = 20.0  # ... twice that for the first probe of a limit a search measured
 _FIRST_PAUSE_MOST = 2.0  # ... where its pauses cost at most this many seconds
+_QUICK_PAUSE_UNITS = 2.0  # ... and a floor's or a guess's, quickly: over this many of them
+_QUICK_PAUSE_LEAST = 0.5  # ... where they cost this many seconds or more (each a second) ...
+_QUICK_WORK_LEFT = 20.0  # ... and the run's work left lasts this many of them at the limit
 _FELL = 0.6  # ... but a limit under this share of the highest since the latest probe ...
 _FELL_PAUSE_UNITS = 3.0  # ... is probed over this many times them (doubled at each probe)
 _SHARE_ALPHA = 1 / 200  # the recent share of 429s among answers: an EWMA over ~200
@@ -781,6 +785,8 @@ class RateGovernor:
         self._last_due = -math.inf  # when the latest paced send was due
         self._limit: float | None = None  # W, the measured sustainable rate
         self._measured = False  # W was measured at a refusal, not only a floor
+        self._items_left: int | None = None  # the run's items not finished (None: unknown)
+        self._items_done = 0  # ... and finished
         self._curve: _Curve | None = None  # the pace between episodes
         self._search_from_pace: _Curve | None = None  # the latest search from a pace accepted
         self._unit = 1.0  # the probing curve's time unit: the last episode's length
@@ -857,6 +863,7 @@ class RateGovernor:
         self._high_limit = 0.0  # ... since the latest probe's episode (see _track_fall)
         self._fell_units = _FELL_PAUSE_UNITS  # a limit that fell is probed over this many pauses
         self._first_probe_set = False  # the first limit learned with pauses set its unit
+        self._quick_limit = 0.0  # the limit probed quickly, until the next episode ends
         self._episode_above_limit = False  # its first 429 met a pace over the known limit
         self._episode_found_again = False  # a probe met the limit where the previous one did
         self._episode_guessed = 0.0  # the pace refused where only CUBIC's share set the limit
@@ -1457,6 +1464,26 @@ class RateGovernor:
         if rate is None:
             return self.ceiling
         return rate if self.ceiling is None else min(rate, self.ceiling)
+
+    def work_left(self, items_left: int | None, items_done: int) -> None:
+        """Tell the governor how much of the run is left: ``items_left`` items not finished
+        (``None``: unknown, an input of no length), after ``items_done`` finished.
+
+        The bulk engine calls it as each item finishes, where its input has a length. A
+        probe that costs a pause pays off only over what is left of the run to use what
+        it finds: the first limit a run meets is probed soon only where enough is left
+        (see ``_paused_unit``). Without it, that limit is probed as any other.
+        """
+        self._items_left, self._items_done = items_left, items_done
+
+    def _work_left_for(self, seconds: float) -> bool:
+        """Whether the run's work left takes ``seconds`` or more at the known limit: its
+        items left, each as many successful requests as a finished item took so far."""
+        items_left, limit = self._items_left, self._limit
+        if items_left is None or not self._items_done or not limit:
+            return False
+        per_item = max(1.0, self.succeeded / self._items_done)
+        return items_left * per_item >= seconds * limit
 
     def _window_now(self) -> int | None:
         """How many requests may be in flight now: the window, or less in a blind episode.
@@ -3088,7 +3115,7 @@ class RateGovernor:
             # when the limit is only counted over a cycle; a limit that fell far, sooner.
             self._unit = max(
                 self._unit,
-                self._pause_units() * self._pause_cost(),
+                self._paused_unit(),
                 _probe_requests(self._limit) / self._limit,
                 self._burst_unit(self._most_limit),
             )
@@ -3202,40 +3229,68 @@ class RateGovernor:
             self._high_limit = max(self._high_limit, limit)
         return self._fell_units if fallen else _PAUSE_UNITS
 
-    def _pause_units(self) -> float:
-        """How many times its pauses the probing unit of the limit an episode ends on lasts:
-        ``_track_fall``'s, or ``_FIRST_PAUSE_UNITS`` for the first limit learned with pauses
-        where the search from a floor measured it.
+    def _paused_unit(self) -> float:
+        """The probing unit, in seconds, that the pauses of the episode ending now ask for:
+        ``_track_fall``'s units of them, or, for the first limit learned with pauses of at
+        most 2 s, twenty if a search measured it and two if it is only a floor or a guess.
 
-        A drain after a pause, from a full bucket, measures its rate within a percent or
-        two; the first probe of that limit only pays its pause to find it again. Probed over
-        ten pauses a unit, that probe came 22-27 s after the search, in the second half of
-        a run of half a minute: a 300/s bucket with a burst of 60 at 100 ms answering
-        "Retry-After: 1", measured at 297.7/s over real sockets, paused a second at 31.6 s
-        and held 0.949 of its rate over the run's second half (0.949-0.951 in three runs,
-        0.941-0.948 simulated on five seeds of six); probed over twenty pauses, 0.982-1.007
-        in five runs of six (0.986-0.997). Once a run, where pauses cost up to 2 s (a unit
-        of ten longer ones is long already). Not for a floor or a guess, which may be far
-        under the limit (a cap of 20 at 100 ms, its first limit 0.83 of its rate, held
-        there until its first probe), nor for a limit the run's first 429 measured, which
-        is no drain after a pause (a bucket of 200/s with a burst of 4, measured at 150/s
-        that way, found its rate only at its first probe). Later limits are the probes'
-        own.
+        *A measured limit's first probe.* A drain after a pause, from a full bucket,
+        measures its rate within a percent or two; the first probe of that limit only pays
+        its pause to find it again. Probed over ten pauses a unit, that probe came 22-27 s
+        after the search, in the second half of a run of half a minute: a 300/s bucket with
+        a burst of 60 at 100 ms answering "Retry-After: 1", measured at 297.7/s over real
+        sockets, paused a second at 31.6 s and held 0.949 of its rate over the run's second
+        half (0.949-0.951 in three runs, 0.941-0.948 simulated on five seeds of six); probed
+        over twenty pauses (``_FIRST_PAUSE_UNITS``), 0.982-1.007 in five runs of six
+        (0.986-0.997). Not for a limit the run's first 429 measured, which is no drain
+        after a pause (a bucket of 200/s with a burst of 4, measured at 150/s that way,
+        found its rate only at its first probe).
+
+        *A floor's or a guess's, quickly.* Such a first limit may be the rate or far under
+        it (a 250/s bucket's floor 0.2% over its rate; a 300/s bucket's with a burst of 6,
+        14% under; a cap of 20 at 100 ms, 0.83 of its rate), and nothing at the episode's
+        end tells which. Probed over ten pauses a unit, the one far under was held there
+        into the run's second half. It is probed over two (``_QUICK_PAUSE_UNITS``, each
+        counted a second at least: an HTTP date's first waits, not yet known for dates,
+        can be a fraction of the second they cost later), and the limit that probe finds,
+        if within 10% of it, over twenty, as a measured one. A quick probe costs a pause,
+        and a limit far under the rate costs a share of the rest of the run: only where
+        what is left of the run lasts twenty pauses or more at the limit
+        (``_QUICK_WORK_LEFT``; never where the run's length is unknown, see
+        :meth:`work_left`), and where pauses cost half a second or more
+        (``_QUICK_PAUSE_LEAST``; shorter ones make ten of them a quick probe already).
+        Simulated over the matrix (six seeds, two jitters), 442 -> 396 runs missing a
+        target: caps of 8-50 at 100-200 ms answering "1" or dates 80 -> 47 of 132, buckets
+        of 300/6 and 200/4 answering in seconds 24 -> 12. Without the work-left bound, a cap
+        of 16 at 5 ms learned 8 s into a 20-s run met its quick probe in the second half,
+        and the window that probe held then lost a place a 429, each a pause (0.98 of
+        the cap -> 0.85 on average over twelve seeds); without the second's grain, a
+        halved limit answering dates was found again late (0.96 -> 0.85 of its restored
+        phase).
+
+        Once a run; later limits are the probes' own.
         """
+        cost = self._pause_cost()
         units = self._track_fall()
-        if self._first_probe_set or not 0.0 < self._pause_cost() <= _FIRST_PAUSE_MOST:
-            return units
+        quick, self._quick_limit = self._quick_limit, 0.0
+        limit = self._limit
+        assert limit is not None
+        if quick and units == _PAUSE_UNITS:
+            # The quick probe's episode: the limit it met where it was probed, confirmed.
+            found = quick / _FOUND_AGAIN <= limit <= _FOUND_AGAIN * quick
+            return (_FIRST_PAUSE_UNITS if found else units) * cost
+        if self._first_probe_set or not 0.0 < cost <= _FIRST_PAUSE_MOST:
+            return units * cost
         self._first_probe_set = True
         searched = self._before_episode[1]
-        if (
-            units == _PAUSE_UNITS
-            and self._measured
-            and not self._counted
-            and searched is not None
-            and searched.doubling
-        ):
-            return _FIRST_PAUSE_UNITS
-        return units
+        if units != _PAUSE_UNITS or self._counted or searched is None or not searched.doubling:
+            return units * cost
+        if self._measured:
+            return _FIRST_PAUSE_UNITS * cost
+        if cost >= _QUICK_PAUSE_LEAST and self._work_left_for(_QUICK_WORK_LEFT * cost):
+            self._quick_limit = limit
+            return _QUICK_PAUSE_UNITS * max(cost, _RETRY_AFTER_GRAIN)
+        return units * cost
 
     def _burst_unit(self, limit: float) -> float:
         """The probing unit a bucket's burst asks for: 7-40 times its seconds (``_BURST_UNITS``).
