@@ -144,6 +144,7 @@ class Run:
         self.started = time.monotonic()
         self.pulled = 0
         self.failures = 0
+        self.finished = 0  # items accounted for (report.total, without summing its counts)
         self.stop_reason: BaseException | None = None
         # What the input raised: pulling stops there, the items in flight finish.
         self.input_error: Exception | None = None
@@ -167,9 +168,11 @@ class Run:
         if not ok and type(result.key) is _PendingKey:
             result = _with_keys(result)
         self.report.add(result)
+        self.finished += 1
         if self.total is not None:
-            done = self.report.total
-            self.governor.work_left(max(0, self.total - done), done)
+            # The governor probes a run's first floor soon only where enough of the run
+            # is left (RateGovernor.work_left).
+            self.governor.work_left(max(0, self.total - self.finished), self.finished)
         if not ok:
             self.failures += sum(map(self._new_failure, (result, *result.children)))
         options = self.options
