@@ -11,6 +11,7 @@ that ``max_per_second`` really spaces requests out.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import anyio
 import pytest
@@ -182,21 +183,39 @@ async def test_a_run_starts_slowly_and_the_next_one_where_it_got(zy: ZyntroClien
     assert windows[0] is None or windows[0] > opened_at
 
 
-@pytest.mark.parametrize("sized", [True, False], ids=["list", "generator"])
+@pytest.mark.parametrize(
+    "input_", ["list", "generator", "generator with total"], ids=lambda input_: input_
+)
 async def test_a_run_tells_the_governor_the_items_left_where_its_input_has_a_length(
-    zy: ZyntroClient, monkeypatch: pytest.MonkeyPatch, sized: bool
+    zy: ZyntroClient, monkeypatch: pytest.MonkeyPatch, input_: str
 ) -> None:
     # The governor probes the first limit a run meets soon only where enough of the run is
-    # left to use what it finds (see RateGovernor.work_left): a list tells how much; a
-    # generator does not, and the governor is told nothing.
+    # left to use what it finds (see RateGovernor.work_left): a list tells how much, and so
+    # does a generator given with its ``total``; a bare generator does not, and the
+    # governor is told nothing.
     told: list[tuple[int | None, int]] = []
     monkeypatch.setattr(
         RateGovernor, "work_left", lambda self, left, done: told.append((left, done))
     )
+    totals: list[int | None] = []
     items = [upsert(i) for i in range(5)]
-    report = await zy.bulk.run(items if sized else iter(items), concurrency=2)
+    report = await zy.bulk.run(
+        items if input_ == "list" else iter(items),
+        concurrency=2,
+        total=5 if input_ == "generator with total" else None,
+        on_progress=lambda progress: totals.append(progress.total),
+        progress_interval=0,
+    )
     assert report.succeeded == 5
-    if sized:
-        assert sorted(told, key=lambda pair: pair[1]) == [(5 - n, n) for n in range(1, 6)]
-    else:
+    if input_ == "generator":
         assert told == []
+        assert set(totals) == {None}
+    else:
+        assert sorted(told, key=lambda pair: pair[1]) == [(5 - n, n) for n in range(1, 6)]
+        assert set(totals) == {5}
+
+
+@pytest.mark.parametrize("total", [-1, True, 2.5, "5"])
+async def test_a_bad_total_is_refused_naming_it(zy: ZyntroClient, total: Any) -> None:
+    with pytest.raises(ValueError, match="total must be an int >= 0"):
+        await zy.bulk.run(iter([upsert(1)]), total=total)

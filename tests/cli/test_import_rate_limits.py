@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,33 @@ def test_the_defaults_wait_out_long_pauses(good_jsonl: Path) -> None:
     assert client.options["on_long_pause"] == "wait"
     assert client.options["max_pause"] == 300
     assert client.options["rate_limit_stall"] == 600
+
+
+def test_the_run_is_told_how_many_items_the_file_holds(good_jsonl: Path) -> None:
+    # The file is read as the run goes (no len()); its count, done in a thread, reaches the
+    # run as ``total``: the pacing probes a first limit sooner where enough is left.
+    client = _RecordingClient(BulkReport())
+    _import(good_jsonl, client)
+    assert client.options["total"] == 8
+
+
+def test_a_count_that_takes_long_does_not_hold_the_run_back(
+    good_jsonl: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    released = threading.Event()
+
+    def slow_count(self: ImportReader, *, cancelled: threading.Event | None = None) -> int:
+        released.wait(5)
+        return 8
+
+    monkeypatch.setattr(ImportReader, "count", slow_count)
+    monkeypatch.setattr(_import_cmd, "_COUNT_WAIT", 0.05)
+    client = _RecordingClient(BulkReport())
+    try:
+        assert _import(good_jsonl, client) == 0
+    finally:
+        released.set()
+    assert client.options["total"] is None  # started without it
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,11 @@ def _check_max_failures(_: object, __: attrs.Attribute[int | None], value: int |
         raise ValueError(f"max_failures must be >= 0, got {value!r}")
 
 
+def _check_total(_: object, __: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError(f"total must be an int >= 0 (the items the input yields), got {value!r}")
+
+
 @attrs.frozen
 class RunOptions:
     """The settings of one run: what ``run`` and ``stream`` take as keyword arguments.
@@ -72,6 +77,7 @@ class RunOptions:
     on_long_pause: Literal["wait", "stop"] = attrs.field(
         default="wait", validator=_check_on_long_pause
     )
+    total: int | None = attrs.field(default=None, validator=_check_total)
 
     @property
     def workers(self) -> int:

@@ -101,7 +101,8 @@ class Progress:
     Attributes:
         done: items finished (all statuses).
         pulled: items taken from the input so far (``done`` + in flight).
-        total: items in the input when known (``len(items)``), else ``None``.
+        total: items in the input when known (``len(items)``, or the run's ``total=``), else
+            ``None``.
         counts: items per status.
         elapsed: seconds since the run started.
         rate: finished items per second.

@@ -61,6 +61,7 @@ class Bulk:
         rate_limit_stall: float | None = 600.0,
         max_pause: float = 300.0,
         on_long_pause: Literal["wait", "stop"] = "wait",
+        total: int | None = None,
     ) -> BulkReport:
         """Run every item and return the report.
 
@@ -100,6 +101,11 @@ class Bulk:
                 pause; a longer one (a daily quota's) is handled by ``on_long_pause``.
             on_long_pause: ``"wait"`` waits out a longer ``Retry-After`` anyway (the
                 progress shows when the run resumes); ``"stop"`` stops the run at once.
+            total: how many items ``items`` yields, where it has no ``len()`` (a
+                generator, a file read as it goes); ``len(items)`` otherwise.
+                ``Progress.total`` shows it, and the pacing knows from it how much of the
+                run is left (see README, "Rate limits"). Only a count: a wrong one
+                misleads the progress, never drops or adds an item.
 
         Returns:
             The :class:`BulkReport` (``settled_rate``: the rate the API's limit allowed).
@@ -136,6 +142,7 @@ class Bulk:
             rate_limit_stall=rate_limit_stall,
             max_pause=max_pause,
             on_long_pause=on_long_pause,
+            total=total,
         )
         run = self._new_run(options, items, on_result=on_result)
         try:
@@ -163,6 +170,7 @@ class Bulk:
         rate_limit_stall: float | None = 600.0,
         max_pause: float = 300.0,
         on_long_pause: Literal["wait", "stop"] = "wait",
+        total: int | None = None,
     ) -> AsyncIterator[ItemResult]:
         """Run every item, yielding each :class:`ItemResult` as it completes.
 
@@ -188,6 +196,7 @@ class Bulk:
             rate_limit_stall=rate_limit_stall,
             max_pause=max_pause,
             on_long_pause=on_long_pause,
+            total=total,
         )
         send, receive = anyio.create_memory_object_stream[ItemResult](options.concurrency)
         run = self._new_run(options, items, send=send)
@@ -274,7 +283,7 @@ class Bulk:
         return Run(
             self._client,
             options,
-            total=_length(items),
+            total=options.total if options.total is not None else _length(items),
             on_result=on_result,
             send=send,
             window_opened=self._window_opened,

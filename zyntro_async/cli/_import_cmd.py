@@ -68,6 +68,9 @@ EXIT_TERMINATED = 143
 
 _PROG = "zyntro-async import"
 _MEMBER_ENV = "ZYNTRO_MEMBER_ID"
+# Seconds an import waits for its input's count before starting without it (the bar
+# gets it whenever it comes; a file of a million rows takes a few seconds).
+_COUNT_WAIT = 1.0
 _REQUIRED_ENV = ("ZYNTRO_API_KEY", "ZYNTRO_DEVELOPER_SECRET", "ZYNTRO_ORG_ID")
 DEFAULT_GRACE = 30.0
 """Seconds the requests in flight get to finish after the first SIGINT/SIGTERM."""
@@ -599,6 +602,9 @@ async def _import(
 
     stop_counting = threading.Event()
 
+    counted: list[int] = []  # the input's count, once the thread has it
+    count_ended = anyio.Event()
+
     async def count_items() -> None:
         # In a worker thread, while the import runs: the bar gets its total when known.
         try:
@@ -606,9 +612,11 @@ async def _import(
                 functools.partial(reader.count, cancelled=stop_counting), abandon_on_cancel=True
             )
         except OSError:
-            return
+            total = None
         if total is not None:
+            counted.append(total)
             display.set_total(total)
+        count_ended.set()
 
     gate = Gate(iter(reader), lookup_by=args.lookup_by)
 
@@ -636,8 +644,17 @@ async def _import(
                     try:
                         with run_scope:
                             try:
+                                total = known_total
+                                if total is None:
+                                    # An input counted within a moment tells the run its
+                                    # length: the pacing probes a first limit sooner where
+                                    # enough of the run is left (RateGovernor.work_left).
+                                    with anyio.move_on_after(_COUNT_WAIT):
+                                        await count_ended.wait()
+                                    total = counted[0] if counted else None
                                 report = await client.bulk.run(
                                     gate.items,
+                                    total=total,
                                     concurrency=args.concurrency,
                                     max_per_second=args.max_per_second,
                                     journal=journal,
