@@ -3033,6 +3033,8 @@ class RateGovernor:
     def _end_episode(self, now: float) -> None:
         self._in_episode = False
         self._ended_at = now
+        # A quick probe's limit is for the episode it meets, however that one ends.
+        quick, self._quick_limit = self._quick_limit, 0.0
         refused = self.rate_limited - self._rate_limited_before  # the episode's 429s
         lone = refused <= 1
         self._plain_episode = (
@@ -3115,7 +3117,7 @@ class RateGovernor:
             # when the limit is only counted over a cycle; a limit that fell far, sooner.
             self._unit = max(
                 self._unit,
-                self._paused_unit(),
+                self._paused_unit(quick),
                 _probe_requests(self._limit) / self._limit,
                 self._burst_unit(self._most_limit),
             )
@@ -3229,10 +3231,13 @@ class RateGovernor:
             self._high_limit = max(self._high_limit, limit)
         return self._fell_units if fallen else _PAUSE_UNITS
 
-    def _paused_unit(self) -> float:
+    def _paused_unit(self, quick: float) -> float:
         """The probing unit, in seconds, that the pauses of the episode ending now ask for:
         ``_track_fall``'s units of them, or, for the first limit learned with pauses of at
         most 2 s, twenty if a search measured it and two if it is only a floor or a guess.
+
+        ``quick``: the limit a quick probe (below) was sent to find again, if this episode
+        is the one it met (``0.0`` otherwise).
 
         *A measured limit's first probe.* A drain after a pause, from a full bucket,
         measures its rate within a percent or two; the first probe of that limit only pays
@@ -3272,7 +3277,6 @@ class RateGovernor:
         """
         cost = self._pause_cost()
         units = self._track_fall()
-        quick, self._quick_limit = self._quick_limit, 0.0
         limit = self._limit
         assert limit is not None
         if quick and units == _PAUSE_UNITS:
