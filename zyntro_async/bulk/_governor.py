@@ -2077,11 +2077,15 @@ class RateGovernor:
             return  # the round already cut for: the same overload, seen again
         self._episode_refused_in_flight += in_flight
         self._episode_refused += 1
-        if fitted is not None:
+        if fitted is not None and not self._counted:
             # Two drains of a full bucket, of different lengths: its rate, measured. A bucket
             # refuses whatever is in flight, so a window taken for a cap goes (a bucket met
             # while the pace climbed came with a little more in flight than the successes
-            # before it, and its window then lost one place a 429, each a pause).
+            # before it, and its window then lost one place a 429, each a pause). Not for a
+            # quota counted over whole windows: a probe runs one out, the second's pause
+            # its 429 names eats into the next, and the successes between such pauses vary
+            # in length as drains do. Fitted so, 500 per 5 s answering in whole seconds was
+            # taken for a bucket of 94/s and held there for minutes (0.94 of it; 0.96 so).
             self._set_window(None, now)
             self._learn(fitted, None)
             self._cut_done(now)
