@@ -25,6 +25,27 @@ def test_every_scenario_has_its_own_name_and_every_limit_each_style() -> None:
             )
 
 
+def test_the_long_runs_last_minutes_and_are_settled_from_their_third() -> None:
+    long = sim_matrix.long_scenarios()
+    names = [scenario.name for scenario in long]
+    assert len(names) == len(set(names))
+    assert not set(names) & {scenario.name for scenario in scenarios()}
+    for scenario in long:
+        assert scenario.name.endswith(", 10 min")
+        assert scenario.settle_from == sim_matrix.LONG_SETTLED
+    assert any(", seconds, 10 min" in name and name.startswith("quota") for name in names)
+
+
+def test_a_long_run_counts_its_settled_goodput_from_where_it_is_told() -> None:
+    long = next(s for s in sim_matrix.long_scenarios() if s.name.startswith("quota 100/10s"))
+    assert sim_matrix._settled_from(long, 600.0) == 120.0
+    assert sim_matrix._settled_from(long, 100.0) == 50.0  # a run shorter than that: its half
+    assert sim_matrix._settled_from(scenarios()[0], 600.0) == 300.0
+    row = run_one(long.name, seed=1, jitter=0.2)  # 6,000 items: a second of simulation
+    assert row.lost == 0
+    assert 0.9 < row.settled < 1.1
+
+
 def test_a_run_is_the_same_on_the_same_seed_and_moves_with_another() -> None:
     first = run_one(SMALL, seed=1, jitter=0.9)
     assert first == run_one(SMALL, seed=1, jitter=0.9)
