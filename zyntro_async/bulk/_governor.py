@@ -3505,7 +3505,7 @@ class RateGovernor:
         if (
             named
             and not self._waits_varied
-            and not dead >= _DEAD_OVER_WAIT * (self._first_wait or math.inf)
+            and dead < _DEAD_OVER_WAIT * (self._first_wait or math.inf)
         ):
             # The same wait each time, and the server accepted again within a few of them:
             # a bucket's, maybe. Not a server refusing everything for many of its waits: a
