@@ -101,8 +101,9 @@ class Bulk:
                 pause; a longer one (a daily quota's) is handled by ``on_long_pause``.
             on_long_pause: ``"wait"`` waits out a longer ``Retry-After`` anyway (the
                 progress shows when the run resumes); ``"stop"`` stops the run at once.
-            total: how many items ``items`` yields, where it has no ``len()`` (a
-                generator, a file read as it goes); ``len(items)`` otherwise.
+            total: how many items ``items`` yields, for an input of no ``len()`` (a
+                generator, a file read as it goes); not given, ``len(items)`` where it
+                has one. Given, it is taken as is.
                 ``Progress.total`` shows it, and the pacing knows from it how much of the
                 run is left (see README, "Rate limits"). Only a count: a wrong one
                 misleads the progress, never drops or adds an item.
