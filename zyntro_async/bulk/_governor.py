@@ -553,6 +553,10 @@ _DATED_IN_A_ROW = 2  # ... when this many in a row did
 _SAME_SECONDS = 1e-6  # pauses this close are the same length (a sum of clock readings)
 _PAUSES_KEPT = 32  # the latest pauses kept, to tell a span's paused seconds from the rest
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
+_QUOTA_CLOSE = 0.96  # a quota counted within this share is paced from the least it can be
+_QUOTA_PAUSE_UNITS = 25.0  # ... and probed over this many times its pauses a unit
+_SKIPPED_SLACK = 0.1  # reopenings windows apart lie this share of one off a whole number
+_SHORT_WINDOW_LEAST = 0.5  # ... and a window between them held at least this share of one
 _PACE_RECHECK = 0.1  # a wait for the pace longer than this looks at the pace again after it
 _RATE_ROUND_TRIPS = 4.0  # a rate counted while sending spans at least this many round trips
 _PROBE_REQUESTS = (100.0, 250.0)  # the probing unit lasts at least the first many requests
@@ -876,6 +880,8 @@ class RateGovernor:
         self._reopened: _Reopening | None = None
         self._counted = False  # the limit is a quota's, counted over whole windows
         self._quota_window = 0.0  # ... whose windows last this long
+        self._counted_close = False  # ... and its rate is known closely (paced from its least)
+        self._waits_whole = True  # every wait named so far was whole seconds (no date)
 
         # The cycle since the previous episode.
         self._cycle_start: float | None = None  # the latest refused send (None: none yet)
@@ -3103,6 +3109,11 @@ class RateGovernor:
             # interval): probed over one window until a second one confirms it.
             windows = _QUOTA_WINDOWS_PER_UNIT if self._reopened and self._reopened.earlier else 1.0
             self._unit = max(self._unit, windows * self._quota_window)
+            if self._counted_close:
+                # Known closely, it is probed only for a quota raised since: each probe
+                # runs a window out and the pause its 429 names takes the start of the
+                # next (a second of 500 per 5 s, probed every 30 s: 0.96 of the quota).
+                self._unit = max(self._unit, _QUOTA_PAUSE_UNITS * self._pause_cost())
             current = self.margin * quota
             self._curve = _Curve.cubic(now, current, quota, self._unit)
         elif (
@@ -3423,7 +3434,8 @@ class RateGovernor:
         Reopenings further apart held a window the run did not exhaust (its count is short):
         they start a new chain, as do two that held less than a window's count, at that
         count (the first may have held two windows' counts: a run begun just before one
-        ended).
+        ended); but not a counted quota's that named its wait and lie whole windows apart
+        (see :meth:`_windows_apart`).
 
         A chain starts only at an episode that refused everything for half a second unpaced
         (a token bucket of 2 requests a second or more refills sooner), or for 2 s or more
@@ -3431,17 +3443,22 @@ class RateGovernor:
         too, so a chain of named waits tells a rate only once the server's waits have
         differed (a quota's wait is what is left of its window; such a bucket's is the same
         each time), or where it refused everything for three of its waits or more
-        (``_DEAD_OVER_WAIT``: a quota answering a fixed ``Retry-After: 1``). Each earlier
+        (``_DEAD_OVER_WAIT``: a quota answering a fixed ``Retry-After: 1``), or, a quota
+        counted already, where the chain tells it closely. Each earlier
         reopening of the chain (the last few kept) with the latest one bounds the rate from
         above: their count over the shortest time between them, if that is half their
-        distance or more. The pair known best gives the estimate: taken too high, the run
-        still runs each window out (paying a few 429s) and the chain goes on, its ends known
-        closer each time, since a window run out late leaves less time to poll in; taken too
-        low, it would leave the rest of each window unused for good.
+        distance or more (and from below: over the longest). The pair known best gives the
+        estimate: taken too high, the run still runs each window out (paying a few 429s)
+        and the chain goes on, its ends known closer each time, since a window run out late
+        leaves less time to poll in; taken too low, it would leave the rest of each window
+        unused for good. Once the bounds are within 4% (``_QUOTA_CLOSE``) of each other,
+        a quota naming whole seconds to wait is taken at the lower one: run out just
+        before its end, each window cost the next the rest of that second.
 
         Returns:
             The quota's rate in requests per second, or ``None`` when nothing is told.
         """
+        self._counted_close = False
         first_ok = self._episode_first_ok_sent
         last_refused = self._episode_last_refused_sent
         named = self._pause_until > self._episode_started
@@ -3488,7 +3505,10 @@ class RateGovernor:
             return in_window / self._quota_window
         accepted = count - previous.count
         per_window = previous.per_window
+        windows = 1
         if accepted < _CYCLE_SAMPLES or abs(accepted - per_window) > 0.1 * per_window:
+            windows = self._windows_apart(previous, at, uncertain, accepted) if named else 0
+        if not windows:
             # Not one window's count since the last reopening (one went unexhausted, or
             # this is no quota): a new chain starts here. One that counted less than a
             # window's count is the count now: a run begun just before a window ended got
@@ -3500,24 +3520,68 @@ class RateGovernor:
                 per_window = accepted
             self._reopened = _Reopening(at, uncertain, count, per_window)
             return None
-        # One window since the last reopening, exhausted: the chain goes on.
-        self._reopened = chain = previous.then(at, uncertain, count)
+        # Whole windows since the last reopening, the last one exhausted: the chain goes on.
+        self._reopened = chain = previous.then(at, uncertain, count, windows)
+        bound = chain.bound()
+        if bound is None:
+            return None  # its ends are still too vague
+        most, least, window = bound
+        # Counted closely, a quota whose 429s name whole seconds to wait is paced from the
+        # least its rate can be: paced at the most, just over it, each other window ran
+        # out just before its end and the second its 429 named took a fifth of the next
+        # (500 per 5 s answering "1": 0.90 of the quota). Elsewhere from the most: each
+        # window runs out, the chain grows a window at a time, and a quota polled, or
+        # naming the wait to its reopening (a fraction, a date), costs only a few 429s
+        # (paced from the least, 100 per 10 s answering its exact wait: 0.96, from 0.975).
+        close = named and self._waits_whole and self._counted and least >= _QUOTA_CLOSE * most
         if (
             named
             and not self._waits_varied
+            and not close
             and dead < _DEAD_OVER_WAIT * (self._first_wait or math.inf)
         ):
             # The same wait each time, and the server accepted again within a few of them:
             # a bucket's, maybe. Not a server refusing everything for many of its waits: a
             # quota of 3,000 a minute answering "Retry-After: 1", never counted, was taken
             # for a bucket of 190-770/s, ran each window out in seconds and was polled for
-            # the rest (2.2-2.4% of the requests refused; 0.7% counted).
+            # the rest (2.2-2.4% of the requests refused; 0.7% counted). Nor a quota
+            # counted so, once its chains tell it closely: left to its first chain's bound
+            # (each window run out just before its end, refusing only until the wait's
+            # end), 500 per 5 s answering "1" was counted 4-5% high for minutes.
             return None
-        bound = chain.bound()
-        if bound is None:
-            return None  # its ends are still too vague
-        rate, self._quota_window = bound
-        return rate
+        self._quota_window, self._counted_close = window, close
+        return least if close else most
+
+    def _windows_apart(
+        self, previous: _Reopening, at: float, uncertain: float, accepted: int
+    ) -> int:
+        """How many of a counted quota's windows lie between ``previous`` and a reopening
+        at ``at`` the run did not run every window out between (0: no whole windows).
+
+        A counted quota's reopenings lie whole windows apart. Paced just over the quota, a
+        run runs a window out just before its end, and the pause its 429 names takes the
+        start of the next: that one goes short and the next runs out. Such reopenings,
+        two windows apart, each ended its chain: the quota was never counted closer than
+        its first chain's bound (500 per 5 s answering "Retry-After: 1" counted at
+        104-105/s for minutes). They carry it on where they lie a whole number of windows
+        apart (to what is known of their ends and a tenth of a window), and what was
+        accepted between is at least the last window's count and at most theirs. (Only
+        where a wait was named: a window left short without one was paced under the quota,
+        and polled, a window run out costs little.)
+        """
+        window = self._quota_window
+        if not self._counted or window <= 0.0:
+            return 0
+        apart = at - previous.at
+        windows = round(apart / window)
+        slack = (uncertain + previous.uncertain) / 2 + _SKIPPED_SLACK * window
+        if windows < 2 or 2 * slack >= window or abs(apart - windows * window) > slack:
+            return 0
+        per_window = previous.per_window
+        least = per_window * (1.0 + _SHORT_WINDOW_LEAST * (windows - 1))
+        if not least <= accepted <= (windows + 0.1) * per_window:
+            return 0
+        return windows
 
     def _measured_accepted_rate(self, now: float) -> float:
         span = now - self._second_start
@@ -3534,6 +3598,8 @@ class RateGovernor:
     def _pause(self, now: float, retry_after: float) -> float:
         """Pause everyone for ``retry_after``; returns how much longer that makes the wait."""
         self._pause_set_at = now
+        if abs(retry_after - round(retry_after)) > _SAME_SECONDS:
+            self._waits_whole = False
         if self._first_wait is None:
             self._first_wait = retry_after
         elif abs(retry_after - self._first_wait) > 0.1 * max(retry_after, self._first_wait):
@@ -3959,36 +4025,59 @@ class _Reopening:
         count: successes in the run before it.
         per_window: successes per window of the quota it seems to be.
         earlier: the reopenings before it in its chain of whole windows, as ``(at,
-            uncertain, count)``, oldest first, the last few only.
+            uncertain, credited)``, oldest first, the last few only.
+        credited: the successes credited to the chain's windows up to it: what the
+            server accepted, where each window was run out; a window's count for each
+            window the run left short (see :meth:`then`).
     """
 
     at: float
     uncertain: float
     count: int
     per_window: float
-    earlier: tuple[tuple[float, float, int], ...] = ()
+    earlier: tuple[tuple[float, float, float], ...] = ()
+    credited: float = attrs.field()
 
-    def then(self, at: float, uncertain: float, count: int) -> _Reopening:
-        """The next reopening of this chain, a window's count later."""
-        earlier = (*self.earlier, (self.at, self.uncertain, self.count))
-        return _Reopening(at, uncertain, count, self.per_window, earlier[-_CHAIN_KEPT:])
+    @credited.default
+    def _credited_default(self) -> float:
+        return float(self.count)
 
-    def bound(self) -> tuple[float, float] | None:
-        """The most the quota's rate can be, and its window's length, if the chain tells.
+    def then(self, at: float, uncertain: float, count: int, windows: int = 1) -> _Reopening:
+        """The next reopening of this chain, ``windows`` of the quota's windows later.
 
-        Each earlier reopening bounds the rate from above: the count since it over the
-        shortest time it can have taken. The pair known best (the least uncertain for how
-        long it lasted) counts, if that shortest time is at least half of the time between
-        their middles (``None``: no pair is known well enough).
+        One window later, it counts what the server accepted since. Several windows later
+        (the run left one or more of them short of the count: a pause that began in one
+        window ended in the next), each is credited a window's count, as the quota's rate
+        is its count per window however much of it the run used.
         """
-        best: tuple[float, float, float] | None = None  # (how vague, rate, window)
-        for at, uncertain, count in self.earlier:
+        earlier = (*self.earlier, (self.at, self.uncertain, self.credited))
+        credited = self.credited + (
+            count - self.count if windows == 1 else windows * self.per_window
+        )
+        return _Reopening(at, uncertain, count, self.per_window, earlier[-_CHAIN_KEPT:], credited)
+
+    def bound(self) -> tuple[float, float, float] | None:
+        """The most and the least the quota's rate can be, and its window's length, if the
+        chain tells.
+
+        Each earlier reopening bounds the rate: the count since it over the shortest and
+        the longest time it can have taken. The pair known best (the least uncertain for
+        how long it lasted) counts, if that shortest time is at least half of the time
+        between their middles (``None``: no pair is known well enough).
+        """
+        best: tuple[float, float, float, float] | None = None  # (vague, most, least, window)
+        for at, uncertain, credited in self.earlier:
             span = self.at - at
             vague = (uncertain + self.uncertain) / 2 / span
             if vague > 0.5 or (best is not None and vague >= best[0]):
                 continue
-            rate = (self.count - count) / (span * (1.0 - vague))
-            best = (vague, rate, span / round((self.count - count) / self.per_window))
+            accepted = self.credited - credited
+            best = (
+                vague,
+                accepted / (span * (1.0 - vague)),
+                accepted / (span * (1.0 + vague)),
+                span / round(accepted / self.per_window),
+            )
         return None if best is None else best[1:]
 
 
