@@ -33,6 +33,7 @@ from zyntro_async.bulk._governor import (
     _Curve,
     _Drain,
     _PausedRound,
+    _Reopening,
     _Stints,
     _Tail,
 )
@@ -1256,6 +1257,48 @@ def test_a_quota_answering_the_same_short_wait_is_counted_once_it_refuses_for_ma
     assert result.refused_fraction <= 0.01
     assert result.governor.settled_rate is not None
     assert 45.0 <= result.governor.settled_rate <= 52.0
+
+
+def _chain(reopenings: list[tuple[float, int]], per_window: float = 500.0) -> _Reopening:
+    """A chain of a quota's reopenings, each known to a second: ``(at, windows since the
+    first)``, windows after the first run out (one apart) or left short (several)."""
+    at, _ = reopenings[0]
+    chain = _Reopening(at, 1.0, 0, per_window)
+    for at, windows in reopenings[1:]:
+        apart = windows - round(chain.credited / per_window)
+        chain = chain.then(at, 1.0, round(windows * per_window), apart)
+    return chain
+
+
+def test_a_chain_of_reopenings_whole_windows_apart_lies_on_its_lattice() -> None:
+    # A fixed window of 5 s: reopenings known to a second each (a named "Retry-After: 1"),
+    # some one window apart, some two (the window between left short by a pause).
+    chain = _chain([(5.3, 0), (10.1, 1), (14.8, 2), (25.4, 4), (34.9, 6), (40.2, 7)])
+    assert chain.on_lattice()
+    assert not chain.off_lattice()
+    bound = chain.bound()
+    assert bound is not None
+    most, least, window = bound
+    assert least <= 100.0 <= most
+    assert window == pytest.approx(5.0, abs=0.1)
+
+
+def test_a_chain_of_reopenings_off_whole_windows_is_told() -> None:
+    # A sliding window's reopenings come wherever its pauses ended: counted at its rate,
+    # they match whole windows, but not where they lie.
+    chain = _chain([(5.0, 0), (10.5, 1), (15.9, 2), (23.9, 3), (40.8, 6), (64.0, 11)])
+    assert not chain.on_lattice()
+    assert chain.off_lattice()
+    # Too few reopenings tell nothing either way.
+    short = _chain([(5.0, 0), (10.5, 1), (15.9, 2)])
+    assert not short.on_lattice()
+    assert not short.off_lattice()
+
+
+def test_a_chain_credits_a_window_left_short_with_the_quota_count() -> None:
+    chain = _Reopening(5.0, 1.0, 0, 500.0).then(10.0, 1.0, 480).then(20.0, 1.0, 1400, 2)
+    assert chain.credited == 480 + 2 * 500
+    assert [credited for _, _, credited in chain.earlier] == [0, 480]
 
 
 @pytest.mark.parametrize(

@@ -554,6 +554,7 @@ _SAME_SECONDS = 1e-6  # pauses this close are the same length (a sum of clock re
 _PAUSES_KEPT = 32  # the latest pauses kept, to tell a span's paused seconds from the rest
 _CHAIN_KEPT = 8  # a quota's reopenings kept to count its rate between (the latest ones)
 _QUOTA_CLOSE = 0.96  # a quota counted within this share is paced from the least it can be
+_LATTICE_LEAST = 3  # ... where this many reopenings before the latest lie whole windows apart
 _QUOTA_PAUSE_UNITS = 25.0  # ... and probed over this many times its pauses a unit
 _SKIPPED_SLACK = 0.1  # reopenings windows apart lie this share of one off a whole number
 _SHORT_WINDOW_LEAST = 0.5  # ... and a window between them held at least this share of one
@@ -3533,7 +3534,13 @@ class RateGovernor:
         # window runs out, the chain grows a window at a time, and a quota polled, or
         # naming the wait to its reopening (a fraction, a date), costs only a few 429s
         # (paced from the least, 100 per 10 s answering its exact wait: 0.96, from 0.975).
-        close = named and self._waits_whole and self._counted and least >= _QUOTA_CLOSE * most
+        close = (
+            named
+            and self._waits_whole
+            and self._counted
+            and least >= _QUOTA_CLOSE * most
+            and chain.on_lattice()
+        )
         if (
             named
             and not self._waits_varied
@@ -3581,7 +3588,10 @@ class RateGovernor:
         least = per_window * (1.0 + _SHORT_WINDOW_LEAST * (windows - 1))
         if not least <= accepted <= (windows + 0.1) * per_window:
             return 0
-        return windows
+        # And where the chain so far, with it, does not lie off whole windows: a sliding
+        # window's reopenings, paced at its rate, often lie near whole windows apart by chance.
+        chain = previous.then(at, uncertain, previous.count + accepted, windows)
+        return 0 if chain.off_lattice() else windows
 
     def _measured_accepted_rate(self, now: float) -> float:
         span = now - self._second_start
@@ -4055,6 +4065,35 @@ class _Reopening:
             count - self.count if windows == 1 else windows * self.per_window
         )
         return _Reopening(at, uncertain, count, self.per_window, earlier[-_CHAIN_KEPT:], credited)
+
+    def off_lattice(self) -> bool:
+        """Whether the chain's reopenings are known not to lie whole windows apart (too few
+        to tell: ``False``; see :meth:`on_lattice`)."""
+        return len(self.earlier) >= _LATTICE_LEAST and not self.on_lattice()
+
+    def on_lattice(self) -> bool:
+        """Whether the chain's reopenings lie whole windows apart, as a fixed window's do.
+
+        A window of one length from the chain's first reopening to its latest puts each
+        reopening between them at a whole number of windows from the first; each must lie
+        there to within what is known of it and of the two ends. A sliding window's lie
+        wherever its pauses ended: its counts, paced at its rate, still match whole
+        windows, so a chain of it counted 500 per 5 s answering in seconds as 93/s, known
+        "closely" (0.93 of it). Needs two reopenings between the ends at least.
+        """
+        if len(self.earlier) < _LATTICE_LEAST:
+            return False
+        first, uncertain, credited = self.earlier[0]
+        windows = round((self.credited - credited) / self.per_window)
+        if windows < 1:
+            return False
+        length = (self.at - first) / windows
+        ends = max(uncertain, self.uncertain) / 2
+        for at, vague, count in self.earlier[1:]:
+            whole = round((count - credited) / self.per_window)
+            if abs(at - first - whole * length) > vague / 2 + ends + _SAME_SECONDS:
+                return False
+        return True
 
     def bound(self) -> tuple[float, float, float] | None:
         """The most and the least the quota's rate can be, and its window's length, if the
