@@ -4089,9 +4089,9 @@ class _Reopening:
             return False
         length = (self.at - first) / windows
         ends = max(uncertain, self.uncertain) / 2
-        for at, vague, count in self.earlier[1:]:
-            whole = round((count - credited) / self.per_window)
-            if abs(at - first - whole * length) > vague / 2 + ends + _SAME_SECONDS:
+        for at, known, then_credited in self.earlier[1:]:
+            whole = round((then_credited - credited) / self.per_window)
+            if abs(at - first - whole * length) > known / 2 + ends + _SAME_SECONDS:
                 return False
         return True
 
