@@ -546,6 +546,8 @@ _FIT_LEAST_SHARE = 0.2  # ... and never as under this share of one
 _QUOTA_PAUSE = 2.0  # a chain of a quota's windows starts at a named wait this long or longer
 _QUOTA_WINDOWS_PER_UNIT = 3.0  # a counted quota is probed over this many windows a unit
 _RETRY_AFTER_GRAIN = 1.0  # Retry-After's resolution: whole seconds, as a number or a date
+_WAITS_APART = 1.5  # waits this far apart (or a tenth) were worked out, not fixed (a date's
+#   second and more)
 _DEAD_OVER_WAIT = 3.0  # refusing all for this many of its (same) named waits: no bucket
 _QUOTA_POLLED = 0.5  # ... or at refusing all this long unpaced (a bucket of 2/s refills sooner)
 _DATE_TOLERANCE = 0.03  # waits ending this close to whole seconds apart came from dates
@@ -3612,7 +3614,14 @@ class RateGovernor:
             self._waits_whole = False
         if self._first_wait is None:
             self._first_wait = retry_after
-        elif abs(retry_after - self._first_wait) > 0.1 * max(retry_after, self._first_wait):
+        elif abs(retry_after - self._first_wait) > min(
+            0.1 * max(retry_after, self._first_wait), _WAITS_APART
+        ):
+            # A wait the server works out (what is left of a window) differs from the
+            # first by where the run ran the window out; a fixed one (a bucket answering
+            # "30" whatever its tokens) by a date's second at most. A minute's quota run
+            # out 1-6 s into each window named 54-59 s: under a tenth apart, so taken for
+            # a fixed wait, it was never counted (each window run out at 485/s, 2% 429s).
             self._waits_varied = True
         self._note_wait_end(now + retry_after)
         if now >= self._refill_from:  # a new pause, not a longer one
