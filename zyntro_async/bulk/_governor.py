@@ -3438,7 +3438,7 @@ class RateGovernor:
         they start a new chain, as do two that held less than a window's count, at that
         count (the first may have held two windows' counts: a run begun just before one
         ended); but not a counted quota's that named its wait and lie whole windows apart
-        (see :meth:`_windows_apart`).
+        (see :meth:`_across_short_windows`).
 
         A chain starts only at an episode that refused everything for half a second unpaced
         (a token bucket of 2 requests a second or more refills sooner), or for 2 s or more
@@ -3508,10 +3508,12 @@ class RateGovernor:
             return in_window / self._quota_window
         accepted = count - previous.count
         per_window = previous.per_window
-        windows = 1
-        if accepted < _CYCLE_SAMPLES or abs(accepted - per_window) > 0.1 * per_window:
-            windows = self._windows_apart(previous, at, uncertain, accepted) if named else 0
-        if not windows:
+        chain: _Reopening | None = None
+        if accepted >= _CYCLE_SAMPLES and abs(accepted - per_window) <= 0.1 * per_window:
+            chain = previous.then(at, uncertain, count)
+        elif named:
+            chain = self._across_short_windows(previous, at, uncertain, count)
+        if chain is None:
             # Not one window's count since the last reopening (one went unexhausted, or
             # this is no quota): a new chain starts here. One that counted less than a
             # window's count is the count now: a run begun just before a window ended got
@@ -3524,7 +3526,7 @@ class RateGovernor:
             self._reopened = _Reopening(at, uncertain, count, per_window)
             return None
         # Whole windows since the last reopening, the last one exhausted: the chain goes on.
-        self._reopened = chain = previous.then(at, uncertain, count, windows)
+        self._reopened = chain
         bound = chain.bound()
         if bound is None:
             return None  # its ends are still too vague
@@ -3561,11 +3563,12 @@ class RateGovernor:
         self._quota_window, self._counted_close = window, close
         return least if close else most
 
-    def _windows_apart(
-        self, previous: _Reopening, at: float, uncertain: float, accepted: int
-    ) -> int:
-        """How many of a counted quota's windows lie between ``previous`` and a reopening
-        at ``at`` the run did not run every window out between (0: no whole windows).
+    def _across_short_windows(
+        self, previous: _Reopening, at: float, uncertain: float, count: int
+    ) -> _Reopening | None:
+        """``previous``'s chain carried on to a reopening at ``at`` several of a counted
+        quota's windows later, the run having left some between short (``None``: it lies
+        on no whole number of windows).
 
         A counted quota's reopenings lie whole windows apart. Paced just over the quota, a
         run runs a window out just before its end, and the pause its 429 names takes the
@@ -3580,20 +3583,20 @@ class RateGovernor:
         """
         window = self._quota_window
         if not self._counted or window <= 0.0:
-            return 0
+            return None
         apart = at - previous.at
         windows = round(apart / window)
         slack = (uncertain + previous.uncertain) / 2 + _SKIPPED_SLACK * window
         if windows < 2 or 2 * slack >= window or abs(apart - windows * window) > slack:
-            return 0
+            return None
         per_window = previous.per_window
         least = per_window * (1.0 + _SHORT_WINDOW_LEAST * (windows - 1))
-        if not least <= accepted <= (windows + 0.1) * per_window:
-            return 0
+        if not least <= count - previous.count <= (windows + 0.1) * per_window:
+            return None
         # And where the chain so far, with it, does not lie off whole windows: a sliding
         # window's reopenings, paced at its rate, often lie near whole windows apart by chance.
-        chain = previous.then(at, uncertain, previous.count + accepted, windows)
-        return 0 if chain.off_lattice() else windows
+        chain = previous.then(at, uncertain, count, windows)
+        return None if chain.off_lattice() else chain
 
     def _measured_accepted_rate(self, now: float) -> float:
         span = now - self._second_start
