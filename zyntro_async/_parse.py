@@ -13,7 +13,7 @@ import datetime
 import email.utils
 import math
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -23,11 +23,21 @@ from zyntro_async._json import decode_json
 from zyntro_async._redact import Redactor
 from zyntro_async._retry import AttemptFailure, FailureKind
 
-__all__ = ["ResponseParser", "decode_envelope", "parse_retry_after", "read_capped"]
+__all__ = [
+    "ResponseParser",
+    "RetryAfterReader",
+    "decode_envelope",
+    "parse_retry_after",
+    "read_capped",
+]
 
 # The usual answers' Content-Type, known to be JSON without parsing the header.
 _JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
 _READ_CHUNK = 65536
+# A server's ``Date`` within this many seconds of our clock: the two clocks agree. Past
+# the second ``Date`` truncates and a round trip's transit, a clock synced over NTP is
+# within milliseconds; one never synced is minutes or hours off.
+_CLOCKS_AGREE = 2.0
 
 
 def is_json_media(content_type: str) -> bool:
@@ -36,8 +46,18 @@ def is_json_media(content_type: str) -> bool:
     return media == "application/json" or media.endswith("+json")
 
 
-def parse_retry_after(value: str | None) -> float | None:
+def parse_retry_after(value: str | None, date: str | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header (seconds or an HTTP date); ``None`` if unusable.
+
+    ``date``: the same response's ``Date`` header, the server's clock when it answered. A
+    date is read against it where the two clocks disagree (see :class:`RetryAfterReader`,
+    which also keeps what it learned of the server's clock from one answer to the next).
+    """
+    return RetryAfterReader().read(value, date)
+
+
+def _http_date(value: str) -> float | None:
+    """Epoch seconds of an HTTP date, or ``None`` if ``value`` is none.
 
     An HTTP date is in GMT (RFC 9110, 5.6.7), and a recipient accepts all three of its
     formats: so a date with no zone (the obsolete asctime format, ``Sun Nov  6 08:49:37
@@ -46,21 +66,78 @@ def parse_retry_after(value: str | None) -> float | None:
     and the run paced as if it gave none. A date with an offset (not HTTP's, but sent) is
     read at that offset.
     """
-    if not value:
-        return None
     try:
-        seconds = float(value)
-    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
+
+
+class RetryAfterReader:
+    """Reads ``Retry-After`` as seconds to wait on this machine's clock, one client's worth.
+
+    Seconds are read as they are. An HTTP date names a time on the *server's* clock: read
+    against ours, it is off by however far the two clocks are apart. A client machine
+    without time sync, or a server an hour ahead, made every 429 ask for an hour's pause
+    (a bulk run waited it out, or stopped as for a daily quota); a server behind made
+    every wait nothing, and the run paced as if told none.
+
+    So the response's ``Date`` header, the server's clock when it answered, is compared
+    with ours. Within ``_CLOCKS_AGREE`` seconds they agree, and dates are read against our
+    clock (to the millisecond, where ``Date`` has whole seconds only). Further apart, dates
+    are read against the server's: shifted by how far ours is off. That shift is kept while
+    later answers put it within ``_CLOCKS_AGREE`` of where it was, so the waits dates name
+    still end whole seconds apart on our clock (how the rate governor tells that a server
+    answers in dates), and it also serves a date that comes without ``Date``.
+
+    Args:
+        clock: Epoch seconds now (default :func:`time.time`, read at each call).
+    """
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        self._clock = clock
+        self._offset = 0.0  # our clock minus the server's, where the two disagree
+
+    @property
+    def offset(self) -> float:
+        """How far this machine's clock is ahead of the server's, as dates are read (0.0:
+        they agree)."""
+        return self._offset
+
+    def read(self, value: str | None, date: str | None = None) -> float | None:
+        """Seconds to wait for ``value``; ``None`` if unusable (neither seconds nor a date).
+
+        ``NaN``, a negative number or a date in the past is ``0.0``. ``date``: the
+        response's ``Date`` header, if it sent one.
+        """
+        if not value:
+            return None
         try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None  # neither seconds nor an HTTP date: ignore it, back off as usual
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-        seconds = parsed.timestamp() - time.time()
-    if math.isnan(seconds) or seconds < 0:  # NaN or in the past
-        return 0.0
-    return seconds
+            seconds = float(value)
+        except ValueError:
+            at = _http_date(value)
+            if at is None:
+                return None  # neither seconds nor an HTTP date: ignore it, back off as usual
+            now = self._clock() if self._clock is not None else time.time()
+            if date:
+                self._compare_clocks(date, now)
+            seconds = at + self._offset - now
+        if math.isnan(seconds) or seconds < 0:  # NaN or in the past
+            return 0.0
+        return seconds
+
+    def _compare_clocks(self, date: str, now: float) -> None:
+        server = _http_date(date)
+        if server is None:
+            return
+        # ``Date`` has whole seconds: the server's clock read anywhere in that second.
+        apart = now - (server + 0.5)
+        if abs(apart) <= _CLOCKS_AGREE:
+            self._offset = 0.0
+        elif abs(apart - self._offset) > _CLOCKS_AGREE:
+            self._offset = apart
 
 
 def decode_envelope(raw: bytes, content_type: str) -> dict[str, Any] | None:

@@ -38,7 +38,7 @@ from zyntro_async._observe import (
     Call,
     paces_rate_limits,
 )
-from zyntro_async._parse import ResponseParser, parse_retry_after, read_capped
+from zyntro_async._parse import ResponseParser, RetryAfterReader, read_capped
 from zyntro_async._redact import SNIPPET, Redactor
 from zyntro_async._retry import AttemptFailure, FailureKind, RetryPolicy, final_error
 from zyntro_async.models._requests import ApiRequest
@@ -87,6 +87,8 @@ class Transport:
         self._get_session = get_session
         self.redactor = Redactor(config.secrets())
         self._parser = ResponseParser(self.redactor)
+        # HTTP dates in Retry-After read against the server's clock where ours is off.
+        self._retry_after = RetryAfterReader()
         self._urls: dict[str, URL] = {}
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         # The opening of most bodies (the client's member, no brand), built once and copied
@@ -378,7 +380,11 @@ class Transport:
                 headers = response.headers
                 content_type = headers.get("Content-Type", "")
                 retry_after_header = headers.get("Retry-After")
-                retry_after = parse_retry_after(retry_after_header) if retry_after_header else None
+                retry_after = (
+                    self._retry_after.read(retry_after_header, headers.get("Date"))
+                    if retry_after_header
+                    else None
+                )
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             failure, cause = self._failure(endpoint, exc, payload, timeout)
             raise failure from cause

@@ -12,10 +12,11 @@ so each run takes a second or two; what is asserted never depends on the wall cl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import anyio
 import attrs
 import pytest
 
-from zyntro_async import RetryPolicy, ZyntroClient
+from zyntro_async import RateLimitError, RetryPolicy, ZyntroClient
 from zyntro_async.bulk import (
     BulkAbortedError,
     BulkReport,
@@ -52,6 +53,7 @@ from ._helpers import (
     MANAGE_ATTACHMENTS,
     ClientFactory,
     bundles,
+    fast_retry,
     upsert,
 )
 
@@ -691,6 +693,48 @@ async def test_a_long_retry_after_is_waited_out_and_the_progress_says_until_when
     assert all(state is not None and state.paused_until is not None for state in paused)
     assert all(state is not None and state.pause_remaining > 0 for state in paused)
     assert seen[-1].rate_limited == report.rate_limited > 0
+
+
+@contextlib.asynccontextmanager
+async def server_with_its_clock_off(skew: float, **options: Any) -> AsyncIterator[Emulator]:
+    """An emulator on loopback whose clock (its Date, its Retry-After dates) is ``skew`` s off."""
+    emulator = Emulator.demo(seed="clock-off", wall_clock=lambda: time.time() + skew, **options)
+    await emulator.start(host="127.0.0.1", port=0)
+    try:
+        yield emulator
+    finally:
+        await emulator.close()
+
+
+@pytest.mark.parametrize("skew", [86_400.0, -86_400.0], ids=["a day ahead", "a day behind"])
+async def test_a_server_whose_clock_is_off_is_waited_as_it_asks(skew: float) -> None:
+    # The quota's window ends 1,800 s on (its clock stands still in its window): the date
+    # its 429 names is 1,800 s after the Date it answers with, whatever our clock says.
+    quota = WindowQuota(limit=1, window=3600, retry_after="date")
+    impatient = RetryPolicy(rate_limit_patience=0)  # the server's RateLimitError, at once
+    async with (
+        server_with_its_clock_off(skew, limits=[quota], clock=lambda: 1800.0) as emulator,
+        emulator.client(retry_policy=impatient) as zy,
+    ):
+        await zy.contacts.upsert(upsert(0).contact)
+        with pytest.raises(RateLimitError) as refused:
+            await zy.contacts.upsert(upsert(1).contact)
+    assert refused.value.retry_after is not None
+    assert 1798.0 <= refused.value.retry_after <= 1801.0
+
+
+async def test_a_run_against_a_server_an_hour_ahead_pauses_seconds_not_hours() -> None:
+    # Read on our clock, each 429's date was an hour away: the run stopped at the first as
+    # for a daily quota (or, told to wait, waited an hour).
+    async with server_with_its_clock_off(3600.0) as emulator:
+        emulator.set_limits(WindowQuota(limit=10, window=1.0, retry_after="date"))
+        async with emulator.client(retry_policy=fast_retry(), timeout=5.0) as zy:
+            n = 30
+            report = await zy.bulk.run(
+                [upsert(i) for i in range(n)], concurrency=4, max_pause=10, on_long_pause="stop"
+            )
+    check_every_item_succeeded_once(emulator, report, n)
+    assert report.rate_limited > 0  # the quota was met, and its waits were seconds
 
 
 async def test_single_calls_refused_together_come_back_apart_and_all_succeed(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import email.utils
 import importlib.util
 import json
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -208,6 +210,29 @@ def test_limit_flags_build_the_limits() -> None:
     ]
 
 
+def test_clock_skew_is_a_signed_duration() -> None:
+    assert parse("--clock-skew", "1h").clock_skew == 3600.0
+    assert parse("--clock-skew", "+90s").clock_skew == 90.0
+    assert parse("--clock-skew=-90s").clock_skew == -90.0  # "=": argparse reads "-90s" as a flag
+    assert parse().clock_skew == 0.0
+
+
+async def test_clock_skew_moves_the_date_and_the_retry_after_dates_together() -> None:
+    # A server whose clock is an hour ahead: both its Date and the date its 429 names.
+    async with running("--quota", "1/1h", "--retry-after", "date", "--clock-skew", "1h") as proc:
+        env = await read_exports(proc)
+        url = env["ZYNTRO_BASE_URL"] + FETCH
+        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+            async with session.post(url, json=fetch_body(env)) as first:
+                assert first.status == 200
+            async with session.post(url, json=fetch_body(env)) as second:
+                assert second.status == 429
+                served = email.utils.parsedate_to_datetime(second.headers["Date"]).timestamp()
+                until = email.utils.parsedate_to_datetime(second.headers["Retry-After"])
+    assert 3590 <= served - time.time() <= 3610
+    assert 0 < until.timestamp() - served <= 3601
+
+
 def test_latency_and_fault_flags_build_the_rules() -> None:
     args = parse("--latency", "20ms", "--fault", "503:0.05", "--fault", "reset-after:0.01")
 
@@ -232,6 +257,8 @@ def test_latency_and_fault_flags_build_the_rules() -> None:
         ("--retry-after", "soon"),
         ("--max-concurrent", "0"),
         ("--limit-scope", "user"),
+        ("--clock-skew", "soon"),
+        ("--clock-skew", "+"),
     ],
 )
 def test_bad_flags_are_usage_errors(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -101,6 +102,29 @@ async def test_clock_moves_and_the_limit_changes_live(
     emu.set_limits()  # lifted
     assert (await upsert(session, emu, 5))[0] == 200
     assert emu.applied[ENDPOINT] == 4
+
+
+@pytest.mark.parametrize("wall", [WALL, None], ids=["its own clock", "this machine's"])
+async def test_the_date_header_comes_from_the_clock_of_the_retry_after_dates(
+    zyntro_emulator_factory: Factory, session: aiohttp.ClientSession, wall: float | None
+) -> None:
+    # A server's Date and the dates in its Retry-After come from one clock: a client
+    # compares the two to read a date where its own clock is off.
+    options: dict[str, Any] = {} if wall is None else {"wall_clock": lambda: wall}
+    emu = await zyntro_emulator_factory(
+        limits=[WindowQuota(limit=1, window=10, retry_after="date")], clock=Clock(), **options
+    )
+    await upsert(session, emu, 0)
+    body = {**emu.credentials.as_dict(), "contact": {"firstName": "Q", "primaryEmail": "q@x.io"}}
+    async with session.post(f"{emu.base_url}/apis/v2/public/{ENDPOINT}", json=body) as resp:
+        assert resp.status == 429
+        served = email.utils.parsedate_to_datetime(resp.headers["Date"]).timestamp()
+        until = email.utils.parsedate_to_datetime(resp.headers["Retry-After"]).timestamp()
+    if wall is None:
+        assert abs(served - time.time()) <= 2  # aiohttp's own, from this machine's clock
+    else:
+        assert served == WALL
+        assert until == WALL + 10
 
 
 async def test_per_credential_limit_leaves_other_keys_alone(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from zyntro_async import (
     ZyntroClient,
     ZyntroError,
 )
+from zyntro_async._parse import RetryAfterReader
 
 from ._helpers import (
     ADD_COMMS,
@@ -479,6 +481,52 @@ async def test_retry_after_as_an_http_date_is_honoured(
             await zy.contacts.upsert(CONTACT)
     (slept,) = fake_time.sleeps
     assert 27.0 <= slept <= 30.0  # whole seconds in the header, and a little time passes
+
+
+@pytest.mark.parametrize(
+    "skew", [86_400.0, -86_400.0, 0.0], ids=["a day ahead", "a day behind", "in step"]
+)
+async def test_an_http_date_is_read_on_the_server_s_clock(
+    make_client: ClientFactory, mocked: aioresponses, fake_time: FakeTime, skew: float
+) -> None:
+    # An HTTP date is a time on the server's clock. Read against ours where the two are a
+    # day apart, a server ahead asked for a day's wait at each 429 (cut to retry_after_cap,
+    # or a bulk run's long pause), one behind for none. Its Date header tells how far apart.
+    server_now = time.time() + skew
+    headers = {"Retry-After": _imf_fixdate(server_now + 30), "Date": _imf_fixdate(server_now)}
+    mocked.post(url(ADD_CONTACTS), status=429, headers=headers, repeat=True)
+    patient = policy(fake_time, rate_limit_patience=35.0, retry_after_cap=100_000.0)
+    async with make_client(retry_policy=patient) as zy:
+        with pytest.raises(RateLimitError):
+            await zy.contacts.upsert(CONTACT)
+    (slept,) = fake_time.sleeps
+    assert 28.0 <= slept <= 31.0  # whole seconds in both headers, a little time passes
+
+
+def test_a_server_s_clock_is_kept_so_its_dates_still_end_whole_seconds_apart() -> None:
+    # The governor tells a server answering in dates by waits that end whole seconds apart
+    # on our clock: a server an hour ahead keeps the same shift from one answer to the next
+    # however its Date (whole seconds) falls against our clock's fractions.
+    ours = [1_000_000.3]
+    reader = RetryAfterReader(clock=lambda: ours[0])
+    ends = []
+    for at, server in (
+        (1_000_000.3, 1_003_600),
+        (1_000_002.9, 1_003_602),
+        (1_000_004.6, 1_003_604),
+    ):
+        ours[0] = at
+        wait = reader.read(_imf_fixdate(server + 5), _imf_fixdate(server))
+        assert wait is not None
+        ends.append(at + wait)
+    assert reader.offset == pytest.approx(-3600.2)
+    assert [round(b - a, 6) for a, b in itertools.pairwise(ends)] == [2.0, 2.0]
+
+    in_step = RetryAfterReader(clock=lambda: 1_000_000.3)
+    assert in_step.read(_imf_fixdate(1_000_005), _imf_fixdate(1_000_000)) == pytest.approx(4.7)
+    assert in_step.offset == 0.0  # to the millisecond on our clock: Date has whole seconds
+    assert in_step.read("7", _imf_fixdate(0)) == 7.0  # seconds are seconds: no clock in them
+    assert in_step.read(_imf_fixdate(1_000_005), "not a date") == pytest.approx(4.7)
 
 
 @pytest.mark.parametrize("past", [False, True], ids=["zero seconds", "a past date"])

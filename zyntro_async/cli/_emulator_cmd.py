@@ -15,7 +15,7 @@ under the API's field names instead (for scripts), and at exit a second one,
 ``{"stats": {...}}`` (``Emulator.stats()``: requests, applied, rate-limited, statuses);
 the same counts are served live at ``GET /_emulator/stats``. ``--latency``, ``--fault`` and the
 rate-limit flags (``--rate``/``--burst``, ``--max-concurrent``, ``--quota``,
-``--retry-after``, ``--limit-scope``) shape how it answers. With ``--log``, each
+``--retry-after``, ``--limit-scope``, ``--clock-skew``) shape how it answers. With ``--log``, each
 request is described on standard error (credentials redacted).
 """
 
@@ -28,6 +28,7 @@ import json
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,14 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise ValueError(f"must be > 0, got {text}")
     return value
+
+
+def _clock_skew(text: str) -> float:
+    """A signed duration: ``1h`` (the server's clock ahead of this machine's), ``-90s``."""
+    from zyntro_async.testing._limits import parse_duration
+
+    sign, rest = (-1.0, text[1:]) if text.startswith("-") else (1.0, text.removeprefix("+"))
+    return sign * parse_duration(rest)
 
 
 def _positive_int(text: str) -> int:
@@ -202,6 +211,17 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         ),
     )
     limits.add_argument(
+        "--clock-skew",
+        type=_argument_type(_clock_skew, "--clock-skew"),
+        default=0.0,
+        metavar="DURATION",
+        help=(
+            "run the server's clock this far ahead of this machine's, as a server whose "
+            "clock was never synced does: its Date header and the HTTP dates in "
+            "Retry-After, e.g. 1h, or --clock-skew=-90s for behind (default: 0)"
+        ),
+    )
+    limits.add_argument(
         "--limit-scope",
         choices=("credential", "global"),
         default="global",
@@ -314,8 +334,13 @@ async def _serve(args: argparse.Namespace, *, faults: list[FaultRule], limits: l
             flush=True,
         )
 
+    skew = args.clock_skew
     emulator = Emulator.demo(
-        seed=args.seed, faults=faults, limits=limits, on_request=describe if args.log else None
+        seed=args.seed,
+        faults=faults,
+        limits=limits,
+        on_request=describe if args.log else None,
+        wall_clock=(lambda: time.time() + skew) if skew else time.time,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

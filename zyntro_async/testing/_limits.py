@@ -213,6 +213,11 @@ class RateLimiter:
         self.set(*limits)
 
     @property
+    def wall_clock(self) -> Callable[[], float]:
+        """The epoch seconds ``Retry-After`` dates are written from (the server's clock)."""
+        return self._wall_clock
+
+    @property
     def limits(self) -> tuple[Limit, ...]:
         """The active limits, in order."""
         return tuple(limit for limit, _ in self._limits)

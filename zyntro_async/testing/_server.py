@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import ipaddress
 import json
 import logging
@@ -404,11 +405,17 @@ class ApiServer:
             _reset_connection(request)
             # Never sent: the transport is gone. aiohttp notices and moves on.
             return web.Response(status=500)
+        headers = answer.headers
+        wall_clock = self._limits.wall_clock
+        if wall_clock is not time.time:
+            # A server's Date and the dates in its Retry-After come from one clock (aiohttp
+            # writes Date from this machine's otherwise).
+            headers = {**headers, "Date": email.utils.formatdate(wall_clock(), usegmt=True)}
         return web.Response(
             status=answer.status,
             body=answer.payload,
             content_type=answer.content_type,
-            headers=answer.headers,
+            headers=headers,
         )
 
 
