@@ -85,12 +85,16 @@ class RetryAfterReader:
     every wait nothing, and the run paced as if told none.
 
     So the response's ``Date`` header, the server's clock when it answered, is compared
-    with ours. Within ``_CLOCKS_AGREE`` seconds they agree, and dates are read against our
-    clock (to the millisecond, where ``Date`` has whole seconds only). Further apart, dates
-    are read against the server's: shifted by how far ours is off. That shift is kept while
-    later answers put it within ``_CLOCKS_AGREE`` of where it was, so the waits dates name
-    still end whole seconds apart on our clock (how the rate governor tells that a server
-    answers in dates), and it also serves a date that comes without ``Date``.
+    with ours. Within ``_CLOCKS_AGREE`` seconds (past the second ``Date`` truncates) they
+    agree, and dates are read against our clock, to the millisecond. Further apart, dates
+    are read against the server's: shifted by how far ours is ahead of it. ``Date`` has
+    whole seconds and comes a transit late, so each answer bounds that from above only;
+    the least bound seen is kept (a wait read so never ends before the date the server
+    named), and it comes closer as answers fall near a second's start. Kept from one
+    answer to the next, the waits dates name still end whole seconds apart on our clock
+    (how the rate governor tells a server answering in dates), and a date that comes
+    without ``Date`` is read the same way. An answer that puts our clock more than
+    ``_CLOCKS_AGREE`` further ahead than kept (a clock set since) starts over from it.
 
     Args:
         clock: Epoch seconds now (default :func:`time.time`, read at each call).
@@ -98,12 +102,12 @@ class RetryAfterReader:
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self._clock = clock
-        self._offset = 0.0  # our clock minus the server's, where the two disagree
+        self._offset = 0.0  # how far our clock is ahead of the server's, at most (0: agree)
 
     @property
     def offset(self) -> float:
-        """How far this machine's clock is ahead of the server's, as dates are read (0.0:
-        they agree)."""
+        """How far this machine's clock is taken to be ahead of the server's, as dates are
+        read (0.0: the two agree)."""
         return self._offset
 
     def read(self, value: str | None, date: str | None = None) -> float | None:
@@ -132,12 +136,15 @@ class RetryAfterReader:
         server = _http_date(date)
         if server is None:
             return
-        # ``Date`` has whole seconds: the server's clock read anywhere in that second.
-        apart = now - (server + 0.5)
-        if abs(apart) <= _CLOCKS_AGREE:
+        # The server's clock read somewhere in the second Date names, a transit ago: ours
+        # is at most this far ahead of it.
+        ahead = now - server
+        if abs(ahead - 0.5) <= _CLOCKS_AGREE:
             self._offset = 0.0
-        elif abs(apart - self._offset) > _CLOCKS_AGREE:
-            self._offset = apart
+        elif self._offset == 0.0 or not ahead <= self._offset + _CLOCKS_AGREE:
+            self._offset = ahead
+        else:
+            self._offset = min(self._offset, ahead)
 
 
 def decode_envelope(raw: bytes, content_type: str) -> dict[str, Any] | None:

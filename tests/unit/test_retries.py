@@ -505,9 +505,9 @@ async def test_an_http_date_is_read_on_the_server_s_clock(
 
 def test_a_server_s_clock_is_kept_so_its_dates_still_end_whole_seconds_apart() -> None:
     # The governor tells a server answering in dates by waits that end whole seconds apart
-    # on our clock: a server an hour ahead keeps the same shift from one answer to the next
-    # however its Date (whole seconds) falls against our clock's fractions.
-    ours = [1_000_000.3]
+    # on our clock: a server an hour ahead keeps its shift from one answer to the next
+    # however its Date (whole seconds, a transit late) falls against our clock's fractions.
+    ours = [0.0]
     reader = RetryAfterReader(clock=lambda: ours[0])
     ends = []
     for at, server in (
@@ -519,8 +519,17 @@ def test_a_server_s_clock_is_kept_so_its_dates_still_end_whole_seconds_apart() -
         wait = reader.read(_imf_fixdate(server + 5), _imf_fixdate(server))
         assert wait is not None
         ends.append(at + wait)
-    assert reader.offset == pytest.approx(-3600.2)
     assert [round(b - a, 6) for a, b in itertools.pairwise(ends)] == [2.0, 2.0]
+    # Ours is at most 3599.7 s behind (Date truncates the server's second): the waits end
+    # no earlier than the dates the server named, whatever its fraction of a second was.
+    assert reader.offset == pytest.approx(-3599.7)
+
+    ours[0] = 1_000_006.05  # an answer just past the server's second: the bound comes closer
+    assert reader.read(_imf_fixdate(1_003_611), _imf_fixdate(1_003_606)) == pytest.approx(5.0)
+    assert reader.offset == pytest.approx(-3599.95)
+    ours[0] = 1_000_020.0  # our clock set 10 s on since: it starts over from there
+    assert reader.read(_imf_fixdate(1_003_611), _imf_fixdate(1_003_610)) == pytest.approx(1.0)
+    assert reader.offset == pytest.approx(-3590.0)
 
     in_step = RetryAfterReader(clock=lambda: 1_000_000.3)
     assert in_step.read(_imf_fixdate(1_000_005), _imf_fixdate(1_000_000)) == pytest.approx(4.7)
