@@ -11,9 +11,10 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -173,9 +174,10 @@ async def test_env_file_and_json_line(tmp_path: Path) -> None:
     assert f"ZYNTRO_BASE_URL={info['base_url']}" in lines
 
 
-async def test_rate_flag_answers_429_with_the_chosen_retry_after() -> None:
-    # One request per 1000 s: the second request is refused whatever the machine's speed.
-    async with running("--rate", "0.001", "--burst", "1", "--retry-after", "7") as proc:
+async def second_answer(*flags: str) -> tuple[Mapping[str, str], Any]:
+    """Serve with ``flags``; the headers and body of the second of two requests (the first
+    must succeed)."""
+    async with running(*flags) as proc:
         env = await read_exports(proc)
         url = env["ZYNTRO_BASE_URL"] + FETCH
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
@@ -183,8 +185,14 @@ async def test_rate_flag_answers_429_with_the_chosen_retry_after() -> None:
                 assert first.status == 200
             async with session.post(url, json=fetch_body(env)) as second:
                 assert second.status == 429
-                assert second.headers["Retry-After"] == "7"
-                assert await second.json() == {"status": "error", "data": ["Too many requests"]}
+                return second.headers, await second.json()
+
+
+async def test_rate_flag_answers_429_with_the_chosen_retry_after() -> None:
+    # One request per 1000 s: the second request is refused whatever the machine's speed.
+    headers, body = await second_answer("--rate", "0.001", "--burst", "1", "--retry-after", "7")
+    assert headers["Retry-After"] == "7"
+    assert body == {"status": "error", "data": ["Too many requests"]}
 
 
 def test_limit_flags_build_the_limits() -> None:
@@ -219,18 +227,13 @@ def test_clock_skew_is_a_signed_duration() -> None:
 
 async def test_clock_skew_moves_the_date_and_the_retry_after_dates_together() -> None:
     # A server whose clock is an hour ahead: both its Date and the date its 429 names.
-    async with running("--quota", "1/1h", "--retry-after", "date", "--clock-skew", "1h") as proc:
-        env = await read_exports(proc)
-        url = env["ZYNTRO_BASE_URL"] + FETCH
-        async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            async with session.post(url, json=fetch_body(env)) as first:
-                assert first.status == 200
-            async with session.post(url, json=fetch_body(env)) as second:
-                assert second.status == 429
-                served = email.utils.parsedate_to_datetime(second.headers["Date"]).timestamp()
-                until = email.utils.parsedate_to_datetime(second.headers["Retry-After"])
+    headers, _ = await second_answer(
+        "--quota", "1/1h", "--retry-after", "date", "--clock-skew", "1h"
+    )
+    served = email.utils.parsedate_to_datetime(headers["Date"]).timestamp()
+    until = email.utils.parsedate_to_datetime(headers["Retry-After"]).timestamp()
     assert 3590 <= served - time.time() <= 3610
-    assert 0 < until.timestamp() - served <= 3601
+    assert 0 < until - served <= 3601
 
 
 def test_latency_and_fault_flags_build_the_rules() -> None:
