@@ -57,7 +57,7 @@ def parse_retry_after(value: str | None, date: str | None = None) -> float | Non
 
 
 def _http_date(value: str) -> float | None:
-    """Epoch seconds of an HTTP date, or ``None`` if ``value`` is none.
+    """Epoch seconds of an HTTP date, or ``None`` if ``value`` is not one.
 
     An HTTP date is in GMT (RFC 9110, 5.6.7), and a recipient accepts all three of its
     formats: so a date with no zone (the obsolete asctime format, ``Sun Nov  6 08:49:37
@@ -141,7 +141,7 @@ class RetryAfterReader:
         ahead = now - server
         if abs(ahead - 0.5) <= _CLOCKS_AGREE:
             self._offset = 0.0
-        elif self._offset == 0.0 or not ahead <= self._offset + _CLOCKS_AGREE:
+        elif self._offset == 0.0 or ahead > self._offset + _CLOCKS_AGREE:
             self._offset = ahead
         else:
             self._offset = min(self._offset, ahead)

@@ -15,8 +15,8 @@ under the API's field names instead (for scripts), and at exit a second one,
 ``{"stats": {...}}`` (``Emulator.stats()``: requests, applied, rate-limited, statuses);
 the same counts are served live at ``GET /_emulator/stats``. ``--latency``, ``--fault`` and the
 rate-limit flags (``--rate``/``--burst``, ``--max-concurrent``, ``--quota``,
-``--retry-after``, ``--limit-scope``, ``--clock-skew``) shape how it answers. With ``--log``, each
-request is described on standard error (credentials redacted).
+``--retry-after``, ``--limit-scope``, ``--clock-skew``) shape how it answers. With
+``--log``, each request is described on standard error (credentials redacted).
 """
 
 from __future__ import annotations

@@ -62,7 +62,9 @@ class Emulator:
         seed: Seed of the fault injector's random generator and of generated ids.
         clock: Monotonic seconds the rate limits read (default ``time.monotonic``);
             inject one for exact, reproducible limits.
-        wall_clock: Epoch seconds for ``Retry-After`` dates (default ``time.time``).
+        wall_clock: The server's clock, epoch seconds (default ``time.time``): the
+            ``Retry-After`` dates, and once injected the ``Date`` header of every answer
+            (``lambda: time.time() + 3600``: a server whose clock is an hour ahead).
         spill_threshold: JSON strings longer than this many bytes are kept on disk
             while a request is handled.
         log_limit: Most recent requests kept in :attr:`requests` (``None``: all; each
@@ -131,7 +133,7 @@ class Emulator:
             faults: Initial fault rules.
             limits: Initial rate limits.
             clock: Monotonic seconds for the rate limits.
-            wall_clock: Epoch seconds for ``Retry-After`` dates.
+            wall_clock: The server's clock, for ``Retry-After`` dates and ``Date``.
             on_request: Called with each :class:`RequestRecord`.
 
         Returns:

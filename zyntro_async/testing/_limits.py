@@ -192,7 +192,8 @@ class RateLimiter:
         limits: Limits active from the start.
         clock: Monotonic seconds (default :func:`time.monotonic`); inject one to make
             behaviour exact in tests.
-        wall_clock: Epoch seconds for ``Retry-After`` dates (default :func:`time.time`).
+        wall_clock: Epoch seconds for ``Retry-After`` dates (default :func:`time.time`);
+            the emulator's ``Date`` header comes from it too once injected.
     """
 
     def __init__(
