@@ -2385,6 +2385,28 @@ def test_a_halved_limit_restored_is_found_again_within_its_phase(
     assert result.refused_fraction <= 0.02
 
 
+@pytest.mark.parametrize(
+    ("seed", "style"), [(1, "seconds"), (5, "seconds"), (3, "http-date"), (5, "http-date")]
+)
+def test_a_halved_limit_with_a_small_burst_is_found_within_its_phase(
+    seed: int, style: RetryAfterStyle
+) -> None:
+    # 100/s with a burst of 10, replaced by 50/s with a burst of 5 at 10 s, restored at
+    # 20 s, each 429 pausing the run. After each pause the halved bucket drains in 0.1-0.3 s
+    # (5-19 successes): counted from ten successes over four round trips, those drains never
+    # fitted, so each cut was CUBIC's 0.7 of the pace, three of them landing at 0.89 of
+    # 50/s; and a cycle of nine successes was no count at all, so its cut was blind and the
+    # run searched up again from the 5/s that the pause left of them (0.75-0.92 of the
+    # halved limit over the phase's second half, on nineteen runs of twenty).
+    server = ReplacedBuckets(((0.0, 100.0, 10.0), (10.0, 50.0, 5.0), (20.0, 100.0, 10.0)), style)
+    result = simulate(server, items=2500, workers=64, latency=0.02, seed=seed)
+    assert result.succeeded == result.items
+    end = result.duration
+    assert result.goodput(server, 15.0, 20.0) >= 0.95
+    assert result.goodput(server, (20.0 + end) / 2, end) >= 0.9
+    assert result.refused_fraction <= 0.02
+
+
 @pytest.mark.parametrize("seed", [1, 2, 6])
 def test_a_search_for_a_limit_restored_learns_it_from_its_own_429(seed: int) -> None:
     # The benchmark's limit change, each 429 asking for a second. Restored to 300/s, the

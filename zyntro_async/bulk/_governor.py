@@ -482,6 +482,7 @@ _FAR_ACCEPTED = 1.1  # refused above it after the last second accepted this mult
 _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
 _BACK_TO_BACK = 2  # episodes at most this many successes apart: refused back to back
 _CYCLE_SECONDS = 1.0  # ... over at least this long
+_FELL_CYCLE_SAMPLES = 5  # ... or this many, where a limit fell in a drain (see _fell_in_a_drain)
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
 _REFUSED_SHARE = 0.7  # a cycle estimate is at least this share of the refused pace
 _LONG_PAUSE = 5.0  # ... unless the 429 pauses the run this long: then the floors alone
@@ -536,7 +537,8 @@ _IDLE_SEEN = 30  # a window held nothing back if, of this many successes at leas
 _IDLE_AT_EDGE = 0.25  # ... at most this share were sent with it full
 _FIT_SPREAD = 1.5  # two drains fit a bucket's rate if one lasted this many times the other
 _FIT_UNDER = 0.99  # ... and the rate they give is under this share of every pace sent at
-_FIT_ROUND_TRIPS = 4.0  # a drain counts if it lasted this many round trips
+_FIT_ROUND_TRIPS = 3.0  # a drain counts if it lasted this many round trips
+_FIT_SAMPLES = 5  # ... and accepted this many requests
 _FIT_FOLLOWED = 0.9  # ... and its sends kept up with the pace (not idle workers)
 _FIT_BURST_OVER = 1.25  # ... and their burst is under this many times the first burst
 _FIT_GAP_ROUND_TRIPS = 8.0  # two fit if their lengths differ by this many round trips
@@ -2061,6 +2063,16 @@ class RateGovernor:
             drained = self._drain_floor(drain)
             fitted, changed = self._fit_drain(drain)
             cycle = self._cycle_estimate(sent)
+            if cycle is None and self._fell_in_a_drain(pace, drain):
+                # A limit that fell far, with a small burst: the run resumed from a pause
+                # at a pace under the known limit and the bucket refused it within a few
+                # round trips. Counted from fewer successes, the cycle cuts as CUBIC does
+                # (0.7 of the pace). Not counted at all, the cut was blind, and the pause
+                # made what the cycle accepted a floor of a few a second: a bucket of
+                # 100/s with a burst of 10, replaced by one of 50/s with a burst of 5 at
+                # 20 ms answering in seconds, was searched up from 5/s, and its halved
+                # phase ran at 0.76 of it in its second half on three seeds of ten.
+                cycle = self._cycle_estimate(sent, _FELL_CYCLE_SAMPLES)
             above_cycle = self._refused_above_the_cycle(in_flight)
             self._begin_episode(now, sent, pace, cycle)
             # A pause still running is this episode's too: one set a moment ago by a 429 of
@@ -2989,9 +3001,8 @@ class RateGovernor:
         if (
             self._first_burst is None
             or drain.span < _FIT_ROUND_TRIPS * self._fit_time()
-            or drain.accepted < _CYCLE_SAMPLES
-            or drain.pause <= 0
-            or drain.accepted < _FIT_FOLLOWED * drain.slowest * drain.span
+            or drain.accepted < _FIT_SAMPLES
+            or not drain.kept_up()
         ):
             return None, False
         self._drains = [*chain, drain][-_FIT_CHAIN:]
@@ -3045,9 +3056,20 @@ class RateGovernor:
         least = self._least_rtt()
         return (self._srtt or 0.0) - least if math.isfinite(least) else None
 
-    def _cycle_estimate(self, first_refused_sent: float) -> float | None:
-        """What the server accepted per second between the last episode and this one."""
-        if self._cycle_start is None or self._cycle_successes < _CYCLE_SAMPLES:
+    def _fell_in_a_drain(self, pace: float | None, drain: _Drain) -> bool:
+        """Whether this 429 ends a drain from a full bucket sent at a pace at or under the
+        known limit: the limit fell (or was known high), and the bucket's burst held only
+        ``drain.accepted`` at the pace over its new rate."""
+        return (
+            self._limit is not None and pace is not None and pace <= self._limit and drain.kept_up()
+        )
+
+    def _cycle_estimate(
+        self, first_refused_sent: float, samples: int = _CYCLE_SAMPLES
+    ) -> float | None:
+        """What the server accepted per second between the last episode and this one,
+        counted from ``samples`` successes at least."""
+        if self._cycle_start is None or self._cycle_successes < samples:
             return None
         span = first_refused_sent - self._cycle_start
         return self._cycle_successes / span if span >= _CYCLE_SECONDS else None
@@ -3962,6 +3984,11 @@ class _Drain:
     accepted: int
     slowest: float
     pause: float
+
+    def kept_up(self) -> bool:
+        """Whether it followed a pause and its sends kept up with what the run could send
+        (no idle workers): the bucket was full at its start and sent at its pace throughout."""
+        return self.pause > 0 and self.accepted >= _FIT_FOLLOWED * self.slowest * self.span
 
     def rate(self, srtt: float | None) -> float:
         """What it accepted per second, once it lasted a few round trips (else 0)."""
