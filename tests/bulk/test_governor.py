@@ -2019,6 +2019,27 @@ def test_a_stint_of_frequent_429s_is_told_by_fewer_answers() -> None:
     assert rate == stints.peak.accepted  # kept until the governor acts on it
 
 
+def test_a_settled_stint_refused_far_less_than_the_peak_drops_it() -> None:
+    # A peak counted in the run's first flood (a third of its answers refused) and then a
+    # settled stretch at a lower pace, 1 in 200 refused: the 429s followed the pace down,
+    # as a limit's do. Kept, that peak stood for good, and a limit that fell later, met far
+    # under it with a like share, was taken for 429s that ignore the pace.
+    stints = _Stints(0.0)
+    end = stint(stints, 0.0, 400.0, 30, 10)
+    assert stints.close(end) is None
+    assert stints.peak is not None
+    end = stint(stints, end, 300.0, 400, 2)  # 0.5%: under 2%, and under a quarter of 1/3
+    assert stints.close(end) is None
+    assert stints.peak is None
+    # A stint at the peak's share, or too few answers to tell, leaves it.
+    stints = _Stints(0.0)
+    end = stint(stints, 0.0, 400.0, 30, 10)
+    stints.close(end)
+    end = stint(stints, end, 300.0, 20, 0)  # 20 answers expect under 8 429s at 1/3
+    stints.close(end)
+    assert stints.peak is not None
+
+
 def test_a_stint_of_rare_429s_still_needs_its_answers() -> None:
     stints = _Stints(0.0)
     stint(stints, 0.0, 400.0, 12, 2)  # 2 of 12: too few 429s to tell a share
@@ -2405,6 +2426,27 @@ def test_a_halved_limit_with_a_small_burst_is_found_within_its_phase(
     assert result.goodput(server, 15.0, 20.0) >= 0.95
     assert result.goodput(server, (20.0 + end) / 2, end) >= 0.9
     assert result.refused_fraction <= 0.02
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_halved_limit_with_a_small_burst_answering_no_retry_after_is_not_flooded(
+    seed: int,
+) -> None:
+    # 100/s with a burst of 10, replaced by 50/s with a burst of 5 at 10 s, restored at
+    # 20 s, no Retry-After. The halved bucket's episodes came 4-7 successes apart: each
+    # took the limit down 3% and began the count of the limit over again, until the creep
+    # took them for strays (seeds 2-4); on seed 1 a peak from the run's first flood, 44% of
+    # it refused, made them 429s that ignore the pace. Either way 20-40% of the answers
+    # then passed for strays for the rest of the phase: 11-20% of the run's requests.
+    server = ReplacedBuckets(((0.0, 100.0, 10.0), (10.0, 50.0, 5.0), (20.0, 100.0, 10.0)), "none")
+    result = simulate(server, items=2500, workers=64, latency=0.02, seed=seed)
+    assert result.succeeded == result.items
+    assert result.goodput(server, 15.0, 20.0) >= 0.95
+    refused_halved = sum(12.0 <= t < 20.0 for t in result.sends) - sum(
+        12.0 <= t < 20.0 for t in result.completions
+    )
+    assert refused_halved <= 10  # 116-276 before
+    assert result.refused_fraction <= 0.025  # the first flood and the fall's: about 2%
 
 
 @pytest.mark.parametrize("seed", [1, 2, 6])

@@ -480,7 +480,9 @@ _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes:
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
 _FAR_ACCEPTED = 1.1  # refused above it after the last second accepted this multiple: hold
 _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
-_BACK_TO_BACK = 2  # episodes at most this many successes apart: refused back to back
+_BACK_TO_BACK = (
+    _CYCLE_SAMPLES - 1
+)  # episodes at most this many successes apart: refused back to back
 _CYCLE_SECONDS = 1.0  # ... over at least this long
 _FELL_CYCLE_SAMPLES = 5  # ... or this many, where a limit fell in a drain (see _fell_in_a_drain)
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
@@ -517,6 +519,7 @@ _STINT_ALIKE = 0.6  # ... refused at least this share of its 429s' share: they i
 _STINT_APART = 2.0  # ... or less by fewer standard errors of the two shares than this
 _STINT_REFUSED = 4  # ... counted over this many 429s at least
 _STINT_EXPECTED = 8  # ... or fewer: once the peak's share expects this many, the share fell
+_STINT_CALM = 0.25  # a settled stint refused under this share of the peak's share: no peak
 _CREEP_EPISODES = 5  # episodes in a row, each begun under the limit the one before left ...
 _CREEP_STEP = 0.85  # ... each to this share of the last one at least (a cut is 0.7) ...
 _CREEP_FELL = 0.85  # ... down to this share of where they began: 429s that ignore the pace
@@ -2420,7 +2423,12 @@ class RateGovernor:
             # known. Each such episode took the limit down 3%, and before it reached the
             # 5/s a 10/s bucket was halved to, the creep or the stints took the 429s for
             # strays and searched up into it again (5-21% of a 90-second simulated run's
-            # requests refused, 3.1% so).
+            # requests refused, 3.1% so). Episodes up to one fewer successes apart than the
+            # previous one alone needs (_BACK_TO_BACK): counted only two apart, the chain
+            # began again at each of a bucket of 100/s with a burst of 10, halved and
+            # answering no Retry-After, whose episodes came 4-7 successes apart. Each took
+            # the limit down 3% until the creep took them for strays: 11-13% of the run's
+            # requests refused on three seeds of ten, 1.8-2.1% so.
             since, count = self._again_started, self.succeeded - self._again_succeeded
         span = now - since
         if not 0 < span < math.inf or count < _CYCLE_SAMPLES or self._paused_between(since, now):
@@ -3725,7 +3733,9 @@ class _Stints:
     stint far less). A stint accepted at under ``_STINT_FELL`` of the peak's rate and
     refused about as often as the peak (see ``_alike``; over ``_STINT_REFUSED`` 429s at
     least) says that the 429s ignore the pace; one refused less, once enough answers tell
-    it, says that it followed the pace down, as a limit's do.
+    it, says that it followed the pace down, as a limit's do. A settled stint refused far
+    less than the peak (under ``_STINT_CALM`` of its share, and under a stray's least
+    share) says so at any pace: the peak goes.
 
     Where 429s are frequent, a stint is told by fewer answers (``_STINT_SHORT``): a quarter
     to a third of the answers refused at random began an episode every few answers, and
@@ -3806,6 +3816,21 @@ class _Stints:
         share = self.refused / self.answers
         accepted = self.accepted / span
         peak, found = self.peak, None
+        if (
+            peak is not None
+            and self.answers * peak.share >= _STINT_EXPECTED
+            and share < min(_STINT_SHARES[0], _STINT_CALM * peak.share)
+        ):
+            # Settled, refused far less than the peak was, over enough answers to tell: its
+            # 429s followed the pace down, as a limit's do, and random ones would not have.
+            # Kept, a peak counted in the run's first flood (a bucket's burst drained by
+            # slow start, 468/s with 5% refused, or 113/s with 44%) stood for good, and a
+            # limit that fell ten seconds later, met at under 0.4 of it with a like share,
+            # was taken for 429s that ignore the pace: their share set the noise, and
+            # 20-40% of the answers passed for strays for the rest of the halved phase (a
+            # bucket of 100/s with a burst of 10 halved, answering no Retry-After: 20% of
+            # the run's requests refused, 2.1% so).
+            self.peak = peak = None
         least, most = _STINT_SHARES
         if least <= share <= most:
             if peak is None or accepted > peak.accepted:
