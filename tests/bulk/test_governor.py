@@ -2397,11 +2397,24 @@ def test_a_halved_limit_restored_is_found_again_within_its_phase(
     # searches up to 300/s. On dates' seeds 1 and 2 that search guessed 344/s, and the 429
     # under the guess was cut to 0.7 of its pace (0.78 of 300/s) until its drain's floor,
     # 300/s, stood.
-    server = ReplacedBuckets(((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0)), style)
-    result = simulate(server, items=7500, workers=64, latency=0.02, seed=seed)
+    phases = ((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0))
+    assert_found_in_each_phase(phases, style, seed, items=7500)
+
+
+def assert_found_in_each_phase(
+    phases: tuple[tuple[float, float, float], ...],
+    style: RetryAfterStyle,
+    seed: int,
+    *,
+    items: int,
+) -> None:
+    """Halved at 10 s and restored at 20 s: #12's targets over the halved phase's second
+    half, and 0.9 of the restored limit over the restored phase's."""
+    server = ReplacedBuckets(phases, style)
+    result = simulate(server, items=items, workers=64, latency=0.02, seed=seed)
     assert result.succeeded == result.items
     end = result.duration
-    assert result.goodput(server, 15.0, 20.0) >= 0.95  # the halved phase as before
+    assert result.goodput(server, 15.0, 20.0) >= 0.95
     assert result.goodput(server, (20.0 + end) / 2, end) >= 0.9
     assert result.refused_fraction <= 0.02
 
@@ -2419,13 +2432,8 @@ def test_a_halved_limit_with_a_small_burst_is_found_within_its_phase(
     # 50/s; and a cycle of nine successes was no count at all, so its cut was blind and the
     # run searched up again from the 5/s that the pause left of them (0.75-0.92 of the
     # halved limit over the phase's second half, on nineteen runs of twenty).
-    server = ReplacedBuckets(((0.0, 100.0, 10.0), (10.0, 50.0, 5.0), (20.0, 100.0, 10.0)), style)
-    result = simulate(server, items=2500, workers=64, latency=0.02, seed=seed)
-    assert result.succeeded == result.items
-    end = result.duration
-    assert result.goodput(server, 15.0, 20.0) >= 0.95
-    assert result.goodput(server, (20.0 + end) / 2, end) >= 0.9
-    assert result.refused_fraction <= 0.02
+    phases = ((0.0, 100.0, 10.0), (10.0, 50.0, 5.0), (20.0, 100.0, 10.0))
+    assert_found_in_each_phase(phases, style, seed, items=2500)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
