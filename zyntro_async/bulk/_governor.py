@@ -480,9 +480,7 @@ _CONCURRENCY_GAP = 0.75  # refused with this many more in flight than successes:
 _HOLD_ABOVE = 1.25  # refused below this multiple of the known limit: measure, do not cut
 _FAR_ACCEPTED = 1.1  # refused above it after the last second accepted this multiple: hold
 _CYCLE_SAMPLES = 10  # successes between two episodes needed to trust the cycle estimate
-_BACK_TO_BACK = (
-    _CYCLE_SAMPLES - 1
-)  # episodes at most this many successes apart: refused back to back
+_BACK_TO_BACK = _CYCLE_SAMPLES - 1  # episodes at most this many successes apart: back to back
 _CYCLE_SECONDS = 1.0  # ... over at least this long
 _FELL_CYCLE_SAMPLES = 5  # ... or this many, where a limit fell in a drain (see _fell_in_a_drain)
 _CYCLE_UNIT_SHARE = 0.25  # the probing unit is at least this share of the last cycle
@@ -3068,9 +3066,8 @@ class RateGovernor:
         return (self._srtt or 0.0) - least if math.isfinite(least) else None
 
     def _fell_in_a_drain(self, pace: float | None, drain: _Drain) -> bool:
-        """Whether this 429 ends a drain from a full bucket sent at a pace at or under the
-        known limit: the limit fell (or was known high), and the bucket's burst held only
-        ``drain.accepted`` at the pace over its new rate."""
+        """Whether this 429 ends a drain from a full bucket that the run sent at a pace at or
+        under the known limit: the limit fell (or was known high)."""
         return (
             self._limit is not None and pace is not None and pace <= self._limit and drain.kept_up()
         )
