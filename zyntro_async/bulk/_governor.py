@@ -37,6 +37,8 @@ the server *accepted*, never from what was offered:
   and where round trips vary widely, a slow success after faster ones sent later). A
   token bucket that refuses is empty, and then
   accepts exactly its refill rate whatever is offered: this is the rate, not the burst.
+  Not once one pause of the episode, end to end, outlasted that span (a bucket refilled
+  during it); many short ones (an exact wait for one token, per 429) do not add up to one.
 - the **paused round** (where the episode's first 429 pauses the run longer than the
   short estimate takes: a ``Retry-After`` of a second or more refills the bucket, and
   what succeeds after the pause measures its burst as much as its rate): the requests
