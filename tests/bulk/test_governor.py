@@ -2383,6 +2383,21 @@ def test_a_guessed_limit_or_a_counted_quota_never_makes_a_fall() -> None:
     assert ended_on(gov, 100.0) == PAUSE_UNITS
 
 
+def test_a_429_on_the_climb_after_a_fall_is_no_probe_of_the_fallen_limit() -> None:
+    gov = governor(FakeClock())
+    assert ended_on(gov, 300.0) == PAUSE_UNITS
+    assert ended_on(gov, 140.0, guessed=True) == FELL_PAUSE_UNITS  # a fall, cut blind
+    # The next 429 met the climb set after that cut (toward most of the pace refused): the
+    # search for the fallen limit, not a probe that found it still down there.
+    gov._fall_curve = _Curve.cubic(0.0, 136.0, 170.0, 3.0)
+    gov._before_episode = (136.0, gov._fall_curve, False)
+    assert ended_on(gov, 150.0, probing=True) == FELL_PAUSE_UNITS
+    assert gov._high_limit == 300.0
+    # The probe of the limit that search found is one.
+    gov._before_episode = (145.0, _Curve.cubic(1.0, 145.0, 150.0, 3.0), False)
+    assert ended_on(gov, 150.0, probing=True) == 2 * FELL_PAUSE_UNITS
+
+
 @pytest.mark.parametrize(
     ("seed", "style"),
     [(3, "seconds"), (4, "seconds"), (1, "http-date"), (2, "http-date"), (6, "http-date")],
@@ -2397,6 +2412,22 @@ def test_a_halved_limit_restored_is_found_again_within_its_phase(
     # searches up to 300/s. On dates' seeds 1 and 2 that search guessed 344/s, and the 429
     # under the guess was cut to 0.7 of its pace (0.78 of 300/s) until its drain's floor,
     # 300/s, stood.
+    phases = ((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0))
+    assert_found_in_each_phase(phases, style, seed, items=7500)
+
+
+@pytest.mark.parametrize(
+    ("seed", "style"), [(1, "seconds"), (9, "seconds"), (12, "seconds"), (10, "http-date")]
+)
+def test_a_halved_limit_cut_blind_under_it_is_climbed_back_to_within_its_phase(
+    seed: int, style: RetryAfterStyle
+) -> None:
+    # The benchmark's limit change again. After the fall the cuts are blind (drains either
+    # side of the change fit no one bucket; a 429 under the limit measured before it counts
+    # nothing of the new one): twice 0.7 of the pace, 291/s to 137/s, under 150/s. The
+    # curve climbed back toward that guess alone and reached 141/s late in the phase (0.90-
+    # 0.95 of 150/s over its second half); toward most of the pace refused, as CUBIC's fast
+    # convergence does, it passes 150/s within the unit and the drain measures it.
     phases = ((0.0, 300.0, 60.0), (10.0, 150.0, 30.0), (20.0, 300.0, 60.0))
     assert_found_in_each_phase(phases, style, seed, items=7500)
 
