@@ -3220,7 +3220,8 @@ class RateGovernor:
             # Cuts below the limit only polled a server that accepted nothing; resume at it.
             current = max(current, self.margin * self._limit)
             ref = self._limit if self._limit is not None and self._limit > current else current
-            if self._episode_fell_from and not self._measured:
+            climb_after_fall = bool(self._episode_fell_from) and not self._measured
+            if climb_after_fall:
                 # The limit fell, and what the episode learned is no count of it: CUBIC's
                 # share of the pace refused, or floors counted partly before the fall. The
                 # new limit may lie either side. The curve climbs toward most of the pace
@@ -3233,9 +3234,9 @@ class RateGovernor:
                 # the halved phase (0.93-0.95 of it over the second half on six seeds of
                 # eight, simulated; 0.94 in five runs of five over real sockets).
                 ref = max(ref, _FAST_CONVERGENCE * self._episode_fell_from)
-                self._curve = self._fall_curve = _Curve.cubic(now, current, ref, self._unit)
-            else:
-                self._curve = _Curve.cubic(now, current, ref, self._unit)
+            self._curve = _Curve.cubic(now, current, ref, self._unit)
+            if climb_after_fall:
+                self._fall_curve = self._curve
         else:
             # Nothing measured (refusals, then a pause, then success): what was accepted
             # since the cycle began over the time until the server accepted again, pauses
